@@ -4,6 +4,7 @@
 package mesh
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"time"
 )
@@ -66,6 +67,7 @@ type Document struct {
 	Path  string // slash path relative to the checkout root
 	Value any    // map[string]any / []any / string / bool / int64 / float64 / nil, dates kept as written strings
 	Index *Index // positions of every key and value, addressable by path
+	Sum   [sha256.Size]byte // of the source bytes: tells an unchanged file from a changed one
 }
 
 // Mesh is everything read from one checkout (a head, a base, or a consumer's

@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"math"
 	"regexp"
@@ -52,7 +53,7 @@ func ParseYAML(path string, src []byte) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Document{Path: path, Value: v, Index: &Index{root: n}}, nil
+	return &Document{Path: path, Value: v, Index: &Index{root: n}, Sum: sha256.Sum256(src)}, nil
 }
 
 var yamlLineRE = regexp.MustCompile(`(?:yaml: )?line (\d+): (.*)`)
