@@ -64,9 +64,9 @@ const (
 // Document is one parsed YAML file: the value exactly as written (what
 // policies receive as input) and the position index used to locate keys.
 type Document struct {
-	Path  string // slash path relative to the checkout root
-	Value any    // map[string]any / []any / string / bool / int64 / float64 / nil, dates kept as written strings
-	Index *Index // positions of every key and value, addressable by path
+	Path  string            // slash path relative to the checkout root
+	Value any               // map[string]any / []any / string / bool / int64 / float64 / nil, dates kept as written strings
+	Index *Index            // positions of every key and value, addressable by path
 	Sum   [sha256.Size]byte // of the source bytes: tells an unchanged file from a changed one
 }
 
