@@ -1,0 +1,59 @@
+# meshbot — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin/meshbot
+TOOLS := $(CURDIR)/.tools
+STATICCHECK_VERSION ?= latest
+CONFTEST_VERSION    ?= latest
+# The scenario `make run` shows: a pull request that removes a field two
+# registered consumers read, inside the same major version.
+RUN_SCENARIO ?= breaking-consumer
+
+.PHONY: all build run test test-go test-rego bench lint clean tools
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "-X main.version=$$(git describe --always --dirty 2>/dev/null || echo dev)" -o $(BIN) ./cmd/meshbot
+
+# `make run`: meshbot's main job on embedded defaults. Until the App exists it
+# judges a change to the bundled example mesh (testdata/mesh) and prints the
+# report a domain team would see.
+run: build
+	@rm -rf .run && mkdir -p .run
+	@$(GO) run ./internal/testutil/cmd/scenario testdata/mesh testdata/scenarios/$(RUN_SCENARIO) .run/head
+	@echo "\$$ meshbot check --base testdata/mesh .run/head   # scenario: $(RUN_SCENARIO)"
+	@echo
+	@./$(BIN) check --base testdata/mesh .run/head; code=$$?; echo; \
+	  echo "(exit $$code: 0 clean, 1 findings that fail, 2 unusable input)"; \
+	  echo "Try: ./$(BIN) check --base testdata/mesh --format sarif .run/head, or another scenario in testdata/scenarios with make run RUN_SCENARIO=<name>."; \
+	  [ $$code -le 1 ]
+
+# `make test`: every test, Go and Rego. It installs and starts what the tests
+# need, so it works on a fresh machine.
+test: test-go test-rego
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+test-rego: build
+	./$(BIN) policy test policy
+
+bench: build $(TOOLS)/conftest
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	./scripts/bench-conftest.sh $(TOOLS)/conftest
+
+lint: $(TOOLS)/staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(TOOLS)/staticcheck ./...
+
+$(TOOLS)/staticcheck:
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(TOOLS)/conftest:
+	GOBIN=$(TOOLS) $(GO) install github.com/open-policy-agent/conftest@$(CONFTEST_VERSION)
+
+clean:
+	rm -rf bin .run

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/meshbot/meshbot/internal/checks"
+	"github.com/meshbot/meshbot/internal/gitsnap"
+	"github.com/meshbot/meshbot/internal/impact"
+	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/policy"
+	bundled "github.com/meshbot/meshbot/policy"
+)
+
+// repeated collects a flag given several times.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, ",") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("meshbot check", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	var (
+		base      = fl.String("base", "", "the version to compare with: a git ref of DIR's repository or another folder")
+		consumers repeated
+		policyDir = fl.String("policy", "", "policy folder (default: the bundled policy)")
+		format    = fl.String("format", "text", "output: "+strings.Join(checks.Formats, "|"))
+		todayFlag = fl.String("today", "", "judge as of this date (YYYY-MM-DD; default: today), for reproducible reports")
+	)
+	fl.Var(&consumers, "consumers", "a checkout whose descriptors register consumers, or a registry file (repeatable)")
+	fl.Usage = func() {
+		fmt.Fprint(stderr, "usage: meshbot check [flags] [DIR]\n\nExit 0 clean, 1 findings that fail, 2 unusable input.\n\nFlags:\n")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUnusable
+	}
+	if fl.NArg() > 1 {
+		fmt.Fprintf(stderr, "meshbot check: one DIR at most, got %q\n", fl.Args())
+		return exitUnusable
+	}
+	if !validFormat(*format) {
+		fmt.Fprintf(stderr, "meshbot check: unknown --format %q (want %s)\n", *format, strings.Join(checks.Formats, ", "))
+		return exitUnusable
+	}
+	dir := "."
+	if fl.NArg() == 1 {
+		dir = fl.Arg(0)
+	}
+	today := time.Now()
+	if *todayFlag != "" {
+		t, err := time.Parse(time.DateOnly, *todayFlag)
+		if err != nil {
+			fmt.Fprintf(stderr, "meshbot check: --today %q is not a YYYY-MM-DD date\n", *todayFlag)
+			return exitUnusable
+		}
+		today = t
+	}
+
+	req := checks.Request{Today: today}
+	var err error
+	if req.Head, err = loadDir(ctx, dir); err != nil {
+		fmt.Fprintf(stderr, "meshbot check: %v\n", err)
+		return exitUnusable
+	}
+	if *base != "" {
+		baseDir, cleanup, err := resolveBase(ctx, dir, *base)
+		if err != nil {
+			fmt.Fprintf(stderr, "meshbot check: --base: %v\n", err)
+			return exitUnusable
+		}
+		req.Base, err = loadDir(ctx, baseDir)
+		cleanup()
+		if err != nil {
+			fmt.Fprintf(stderr, "meshbot check: --base: %v\n", err)
+			return exitUnusable
+		}
+	}
+	for _, c := range consumers {
+		products, problems, err := loadConsumers(ctx, c)
+		if err != nil {
+			fmt.Fprintf(stderr, "meshbot check: --consumers: %v\n", err)
+			return exitUnusable
+		}
+		req.Consumers = append(req.Consumers, products)
+		req.ConsumerProblems = append(req.ConsumerProblems, problems...)
+	}
+	if req.Policy, err = loadPolicy(ctx, *policyDir); err != nil {
+		printPolicyError(stderr, err)
+		return exitUnusable
+	}
+
+	rep, err := checks.Evaluate(ctx, req)
+	if err != nil {
+		fmt.Fprintf(stderr, "meshbot check: %v\n", err)
+		return exitUnusable
+	}
+	if err := checks.Render(stdout, rep, *format, version); err != nil {
+		fmt.Fprintf(stderr, "meshbot check: write report: %v\n", err)
+		return exitUnusable
+	}
+	if rep.Failed() {
+		return exitFindings
+	}
+	return exitOK
+}
+
+func validFormat(f string) bool {
+	for _, x := range checks.Formats {
+		if f == x {
+			return true
+		}
+	}
+	return false
+}
+
+func loadDir(ctx context.Context, dir string) (*mesh.Mesh, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a folder", dir)
+	}
+	m, err := mesh.Load(ctx, os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	m.Root = dir
+	return m, nil
+}
+
+// resolveBase accepts a folder or a git revision of DIR's repository; a name
+// that is both is taken as the folder, since that is what a user can see.
+func resolveBase(ctx context.Context, dir, base string) (string, func(), error) {
+	if st, err := os.Stat(base); err == nil && st.IsDir() {
+		return base, func() {}, nil
+	}
+	if gitsnap.IsRef(ctx, dir, base) {
+		return gitsnap.Snapshot(ctx, dir, base)
+	}
+	return "", nil, fmt.Errorf("%q is neither a folder nor a git revision of %s", base, dir)
+}
+
+func loadConsumers(ctx context.Context, path string) ([]*mesh.Product, []mesh.Problem, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if st.IsDir() {
+		m, err := loadDir(ctx, path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return m.Products, labelProblems(path, m.Problems), nil
+	}
+	src, err := readCapped(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	products, problems := impact.ReadRegistry(filepath.ToSlash(path), src)
+	return products, problems, nil
+}
+
+// labelProblems prefixes positions with the checkout they came from, since
+// several checkouts share relative paths.
+func labelProblems(root string, ps []mesh.Problem) []mesh.Problem {
+	for i := range ps {
+		ps[i].Pos.File = filepath.ToSlash(filepath.Join(root, ps[i].Pos.File))
+	}
+	return ps
+}
+
+func readCapped(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, mesh.MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return src, nil
+}
+
+func loadPolicy(ctx context.Context, dir string) (*policy.Set, error) {
+	var fsys fs.FS = bundled.FS()
+	if dir != "" {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return nil, fmt.Errorf("read policy %s: %w", dir, err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("policy %s is not a folder", dir)
+		}
+		fsys = os.DirFS(dir)
+	}
+	return policy.Load(ctx, fsys, policy.Options{})
+}
+
+func printPolicyError(w io.Writer, err error) {
+	var ce *policy.CompileError
+	if errors.As(err, &ce) {
+		fmt.Fprintf(w, "meshbot: the policy does not compile (%d error(s)):\n", len(ce.Errors))
+		for _, p := range ce.Errors {
+			fmt.Fprintf(w, "  %s:%d:%d: %s\n", p.File, p.Line, p.Col, p.Message)
+			if p.Fix != "" {
+				fmt.Fprintf(w, "    fix: %s\n", p.Fix)
+			}
+		}
+		return
+	}
+	fmt.Fprintf(w, "meshbot: policy: %v\n", err)
+}

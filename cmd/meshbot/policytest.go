@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/meshbot/meshbot/internal/policy"
+	bundled "github.com/meshbot/meshbot/policy"
+)
+
+func runPolicyTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 1 {
+		fmt.Fprint(stderr, "usage: meshbot policy test [DIR]\n")
+		return exitUnusable
+	}
+	var fsys fs.FS = bundled.FS()
+	name := "bundled policy"
+	if len(args) == 1 {
+		st, err := os.Stat(args[0])
+		if err != nil || !st.IsDir() {
+			fmt.Fprintf(stderr, "meshbot policy test: %s is not a folder\n", args[0])
+			return exitUnusable
+		}
+		fsys, name = os.DirFS(args[0]), args[0]
+	}
+	rep, err := policy.Test(ctx, fsys)
+	if err != nil {
+		printPolicyError(stderr, err)
+		return exitUnusable
+	}
+	fmt.Fprintf(stdout, "meshbot policy test: %s\n", name)
+	if err := rep.Write(stdout); err != nil {
+		return exitUnusable
+	}
+	if rep.Failed() {
+		return exitFindings
+	}
+	return exitOK
+}

@@ -1,0 +1,399 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/meshbot/meshbot/internal/compat"
+	"github.com/meshbot/meshbot/internal/impact"
+	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/policy"
+)
+
+// DocsBase is where rule documentation lives; findings link into it.
+const DocsBase = "https://github.com/meshbot/meshbot/blob/main/"
+
+// Request is everything one evaluation needs. The engine knows nothing of
+// GitHub or the command line: callers load the checkouts.
+type Request struct {
+	Head *mesh.Mesh
+	// Base is the version the change is compared with; nil means there is
+	// none (a first check), so every head file is judged and nothing is
+	// compared.
+	Base *mesh.Mesh
+	// Consumers are products registered elsewhere (other checkouts, a
+	// registry). The head's own products count as consumers too.
+	Consumers [][]*mesh.Product
+	// ConsumerProblems are problems met while reading Consumers; they are
+	// reported as notices, since the change under review did not cause them.
+	ConsumerProblems []mesh.Problem
+	Policy           *policy.Set
+	Today            time.Time
+}
+
+// Evaluate judges the change from Base to Head.
+func Evaluate(ctx context.Context, req Request) (*Report, error) {
+	if req.Head == nil {
+		return nil, fmt.Errorf("evaluate: no head checkout")
+	}
+	if req.Today.IsZero() {
+		req.Today = time.Now()
+	}
+	today := req.Today.Format(time.DateOnly)
+	rep := &Report{Checked: Counts{Descriptors: len(req.Head.Products), Contracts: len(req.Head.Contracts)}}
+	if req.Policy != nil {
+		rep.PolicyVersion = req.Policy.Version()
+	}
+
+	sources := append([][]*mesh.Product{req.Head.Products}, req.Consumers...)
+	graph := impact.Build(sources...)
+
+	for _, p := range req.Head.Problems {
+		rep.Findings = append(rep.Findings, problemFinding(p, LevelError))
+	}
+	for _, p := range req.ConsumerProblems {
+		rep.Findings = append(rep.Findings, problemFinding(p, LevelNotice))
+	}
+
+	var changes []compat.Change
+	if req.Base != nil {
+		changes = compat.Compare(req.Base, req.Head).Changes
+	}
+	changed := changedProducts(req.Base, req.Head, changes)
+	rep.Checked.Changed = len(changed.files)
+
+	for _, c := range changes {
+		rep.Findings = append(rep.Findings, changeFinding(c, graph, req.Base, req.Today))
+	}
+
+	if req.Policy != nil {
+		found, err := evalPolicy(ctx, req, graph, changes, changed, today)
+		if err != nil {
+			return nil, err
+		}
+		rep.Findings = append(rep.Findings, found...)
+	}
+
+	for id := range changed.products {
+		im := Impact{Product: id, InDegree: graph.InDegree(id), Downstream: graph.Downstream(id)}
+		if p := graph.Product(id); p != nil {
+			im.Owner = p.Owner
+		} else if req.Base != nil {
+			if p := productByID(req.Base, id); p != nil {
+				im.Owner = p.Owner
+			}
+		}
+		if im.Downstream == nil {
+			im.Downstream = []string{}
+		}
+		rep.Impact = append(rep.Impact, im)
+	}
+	rep.finish()
+	return rep, nil
+}
+
+func problemFinding(p mesh.Problem, level Level) Finding {
+	return Finding{
+		Rule:    "input/" + p.Code,
+		Source:  SourceInput,
+		Level:   level,
+		Title:   "Unusable input",
+		Message: p.Message,
+		Pos:     p.Pos,
+		Link:    DocsBase + "README.md#file-formats",
+	}
+}
+
+// changeFinding turns a classified change into a finding. A breaking change
+// fails when a registered consumer depends on what it touches; otherwise it
+// warns, except for a breaking change shipped inside the same major version,
+// which always fails.
+func changeFinding(c compat.Change, g *impact.Graph, base *mesh.Mesh, today time.Time) Finding {
+	f := Finding{
+		Rule:    "compat/" + c.Rule,
+		Source:  SourceCompat,
+		Message: c.Message,
+		Pos:     c.Pos,
+		InBase:  c.InBase,
+		Product: c.Product,
+		Port:    c.Port,
+		Fields:  c.Fields,
+		Link:    DocsBase + "internal/compat/RULES.md#" + c.Rule,
+	}
+	switch c.Severity {
+	case compat.Breaking:
+		f.Title = "Breaking change"
+		for _, a := range g.Affected(c.Product, c.Port, c.Fields) {
+			if a.Product == c.Product {
+				continue
+			}
+			f.Consumers = append(f.Consumers, consumerOf(a, c.Fields))
+		}
+		switch {
+		case len(f.Consumers) > 0:
+			f.Level = LevelError
+			f.Help = "Keep the old shape on this port and ship the change as a new major version on a new output port; deprecate the old port with `/mesh deprecate` once consumers can migrate."
+		case c.Rule == compat.RuleBreakingInMajor:
+			f.Level = LevelError
+			f.Help = "Bump the contract's major version and publish it on a new output port."
+		default:
+			f.Level = LevelWarning
+			f.Message += " No registered consumer depends on it."
+		}
+	case compat.Warning:
+		f.Level, f.Title = LevelWarning, "Risky change"
+	default:
+		f.Level, f.Title = LevelNotice, "Change"
+	}
+	if c.Rule == compat.RuleProductRemoved && base != nil {
+		deprecationWindow(&f, productByID(base, c.Product), today)
+	}
+	return f
+}
+
+// deprecationWindow applies the retirement rule to a removed product: it may
+// go only once deprecated, after its sunset date, with no consumer left.
+func deprecationWindow(f *Finding, p *mesh.Product, today time.Time) {
+	if p == nil {
+		return
+	}
+	d := p.Deprecation
+	switch {
+	case p.Lifecycle != mesh.LifecycleDeprecated && d == nil:
+		if len(f.Consumers) > 0 {
+			f.Help = "Deprecate the product first (`/mesh deprecate " + p.ID() + "`) with a sunset date and a replacement, and remove it once consumers have moved."
+		}
+	case d != nil && !d.SunsetDate.IsZero() && today.Before(d.SunsetDate):
+		f.Rule = "deprecation/removed-before-sunset"
+		f.Source = SourceDeprecation
+		f.Level = LevelError
+		f.Title = "Removed before its sunset"
+		f.Message = fmt.Sprintf("%s is removed before its sunset date %s.", p.ID(), d.Sunset)
+		if len(f.Consumers) > 0 {
+			f.Message += fmt.Sprintf(" %d registered consumer(s) still read it.", len(f.Consumers))
+		}
+		f.Help = "Keep the product until " + d.Sunset + "; consumers should move to " + cmpOr(d.Replacement, "its replacement") + "."
+		f.Link = DocsBase + "README.md#deprecation"
+	case len(f.Consumers) > 0:
+		f.Rule = "deprecation/removed-with-consumers"
+		f.Source = SourceDeprecation
+		f.Title = "Removed while still consumed"
+		f.Message = fmt.Sprintf("%s is past its sunset but %d registered consumer(s) still read it.", p.ID(), len(f.Consumers))
+		f.Help = "Ask the owning teams below to move to " + cmpOr(d.Replacement, "the replacement") + " before removing it."
+		f.Link = DocsBase + "README.md#deprecation"
+	default:
+		f.Level = LevelNotice
+		f.Title = "Retired as planned"
+		f.Message = fmt.Sprintf("%s is removed after its sunset with no registered consumer left.", p.ID())
+	}
+}
+
+func cmpOr(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}
+
+func consumerOf(c impact.Consumer, touched []string) Consumer {
+	out := Consumer{Product: c.Product, Owner: c.Owner, InputPort: c.InputPort, Pos: c.Pos}
+	for _, f := range c.Fields {
+		if len(touched) == 0 || impact.FieldMatches(f.Name, touched) {
+			out.Fields = append(out.Fields, f.Name)
+		}
+	}
+	return out
+}
+
+func productByID(m *mesh.Mesh, id string) *mesh.Product {
+	for _, p := range m.Products {
+		if p.ID() == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// changeScope is what the change touched: files that differ from base and
+// the products they belong to (a descriptor, or a descriptor whose contract
+// changed).
+type changeScope struct {
+	files    map[string]bool
+	products map[string]bool
+}
+
+func changedProducts(base, head *mesh.Mesh, changes []compat.Change) changeScope {
+	s := changeScope{files: map[string]bool{}, products: map[string]bool{}}
+	for path, doc := range head.Documents {
+		if base == nil {
+			s.files[path] = true
+			continue
+		}
+		if old, ok := base.Documents[path]; !ok || old.Sum != doc.Sum {
+			s.files[path] = true
+		}
+	}
+	if base != nil {
+		for path := range base.Documents {
+			if _, ok := head.Documents[path]; !ok {
+				s.files[path] = true
+			}
+		}
+	}
+	for _, p := range head.Problems {
+		s.files[p.Pos.File] = true
+	}
+	for _, p := range head.Products {
+		if s.files[p.File] {
+			s.products[p.ID()] = true
+			continue
+		}
+		for _, o := range p.OutputPorts {
+			if o.ContractPath != "" && s.files[o.ContractPath] {
+				s.products[p.ID()] = true
+				// A descriptor whose contract changed is judged again too:
+				// its rules may read the contract through the context.
+				s.files[p.File] = true
+			}
+		}
+	}
+	for _, c := range changes {
+		if c.Product != "" {
+			s.products[c.Product] = true
+		}
+	}
+	return s
+}
+
+type policyJob struct {
+	doc  *mesh.Document
+	kind string
+	prod *mesh.Product
+}
+
+func evalPolicy(ctx context.Context, req Request, g *impact.Graph, changes []compat.Change, scope changeScope, today string) ([]Finding, error) {
+	byFile := map[string]*mesh.Product{}
+	for _, p := range req.Head.Products {
+		byFile[p.File] = p
+	}
+	changesByFile := map[string][]any{}
+	for _, c := range changes {
+		file := c.Pos.File
+		if c.Contract != "" && !c.InBase {
+			file = c.Contract
+		}
+		changesByFile[file] = append(changesByFile[file], changeContext(c))
+	}
+	var jobs []policyJob
+	for path, doc := range req.Head.Documents {
+		if !scope.files[path] {
+			continue
+		}
+		j := policyJob{doc: doc, kind: "contract", prod: byFile[path]}
+		if j.prod != nil {
+			j.kind = "descriptor"
+		}
+		jobs = append(jobs, j)
+	}
+	slices.SortFunc(jobs, func(a, b policyJob) int { return strings.Compare(a.doc.Path, b.doc.Path) })
+
+	results := make([][]Finding, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(1, min(runtime.GOMAXPROCS(0), len(jobs))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], errs[i] = evalOne(ctx, req, g, jobs[i], changesByFile, today)
+			}
+		}()
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var out []Finding
+	for i := range jobs {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		out = append(out, results[i]...)
+	}
+	return out, nil
+}
+
+func evalOne(ctx context.Context, req Request, g *impact.Graph, j policyJob, changesByFile map[string][]any, today string) ([]Finding, error) {
+	pc := policy.Context{Path: j.doc.Path, Kind: j.kind, Today: today, Changes: changesByFile[j.doc.Path], Consumers: []any{}}
+	if pc.Changes == nil {
+		pc.Changes = []any{}
+	}
+	if req.Base != nil {
+		if old, ok := req.Base.Documents[j.doc.Path]; ok {
+			pc.Base = old.Value
+		}
+	}
+	product := ""
+	if j.prod != nil {
+		product = j.prod.ID()
+		for _, c := range g.ConsumersOf(product, "") {
+			if c.Product == product {
+				continue
+			}
+			fields := make([]any, 0, len(c.Fields))
+			for _, f := range c.Fields {
+				fields = append(fields, f.Name)
+			}
+			pc.Consumers = append(pc.Consumers, map[string]any{
+				"product": c.Product, "owner": c.Owner, "input_port": c.InputPort,
+				"port": c.Port, "fields": fields, "file": c.File,
+			})
+		}
+	}
+	res, err := req.Policy.Eval(ctx, policy.Input{Doc: j.doc, Context: pc})
+	if err != nil {
+		return nil, fmt.Errorf("evaluate policy on %s: %w", j.doc.Path, err)
+	}
+	out := make([]Finding, 0, len(res))
+	for _, r := range res {
+		f := Finding{
+			Rule:    r.ID,
+			Source:  SourcePolicy,
+			Level:   LevelError,
+			Title:   r.Title,
+			Message: r.Message,
+			Pos:     r.Pos,
+			Product: product,
+		}
+		if r.Severity == "warn" {
+			f.Level = LevelWarning
+		}
+		if len(r.Related) > 0 {
+			f.Link = r.Related[0]
+		}
+		if f.Pos.File == "" {
+			f.Pos = mesh.Pos{File: j.doc.Path, Line: 1}
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func changeContext(c compat.Change) map[string]any {
+	fields := make([]any, 0, len(c.Fields))
+	for _, f := range c.Fields {
+		fields = append(fields, f)
+	}
+	return map[string]any{
+		"rule": c.Rule, "severity": c.Severity.String(), "message": c.Message,
+		"product": c.Product, "port": c.Port, "contract": c.Contract, "fields": fields,
+		"old": c.Old, "new": c.New, "file": c.Pos.File, "line": int64(c.Pos.Line),
+	}
+}
