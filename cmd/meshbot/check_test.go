@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/meshbot/meshbot/internal/testutil"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// The date every golden report is judged on, so that sunset windows do not
+// move under the tests.
+const goldenToday = "2026-11-21"
+
+type scenarioSpec struct {
+	Description string   `yaml:"description"`
+	Delete      []string `yaml:"delete"`
+	Expect      struct {
+		Exit  int      `yaml:"exit"`
+		Rules []string `yaml:"rules"`
+	} `yaml:"expect"`
+}
+
+func scenarios(t *testing.T) []string {
+	t.Helper()
+	root := testutil.RepoRoot(t)
+	entries, err := os.ReadDir(filepath.Join(root, "testdata", "scenarios"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) < 8 {
+		t.Fatalf("expected the example mesh's scenarios, found %v", names)
+	}
+	return names
+}
+
+func readSpec(t *testing.T, name string) scenarioSpec {
+	t.Helper()
+	var s scenarioSpec
+	src, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "scenarios", name, "scenario.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(src, &s); err != nil {
+		t.Fatalf("scenario %s: %v", name, err)
+	}
+	return s
+}
+
+func check(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"check"}, args...), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// TestScenarios runs `meshbot check` on every scenario of the example mesh in
+// every format and compares with the golden reports.
+func TestScenarios(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	for _, name := range scenarios(t) {
+		t.Run(name, func(t *testing.T) {
+			spec := readSpec(t, name)
+			base, head := testutil.Scenario(t, name)
+			var text string
+			for _, format := range []string{"text", "json", "sarif", "github"} {
+				out, stderr, code := check(t, "--base", base, "--today", goldenToday, "--format", format, head)
+				if code != spec.Expect.Exit {
+					t.Errorf("%s: exit %d, want %d\nstderr: %s\nstdout:\n%s", format, code, spec.Expect.Exit, stderr, out)
+				}
+				if format == "text" {
+					text = out
+				}
+				if format == "json" || format == "sarif" {
+					var v any
+					if err := json.Unmarshal([]byte(out), &v); err != nil {
+						t.Errorf("%s output is not JSON: %v", format, err)
+					}
+				}
+				golden(t, filepath.Join(root, "testdata", "golden", name, format+goldenExt(format)), out)
+			}
+			for _, r := range spec.Expect.Rules {
+				if !strings.Contains(text, r) {
+					t.Errorf("report does not mention %q:\n%s", r, text)
+				}
+			}
+		})
+	}
+}
+
+func goldenExt(format string) string {
+	switch format {
+	case "json":
+		return ".json"
+	case "sarif":
+		return ".sarif"
+	}
+	return ".txt"
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("golden %s: %v (run go test ./cmd/meshbot -update)", path, err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the golden file (run go test ./cmd/meshbot -update and review the diff)\n--- got:\n%s", path, got)
+	}
+}
+
+func TestCleanMeshPassesWithoutBase(t *testing.T) {
+	mesh := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
+	out, stderr, code := check(t, "--today", goldenToday, mesh)
+	if code != exitOK {
+		t.Fatalf("the example mesh must pass the bundled policy: exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+func TestUnusableInput(t *testing.T) {
+	mesh := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
+	badPolicy := t.TempDir()
+	if err := os.WriteFile(filepath.Join(badPolicy, "p.rego"), []byte("package p\n\ndeny contains msg if {\n  msg := \n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing dir", []string{filepath.Join(t.TempDir(), "nope")}, "no such file"},
+		{"bad base", []string{"--base", "no-such-ref-or-folder", mesh}, "neither a folder nor a git revision"},
+		{"bad format", []string{"--format", "xml", mesh}, "unknown --format"},
+		{"bad today", []string{"--today", "tomorrow", mesh}, "YYYY-MM-DD"},
+		{"policy does not compile", []string{"--policy", badPolicy, mesh}, "p.rego:"},
+		{"missing consumers", []string{"--consumers", filepath.Join(t.TempDir(), "x"), mesh}, "--consumers"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := check(t, tc.args...)
+			if code != exitUnusable {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, exitUnusable, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Fatalf("stderr %q does not say %q", stderr, tc.want)
+			}
+		})
+	}
+}
+
+// TestBaseAsGitRef compares a working tree with a committed revision of the
+// same repository, as CI does with --base origin/main.
+func TestBaseAsGitRef(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	base, head := testutil.Scenario(t, "breaking-consumer")
+	gitc := func(args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = base
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	gitc("init", "-q", "-b", "main")
+	gitc("add", "-A")
+	gitc("commit", "-qm", "base")
+	// The working tree becomes the head version (this scenario deletes
+	// nothing, so overwriting every file is enough).
+	err := filepath.WalkDir(head, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(head, p)
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(base, rel)), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(base, rel), src, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaRef, stderr, code := check(t, "--base", "main", "--today", goldenToday, "--format", "json", base)
+	if code != readSpec(t, "breaking-consumer").Expect.Exit {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want, _, _ := check(t, "--base", filepath.Join(testutil.RepoRoot(t), "testdata", "mesh"), "--today", goldenToday, "--format", "json", head)
+	if viaRef != want {
+		t.Fatalf("--base main differs from --base <folder>:\n%s\n---\n%s", viaRef, want)
+	}
+}
