@@ -136,6 +136,7 @@ type OutputPort struct {
 	Topic        string
 	ContractRef  string    // as written, relative to the descriptor
 	ContractPath string    // resolved, relative to the checkout root; "" when no contract
+	ContractID   string    // ODPS contractId / DPS dataContractId: a contract named by its id, not its path
 	Contract     *Contract // nil when absent or unreadable (a Problem says why)
 	Version      string    // port or contract version when declared
 	Lifecycle    string
@@ -147,12 +148,13 @@ type OutputPort struct {
 // InputPort is what a consumer reads from a producer: this is a registered
 // consumer expectation.
 type InputPort struct {
-	Name    string
-	Product string // producer's global id
-	Port    string // producer's output port
-	Fields  []FieldRef
-	Pos     Pos
-	Locs    Locs
+	Name       string
+	Product    string // producer's global id
+	Port       string // producer's output port
+	ContractID string // ODPS contractId: the contract this port reads, by id
+	Fields     []FieldRef
+	Pos        Pos
+	Locs       Locs
 }
 
 // FieldRef names a field a consumer depends on. Name may be "model.field" or

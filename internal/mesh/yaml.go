@@ -64,6 +64,11 @@ func yamlProblem(path string, err error) Problem {
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		p.Pos.Line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+		if isParserError(msg) {
+			// yaml.v3 numbers parser (not scanner) errors from 0: the line
+			// it names is the one before the collection that failed.
+			p.Pos.Line++
+		}
 	}
 	msg = strings.TrimPrefix(msg, "yaml: ")
 	p.Message = "YAML syntax error: " + msg
@@ -71,6 +76,15 @@ func yamlProblem(path string, err error) Problem {
 		p.Pos.Line = 1
 	}
 	return p
+}
+
+// isParserError recognises the messages of yaml.v3's parser stage
+// (parserc.go), whose marks are reported 0-based.
+func isParserError(msg string) bool {
+	return strings.HasPrefix(msg, "did not find expected") ||
+		strings.HasPrefix(msg, "found duplicate %") ||
+		msg == "found incompatible YAML document" ||
+		msg == "found undefined tag handle"
 }
 
 // Index locates keys and values of a parsed document by path.

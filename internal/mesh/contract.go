@@ -1,0 +1,510 @@
+package mesh
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ReadContract parses a data contract:
+//
+//   - Data Contract Specification 0.9.x, 1.1.0, 1.2.x (FormatDCS): models and
+//     their fields as mappings, nested fields/items, $ref into definitions
+//     (the definition supplies every attribute the field does not write),
+//     quality, servicelevels;
+//   - Open Data Contract Standard v3.0.x/v3.1.x (FormatODCS): schema[] with
+//     properties[] (logicalType, physicalType, logicalTypeOptions, nested
+//     properties/items), quality[], slaProperties[], team.
+//
+// Field types are lower-cased. Problems are positioned on the offending key;
+// the Contract is nil only when the file is not YAML or not a mapping.
+func ReadContract(path string, src []byte) (*Contract, *Document, []Problem) {
+	doc, err := ParseYAML(path, src)
+	if err != nil {
+		return nil, nil, []Problem{asProblem(path, err)}
+	}
+	r := &reader{file: path}
+	o, ok := r.root(doc)
+	if !ok {
+		r.add(CodeWrongType, doc.Index.Root(), "a data contract must be a mapping, not %s", kindOf(doc.Value))
+		return nil, doc, r.probs
+	}
+	c := &Contract{File: path, Pos: o.pos(), Locs: o.locs(nil, "")}
+	switch {
+	case o.m["dataContractSpecification"] != nil:
+		readDCS(o, c)
+	case o.m["kind"] == "DataContract":
+		readODCS(o, c)
+	default:
+		msg := "not a data contract: expected the Data Contract Specification (dataContractSpecification: 1.1.0) or ODCS (apiVersion: v3.1.0, kind: DataContract)"
+		if k := o.m["kind"]; k == "DataProduct" {
+			msg = "this is a data product descriptor (kind: DataProduct), not a data contract; expected the Data Contract Specification (dataContractSpecification: 1.1.0) or ODCS (apiVersion: v3.1.0, kind: DataContract)"
+		}
+		r.add(CodeUnknownFormat, o.keyPos("kind"), "%s", msg)
+	}
+	return c, doc, r.probs
+}
+
+var dcsVersionRE = regexp.MustCompile(`^(0\.9\.[0-9]+|1\.[12]\.[0-9]+)$`)
+
+func readDCS(o obj, c *Contract) {
+	c.Format = FormatDCS
+	c.SpecVersion = o.scalarStr("dataContractSpecification")
+	if !dcsVersionRE.MatchString(c.SpecVersion) {
+		o.r.add(CodeUnsupportedVersion, o.keyPos("dataContractSpecification"),
+			"dataContractSpecification %q is not supported; meshbot reads 0.9.x, 1.1.x and 1.2.x", c.SpecVersion)
+	}
+	c.ID = o.reqStr("id")
+	if info, ok := o.reqSub("info"); ok {
+		info.locs(c.Locs, "info.")
+		c.Title = info.str("title")
+		c.Version = info.reqStr("version")
+		c.Owner = info.str("owner")
+		c.Status = info.str("status")
+	}
+	d := &dcsDefs{}
+	if defs, ok := o.sub("definitions"); ok {
+		d.defs = defs
+	}
+	for _, m := range o.entries("models") {
+		model := &Model{Name: m.name, Pos: m.pos(), Locs: m.locs(nil, "")}
+		model.Type = m.str("type")
+		model.Description = m.str("description")
+		for _, f := range m.entries("fields") {
+			model.Fields = append(model.Fields, d.field(f))
+		}
+		model.Quality = readQuality(m.obj, "quality")
+		c.Models = append(c.Models, model)
+	}
+	switch o.m["quality"].(type) {
+	case []any:
+		c.Quality = readQuality(o, "quality")
+	case map[string]any: // DCS 0.9: one SodaCL/montecarlo/great-expectations block
+		q, _ := o.sub("quality")
+		c.Quality = []QualityRule{qualityRule(q)}
+	case nil:
+	default:
+		o.wrong("quality", "a list", o.m["quality"])
+	}
+	if sl, ok := o.sub("servicelevels"); ok {
+		c.ServiceLevels = readDCSServiceLevels(sl)
+	}
+}
+
+// dcsDefs resolves $ref '#/definitions/<name>' and guards against cycles.
+type dcsDefs struct {
+	defs  obj
+	stack []string
+}
+
+func (d *dcsDefs) field(f namedObj) *Field {
+	fl := &Field{Name: f.name, Pos: f.pos(), Locs: f.locs(nil, "")}
+	fl.Ref = f.str("$ref")
+	if fl.Ref != "" {
+		d.applyRef(f.obj, fl.Ref, fl)
+	}
+	readFieldAttrs(f.obj, fl)
+	fl.Required = f.boolean("required")
+	fl.Unique = f.boolean("unique")
+	fl.PrimaryKey = f.boolean("primaryKey") || f.boolean("primary")
+	fl.References = f.str("references")
+	fl.Quality = readQuality(f.obj, "quality")
+	for _, c := range f.entries("fields") {
+		fl.Fields = append(fl.Fields, d.field(c))
+	}
+	if it, ok := f.sub("items"); ok {
+		fl.Items = d.field(namedObj{name: "items", obj: it})
+	}
+	return fl
+}
+
+// readFieldAttrs reads the attributes a DCS field and a definition share.
+// Where the field does not write an attribute, what its $ref definition
+// said (already in fl) stays.
+func readFieldAttrs(o obj, fl *Field) {
+	if t := o.str("type"); t != "" || o.has("type") {
+		fl.Type = strings.ToLower(t)
+	}
+	setStr(o, "format", &fl.Format)
+	setStr(o, "description", &fl.Description)
+	setStr(o, "pattern", &fl.Pattern)
+	setStr(o, "classification", &fl.Classification)
+	setNum(&fl.MinLength, o.integer("minLength"))
+	setNum(&fl.MaxLength, o.integer("maxLength"))
+	setNum(&fl.Minimum, o.num("minimum"))
+	setNum(&fl.Maximum, o.num("maximum"))
+	setNum(&fl.ExclusiveMinimum, o.num("exclusiveMinimum"))
+	setNum(&fl.ExclusiveMaximum, o.num("exclusiveMaximum"))
+	if o.has("pii") {
+		fl.PII = o.boolean("pii")
+	}
+	if o.has("enum") {
+		fl.Enum = enumValues(o, "enum")
+	}
+}
+
+func setStr(o obj, k string, dst *string) {
+	if o.has(k) {
+		*dst = o.str(k)
+	}
+}
+
+func setNum(dst **float64, v *float64) {
+	if v != nil {
+		*dst = v
+	}
+}
+
+func enumValues(o obj, k string) []string {
+	l, nodes, ok := o.list(k)
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(l))
+	for i, v := range l {
+		s, ok := scalarString(v)
+		if !ok || v == nil {
+			var n *node
+			if i < len(nodes) {
+				n = nodes[i]
+			}
+			o.r.add(CodeWrongType, nodePos(n, o.keyPos(k)), "%s[%d] must be a scalar, not %s", o.path(k), i, kindOf(v))
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+const defPrefix = "#/definitions/"
+
+// applyRef fills fl from the definition ref names, deepest $ref first so
+// that each level overrides what it refers to (and the field overrides all).
+func (d *dcsDefs) applyRef(at obj, ref string, fl *Field) {
+	if !strings.HasPrefix(ref, defPrefix) {
+		return // an external definition (URL or file): nothing to resolve here
+	}
+	name := strings.TrimPrefix(ref, defPrefix)
+	def, ok := d.defs.m[name].(map[string]any)
+	if !ok {
+		at.r.add(CodeBadRef, at.keyPos("$ref"), "%s %q names no definition in this file", at.path("$ref"), ref)
+		return
+	}
+	if slices.Contains(d.stack, name) {
+		at.r.add(CodeRefCycle, at.keyPos("$ref"), "%s %q refers back to itself", at.path("$ref"), ref)
+		return
+	}
+	d.stack = append(d.stack, name)
+	defer func() { d.stack = d.stack[:len(d.stack)-1] }()
+	do := obj{r: at.r, m: def, n: d.defs.child(name), name: d.defs.path(name)}
+	// Attributes inherited from the definition point at the definition:
+	// that is where a change to them is made.
+	for k, p := range do.locs(nil, "") {
+		if _, own := fl.Locs[k]; !own {
+			fl.Locs[k] = p
+		}
+	}
+	if r := do.str("$ref"); r != "" {
+		d.applyRef(do, r, fl)
+	}
+	readFieldAttrs(do, fl)
+	for _, c := range do.entries("fields") {
+		fl.Fields = append(fl.Fields, d.field(c))
+	}
+	if it, ok := do.sub("items"); ok {
+		fl.Items = d.field(namedObj{name: "items", obj: it})
+	}
+}
+
+func readDCSServiceLevels(o obj) SLA {
+	s := SLA{Pos: o.pos(), Locs: Locs{}}
+	if f, ok := o.sub("freshness"); ok {
+		f.locs(s.Locs, "freshness.")
+		s.Locs["freshness"] = o.keyPos("freshness")
+		s.Freshness = f.str("threshold")
+		s.FreshnessMax = f.duration("threshold", s.Freshness)
+	}
+	if a, ok := o.sub("availability"); ok {
+		a.locs(s.Locs, "availability.")
+		s.Locs["availability"] = o.keyPos("availability")
+		s.Availability = a.str("percentage")
+		s.AvailabilityPct = a.percent("percentage", s.Availability)
+	}
+	if l, ok := o.sub("latency"); ok {
+		l.locs(s.Locs, "latency.")
+		s.Locs["latency"] = o.keyPos("latency")
+		s.Latency = l.str("threshold")
+		l.duration("threshold", s.Latency)
+	}
+	if r, ok := o.sub("retention"); ok {
+		r.locs(s.Locs, "retention.")
+		s.Locs["retention"] = o.keyPos("retention")
+		s.Retention = r.str("period")
+		if r.boolean("unlimited") && s.Retention == "" {
+			s.Retention = "unlimited"
+		}
+	}
+	if c, ok := o.sub("completeness"); ok { // not in DCS; some contracts write it anyway
+		s.Locs["completeness"] = o.keyPos("completeness")
+		s.Completeness = c.scalarStr("threshold")
+	}
+	return s
+}
+
+// readQuality reads a list of quality rules.
+func readQuality(o obj, k string) []QualityRule {
+	items := o.objects(k)
+	if len(items) == 0 {
+		return nil
+	}
+	out := make([]QualityRule, 0, len(items))
+	for _, q := range items {
+		out = append(out, qualityRule(q))
+	}
+	return out
+}
+
+func qualityRule(q obj) QualityRule {
+	r := QualityRule{Pos: q.pos()}
+	r.Type = q.str("type")
+	r.Name = q.str("name")
+	r.Description = q.str("description")
+	r.Canonical = canonical(q.m)
+	r.Key = r.Name
+	if r.Key == "" {
+		r.Key = r.Canonical
+	}
+	return r
+}
+
+// canonical renders a value with sorted keys, so that two rules written in a
+// different key order or style compare equal.
+func canonical(v any) string {
+	var b strings.Builder
+	writeCanonical(&b, v)
+	return b.String()
+}
+
+func writeCanonical(b *strings.Builder, v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.Quote(k))
+			b.WriteByte(':')
+			writeCanonical(b, x[k])
+		}
+		b.WriteByte('}')
+	case []any:
+		b.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeCanonical(b, e)
+		}
+		b.WriteByte(']')
+	case string:
+		b.WriteString(strconv.Quote(strings.TrimSpace(x)))
+	case nil:
+		b.WriteString("null")
+	default:
+		s, _ := scalarString(x)
+		b.WriteString(s)
+	}
+}
+
+var odcsVersionRE = regexp.MustCompile(`^v3\.[01]\.[0-9]+$`)
+
+func readODCS(o obj, c *Contract) {
+	c.Format = FormatODCS
+	c.SpecVersion = o.reqStr("apiVersion")
+	if c.SpecVersion != "" && !odcsVersionRE.MatchString(c.SpecVersion) {
+		o.r.add(CodeUnsupportedVersion, o.keyPos("apiVersion"), "ODCS apiVersion %q is not supported; meshbot reads v3.0.x and v3.1.x", c.SpecVersion)
+	}
+	o.reqStr("kind")
+	c.ID = o.reqStr("id")
+	c.Version = o.reqStr("version")
+	c.Status = o.reqStr("status")
+	c.Title = o.str("name")
+	o.str("domain")
+	o.str("dataProduct")
+	c.Owner = odcsOwner(o)
+	for _, s := range o.objects("schema") {
+		c.Models = append(c.Models, odcsModel(s))
+	}
+	if o.has("slaProperties") {
+		c.ServiceLevels = odcsSLA(o)
+	}
+}
+
+func odcsOwner(o obj) string {
+	switch o.m["team"].(type) {
+	case map[string]any: // v3.1: {name, members}
+		t, _ := o.sub("team")
+		if n := t.str("name"); n != "" {
+			return n
+		}
+		return ownerMember(t.objects("members"))
+	case []any: // v3.0: the members themselves
+		return ownerMember(o.objects("team"))
+	case nil:
+		return ""
+	default:
+		o.wrong("team", "a mapping or a list", o.m["team"])
+		return ""
+	}
+}
+
+func ownerMember(members []obj) string {
+	for _, m := range members {
+		if strings.EqualFold(m.str("role"), "owner") {
+			return m.str("username")
+		}
+	}
+	return ""
+}
+
+func odcsModel(s obj) *Model {
+	m := &Model{Pos: s.pos(), Locs: s.locs(nil, "")}
+	m.Name = s.reqStr("name")
+	m.Type = s.str("physicalType")
+	if m.Type == "" {
+		m.Type = s.str("logicalType")
+	}
+	m.Description = s.str("description")
+	seen := map[string]Pos{}
+	for _, p := range s.objects("properties") {
+		f := odcsField(p, true)
+		dupCheck(p, f, seen)
+		m.Fields = append(m.Fields, f)
+	}
+	m.Quality = readQuality(s, "quality")
+	return m
+}
+
+func dupCheck(p obj, f *Field, seen map[string]Pos) {
+	if f.Name == "" {
+		return
+	}
+	if first, dup := seen[f.Name]; dup {
+		p.r.add(CodeDuplicateName, p.keyPos("name"), "property %q is declared twice (first at line %d)", f.Name, first.Line)
+		return
+	}
+	seen[f.Name] = f.Pos
+}
+
+func odcsField(p obj, named bool) *Field {
+	f := &Field{Pos: p.pos(), Locs: p.locs(nil, "")}
+	if named {
+		f.Name = p.reqStr("name")
+	} else {
+		f.Name = p.str("name")
+		if f.Name == "" {
+			f.Name = "items"
+		}
+	}
+	f.Type = strings.ToLower(p.str("logicalType"))
+	f.PhysicalType = p.str("physicalType")
+	f.Description = p.str("description")
+	f.Required = p.boolean("required")
+	f.Unique = p.boolean("unique")
+	f.PrimaryKey = p.boolean("primaryKey")
+	f.Classification = p.str("classification")
+	if p.has("enum") {
+		f.Enum = enumValues(p, "enum")
+	}
+	if opts, ok := p.sub("logicalTypeOptions"); ok {
+		opts.locs(f.Locs, "logicalTypeOptions.")
+		f.Pattern = opts.str("pattern")
+		f.Format = opts.str("format")
+		f.MinLength = opts.integer("minLength")
+		f.MaxLength = opts.integer("maxLength")
+		// Dates and timestamps bound with strings; only numeric bounds are
+		// comparable as numbers.
+		f.Minimum = numericOpt(opts, "minimum")
+		f.Maximum = numericOpt(opts, "maximum")
+		f.ExclusiveMinimum = numericOpt(opts, "exclusiveMinimum")
+		f.ExclusiveMaximum = numericOpt(opts, "exclusiveMaximum")
+		if opts.has("enum") && f.Enum == nil {
+			f.Enum = enumValues(opts, "enum")
+		}
+	}
+	for _, cp := range p.objects("customProperties") {
+		if strings.EqualFold(cp.scalarStr("property"), "pii") && cp.m["value"] == true {
+			f.PII = true
+		}
+	}
+	f.Quality = readQuality(p, "quality")
+	seen := map[string]Pos{}
+	for _, c := range p.objects("properties") {
+		child := odcsField(c, true)
+		dupCheck(c, child, seen)
+		f.Fields = append(f.Fields, child)
+	}
+	if it, ok := p.sub("items"); ok {
+		f.Items = odcsField(it, false)
+	}
+	return f
+}
+
+func numericOpt(o obj, k string) *float64 {
+	if _, isStr := o.m[k].(string); isStr {
+		return nil
+	}
+	return o.num(k)
+}
+
+// odcsSLA maps slaProperties onto the comparable service levels. Values
+// with a unit become "<value><unit>" ("4d"), which ParseDuration reads.
+func odcsSLA(o obj) SLA {
+	s := SLA{Pos: o.keyPos("slaProperties"), Locs: Locs{}}
+	for _, p := range o.objects("slaProperties") {
+		prop := p.reqStr("property")
+		if !p.has("value") {
+			if _, present := p.m["value"]; !present {
+				p.missing("value")
+			}
+		}
+		val := p.scalarStr("value")
+		unit := p.str("unit")
+		written := val
+		if unit != "" {
+			written = val + unit
+			if _, ok := durationUnit(strings.ToLower(unit)); !ok {
+				written = val + " " + unit
+			}
+		}
+		switch strings.ToLower(prop) {
+		case "freshness":
+			s.Freshness = written
+			s.Locs["freshness"] = p.pos()
+			s.FreshnessMax = p.duration("value", written)
+		case "latency":
+			s.Latency = written
+			s.Locs["latency"] = p.pos()
+			p.duration("value", written)
+		case "retention":
+			s.Retention = written
+			s.Locs["retention"] = p.pos()
+		case "availability":
+			s.Availability = written
+			s.Locs["availability"] = p.pos()
+			s.AvailabilityPct = p.percent("value", written)
+		case "completeness":
+			s.Completeness = written
+			s.Locs["completeness"] = p.pos()
+			s.CompletenessPct = p.percent("value", written)
+		}
+	}
+	return s
+}
