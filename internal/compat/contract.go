@@ -1,0 +1,537 @@
+package compat
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/meshbot/meshbot/internal/mesh"
+)
+
+// differ accumulates changes between one base and one head document.
+type differ struct {
+	contract string // path stamped on every change (head's, or base's when head is nil)
+	out      []Change
+}
+
+// add records a change positioned in head.
+func (d *differ) add(rule string, pos mesh.Pos, fields []string, oldV, newV, msg string) *Change {
+	d.out = append(d.out, Change{
+		Rule: rule, Severity: severityOf(rule), Message: msg, Pos: pos,
+		Contract: d.contract, Fields: fields, Old: oldV, New: newV,
+	})
+	return &d.out[len(d.out)-1]
+}
+
+// removed records a change positioned in base.
+func (d *differ) removed(rule string, pos mesh.Pos, fields []string, oldV, msg string) *Change {
+	c := d.add(rule, pos, fields, oldV, "", msg)
+	c.InBase = true
+	return c
+}
+
+// at returns the position of the first of keys present in l.
+func at(l mesh.Locs, fallback mesh.Pos, keys ...string) mesh.Pos {
+	for _, k := range keys {
+		if p, ok := l[k]; ok {
+			return p
+		}
+	}
+	return fallback
+}
+
+// Contracts compares two versions of one contract: its models and fields,
+// quality rules and service levels, then its version.
+func Contracts(base, head *mesh.Contract) []Change {
+	cs, _ := diffContract(base, head)
+	Sort(cs)
+	return cs
+}
+
+// diffContract returns the unsorted changes and the version verdict.
+func diffContract(base, head *mesh.Contract) ([]Change, Version) {
+	d := &differ{contract: head.File}
+	d.models(base, head)
+	d.quality(nil, "contract", base.Quality, head.Quality, head.Pos)
+	d.sla("contract", base.ServiceLevels, head.ServiceLevels, head.Pos)
+	if base.Owner != head.Owner {
+		d.add(RuleContractOwnerChanged, at(head.Locs, head.Pos, "info.owner", "owner", "team"), nil, base.Owner, head.Owner,
+			fmt.Sprintf("contract owner changed from %s to %s; consumers should know whom to ask now", quote(base.Owner), quote(head.Owner)))
+	}
+	if base.Status != head.Status {
+		d.add(RuleContractStatusChanged, at(head.Locs, head.Pos, "info.status", "status"), nil, base.Status, head.Status,
+			fmt.Sprintf("contract status changed from %s to %s", quote(base.Status), quote(head.Status)))
+	}
+	v := d.version(base, head)
+	return d.out, v
+}
+
+func (d *differ) models(base, head *mesh.Contract) {
+	for _, bm := range base.Models {
+		hm := head.Model(bm.Name)
+		if hm == nil {
+			d.removed(RuleModelRemoved, bm.Pos, subtreePaths(bm.Name, false, bm.Fields, nil), bm.Name,
+				fmt.Sprintf("model %s was removed; every consumer reading it breaks: keep it, or ship the removal as a new major version on a new output port", bm.Name))
+			continue
+		}
+		d.model(bm, hm)
+	}
+	for _, hm := range head.Models {
+		if base.Model(hm.Name) == nil {
+			d.add(RuleModelAdded, hm.Pos, nil, "", hm.Name, fmt.Sprintf("model %s was added", hm.Name))
+		}
+	}
+}
+
+func (d *differ) model(bm, hm *mesh.Model) {
+	switch {
+	case bm.Type == hm.Type:
+	case bm.Type != "" && hm.Type != "":
+		d.add(RuleModelTypeChanged, at(hm.Locs, hm.Pos, "type"), subtreePaths(hm.Name, false, hm.Fields, nil), bm.Type, hm.Type,
+			fmt.Sprintf("model %s changed type from %s to %s; readers bound to a %s break: keep the type or ship a new major version on a new output port", hm.Name, bm.Type, hm.Type, bm.Type))
+	default:
+		d.add(RuleModelTypeDeclaration, at(hm.Locs, hm.Pos, "type"), nil, bm.Type, hm.Type,
+			fmt.Sprintf("model %s type declaration changed from %s to %s", hm.Name, quote(bm.Type), quote(hm.Type)))
+	}
+	if bm.Description != hm.Description {
+		d.add(RuleDescriptionChanged, at(hm.Locs, hm.Pos, "description"), nil, bm.Description, hm.Description,
+			fmt.Sprintf("description of model %s changed", hm.Name))
+	}
+	d.quality(nil, "model "+hm.Name, bm.Quality, hm.Quality, hm.Pos)
+	d.fields(hm.Name, bm.Fields, hm.Fields)
+}
+
+// fields compares two sibling lists of fields under path prefix.
+func (d *differ) fields(prefix string, base, head []*mesh.Field) {
+	var gone, added []*mesh.Field
+	find := fieldFinder(head)
+	for _, bf := range base {
+		if hf := find(bf.Name); hf != nil {
+			d.field(prefix+"."+bf.Name, "", bf, hf)
+		} else {
+			gone = append(gone, bf)
+		}
+	}
+	if len(gone) > 0 || len(head) != len(base) {
+		findBase := fieldFinder(base)
+		for _, hf := range head {
+			if findBase(hf.Name) == nil {
+				added = append(added, hf)
+			}
+		}
+	}
+	renamed := matchRenames(gone, added)
+	for i, bf := range gone {
+		path := prefix + "." + bf.Name
+		fields := subtreePaths(path, true, bf.Fields, bf.Items)
+		if to := renamed[i]; to != nil {
+			c := d.removed(RuleFieldRemoved, bf.Pos, fields, bf.Name,
+				fmt.Sprintf("field %s was removed and is likely renamed to %s; a rename breaks every consumer reading the old name: keep %s (deprecate it first) or ship a new major version on a new output port", path, to.Name, bf.Name))
+			c.RenamedTo = to.Name
+			continue
+		}
+		d.removed(RuleFieldRemoved, bf.Pos, fields, bf.Name,
+			fmt.Sprintf("field %s was removed; consumers reading it break: keep it (deprecate it first) or ship a new major version on a new output port", path))
+	}
+	for _, hf := range added {
+		if slices.Contains(renamed, hf) {
+			continue // reported with its removed counterpart
+		}
+		path := prefix + "." + hf.Name
+		if hf.Required {
+			d.add(RuleFieldAddedRequired, hf.Pos, []string{path}, "", hf.Name,
+				fmt.Sprintf("required field %s was added; readers are unaffected, the producer must fill it in every row", path))
+		} else {
+			d.add(RuleFieldAddedOptional, hf.Pos, []string{path}, "", hf.Name,
+				fmt.Sprintf("optional field %s was added", path))
+		}
+	}
+}
+
+// fieldFinder looks fields up by name: a scan for the usual handful, a map
+// for wide tables so that comparing stays linear.
+func fieldFinder(fs []*mesh.Field) func(string) *mesh.Field {
+	if len(fs) <= 32 {
+		return func(name string) *mesh.Field {
+			for _, f := range fs {
+				if f.Name == name {
+					return f
+				}
+			}
+			return nil
+		}
+	}
+	m := make(map[string]*mesh.Field, len(fs))
+	for _, f := range fs {
+		if _, dup := m[f.Name]; !dup {
+			m[f.Name] = f
+		}
+	}
+	return func(name string) *mesh.Field { return m[name] }
+}
+
+// matchRenames pairs each removed field with an added field of the same
+// shape (type, constraints, classification, children), in order. The result
+// is indexed like gone; nil where no candidate exists.
+func matchRenames(gone, added []*mesh.Field) []*mesh.Field {
+	out := make([]*mesh.Field, len(gone))
+	if len(gone) == 0 || len(added) == 0 {
+		return out
+	}
+	sigs := make([]string, len(added))
+	for i, a := range added {
+		sigs[i] = signature(a)
+	}
+	used := make([]bool, len(added))
+	for i, g := range gone {
+		s := signature(g)
+		for j := range added {
+			if !used[j] && sigs[j] == s {
+				used[j], out[i] = true, added[j]
+				break
+			}
+		}
+	}
+	return out
+}
+
+// signature renders everything about a field except its name, description
+// and position.
+func signature(f *mesh.Field) string {
+	var b strings.Builder
+	writeSignature(&b, f)
+	return b.String()
+}
+
+func writeSignature(b *strings.Builder, f *mesh.Field) {
+	fmt.Fprintf(b, "%s|%s|%s|%t%t%t|%q|%s|%t|%s|%s|%s|", strings.ToLower(f.Type), strings.ToLower(f.PhysicalType), f.Format,
+		f.Required, f.Unique, f.PrimaryKey, f.Enum, f.Pattern, f.PII, f.Classification, f.References, f.Ref)
+	for _, p := range [...]*float64{f.MinLength, f.MaxLength, f.Minimum, f.Maximum, f.ExclusiveMinimum, f.ExclusiveMaximum} {
+		if p != nil {
+			b.WriteString(strconv.FormatFloat(*p, 'g', -1, 64))
+		}
+		b.WriteByte(',')
+	}
+	for _, c := range f.Fields {
+		b.WriteString("{" + c.Name + ":")
+		writeSignature(b, c)
+		b.WriteString("}")
+	}
+	if f.Items != nil {
+		b.WriteString("[")
+		writeSignature(b, f.Items)
+		b.WriteString("]")
+	}
+}
+
+// subtreePaths is path and every descendant's path (items are transparent).
+// A model's own name is not a field path, so withSelf is false for models.
+func subtreePaths(path string, withSelf bool, fs []*mesh.Field, items *mesh.Field) []string {
+	var out []string
+	if withSelf {
+		out = append(out, path)
+	}
+	var walk func(prefix string, fs []*mesh.Field, items *mesh.Field)
+	walk = func(prefix string, fs []*mesh.Field, items *mesh.Field) {
+		for _, f := range fs {
+			p := prefix + "." + f.Name
+			out = append(out, p)
+			walk(p, f.Fields, f.Items)
+		}
+		if items != nil {
+			walk(prefix, items.Fields, items.Items)
+		}
+	}
+	walk(path, fs, items)
+	return out
+}
+
+// field compares one field present in both versions.
+// elem is "" for the field itself and "items " for the element schema of an
+// array, which shares the array's path.
+func (d *differ) field(path, elem string, bf, hf *mesh.Field) {
+	fields := []string{path}
+	d.fieldType(path, fields, elem+"type", bf.Type, hf.Type, hf, "type", "logicalType")
+	d.fieldType(path, fields, elem+"physical type", bf.PhysicalType, hf.PhysicalType, hf, "physicalType")
+	d.format(path, fields, bf, hf)
+	d.flags(path, fields, bf, hf)
+	d.enum(path, fields, bf, hf)
+	d.pattern(path, fields, bf, hf)
+	d.bounds(path, fields, bf, hf)
+	d.classification(path, fields, bf, hf)
+	for _, r := range [...]struct{ what, o, n, key string }{
+		{"references", bf.References, hf.References, "references"},
+		{"$ref", bf.Ref, hf.Ref, "$ref"},
+	} {
+		if r.o != r.n {
+			d.add(RuleFieldReferencesChanged, at(hf.Locs, hf.Pos, r.key), fields, r.o, r.n,
+				fmt.Sprintf("%s of field %s changed from %s to %s; review joins and lookups built on it", r.what, path, quote(r.o), quote(r.n)))
+		}
+	}
+	if bf.Description != hf.Description {
+		d.add(RuleDescriptionChanged, at(hf.Locs, hf.Pos, "description"), fields, bf.Description, hf.Description,
+			fmt.Sprintf("description of field %s changed", path))
+	}
+	d.quality(fields, "field "+path, bf.Quality, hf.Quality, hf.Pos)
+	d.fields(path, bf.Fields, hf.Fields)
+	switch {
+	case bf.Items != nil && hf.Items != nil:
+		d.field(path, elem+"items ", bf.Items, hf.Items)
+	case bf.Items != nil:
+		d.field(path, elem+"items ", bf.Items, &mesh.Field{Pos: at(hf.Locs, hf.Pos, "items")})
+	case hf.Items != nil:
+		d.field(path, elem+"items ", &mesh.Field{}, hf.Items)
+	}
+}
+
+func (d *differ) fieldType(path string, fields []string, what, o, n string, hf *mesh.Field, keys ...string) {
+	if o == n {
+		return
+	}
+	pos := at(hf.Locs, hf.Pos, keys...)
+	switch {
+	case o == "":
+		d.add(RuleFieldTypeAdded, pos, fields, o, n, fmt.Sprintf("field %s now declares %s %s", path, what, n))
+		return
+	case n == "":
+		d.add(RuleFieldTypeRemoved, pos, fields, o, n,
+			fmt.Sprintf("field %s no longer declares its %s (was %s); consumers can no longer rely on it: restore it or ship a new major version on a new output port", path, what, o))
+		return
+	}
+	switch compareTypes(o, n) {
+	case typeSame:
+	case typeRespelled:
+		d.add(RuleFieldTypeRespelled, pos, fields, o, n, fmt.Sprintf("field %s %s is now spelled %s instead of %s (same meaning)", path, what, n, o))
+	case typeWidened:
+		d.add(RuleFieldTypeWidened, pos, fields, o, n, fmt.Sprintf("field %s %s widened from %s to %s; readers using %s should promote it", path, what, o, n, o))
+	case typeReinterpreted:
+		d.add(RuleFieldTypeReinterpreted, pos, fields, o, n,
+			fmt.Sprintf("field %s %s changed from %s to %s; values still convert but their meaning shifts (time part or time zone): tell consumers before they rely on it", path, what, o, n))
+	case typeNarrowed:
+		d.add(RuleFieldTypeNarrowed, pos, fields, o, n,
+			fmt.Sprintf("field %s %s narrowed from %s to %s; values consumers accept today may not fit: keep %s or ship a new major version on a new output port", path, what, o, n, o))
+	default:
+		d.add(RuleFieldTypeChanged, pos, fields, o, n,
+			fmt.Sprintf("field %s %s changed from %s to %s; readers bound to %s break: keep it or ship a new major version on a new output port", path, what, o, n, o))
+	}
+}
+
+func (d *differ) format(path string, fields []string, bf, hf *mesh.Field) {
+	o, n := bf.Format, hf.Format
+	pos := at(hf.Locs, hf.Pos, "format")
+	switch {
+	case o == n:
+	case o == "":
+		d.add(RuleConstraintTightened, pos, fields, o, n, fmt.Sprintf("field %s now promises format %s", path, n))
+	case n == "":
+		d.add(RuleConstraintRelaxed, pos, fields, o, n,
+			fmt.Sprintf("field %s no longer promises format %s; consumers parsing it as %s may fail: keep the format or ship a new major version on a new output port", path, o, o))
+	default:
+		d.add(RuleFieldFormatChanged, pos, fields, o, n,
+			fmt.Sprintf("field %s format changed from %s to %s; consumers parsing %s break: keep it or ship a new major version on a new output port", path, o, n, o))
+	}
+}
+
+func (d *differ) flags(path string, fields []string, bf, hf *mesh.Field) {
+	if bf.Required && !hf.Required {
+		d.add(RuleRequiredRelaxed, at(hf.Locs, hf.Pos, "required"), fields, "true", "false",
+			fmt.Sprintf("field %s is no longer required; consumers relied on it being non-null: keep it required or ship a new major version on a new output port", path))
+	}
+	if !bf.Required && hf.Required {
+		d.add(RuleRequiredTightened, at(hf.Locs, hf.Pos, "required"), fields, "false", "true",
+			fmt.Sprintf("field %s is now required; readers are safe, but rows written before may still hold nulls: backfill them", path))
+	}
+	if bf.Unique && !hf.Unique {
+		d.add(RuleUniqueRelaxed, at(hf.Locs, hf.Pos, "unique"), fields, "true", "false",
+			fmt.Sprintf("field %s is no longer unique; consumers joining or keying on it may duplicate rows: keep it unique or ship a new major version on a new output port", path))
+	}
+	if !bf.Unique && hf.Unique {
+		d.add(RuleUniqueTightened, at(hf.Locs, hf.Pos, "unique"), fields, "false", "true", fmt.Sprintf("field %s is now unique", path))
+	}
+	if bf.PrimaryKey && !hf.PrimaryKey {
+		d.add(RulePrimaryKeyRemoved, at(hf.Locs, hf.Pos, "primaryKey", "primary_key"), fields, "true", "false",
+			fmt.Sprintf("field %s is no longer part of the primary key; consumers merging or upserting on it should review their keys", path))
+	}
+	if !bf.PrimaryKey && hf.PrimaryKey {
+		d.add(RulePrimaryKeyAdded, at(hf.Locs, hf.Pos, "primaryKey", "primary_key"), fields, "false", "true",
+			fmt.Sprintf("field %s is now part of the primary key", path))
+	}
+}
+
+func (d *differ) enum(path string, fields []string, bf, hf *mesh.Field) {
+	if slices.Equal(bf.Enum, hf.Enum) {
+		return
+	}
+	pos := at(hf.Locs, hf.Pos, "enum")
+	oldS, newS := fmt.Sprint(bf.Enum), fmt.Sprint(hf.Enum)
+	switch {
+	case len(bf.Enum) == 0:
+		d.add(RuleConstraintTightened, pos, fields, "", newS, fmt.Sprintf("field %s now restricts values to %s", path, newS))
+		return
+	case len(hf.Enum) == 0:
+		d.add(RuleConstraintRelaxed, pos, fields, oldS, "",
+			fmt.Sprintf("field %s no longer restricts values to %s; consumers mapping each value may meet unknown ones: keep the enum or ship a new major version on a new output port", path, oldS))
+		return
+	}
+	var gone, added []string
+	for _, v := range bf.Enum {
+		if !slices.Contains(hf.Enum, v) {
+			gone = append(gone, v)
+		}
+	}
+	for _, v := range hf.Enum {
+		if !slices.Contains(bf.Enum, v) {
+			added = append(added, v)
+		}
+	}
+	if len(gone) > 0 {
+		d.add(RuleEnumValueRemoved, pos, fields, oldS, newS,
+			fmt.Sprintf("field %s no longer allows %s (was %s, now %s); consumers filtering or mapping on it silently lose rows: keep the values or ship a new major version on a new output port", path, strings.Join(gone, ", "), oldS, newS))
+	}
+	if len(added) > 0 {
+		d.add(RuleEnumValueAdded, pos, fields, oldS, newS,
+			fmt.Sprintf("field %s now also allows %s (was %s, now %s); consumers with exhaustive mappings must handle the new values", path, strings.Join(added, ", "), oldS, newS))
+	}
+}
+
+func (d *differ) pattern(path string, fields []string, bf, hf *mesh.Field) {
+	o, n := bf.Pattern, hf.Pattern
+	pos := at(hf.Locs, hf.Pos, "pattern")
+	switch {
+	case o == n:
+	case o == "":
+		d.add(RuleConstraintTightened, pos, fields, o, n, fmt.Sprintf("field %s now promises pattern %s", path, n))
+	case n == "":
+		d.add(RuleConstraintRelaxed, pos, fields, o, n,
+			fmt.Sprintf("field %s no longer promises pattern %s; consumers parsing it may fail: keep the pattern or ship a new major version on a new output port", path, o))
+	default:
+		d.add(RuleFieldPatternChanged, pos, fields, o, n,
+			fmt.Sprintf("field %s pattern changed from %s to %s; consumers validating or parsing the old pattern may break: keep it or ship a new major version on a new output port", path, o, n))
+	}
+}
+
+// bounds compares the six numeric limits. A lower bound going up or an upper
+// bound going down is a tightening; the opposite, or a bound dropped, is a
+// relaxation.
+func (d *differ) bounds(path string, fields []string, bf, hf *mesh.Field) {
+	for _, b := range [...]struct {
+		key     string
+		o, n    *float64
+		isUpper bool
+	}{
+		{"minLength", bf.MinLength, hf.MinLength, false},
+		{"maxLength", bf.MaxLength, hf.MaxLength, true},
+		{"minimum", bf.Minimum, hf.Minimum, false},
+		{"maximum", bf.Maximum, hf.Maximum, true},
+		{"exclusiveMinimum", bf.ExclusiveMinimum, hf.ExclusiveMinimum, false},
+		{"exclusiveMaximum", bf.ExclusiveMaximum, hf.ExclusiveMaximum, true},
+	} {
+		if b.o == nil && b.n == nil || b.o != nil && b.n != nil && *b.o == *b.n {
+			continue
+		}
+		o, n := num(b.o), num(b.n)
+		pos := at(hf.Locs, hf.Pos, b.key)
+		switch {
+		case b.o == nil:
+			d.add(RuleConstraintTightened, pos, fields, o, n, fmt.Sprintf("field %s now promises %s %s", path, b.key, n))
+		case b.n == nil:
+			d.add(RuleConstraintRelaxed, pos, fields, o, n,
+				fmt.Sprintf("field %s no longer promises %s %s; values outside it may arrive: keep the bound or ship a new major version on a new output port", path, b.key, o))
+		case (*b.n > *b.o) == b.isUpper:
+			d.add(RuleConstraintRelaxed, pos, fields, o, n,
+				fmt.Sprintf("field %s %s loosened from %s to %s; values consumers do not expect may arrive: keep it or ship a new major version on a new output port", path, b.key, o, n))
+		default:
+			d.add(RuleConstraintTightened, pos, fields, o, n, fmt.Sprintf("field %s %s tightened from %s to %s", path, b.key, o, n))
+		}
+	}
+}
+
+func num(p *float64) string {
+	if p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*p, 'g', -1, 64)
+}
+
+func (d *differ) classification(path string, fields []string, bf, hf *mesh.Field) {
+	pos := at(hf.Locs, hf.Pos, "pii")
+	if !bf.PII && hf.PII {
+		d.add(RuleFieldPIIAdded, pos, fields, "false", "true",
+			fmt.Sprintf("field %s is now personal data; consumers may not be cleared to process it: confirm each consumer's clearance or publish it on a new output port", path))
+	}
+	if bf.PII && !hf.PII {
+		d.add(RuleFieldPIIRemoved, pos, fields, "true", "false",
+			fmt.Sprintf("field %s is no longer marked personal data; have governance confirm the declassification", path))
+	}
+	o, n := strings.TrimSpace(bf.Classification), strings.TrimSpace(hf.Classification)
+	pos = at(hf.Locs, hf.Pos, "classification")
+	switch {
+	case strings.EqualFold(o, n):
+	case n == "":
+		d.add(RuleFieldClassificationRemoved, pos, fields, o, n,
+			fmt.Sprintf("field %s no longer declares classification %s; have governance confirm the declassification", path, o))
+	default:
+		d.add(RuleFieldClassificationChanged, pos, fields, o, n,
+			fmt.Sprintf("field %s classification changed from %s to %s; consumers may not be cleared for %s: confirm each consumer's clearance or publish it on a new output port", path, quote(o), n, n))
+	}
+}
+
+// quality compares quality rules, matched by Key (their name, else a
+// canonical form). Unnamed rules left unmatched on both sides are paired in
+// order and reported as changed, since an edited unnamed rule has a new
+// canonical key.
+func (d *differ) quality(fields []string, scope string, base, head []mesh.QualityRule, headPos mesh.Pos) {
+	if len(base) == 0 && len(head) == 0 {
+		return
+	}
+	var gone, added []mesh.QualityRule
+	for _, b := range base {
+		if !slices.ContainsFunc(head, func(h mesh.QualityRule) bool { return h.Key == b.Key }) {
+			gone = append(gone, b)
+		}
+	}
+	for _, h := range head {
+		i := slices.IndexFunc(base, func(b mesh.QualityRule) bool { return b.Key == h.Key })
+		if i < 0 {
+			added = append(added, h)
+			continue
+		}
+		if b := base[i]; b.Canonical != h.Canonical {
+			d.add(RuleQualityChanged, h.Pos, fields, b.Canonical, h.Canonical,
+				fmt.Sprintf("quality rule %s of %s changed; check that it still guarantees what consumers rely on", ruleName(h), scope))
+		}
+	}
+	for len(gone) > 0 && len(added) > 0 && gone[0].Name == "" && added[0].Name == "" {
+		b, h := gone[0], added[0]
+		gone, added = gone[1:], added[1:]
+		d.add(RuleQualityChanged, h.Pos, fields, b.Canonical, h.Canonical,
+			fmt.Sprintf("quality rule %s of %s changed to %s; check that it still guarantees what consumers rely on", ruleName(b), scope, ruleName(h)))
+	}
+	for _, b := range gone {
+		d.removed(RuleQualityRemoved, b.Pos, fields, b.Canonical,
+			fmt.Sprintf("quality rule %s of %s was removed; consumers lose that guarantee: keep it or tell them", ruleName(b), scope))
+	}
+	for _, h := range added {
+		d.add(RuleQualityAdded, h.Pos, fields, "", h.Canonical, fmt.Sprintf("quality rule %s was added to %s", ruleName(h), scope))
+	}
+}
+
+func ruleName(q mesh.QualityRule) string {
+	switch {
+	case q.Name != "":
+		return q.Name
+	case q.Description != "":
+		return strconv.Quote(q.Description)
+	case q.Type != "":
+		return "of type " + q.Type
+	}
+	return q.Key
+}
+
+func quote(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

@@ -1,0 +1,198 @@
+package compat
+
+// Rule ids. They are stable: policies, SARIF consumers and suppressions
+// refer to them, so an id is never renamed or reused for another meaning.
+const (
+	// Contract structure.
+	RuleModelRemoved               = "model-removed"
+	RuleModelAdded                 = "model-added"
+	RuleModelTypeChanged           = "model-type-changed"
+	RuleModelTypeDeclaration       = "model-type-declaration-changed"
+	RuleFieldRemoved               = "field-removed"
+	RuleFieldAddedOptional         = "field-added-optional"
+	RuleFieldAddedRequired         = "field-added-required"
+	RuleDescriptionChanged         = "description-changed"
+	RuleContractRemoved            = "contract-removed"
+	RuleContractAdded              = "contract-added"
+	RuleContractOwnerChanged       = "contract-owner-changed"
+	RuleContractStatusChanged      = "contract-status-changed"
+	RuleFieldTypeChanged           = "field-type-changed"
+	RuleFieldTypeNarrowed          = "field-type-narrowed"
+	RuleFieldTypeWidened           = "field-type-widened"
+	RuleFieldTypeReinterpreted     = "field-type-reinterpreted"
+	RuleFieldTypeRespelled         = "field-type-respelled"
+	RuleFieldTypeAdded             = "field-type-added"
+	RuleFieldTypeRemoved           = "field-type-removed"
+	RuleFieldFormatChanged         = "field-format-changed"
+	RuleRequiredRelaxed            = "required-relaxed"
+	RuleRequiredTightened          = "required-tightened"
+	RuleUniqueRelaxed              = "unique-relaxed"
+	RuleUniqueTightened            = "unique-tightened"
+	RulePrimaryKeyRemoved          = "primary-key-removed"
+	RulePrimaryKeyAdded            = "primary-key-added"
+	RuleEnumValueRemoved           = "enum-value-removed"
+	RuleEnumValueAdded             = "enum-value-added"
+	RuleFieldPatternChanged        = "field-pattern-changed"
+	RuleConstraintRelaxed          = "field-constraint-relaxed"
+	RuleConstraintTightened        = "field-constraint-tightened"
+	RuleFieldPIIAdded              = "field-pii-added"
+	RuleFieldPIIRemoved            = "field-pii-removed"
+	RuleFieldClassificationChanged = "field-classification-changed"
+	RuleFieldClassificationRemoved = "field-classification-removed"
+	RuleFieldReferencesChanged     = "field-references-changed"
+	RuleQualityRemoved             = "quality-removed"
+	RuleQualityChanged             = "quality-changed"
+	RuleQualityAdded               = "quality-added"
+
+	// Service levels (contract servicelevels and descriptor spec.sla).
+	RuleSLAFreshnessLoosened   = "sla-freshness-loosened"
+	RuleSLAAvailabilityLowered = "sla-availability-lowered"
+	RuleSLACompletenessLowered = "sla-completeness-lowered"
+	RuleSLARetentionShortened  = "sla-retention-shortened"
+	RuleSLAImproved            = "sla-improved"
+	RuleSLAChanged             = "sla-changed"
+	RuleSunsetAdvanced         = "deprecation-sunset-advanced"
+
+	// Descriptor.
+	RuleProductRemoved             = "product-removed"
+	RuleProductAdded               = "product-added"
+	RuleProductOwnerChanged        = "product-owner-changed"
+	RuleProductDeprecated          = "product-deprecated"
+	RuleProductLifecycleChanged    = "product-lifecycle-changed"
+	RuleProductPIIAdded            = "product-pii-added"
+	RuleProductPIIFieldAdded       = "product-pii-field-added"
+	RuleProductPIIRemoved          = "product-pii-removed"
+	RuleProductResidencyChanged    = "product-residency-changed"
+	RuleProductClassificationOther = "product-classification-changed"
+	RulePortRemoved                = "output-port-removed"
+	RulePortAdded                  = "output-port-added"
+	RulePortTypeChanged            = "output-port-type-changed"
+	RulePortLocationChanged        = "output-port-location-changed"
+	RulePortTopicChanged           = "output-port-topic-changed"
+	RulePortContractChanged        = "output-port-contract-changed"
+	RulePortContractRemoved        = "output-port-contract-removed"
+	RulePortContractAdded          = "output-port-contract-added"
+	RulePortDeprecated             = "output-port-deprecated"
+	RulePortLifecycleChanged       = "output-port-lifecycle-changed"
+
+	// Versions.
+	RuleBreakingInMajor      = "breaking-change-in-major-version"
+	RuleMajorWithoutBreaking = "major-bump-without-breaking"
+	RuleVersionNotBumped     = "version-not-bumped"
+	RuleVersionDecreased     = "version-decreased"
+)
+
+// Rule is one entry of the rule table: what docs and SARIF rule metadata
+// show.
+type Rule struct {
+	ID          string   `json:"id"`
+	Severity    Severity `json:"severity"`
+	Description string   `json:"description"`
+}
+
+// ruleTable is read-only: every rule id has exactly one severity, so a
+// policy or a SARIF reader can rely on the id alone.
+var ruleTable = [...]Rule{
+	{RuleModelRemoved, Breaking, "A model (table, view, topic schema) was removed; every consumer reading it breaks."},
+	{RuleModelAdded, Info, "A model was added; existing readers are unaffected."},
+	{RuleModelTypeChanged, Breaking, "A model's type changed (e.g. table to object); readers bound to the old shape break."},
+	{RuleModelTypeDeclaration, Info, "A model's type was declared where it was absent, or its declaration dropped."},
+	{RuleFieldRemoved, Breaking, "A field was removed (or renamed: the message names the likely new name); consumers reading it break."},
+	{RuleFieldAddedOptional, Info, "An optional field was added; readers ignore columns they do not select."},
+	{RuleFieldAddedRequired, Info, "A required field was added; safe for readers (it only promises more), the producer must populate it."},
+	{RuleDescriptionChanged, Info, "A model's or field's description changed."},
+	{RuleContractRemoved, Breaking, "A standalone contract (not referenced by a port) was deleted."},
+	{RuleContractAdded, Info, "A standalone contract was added."},
+	{RuleContractOwnerChanged, Info, "The contract's owner changed."},
+	{RuleContractStatusChanged, Info, "The contract's status changed."},
+	{RuleFieldTypeChanged, Breaking, "A field's type changed to one that is neither a widening nor a narrowing of it (e.g. int to string)."},
+	{RuleFieldTypeNarrowed, Breaking, "A field's type was narrowed (long to int, double to float, timestamp to date, string to int); values may no longer fit or parse."},
+	{RuleFieldTypeWidened, Info, "A field's type was widened (int to long, float to double, int to decimal, varchar(n) to varchar(m>n)); engines promote it."},
+	{RuleFieldTypeReinterpreted, Warning, "A field's type changed in a way that keeps values but shifts meaning (date to timestamp, timestamp to timestamp_ntz)."},
+	{RuleFieldTypeRespelled, Info, "A field's type is spelled differently but means the same (varchar, text, string)."},
+	{RuleFieldTypeAdded, Info, "A field now declares a type where it had none; readers get a stronger promise."},
+	{RuleFieldTypeRemoved, Breaking, "A field no longer declares a type; the producer may now send any type."},
+	{RuleFieldFormatChanged, Breaking, "A field's format changed (e.g. email to url); values follow a different grammar."},
+	{RuleRequiredRelaxed, Breaking, "A required field became optional; consumers relied on it being non-null."},
+	{RuleRequiredTightened, Warning, "An optional field became required; safe for readers, but rows written before may still hold nulls."},
+	{RuleUniqueRelaxed, Breaking, "A field is no longer unique; consumers joining or keying on it may duplicate rows."},
+	{RuleUniqueTightened, Info, "A field became unique; readers get a stronger promise."},
+	{RulePrimaryKeyRemoved, Warning, "A field is no longer (part of) the primary key; merges and upserts keyed on it need review."},
+	{RulePrimaryKeyAdded, Info, "A field became (part of) the primary key."},
+	{RuleEnumValueRemoved, Breaking, "An enum value was removed; consumers filtering or mapping on it silently lose rows."},
+	{RuleEnumValueAdded, Warning, "An enum value was added; readers with exhaustive mappings must handle it."},
+	{RuleFieldPatternChanged, Breaking, "A field's pattern changed; values follow a different grammar."},
+	{RuleConstraintRelaxed, Breaking, "A value constraint was loosened or dropped (bounds, length, pattern, format, enum); values outside the old promise may arrive."},
+	{RuleConstraintTightened, Info, "A value constraint was added or tightened; readers get a subset of what they accepted."},
+	{RuleFieldPIIAdded, Breaking, "A field became personal data; consumers may not be cleared to process it."},
+	{RuleFieldPIIRemoved, Warning, "A field is no longer marked personal data; governance should confirm the declassification."},
+	{RuleFieldClassificationChanged, Breaking, "A field's classification was set or changed; consumers may not be cleared for the new class."},
+	{RuleFieldClassificationRemoved, Warning, "A field's classification was dropped; governance should confirm the declassification."},
+	{RuleFieldReferencesChanged, Warning, "A field's reference (references / $ref) changed; joins built on it need review."},
+	{RuleQualityRemoved, Warning, "A quality rule was removed; a guarantee was weakened."},
+	{RuleQualityChanged, Warning, "A quality rule changed; the guarantee it gives may be weaker."},
+	{RuleQualityAdded, Info, "A quality rule was added."},
+	{RuleSLAFreshnessLoosened, Breaking, "The freshness promise was loosened or dropped; consumers scheduled on it read stale data."},
+	{RuleSLAAvailabilityLowered, Warning, "The availability promise was lowered or dropped."},
+	{RuleSLACompletenessLowered, Warning, "The completeness promise was lowered or dropped."},
+	{RuleSLARetentionShortened, Warning, "Retention was shortened or dropped; consumers replaying history may lose it."},
+	{RuleSLAImproved, Info, "A service level was tightened or newly promised."},
+	{RuleSLAChanged, Info, "A service level changed in a way meshbot cannot order (latency, unparsable values)."},
+	{RuleSunsetAdvanced, Warning, "A deprecation's sunset date moved earlier; consumers have less time to migrate."},
+	{RuleProductRemoved, Breaking, "A data product was removed; every consumer of any of its ports breaks."},
+	{RuleProductAdded, Info, "A data product was added."},
+	{RuleProductOwnerChanged, Info, "The product's owner changed."},
+	{RuleProductDeprecated, Info, "The product was deprecated; consumers should plan their migration."},
+	{RuleProductLifecycleChanged, Info, "The product's lifecycle changed."},
+	{RuleProductPIIAdded, Breaking, "The product now contains personal data; consumers may not be cleared to process it."},
+	{RuleProductPIIFieldAdded, Breaking, "A field was added to the product's pii_fields; consumers may not be cleared to process it."},
+	{RuleProductPIIRemoved, Warning, "The product no longer declares personal data; governance should confirm the declassification."},
+	{RuleProductResidencyChanged, Breaking, "The product's data residency changed; consumers' processing may no longer be lawful where they run."},
+	{RuleProductClassificationOther, Info, "The product's residency was newly declared or dropped."},
+	{RulePortRemoved, Breaking, "An output port was removed; consumers reading from it break."},
+	{RulePortAdded, Info, "An output port was added."},
+	{RulePortTypeChanged, Breaking, "An output port's type changed (e.g. iceberg to kafka); consumers' readers break."},
+	{RulePortLocationChanged, Breaking, "An output port's location changed; consumers read from the old place."},
+	{RulePortTopicChanged, Breaking, "An output port's topic changed; consumers subscribe to the old topic."},
+	{RulePortContractChanged, Info, "An output port now points at another contract file; the two contracts are compared."},
+	{RulePortContractRemoved, Breaking, "An output port no longer declares a contract; consumers lose every guarantee."},
+	{RulePortContractAdded, Info, "An output port now declares a contract."},
+	{RulePortDeprecated, Info, "An output port was deprecated; consumers should plan their migration."},
+	{RulePortLifecycleChanged, Info, "An output port's lifecycle changed."},
+	{RuleBreakingInMajor, Breaking, "A contract has breaking changes but its major version did not increase; it must ship as a new major version on a new output port."},
+	{RuleMajorWithoutBreaking, Info, "A contract's major version increased although nothing breaking changed."},
+	{RuleVersionNotBumped, Warning, "A contract changed without a version bump."},
+	{RuleVersionDecreased, Warning, "A contract's version went down."},
+}
+
+// Rules returns the rule table, ordered as documented in RULES.md. The slice
+// is a copy; changing it changes nothing here.
+func Rules() []Rule {
+	out := make([]Rule, len(ruleTable))
+	copy(out, ruleTable[:])
+	return out
+}
+
+// Lookup finds a rule by id.
+func Lookup(id string) (Rule, bool) {
+	for _, r := range ruleTable {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Rule{}, false
+}
+
+// IsBreaking is the rule table's verdict on a rule id. Unknown ids are not
+// breaking.
+func IsBreaking(id string) bool {
+	r, ok := Lookup(id)
+	return ok && r.Severity == Breaking
+}
+
+// severityOf is Lookup for the engine: ids it emits are constants of this
+// file, and TestEveryEmittedRuleIsInTheTable keeps them in the table.
+func severityOf(id string) Severity {
+	r, _ := Lookup(id)
+	return r.Severity
+}

@@ -1,0 +1,45 @@
+package compat
+
+import (
+	"fmt"
+
+	"github.com/meshbot/meshbot/internal/mesh"
+)
+
+// version judges the head's version against the changes found so far and
+// adds the version rule that applies, if any.
+func (d *differ) version(base, head *mesh.Contract) Version {
+	v := Version{Contract: head.File, Old: base.Version, New: head.Version, Pos: at(head.Locs, head.Pos, "info.version", "version")}
+	bv, bok := parseVersion(base.Version)
+	hv, hok := parseVersion(head.Version)
+	v.MajorBumped = bok && hok && hv.major > bv.major
+	n := 0
+	for _, c := range d.out {
+		if c.Severity == Breaking {
+			v.Breaking = true
+			n++
+		}
+	}
+	if len(d.out) == 0 {
+		return v
+	}
+	switch {
+	case v.Breaking && !v.MajorBumped:
+		next := "the next major version"
+		if bok {
+			next = fmt.Sprintf("%d.0.0", bv.major+1)
+		}
+		d.add(RuleBreakingInMajor, v.Pos, nil, base.Version, head.Version,
+			fmt.Sprintf("contract has %d breaking change(s) but its version went from %s to %s within the same major version; ship it as %s on a new output port and keep the old port through a deprecation window", n, quote(base.Version), quote(head.Version), next))
+	case !v.Breaking && v.MajorBumped:
+		d.add(RuleMajorWithoutBreaking, v.Pos, nil, base.Version, head.Version,
+			fmt.Sprintf("contract major version went from %s to %s although nothing breaking changed; a minor version would spare consumers a migration", base.Version, head.Version))
+	case bok && hok && hv.compare(bv) < 0:
+		d.add(RuleVersionDecreased, v.Pos, nil, base.Version, head.Version,
+			fmt.Sprintf("contract version went down from %s to %s; raise it above %s", base.Version, head.Version, base.Version))
+	case base.Version == head.Version || bok && hok && hv.compare(bv) == 0:
+		d.add(RuleVersionNotBumped, v.Pos, nil, base.Version, head.Version,
+			fmt.Sprintf("contract changed but its version stayed %s; bump the minor version for additions and the patch version for fixes", quote(head.Version)))
+	}
+	return v
+}
