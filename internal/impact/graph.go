@@ -1,0 +1,332 @@
+// Package impact is the consumer graph of a mesh: which products read which
+// output ports and fields, so that a change can be turned into the list of
+// consumers (and their owning teams) it would break, and a product into its
+// blast radius.
+package impact
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/meshbot/meshbot/internal/mesh"
+)
+
+// Consumer is one registered consumer expectation: an input port of a
+// consumer product pointing at a producer's output port.
+type Consumer struct {
+	Product   string          // consumer's global id
+	Owner     string          // its owning team
+	InputPort string          // the consumer's input port name
+	Producer  string          // the producer's global id, as the input port names it
+	Port      string          // the producer's output port it reads
+	Fields    []mesh.FieldRef // the fields it declared (empty = depends on the whole port)
+	File      string          // consumer descriptor path
+	Pos       mesh.Pos        // the input port's position
+}
+
+// Graph indexes products and the consumer edges between them. It is
+// immutable once built and safe for concurrent reads.
+type Graph struct {
+	products map[string]*mesh.Product
+	order    []*mesh.Product // kept products, in the order they were given
+	// edges holds every consumer expectation once, sorted by producer, then
+	// consumer id, port and input port, so that a producer's consumers are
+	// one contiguous run and a port's consumers a sorted subsequence of it.
+	edges  []Consumer
+	byProd map[string]span
+	byPort map[portKey][]int32 // indices into edges
+}
+
+type span struct{ from, to int32 }
+
+type portKey struct{ product, port string }
+
+// Build indexes products from several sources, in priority order (typically
+// the head checkout, then consumer checkouts, then the registry). When the
+// same product id appears more than once the first occurrence wins, so the
+// version under review shadows the registered one. Nil products are skipped.
+func Build(sources ...[]*mesh.Product) *Graph {
+	g := &Graph{products: map[string]*mesh.Product{}}
+	for _, src := range sources {
+		for _, p := range src {
+			if p == nil {
+				continue
+			}
+			id := p.ID()
+			if _, dup := g.products[id]; dup {
+				continue
+			}
+			g.products[id] = p
+			g.order = append(g.order, p)
+		}
+	}
+	n := 0
+	for _, p := range g.order {
+		n += len(p.InputPorts)
+	}
+	all := make([]Consumer, 0, n)
+	for _, p := range g.order {
+		all = append(all, edges(p)...)
+	}
+	g.edges = sortEdges(all)
+	g.byProd = make(map[string]span, len(g.products))
+	g.byPort = make(map[portKey][]int32, len(g.products))
+	for i := 0; i < len(g.edges); {
+		j := i
+		for j < len(g.edges) && g.edges[j].Producer == g.edges[i].Producer {
+			k := portKey{g.edges[j].Producer, g.edges[j].Port}
+			g.byPort[k] = append(g.byPort[k], int32(j))
+			j++
+		}
+		g.byProd[g.edges[i].Producer] = span{int32(i), int32(j)}
+		i = j
+	}
+	return g
+}
+
+// sortEdges orders edges by producer, consumer id, port and input port,
+// keeping written order among equals. Ids are ranked first so the sort
+// compares integers rather than strings: it dominates Build on large meshes.
+func sortEdges(all []Consumer) []Consumer {
+	rank := make(map[string]int32, len(all))
+	ids := make([]string, 0, len(all))
+	for i := range all {
+		for _, id := range [2]string{all[i].Producer, all[i].Product} {
+			if _, ok := rank[id]; !ok {
+				rank[id] = 0
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	for i, id := range ids {
+		rank[id] = int32(i)
+	}
+	type key struct{ producer, consumer, idx int32 }
+	keys := make([]key, len(all))
+	for i := range all {
+		keys[i] = key{rank[all[i].Producer], rank[all[i].Product], int32(i)}
+	}
+	slices.SortFunc(keys, func(x, y key) int {
+		if c := cmp.Or(cmp.Compare(x.producer, y.producer), cmp.Compare(x.consumer, y.consumer)); c != 0 {
+			return c
+		}
+		a, b := &all[x.idx], &all[y.idx]
+		return cmp.Or(cmp.Compare(a.Port, b.Port), cmp.Compare(a.InputPort, b.InputPort), cmp.Compare(x.idx, y.idx))
+	})
+	out := make([]Consumer, len(all))
+	for i, k := range keys {
+		out[i] = all[k.idx]
+	}
+	return out
+}
+
+func compareConsumers(a, b *Consumer) int {
+	return cmp.Or(
+		cmp.Compare(a.Product, b.Product),
+		cmp.Compare(a.Port, b.Port),
+		cmp.Compare(a.InputPort, b.InputPort),
+	)
+}
+
+func (g *Graph) ofProducer(product string) []Consumer {
+	s, ok := g.byProd[product]
+	if !ok {
+		return nil
+	}
+	return g.edges[s.from:s.to:s.to]
+}
+
+// Product returns the product with global id id, or nil.
+func (g *Graph) Product(id string) *mesh.Product { return g.products[id] }
+
+// Products returns every indexed product in the order given to Build.
+func (g *Graph) Products() []*mesh.Product { return slices.Clone(g.order) }
+
+// ConsumersOf returns the consumers of a producer's output port, sorted by
+// consumer id, port and input port. Port "" means any port of the product.
+// The slice is a copy; callers may keep or modify it.
+func (g *Graph) ConsumersOf(product, port string) []Consumer {
+	if port == "" {
+		return slices.Clone(g.ofProducer(product))
+	}
+	idx := g.byPort[portKey{product, port}]
+	if len(idx) == 0 {
+		return nil
+	}
+	out := make([]Consumer, len(idx))
+	for i, j := range idx {
+		out[i] = g.edges[j]
+	}
+	return out
+}
+
+// Affected returns the consumers of product/port (port "" = any port) that a
+// change to fields would hit.
+//
+// Change paths are model-qualified ("order_event.total_minor", nested fields
+// as "order_event.shipping_address.city"); a bare name is accepted from
+// callers that do not know the model. A consumer field reference hits a
+// change when, segment by segment:
+//   - it names the same path ("order_event.total_minor"), or
+//   - it is the path without its model ("total_minor" matches the field in
+//     any model), or
+//   - one is a parent of the other: a change to "shipping_address" hits a
+//     consumer of "shipping_address.city", and a change to
+//     "shipping_address.city" hits a consumer of "shipping_address" (its
+//     value changed shape) — the same holds after dropping the model, or
+//   - the change path is bare and the consumer qualified it with a model.
+//
+// A consumer without a field list depends on the whole port and is always
+// hit. A change without fields (port removed, SLA loosened, contract
+// replaced) hits every consumer of the port.
+func (g *Graph) Affected(product, port string, fields []string) []Consumer {
+	consumers := g.ConsumersOf(product, port)
+	if len(fields) == 0 {
+		return consumers
+	}
+	changes := make([][]string, 0, len(fields))
+	for _, f := range fields {
+		if s := splitPath(f); len(s) > 0 {
+			changes = append(changes, s)
+		}
+	}
+	if len(changes) == 0 {
+		return consumers
+	}
+	out := consumers[:0]
+	for _, c := range consumers {
+		if hits(c, changes) {
+			out = append(out, c)
+		}
+	}
+	return slices.Clip(out)
+}
+
+func hits(c Consumer, changes [][]string) bool {
+	if len(c.Fields) == 0 {
+		return true
+	}
+	for _, ref := range c.Fields {
+		r := splitPath(ref.Name)
+		if len(r) == 0 {
+			continue
+		}
+		for _, ch := range changes {
+			if FieldMatches(ch, r) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// FieldMatches reports whether a change at path change (segments, model
+// first) hits a consumer that declared path ref. See Affected for the rules.
+func FieldMatches(change, ref []string) bool {
+	if related(change, ref) {
+		return true
+	}
+	// The consumer omitted the model.
+	if len(change) > 1 && related(change[1:], ref) {
+		return true
+	}
+	// The change omitted the model, the consumer did not.
+	if len(change) == 1 && len(ref) > 1 && related(change, ref[1:]) {
+		return true
+	}
+	return false
+}
+
+// related: one path is a (segment-wise) prefix of the other.
+func related(a, b []string) bool {
+	n := min(len(a), len(b))
+	if n == 0 {
+		return false
+	}
+	return slices.Equal(a[:n], b[:n])
+}
+
+func splitPath(p string) []string {
+	p = strings.TrimSpace(p)
+	if p == "" {
+		return nil
+	}
+	parts := strings.Split(p, ".")
+	for _, s := range parts {
+		if s == "" {
+			return nil // "a..b" or ".a": not a path anyone can mean
+		}
+	}
+	return parts
+}
+
+// Downstream returns the products that transitively consume product (its
+// blast radius), sorted, without product itself. Cycles are safe.
+func (g *Graph) Downstream(product string) []string {
+	seen := map[string]bool{product: true}
+	queue := []string{product}
+	var out []string
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, c := range g.ofProducer(cur) {
+			if seen[c.Product] {
+				continue
+			}
+			seen[c.Product] = true
+			out = append(out, c.Product)
+			queue = append(queue, c.Product)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// InDegree is the number of distinct products consuming product, not
+// counting the product itself.
+func (g *Graph) InDegree(product string) int {
+	n := 0
+	prev := ""
+	// byProd is sorted by consumer id, so distinct ids are adjacent.
+	for _, c := range g.ofProducer(product) {
+		if c.Product != prev && c.Product != product {
+			n++
+		}
+		prev = c.Product
+	}
+	return n
+}
+
+// Unresolved returns the consumers whose producer is not in the graph or
+// whose producer has no output port of that name: expectations nobody can
+// honour, worth a warning on the consumer's input port.
+func (g *Graph) Unresolved() []Consumer {
+	var out []Consumer
+	for _, p := range g.order {
+		for _, c := range edges(p) {
+			prod := g.products[c.Producer]
+			if prod == nil || prod.OutputPort(c.Port) == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// edges lists the consumer expectations declared by p, in written order.
+func edges(p *mesh.Product) []Consumer {
+	var out []Consumer
+	for _, in := range p.InputPorts {
+		if in == nil || in.Product == "" {
+			continue
+		}
+		out = append(out, Consumer{
+			Product: p.ID(), Owner: p.Owner, InputPort: in.Name,
+			Producer: in.Product, Port: in.Port, Fields: in.Fields,
+			File: p.File, Pos: in.Pos,
+		})
+	}
+	return out
+}
