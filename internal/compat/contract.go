@@ -319,7 +319,7 @@ func (d *differ) fieldType(path string, fields []string, what, o, n string, hf *
 
 func (d *differ) format(path string, fields []string, bf, hf *mesh.Field) {
 	o, n := bf.Format, hf.Format
-	pos := at(hf.Locs, hf.Pos, "format")
+	pos := at(hf.Locs, hf.Pos, "format", "logicalTypeOptions.format")
 	switch {
 	case o == n:
 	case o == "":
@@ -363,7 +363,7 @@ func (d *differ) enum(path string, fields []string, bf, hf *mesh.Field) {
 	if slices.Equal(bf.Enum, hf.Enum) {
 		return
 	}
-	pos := at(hf.Locs, hf.Pos, "enum")
+	pos := at(hf.Locs, hf.Pos, "enum", "logicalTypeOptions.enum")
 	oldS, newS := fmt.Sprint(bf.Enum), fmt.Sprint(hf.Enum)
 	switch {
 	case len(bf.Enum) == 0:
@@ -397,7 +397,7 @@ func (d *differ) enum(path string, fields []string, bf, hf *mesh.Field) {
 
 func (d *differ) pattern(path string, fields []string, bf, hf *mesh.Field) {
 	o, n := bf.Pattern, hf.Pattern
-	pos := at(hf.Locs, hf.Pos, "pattern")
+	pos := at(hf.Locs, hf.Pos, "pattern", "logicalTypeOptions.pattern")
 	switch {
 	case o == n:
 	case o == "":
@@ -431,7 +431,7 @@ func (d *differ) bounds(path string, fields []string, bf, hf *mesh.Field) {
 			continue
 		}
 		o, n := num(b.o), num(b.n)
-		pos := at(hf.Locs, hf.Pos, b.key)
+		pos := at(hf.Locs, hf.Pos, b.key, "logicalTypeOptions."+b.key)
 		switch {
 		case b.o == nil:
 			d.add(RuleConstraintTightened, pos, fields, o, n, fmt.Sprintf("field %s now promises %s %s", path, b.key, n))
@@ -455,7 +455,7 @@ func num(p *float64) string {
 }
 
 func (d *differ) classification(path string, fields []string, bf, hf *mesh.Field) {
-	pos := at(hf.Locs, hf.Pos, "pii")
+	pos := at(hf.Locs, hf.Pos, "pii", "customProperties")
 	if !bf.PII && hf.PII {
 		d.add(RuleFieldPIIAdded, pos, fields, "false", "true",
 			fmt.Sprintf("field %s is now personal data; consumers may not be cleared to process it: confirm each consumer's clearance or publish it on a new output port", path))
@@ -465,16 +465,35 @@ func (d *differ) classification(path string, fields []string, bf, hf *mesh.Field
 			fmt.Sprintf("field %s is no longer marked personal data; have governance confirm the declassification", path))
 	}
 	o, n := strings.TrimSpace(bf.Classification), strings.TrimSpace(hf.Classification)
-	pos = at(hf.Locs, hf.Pos, "classification")
-	switch {
-	case strings.EqualFold(o, n):
-	case n == "":
-		d.add(RuleFieldClassificationRemoved, pos, fields, o, n,
-			fmt.Sprintf("field %s no longer declares classification %s; have governance confirm the declassification", path, o))
-	default:
-		d.add(RuleFieldClassificationChanged, pos, fields, o, n,
-			fmt.Sprintf("field %s classification changed from %s to %s; consumers may not be cleared for %s: confirm each consumer's clearance or publish it on a new output port", path, quote(o), n, n))
+	if strings.EqualFold(o, n) {
+		return
 	}
+	pos = at(hf.Locs, hf.Pos, "classification")
+	ol, oknown := classLevel(o)
+	nl, nknown := classLevel(n)
+	if n == "" || oknown && nknown && nl < ol {
+		d.add(RuleFieldClassificationLowered, pos, fields, o, n,
+			fmt.Sprintf("field %s classification lowered from %s to %s; have governance confirm the declassification", path, o, quote(n)))
+		return
+	}
+	d.add(RuleFieldClassificationChanged, pos, fields, o, n,
+		fmt.Sprintf("field %s classification changed from %s to %s; consumers may not be cleared for %s: confirm each consumer's clearance or publish it on a new output port", path, quote(o), n, n))
+}
+
+// classLevel ranks the common classification names. Others are unknown:
+// a change to or from them cannot be ordered and is treated as a raise.
+func classLevel(c string) (int, bool) {
+	switch strings.ToLower(c) {
+	case "", "public", "unclassified", "none":
+		return 0, true
+	case "internal":
+		return 1, true
+	case "confidential", "sensitive":
+		return 2, true
+	case "restricted", "highly-confidential", "highly_confidential", "secret":
+		return 3, true
+	}
+	return 0, false
 }
 
 // quality compares quality rules, matched by Key (their name, else a

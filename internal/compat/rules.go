@@ -38,7 +38,7 @@ const (
 	RuleFieldPIIAdded              = "field-pii-added"
 	RuleFieldPIIRemoved            = "field-pii-removed"
 	RuleFieldClassificationChanged = "field-classification-changed"
-	RuleFieldClassificationRemoved = "field-classification-removed"
+	RuleFieldClassificationLowered = "field-classification-lowered"
 	RuleFieldReferencesChanged     = "field-references-changed"
 	RuleQualityRemoved             = "quality-removed"
 	RuleQualityChanged             = "quality-changed"
@@ -126,8 +126,8 @@ var ruleTable = [...]Rule{
 	{RuleConstraintTightened, Info, "A value constraint was added or tightened; readers get a subset of what they accepted."},
 	{RuleFieldPIIAdded, Breaking, "A field became personal data; consumers may not be cleared to process it."},
 	{RuleFieldPIIRemoved, Warning, "A field is no longer marked personal data; governance should confirm the declassification."},
-	{RuleFieldClassificationChanged, Breaking, "A field's classification was set or changed; consumers may not be cleared for the new class."},
-	{RuleFieldClassificationRemoved, Warning, "A field's classification was dropped; governance should confirm the declassification."},
+	{RuleFieldClassificationChanged, Breaking, "A field's classification was set, raised, or changed to a class meshbot cannot rank; consumers may not be cleared for it."},
+	{RuleFieldClassificationLowered, Warning, "A field's classification was lowered or dropped; governance should confirm the declassification."},
 	{RuleFieldReferencesChanged, Warning, "A field's reference (references / $ref) changed; joins built on it need review."},
 	{RuleQualityRemoved, Warning, "A quality rule was removed; a guarantee was weakened."},
 	{RuleQualityChanged, Warning, "A quality rule changed; the guarantee it gives may be weaker."},

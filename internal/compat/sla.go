@@ -83,7 +83,7 @@ func span(parsed time.Duration, text string) (time.Duration, bool) {
 	if text == "" {
 		return 0, false
 	}
-	return parseSpan(text)
+	return mesh.ParseDuration(text)
 }
 
 func pct(parsed float64, text string) (float64, bool) {

@@ -29,8 +29,12 @@ func (d *differ) version(base, head *mesh.Contract) Version {
 		if bok {
 			next = fmt.Sprintf("%d.0.0", bv.major+1)
 		}
+		moved := fmt.Sprintf("its version stayed %s", quote(head.Version))
+		if base.Version != head.Version {
+			moved = fmt.Sprintf("its version went from %s to %s within the same major version", quote(base.Version), quote(head.Version))
+		}
 		d.add(RuleBreakingInMajor, v.Pos, nil, base.Version, head.Version,
-			fmt.Sprintf("contract has %d breaking change(s) but its version went from %s to %s within the same major version; ship it as %s on a new output port and keep the old port through a deprecation window", n, quote(base.Version), quote(head.Version), next))
+			fmt.Sprintf("contract has %d breaking change(s) but %s; ship it as %s on a new output port and keep the old port through a deprecation window", n, moved, next))
 	case !v.Breaking && v.MajorBumped:
 		d.add(RuleMajorWithoutBreaking, v.Pos, nil, base.Version, head.Version,
 			fmt.Sprintf("contract major version went from %s to %s although nothing breaking changed; a minor version would spare consumers a migration", base.Version, head.Version))
