@@ -214,7 +214,7 @@ func hits(c Consumer, changes [][]string) bool {
 			continue
 		}
 		for _, ch := range changes {
-			if FieldMatches(ch, r) {
+			if matches(ch, r) {
 				return true
 			}
 		}
@@ -222,9 +222,28 @@ func hits(c Consumer, changes [][]string) bool {
 	return false
 }
 
-// FieldMatches reports whether a change at path change (segments, model
-// first) hits a consumer that declared path ref. See Affected for the rules.
-func FieldMatches(change, ref []string) bool {
+// FieldMatches reports whether a consumer's declared field ref is hit by a
+// change to any of the paths in changes, by the rules documented on
+// Affected. No changes, or only blank ones, hit every field.
+func FieldMatches(ref string, changes []string) bool {
+	r := splitPath(ref)
+	named := false
+	for _, c := range changes {
+		ch := splitPath(c)
+		if len(ch) == 0 {
+			continue
+		}
+		named = true
+		if len(r) > 0 && matches(ch, r) {
+			return true
+		}
+	}
+	return !named
+}
+
+// matches: a change at path change (segments, model first) hits a consumer
+// that declared path ref.
+func matches(change, ref []string) bool {
 	if related(change, ref) {
 		return true
 	}

@@ -147,7 +147,7 @@ func TestAffected(t *testing.T) {
 	}
 }
 
-func TestFieldMatches(t *testing.T) {
+func TestMatches(t *testing.T) {
 	tests := []struct {
 		change, ref string
 		want        bool
@@ -178,10 +178,22 @@ func TestFieldMatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.change+"~"+tt.ref, func(t *testing.T) {
-			if got := FieldMatches(splitPath(tt.change), splitPath(tt.ref)); got != tt.want {
-				t.Errorf("FieldMatches(%q, %q) = %v, want %v", tt.change, tt.ref, got, tt.want)
+			if got := matches(splitPath(tt.change), splitPath(tt.ref)); got != tt.want {
+				t.Errorf("matches(%q, %q) = %v, want %v", tt.change, tt.ref, got, tt.want)
+			}
+			if got := FieldMatches(tt.ref, []string{"x.unrelated", tt.change}); got != tt.want {
+				t.Errorf("FieldMatches(%q, [x.unrelated %q]) = %v, want %v", tt.ref, tt.change, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestFieldMatchesWithoutChanges(t *testing.T) {
+	if !FieldMatches("total_minor", nil) || !FieldMatches("total_minor", []string{"", " "}) {
+		t.Error("no change paths means the whole port changed: every field is hit")
+	}
+	if FieldMatches("", []string{"m.total_minor"}) {
+		t.Error("a blank ref cannot be hit by a named change")
 	}
 }
 
