@@ -62,7 +62,6 @@ func diffLines(want, got string) string {
 	return b.String()
 }
 
-
 func readTestdata(t *testing.T, name string) []byte {
 	t.Helper()
 	src, err := os.ReadFile(filepath.Join("testdata", "read", name))
