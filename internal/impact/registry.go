@@ -65,19 +65,19 @@ func (r *registryReader) fail(code string, pos mesh.Pos, format string, args ...
 func (r *registryReader) read(v any) ([]*mesh.Product, []mesh.Problem) {
 	root, ok := v.(map[string]any)
 	if !ok {
-		r.fail("wrong-type", r.at(), "a consumer registry is a mapping with a consumers list, found %s", kind(v))
+		r.fail(mesh.CodeWrongType, r.at(), "a consumer registry is a mapping with a consumers list, found %s", kind(v))
 		return nil, r.problems
 	}
 	r.unknownKeys(root, []any{}, "apiVersion", "kind", "consumers")
 	raw, present := root["consumers"]
 	if !present {
-		r.fail("missing-key", r.at(), "a consumer registry needs a consumers list")
+		r.fail(mesh.CodeMissingKey, r.at(), "a consumer registry needs a consumers list")
 		return nil, r.problems
 	}
 	list, ok := raw.([]any)
 	if !ok {
 		if raw != nil {
-			r.fail("wrong-type", r.at("consumers"), "consumers must be a list, found %s", kind(raw))
+			r.fail(mesh.CodeWrongType, r.at("consumers"), "consumers must be a list, found %s", kind(raw))
 		}
 		return nil, r.problems
 	}
@@ -102,7 +102,7 @@ func (r *registryReader) consumer(i int, v any) *mesh.Product {
 	base := []any{"consumers", i}
 	m, ok := v.(map[string]any)
 	if !ok {
-		r.fail("wrong-type", r.at(base...), "consumers[%d] must be a mapping with product, owner and inputPorts, found %s", i, kind(v))
+		r.fail(mesh.CodeWrongType, r.at(base...), "consumers[%d] must be a mapping with product, owner and inputPorts, found %s", i, kind(v))
 		return nil
 	}
 	r.unknownKeys(m, base, "product", "owner", "inputPorts")
@@ -112,7 +112,7 @@ func (r *registryReader) consumer(i int, v any) *mesh.Product {
 	}
 	domain, name := splitID(id)
 	if name == "" {
-		r.fail("wrong-value", r.at(append(base, "product")...), "consumers[%d].product %q is not a product id (<domain>.<name>)", i, id)
+		r.fail(mesh.CodeBadValue, r.at(append(base, "product")...), "consumers[%d].product %q is not a product id (<domain>.<name>)", i, id)
 		return nil
 	}
 	owner, _ := r.str(m, base, "owner", false)
@@ -135,7 +135,7 @@ func (r *registryReader) consumer(i int, v any) *mesh.Product {
 	}
 	ports, ok := raw.([]any)
 	if !ok {
-		r.fail("wrong-type", r.at(append(base, "inputPorts")...), "consumers[%d].inputPorts must be a list, found %s", i, kind(raw))
+		r.fail(mesh.CodeWrongType, r.at(append(base, "inputPorts")...), "consumers[%d].inputPorts must be a list, found %s", i, kind(raw))
 		return p
 	}
 	for j, pv := range ports {
@@ -150,7 +150,7 @@ func (r *registryReader) inputPort(base []any, v any) *mesh.InputPort {
 	where := describe(base)
 	m, ok := v.(map[string]any)
 	if !ok {
-		r.fail("wrong-type", r.at(base...), "%s must be a mapping with product, port and fields, found %s", where, kind(v))
+		r.fail(mesh.CodeWrongType, r.at(base...), "%s must be a mapping with product, port and fields, found %s", where, kind(v))
 		return nil
 	}
 	r.unknownKeys(m, base, "name", "product", "port", "fields")
@@ -175,14 +175,14 @@ func (r *registryReader) inputPort(base []any, v any) *mesh.InputPort {
 	}
 	list, ok := raw.([]any)
 	if !ok {
-		r.fail("wrong-type", r.at(append(base, "fields")...), "%s.fields must be a list of field names, found %s", where, kind(raw))
+		r.fail(mesh.CodeWrongType, r.at(append(base, "fields")...), "%s.fields must be a list of field names, found %s", where, kind(raw))
 		return in
 	}
 	for k, fv := range list {
 		fpath := append(slices.Clone(base), "fields", k)
 		s, ok := fv.(string)
 		if !ok || strings.TrimSpace(s) == "" {
-			r.fail("wrong-type", r.at(fpath...), "%s.fields[%d] must be a field name, found %s", where, k, kind(fv))
+			r.fail(mesh.CodeWrongType, r.at(fpath...), "%s.fields[%d] must be a field name, found %s", where, k, kind(fv))
 			continue
 		}
 		in.Fields = append(in.Fields, mesh.FieldRef{Name: strings.TrimSpace(s), Pos: r.at(fpath...)})
@@ -195,18 +195,18 @@ func (r *registryReader) str(m map[string]any, base []any, key string, required 
 	v, present := m[key]
 	if !present || v == nil {
 		if required {
-			r.fail("missing-key", r.at(base...), "%s needs %s", describe(base), key)
+			r.fail(mesh.CodeMissingKey, r.at(base...), "%s needs %s", describe(base), key)
 		}
 		return "", !required
 	}
 	s, ok := v.(string)
 	if !ok {
-		r.fail("wrong-type", r.at(append(base, key)...), "%s.%s must be a string, found %s", describe(base), key, kind(v))
+		r.fail(mesh.CodeWrongType, r.at(append(base, key)...), "%s.%s must be a string, found %s", describe(base), key, kind(v))
 		return "", false
 	}
 	s = strings.TrimSpace(s)
 	if s == "" && required {
-		r.fail("missing-key", r.at(append(base, key)...), "%s.%s is empty", describe(base), key)
+		r.fail(mesh.CodeMissingKey, r.at(append(base, key)...), "%s.%s is empty", describe(base), key)
 		return "", false
 	}
 	return s, true

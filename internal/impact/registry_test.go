@@ -114,7 +114,7 @@ func TestReadRegistryProblems(t *testing.T) {
 		{"product missing", "consumers:\n  - owner: t\n", 0, []string{"missing-key@2"}},
 		{"product not a string", "consumers:\n  - product: [a]\n", 0, []string{"wrong-type@2"}},
 		{"product empty", "consumers:\n  - product: ''\n", 0, []string{"missing-key@2"}},
-		{"product without name", "consumers:\n  - product: 'a.'\n", 0, []string{"wrong-value@2"}},
+		{"product without name", "consumers:\n  - product: 'a.'\n", 0, []string{"bad-value@2"}},
 		{"inputPorts not a list", "consumers:\n  - product: a.b\n    inputPorts: {}\n", 1, []string{"wrong-type@3"}},
 		{"input port missing port", "consumers:\n  - product: a.b\n    inputPorts:\n      - product: c.d\n", 1, []string{"missing-key@4"}},
 		{"field not a string", "consumers:\n  - product: a.b\n    inputPorts:\n      - product: c.d\n        port: p\n        fields: [ok, 3, {x: y}]\n", 1,
