@@ -1,0 +1,307 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/meshbot/meshbot/internal/mesh"
+)
+
+// Eval judges one document. Every package's deny/violation/warn bodies are
+// evaluated by one prepared query; results exempted by the package's
+// exception rules are dropped. Evaluation is cut off after Options.Timeout.
+//
+// The document and the context travel in one input object and the query
+// re-mounts them (`with input as input.doc with data.meshbot.context as
+// input.ctx`): policies see input exactly as written, and nothing is written
+// to the shared store, so evaluations never serialise on a store write lock.
+func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
+	if in.Doc == nil {
+		return nil, errors.New("evaluate policy: no document")
+	}
+	docVal, err := toAST(in.Doc.Value)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate policy on %s: input: %w", in.Doc.Path, err)
+	}
+	ctxVal, err := contextValue(in.Context)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate policy on %s: context: %w", in.Doc.Path, err)
+	}
+	input := ast.NewObject(
+		ast.Item(ast.InternedTerm(inputDocKey), ast.NewTerm(docVal)),
+		ast.Item(ast.InternedTerm(inputCtxKey), ast.NewTerm(ctxVal)),
+	)
+
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	rs, err := s.query.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("evaluate policy %s on %s: stopped after %s (Options.Timeout): %w", s.version, in.Doc.Path, s.timeout, ctx.Err())
+		}
+		return nil, fmt.Errorf("evaluate policy %s on %s: %w", s.version, in.Doc.Path, err)
+	}
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	sets, _ := rs[0].Bindings[resultVar].([]any)
+	exempt := s.exemptions(rs[0].Bindings[exceptionVar])
+
+	var out []Result
+	for i, set := range sets {
+		if i >= len(s.rules) {
+			break
+		}
+		info := s.rules[i]
+		msgs, _ := set.([]any)
+		if len(msgs) == 0 {
+			continue
+		}
+		if exempt[info.pkg][info.exception] {
+			continue
+		}
+		for _, m := range msgs {
+			out = append(out, s.result(info, m, in.Doc))
+		}
+	}
+	return out, nil
+}
+
+func (s *Set) exemptions(v any) map[string]map[string]bool {
+	lists, _ := v.([]any)
+	if len(lists) == 0 {
+		return nil
+	}
+	out := map[string]map[string]bool{}
+	for i, l := range lists {
+		names, _ := l.([]any)
+		if i >= len(s.exceptions) || len(names) == 0 {
+			continue
+		}
+		set := map[string]bool{}
+		for _, n := range names {
+			if str, ok := n.(string); ok {
+				set[str] = true
+			}
+		}
+		out[s.exceptions[i]] = set
+	}
+	return out
+}
+
+func (s *Set) result(info *ruleInfo, m any, doc *mesh.Document) Result {
+	r := Result{
+		Severity:  info.severity,
+		Package:   info.pkg,
+		Rule:      info.name,
+		ID:        info.id,
+		Title:     info.title,
+		Related:   info.related,
+		PolicyPos: info.policyPos,
+	}
+	var loc *mesh.Pos
+	switch v := m.(type) {
+	case string:
+		r.Message = v
+	case bool:
+		r.Message = info.title
+		if r.Message == "" {
+			r.Message = info.id
+		}
+	case map[string]any:
+		for k, fv := range v {
+			switch k {
+			case "msg":
+				if str, ok := fv.(string); ok {
+					r.Message = str
+				} else {
+					r.Message = jsonText(fv)
+				}
+			case "_loc":
+				loc = parseLoc(fv, doc.Path)
+			default:
+				if r.Metadata == nil {
+					r.Metadata = map[string]any{}
+				}
+				r.Metadata[k] = fv
+			}
+		}
+		if r.Message == "" {
+			r.Message = info.title
+		}
+	default:
+		r.Message = jsonText(v)
+	}
+	switch {
+	case loc != nil:
+		r.Pos = *loc
+	default:
+		if p, ok := info.loc.locate(doc, r.Message); ok {
+			r.Pos = p
+		} else {
+			// Nothing in the rule names a place: the finding is about the
+			// whole document; PolicyPos still says which rule judged.
+			r.Pos = doc.Index.Root()
+			if r.Pos.File == "" {
+				r.Pos.File = doc.Path
+			}
+		}
+	}
+	return r
+}
+
+// parseLoc reads a message's _loc: {"file": f, "line": n, "column": c},
+// with file defaulting to the judged document.
+func parseLoc(v any, file string) *mesh.Pos {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	if inner, ok := m["_loc"]; ok {
+		return parseLoc(inner, file)
+	}
+	p := mesh.Pos{File: file}
+	if f, ok := m["file"].(string); ok && f != "" {
+		p.File = f
+	}
+	p.Line = intOf(m["line"])
+	p.Col = intOf(m["column"])
+	if p.Col == 0 {
+		p.Col = intOf(m["col"])
+	}
+	if p.Line <= 0 {
+		return nil
+	}
+	return &p
+}
+
+func intOf(v any) int {
+	switch n := v.(type) {
+	case json.Number:
+		i, err := strconv.Atoi(string(n))
+		if err != nil {
+			f, ferr := n.Float64()
+			if ferr != nil {
+				return 0
+			}
+			return int(f)
+		}
+		return i
+	case float64:
+		return int(n)
+	case int:
+		return n
+	case int64:
+		return int(n)
+	}
+	return 0
+}
+
+func jsonText(v any) string {
+	bs, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(bs)
+}
+
+// toAST converts a parsed document to OPA's value without the reflection
+// and JSON round trip of ast.InterfaceToValue; anything unusual falls back
+// to it.
+func toAST(v any) (ast.Value, error) {
+	switch x := v.(type) {
+	case nil:
+		return ast.NullValue, nil
+	case string:
+		return ast.String(x), nil
+	case bool:
+		return ast.Boolean(x), nil
+	case int64:
+		return ast.Number(strconv.FormatInt(x, 10)), nil
+	case int:
+		return ast.Number(strconv.Itoa(x)), nil
+	case float64:
+		return ast.Number(strconv.FormatFloat(x, 'g', -1, 64)), nil
+	case json.Number:
+		return ast.Number(x), nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		items := make([][2]*ast.Term, 0, len(x))
+		for _, k := range keys {
+			ev, err := toAST(x[k])
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, [2]*ast.Term{ast.StringTerm(k), ast.NewTerm(ev)})
+		}
+		return ast.NewObject(items...), nil
+	case []any:
+		terms := make([]*ast.Term, len(x))
+		for i, e := range x {
+			ev, err := toAST(e)
+			if err != nil {
+				return nil, err
+			}
+			terms[i] = ast.NewTerm(ev)
+		}
+		return ast.NewArray(terms...), nil
+	case []string:
+		terms := make([]*ast.Term, len(x))
+		for i, e := range x {
+			terms[i] = ast.StringTerm(e)
+		}
+		return ast.NewArray(terms...), nil
+	case map[string]string:
+		items := make([][2]*ast.Term, 0, len(x))
+		for k, e := range x {
+			items = append(items, [2]*ast.Term{ast.StringTerm(k), ast.StringTerm(e)})
+		}
+		return ast.NewObject(items...), nil
+	}
+	return ast.InterfaceToValue(v)
+}
+
+func contextValue(c Context) (ast.Value, error) {
+	base, err := toAST(c.Base)
+	if err != nil {
+		return nil, fmt.Errorf("base: %w", err)
+	}
+	list := func(xs []any) (ast.Value, error) {
+		terms := make([]*ast.Term, 0, len(xs))
+		for _, x := range xs {
+			v, err := toAST(x)
+			if err != nil {
+				return nil, err
+			}
+			terms = append(terms, ast.NewTerm(v))
+		}
+		return ast.NewArray(terms...), nil
+	}
+	changes, err := list(c.Changes)
+	if err != nil {
+		return nil, fmt.Errorf("changes: %w", err)
+	}
+	consumers, err := list(c.Consumers)
+	if err != nil {
+		return nil, fmt.Errorf("consumers: %w", err)
+	}
+	return ast.NewObject(
+		ast.Item(ast.StringTerm("path"), ast.StringTerm(c.Path)),
+		ast.Item(ast.StringTerm("kind"), ast.StringTerm(c.Kind)),
+		ast.Item(ast.StringTerm("base"), ast.NewTerm(base)),
+		ast.Item(ast.StringTerm("changes"), ast.NewTerm(changes)),
+		ast.Item(ast.StringTerm("consumers"), ast.NewTerm(consumers)),
+		ast.Item(ast.StringTerm("today"), ast.StringTerm(c.Today)),
+	), nil
+}

@@ -1,0 +1,120 @@
+// Package policy evaluates Rego policy against meshbot's documents the way
+// conftest does (every package's deny/violation/warn rules, message strings
+// or objects, exception rules), inside a sandbox (no network, no runtime
+// environment, bounded time), and points every finding at a line of the
+// document it judged.
+//
+// Policies see the document exactly as written as input, and meshbot's
+// context for that document at data.meshbot.context:
+//
+//	data.meshbot.context.path       the document's file path
+//	data.meshbot.context.kind       "descriptor" | "contract"
+//	data.meshbot.context.base       the base version's value (null when the file is new)
+//	data.meshbot.context.changes    changes computed between base and head
+//	data.meshbot.context.consumers  registered consumers of the product
+//	data.meshbot.context.today      today's date, YYYY-MM-DD
+//
+// time.now_ns stays available, but policies should compare dates with
+// data.meshbot.context.today: it is what the report shows and what tests mock.
+package policy
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/meshbot/meshbot/internal/mesh"
+)
+
+// DefaultTimeout bounds the evaluation of one document when Options.Timeout
+// is zero.
+const DefaultTimeout = 2 * time.Second
+
+// ContextPath is where Context is mounted for policies.
+const ContextPath = "data.meshbot.context"
+
+// Options tune Load.
+type Options struct {
+	Timeout time.Duration // per-document evaluation bound (default 2s)
+}
+
+// Input is one document to judge and what meshbot knows around it.
+type Input struct {
+	Doc     *mesh.Document // input = Doc.Value exactly as written
+	Context Context
+}
+
+// Context is mounted for policies at data.meshbot.context.
+type Context struct {
+	Path      string `json:"path"`      // the document's file path
+	Kind      string `json:"kind"`      // "descriptor" | "contract"
+	Base      any    `json:"base"`      // the base version's value (nil when the file is new)
+	Changes   []any  `json:"changes"`   // computed breaking/other changes, opaque to this package
+	Consumers []any  `json:"consumers"` // registered consumers: [{product, owner, input_port, port, fields, file}]
+	Today     string `json:"today"`     // YYYY-MM-DD
+}
+
+// Result is one message of a deny, violation or warn rule.
+type Result struct {
+	Severity  string         // "deny" (deny and violation rules) or "warn"
+	Package   string         // e.g. "mesh.residency"
+	Rule      string         // rule name as written: deny, deny_foo, violation_x, warn_y
+	ID        string         // METADATA custom.id, else "<package>/<rule>"
+	Title     string         // METADATA title when present
+	Message   string         //
+	Metadata  map[string]any // extra keys of an object message (besides msg and _loc)
+	Related   []string       // METADATA related_resources refs
+	Pos       mesh.Pos       // where the finding points in the judged document
+	PolicyPos mesh.Pos       // the rule's location in the policy file
+}
+
+// Severities of a Result.
+const (
+	SeverityDeny = "deny"
+	SeverityWarn = "warn"
+)
+
+// Problem is one compile error of a policy folder.
+type Problem struct {
+	File    string
+	Line    int
+	Col     int
+	Message string
+	Fix     string // how to fix it, when meshbot knows
+}
+
+func (p Problem) String() string {
+	s := mesh.Pos{File: p.File, Line: p.Line, Col: p.Col}.String() + ": " + p.Message
+	if p.Fix != "" {
+		s += "\n  fix: " + p.Fix
+	}
+	return s
+}
+
+// CompileError is a policy folder that does not compile, with every error.
+type CompileError struct{ Errors []Problem }
+
+func (e *CompileError) Error() string {
+	s := "policy does not compile:"
+	for _, p := range e.Errors {
+		s += "\n" + p.String()
+	}
+	return s
+}
+
+// Swappable holds the active Set. Replicas load a new policy and swap it in
+// whole, so an evaluation never sees half of one policy and half of another;
+// a failed Load never reaches Swap, leaving the previous Set active.
+type Swappable struct{ p atomic.Pointer[Set] }
+
+// NewSwappable starts with s active.
+func NewSwappable(s *Set) *Swappable {
+	w := &Swappable{}
+	w.p.Store(s)
+	return w
+}
+
+// Load returns the active Set.
+func (w *Swappable) Load() *Set { return w.p.Load() }
+
+// Swap makes s active and returns the previous Set.
+func (w *Swappable) Swap(s *Set) *Set { return w.p.Swap(s) }
