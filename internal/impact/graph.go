@@ -186,10 +186,10 @@ func (g *Graph) Affected(product, port string, fields []string) []Consumer {
 	if len(fields) == 0 {
 		return consumers
 	}
-	changes := make([][]string, 0, len(fields))
+	changes := make([]string, 0, len(fields))
 	for _, f := range fields {
-		if s := splitPath(f); len(s) > 0 {
-			changes = append(changes, s)
+		if f, ok := cleanPath(f); ok {
+			changes = append(changes, f)
 		}
 	}
 	if len(changes) == 0 {
@@ -204,13 +204,13 @@ func (g *Graph) Affected(product, port string, fields []string) []Consumer {
 	return slices.Clip(out)
 }
 
-func hits(c Consumer, changes [][]string) bool {
+func hits(c Consumer, changes []string) bool {
 	if len(c.Fields) == 0 {
 		return true
 	}
 	for _, ref := range c.Fields {
-		r := splitPath(ref.Name)
-		if len(r) == 0 {
+		r, ok := cleanPath(ref.Name)
+		if !ok {
 			continue
 		}
 		for _, ch := range changes {
@@ -226,59 +226,56 @@ func hits(c Consumer, changes [][]string) bool {
 // change to any of the paths in changes, by the rules documented on
 // Affected. No changes, or only blank ones, hit every field.
 func FieldMatches(ref string, changes []string) bool {
-	r := splitPath(ref)
+	r, refOK := cleanPath(ref)
 	named := false
 	for _, c := range changes {
-		ch := splitPath(c)
-		if len(ch) == 0 {
+		ch, ok := cleanPath(c)
+		if !ok {
 			continue
 		}
 		named = true
-		if len(r) > 0 && matches(ch, r) {
+		if refOK && matches(ch, r) {
 			return true
 		}
 	}
 	return !named
 }
 
-// matches: a change at path change (segments, model first) hits a consumer
-// that declared path ref.
-func matches(change, ref []string) bool {
+// matches: a change at dotted path change (model first) hits a consumer that
+// declared dotted path ref. Paths are compared as strings, segment-aware,
+// without splitting: Affected runs this for every field of every consumer.
+func matches(change, ref string) bool {
 	if related(change, ref) {
 		return true
 	}
+	_, changeRest, changeQualified := strings.Cut(change, ".")
 	// The consumer omitted the model.
-	if len(change) > 1 && related(change[1:], ref) {
+	if changeQualified && related(changeRest, ref) {
 		return true
 	}
 	// The change omitted the model, the consumer did not.
-	if len(change) == 1 && len(ref) > 1 && related(change, ref[1:]) {
+	if _, refRest, refQualified := strings.Cut(ref, "."); !changeQualified && refQualified && related(change, refRest) {
 		return true
 	}
 	return false
 }
 
-// related: one path is a (segment-wise) prefix of the other.
-func related(a, b []string) bool {
-	n := min(len(a), len(b))
-	if n == 0 {
-		return false
+// related: one dotted path is a segment-wise prefix of the other.
+func related(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
 	}
-	return slices.Equal(a[:n], b[:n])
+	return b[:len(a)] == a && (len(a) == len(b) || b[len(a)] == '.')
 }
 
-func splitPath(p string) []string {
+// cleanPath trims p and reports whether it is a usable dotted path: not
+// empty, no empty segment ("a..b", ".a", "a." mean nothing).
+func cleanPath(p string) (string, bool) {
 	p = strings.TrimSpace(p)
-	if p == "" {
-		return nil
+	if p == "" || p[0] == '.' || p[len(p)-1] == '.' || strings.Contains(p, "..") {
+		return "", false
 	}
-	parts := strings.Split(p, ".")
-	for _, s := range parts {
-		if s == "" {
-			return nil // "a..b" or ".a": not a path anyone can mean
-		}
-	}
-	return parts
+	return p, true
 }
 
 // Downstream returns the products that transitively consume product (its

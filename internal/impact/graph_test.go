@@ -178,7 +178,7 @@ func TestMatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.change+"~"+tt.ref, func(t *testing.T) {
-			if got := matches(splitPath(tt.change), splitPath(tt.ref)); got != tt.want {
+			if got := matches(tt.change, tt.ref); got != tt.want {
 				t.Errorf("matches(%q, %q) = %v, want %v", tt.change, tt.ref, got, tt.want)
 			}
 			if got := FieldMatches(tt.ref, []string{"x.unrelated", tt.change}); got != tt.want {
@@ -197,14 +197,18 @@ func TestFieldMatchesWithoutChanges(t *testing.T) {
 	}
 }
 
-func TestSplitPathRejectsEmptySegments(t *testing.T) {
+func TestCleanPathRejectsEmptySegments(t *testing.T) {
 	for _, p := range []string{"", " ", ".", "a..b", ".a", "a."} {
-		if s := splitPath(p); s != nil {
-			t.Errorf("splitPath(%q) = %q, want nil", p, s)
+		if s, ok := cleanPath(p); ok {
+			t.Errorf("cleanPath(%q) = %q, want rejected", p, s)
 		}
 	}
-	if s := splitPath(" a.b "); !slices.Equal(s, []string{"a", "b"}) {
-		t.Errorf("splitPath trims: got %q", s)
+	if s, ok := cleanPath(" a.b "); !ok || s != "a.b" {
+		t.Errorf("cleanPath trims: got %q", s)
+	}
+	// Malformed paths never match, even against themselves.
+	if FieldMatches("a..b", []string{"m.a"}) || FieldMatches("a.", []string{"m.a"}) {
+		t.Error("a malformed ref matched")
 	}
 }
 
