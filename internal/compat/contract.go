@@ -524,8 +524,12 @@ func (d *differ) quality(fields []string, scope string, base, head []mesh.Qualit
 	for len(gone) > 0 && len(added) > 0 && gone[0].Name == "" && added[0].Name == "" {
 		b, h := gone[0], added[0]
 		gone, added = gone[1:], added[1:]
+		to := ""
+		if ruleName(b) != ruleName(h) {
+			to = " to " + ruleName(h)
+		}
 		d.add(RuleQualityChanged, h.Pos, fields, b.Canonical, h.Canonical,
-			fmt.Sprintf("quality rule %s of %s changed to %s; check that it still guarantees what consumers rely on", ruleName(b), scope, ruleName(h)))
+			fmt.Sprintf("quality rule %s of %s changed%s; check that it still guarantees what consumers rely on", ruleName(b), scope, to))
 	}
 	for _, b := range gone {
 		d.removed(RuleQualityRemoved, b.Pos, fields, b.Canonical,
