@@ -145,6 +145,31 @@ func (a *analyzer) pathOf(t *ast.Term) ([]any, bool) {
 			}
 		}
 		return p, true
+	case ast.Call:
+		// object.get(x, "k", default) and object.get(x, ["a", "b"], default)
+		// read x.k / x.a.b: the idiom for values that may be missing.
+		if len(v) != 4 || v[0].String() != ast.ObjectGet.Name {
+			return nil, false
+		}
+		base, ok := a.pathOf(v[1])
+		if !ok {
+			return nil, false
+		}
+		p := clonePath(base)
+		switch k := v[2].Value.(type) {
+		case ast.String:
+			return append(p, string(k)), true
+		case *ast.Array:
+			for i := range k.Len() {
+				s, ok := k.Elem(i).Value.(ast.String)
+				if !ok {
+					return p, true
+				}
+				p = append(p, string(s))
+			}
+			return p, true
+		}
+		return p, true
 	}
 	return nil, false
 }
@@ -165,6 +190,10 @@ func (a *analyzer) collect(x *ast.Expr, negated bool) {
 			return true
 		case ast.Var:
 			if p, ok := a.bind[v]; ok && !a.skip[v] {
+				a.add(p, negated)
+			}
+		case ast.Call:
+			if p, ok := a.pathOf(t); ok {
 				a.add(p, negated)
 			}
 		}

@@ -124,8 +124,9 @@ func Test(ctx context.Context, fsys fs.FS) (*TestReport, error) {
 	return rep, nil
 }
 
-// Write prints the report as `opa test` does: failures with their traces
-// (every test when verbose), then "PASS: n/n" (and FAIL/ERROR/SKIPPED lines).
+// Write prints the report as `opa test` does: failures (with their traces
+// when verbose), every test when verbose, then "PASS: n/n" (and
+// FAIL/ERROR/SKIPPED lines).
 func (r *TestReport) Write(w io.Writer, verbose bool) error {
 	var b strings.Builder
 	total := len(r.Results)
@@ -139,7 +140,7 @@ func (r *TestReport) Write(w io.Writer, verbose bool) error {
 			if t.Error != "" {
 				fmt.Fprintf(&b, "  %s\n", t.Error)
 			}
-			if t.Trace != "" {
+			if verbose && t.Trace != "" {
 				for _, line := range strings.Split(strings.TrimRight(t.Trace, "\n"), "\n") {
 					b.WriteString("  " + line + "\n")
 				}

@@ -1,0 +1,47 @@
+# The required shape of every data product (seed 004's policy/dataproduct.rego,
+# in the form OPA v1 accepts).
+package mesh.dataproduct
+
+import data.mesh.lib
+
+# METADATA
+# title: PII products declare a contract on every output port
+# description: A product holding personal data documents every way out of it.
+# related_resources:
+# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#pii-contract-required
+# custom:
+#   id: pii-contract-required
+deny contains msg if {
+	lib.is_native
+	input.spec.classification.contains_pii == true
+	some port in input.spec.outputPorts
+	not port.contract
+	msg := sprintf("output port %v has no data contract: PII data products must declare a data contract on every output port", [port.name])
+}
+
+# METADATA
+# title: Every data product publishes a freshness SLA
+# related_resources:
+# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#freshness-sla-required
+# custom:
+#   id: freshness-sla-required
+deny contains msg if {
+	lib.is_native
+	not input.spec.sla.freshness
+	msg := sprintf("data product %v publishes no freshness SLA: set spec.sla.freshness (for example \"<= 1h\")", [lib.product_id])
+}
+
+# METADATA
+# title: Iceberg locations are directory prefixes
+# related_resources:
+# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#iceberg-location-prefix
+# custom:
+#   id: iceberg-location-prefix
+deny contains msg if {
+	lib.is_native
+	some port in input.spec.outputPorts
+	port.type == "iceberg"
+	location := object.get(port, "location", "")
+	not endswith(location, "/")
+	msg := sprintf("output port %v: iceberg location must be a directory prefix ending with \"/\"", [port.name])
+}

@@ -1,0 +1,171 @@
+# Lifecycle and deprecation: what /mesh deprecate writes, and the window
+# governance enforces before a deprecated port may go.
+package mesh.lifecycle
+
+import data.mesh.lib
+
+# METADATA
+# title: Lifecycle is experimental, production or deprecated
+# related_resources:
+# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#lifecycle-value
+# custom:
+#   id: lifecycle-value
+deny_lifecycle contains msg if {
+	lib.is_native
+	lifecycle := input.spec.lifecycle
+	not lifecycle in lib.lifecycles
+	msg := sprintf("data product %v: lifecycle %q is not one of experimental, production, deprecated", [lib.product_id, lifecycle])
+}
+
+# METADATA
+# title: Lifecycle is experimental, production or deprecated
+# related_resources:
+# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#lifecycle-value
+# custom:
+#   id: lifecycle-value
+deny_lifecycle contains msg if {
+	lib.is_native
+	some port in input.spec.outputPorts
+	lifecycle := port.lifecycle
+	not lifecycle in lib.lifecycles
+	msg := sprintf("output port %v: lifecycle %q is not one of experimental, production, deprecated", [port.name, lifecycle])
+}
+
+# METADATA
+# title: A deprecated product has a sunset date
+# related_resources:
+# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#deprecation-sunset-required
+# custom:
+#   id: deprecation-sunset-required
+deny_deprecation contains msg if {
+	lib.is_native
+	input.spec.lifecycle == "deprecated"
+	sunset := object.get(input.spec, ["deprecation", "sunset"], "")
+	not lib.is_date(sunset)
+	msg := sprintf("data product %v is deprecated without a sunset date: set spec.deprecation.sunset (YYYY-MM-DD)", [lib.product_id])
+}
+
+# METADATA
+# title: A deprecated output port has a sunset date
+# related_resources:
+# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#deprecation-sunset-required
+# custom:
+#   id: deprecation-sunset-required
+deny_deprecation contains msg if {
+	lib.is_native
+	some port in input.spec.outputPorts
+	port.lifecycle == "deprecated"
+	sunset := object.get(port, ["deprecation", "sunset"], "")
+	not lib.is_date(sunset)
+	msg := sprintf("output port %v is deprecated without a sunset date: set its deprecation.sunset (YYYY-MM-DD)", [port.name])
+}
+
+# METADATA
+# title: A deprecated product names its replacement
+# related_resources:
+# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#deprecation-replacement-required
+# custom:
+#   id: deprecation-replacement-required
+deny_deprecation contains msg if {
+	lib.is_native
+	input.spec.lifecycle == "deprecated"
+	replacement := object.get(input.spec, ["deprecation", "replacement"], "")
+	not lib.non_empty(replacement)
+	msg := sprintf("data product %v is deprecated without a replacement: set spec.deprecation.replacement (<domain>.<product>/<port>)", [lib.product_id])
+}
+
+# METADATA
+# title: A deprecated output port names its replacement
+# related_resources:
+# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#deprecation-replacement-required
+# custom:
+#   id: deprecation-replacement-required
+deny_deprecation contains msg if {
+	lib.is_native
+	some port in input.spec.outputPorts
+	port.lifecycle == "deprecated"
+	replacement := object.get(port, ["deprecation", "replacement"], "")
+	not lib.non_empty(replacement)
+	msg := sprintf("output port %v is deprecated without a replacement: set its deprecation.replacement (<domain>.<product>/<port>)", [port.name])
+}
+
+# METADATA
+# title: A deprecated output port stays until its sunset date
+# related_resources:
+# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#removed-before-sunset
+# custom:
+#   id: removed-before-sunset
+deny_removed contains msg if {
+	lib.is_native
+	some old in deprecated_base_ports
+	not old.name in {port.name | some port in input.spec.outputPorts}
+	old.sunset != ""
+	lib.today < old.sunset
+	msg := sprintf("output port %v was removed before its sunset date %v: keep it until then", [old.name, old.sunset])
+}
+
+# METADATA
+# title: A deprecated output port stays while consumers read it
+# related_resources:
+# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#removed-with-consumers
+# custom:
+#   id: removed-with-consumers
+deny_removed contains msg if {
+	lib.is_native
+	some old in deprecated_base_ports
+	not old.name in {port.name | some port in input.spec.outputPorts}
+	users := {sprintf("%v (owner %v)", [c.product, c.owner]) |
+		some c in data.meshbot.context.consumers
+		c.port == old.name
+	}
+	count(users) > 0
+	msg := sprintf("output port %v was removed while registered consumers still read it: %v", [old.name, concat(", ", sort(users))])
+}
+
+# METADATA
+# title: A port past its sunset is removed
+# related_resources:
+# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#sunset-passed
+# custom:
+#   id: sunset-passed
+warn_sunset_passed contains msg if {
+	lib.is_native
+	some port in input.spec.outputPorts
+	port.lifecycle == "deprecated"
+	sunset := port.deprecation.sunset
+	lib.is_date(sunset)
+	lib.today > sunset
+	msg := sprintf("output port %v: sunset passed on %v: remove it", [port.name, sunset])
+}
+
+# METADATA
+# title: A product past its sunset is removed
+# related_resources:
+# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#sunset-passed
+# custom:
+#   id: sunset-passed
+warn_sunset_passed contains msg if {
+	lib.is_native
+	input.spec.lifecycle == "deprecated"
+	sunset := input.spec.deprecation.sunset
+	lib.is_date(sunset)
+	lib.today > sunset
+	msg := sprintf("data product %v: sunset passed on %v: remove it", [lib.product_id, sunset])
+}
+
+# Output ports of the base version that were deprecated there (themselves,
+# or with the whole product), with the sunset that applies ("" when none).
+deprecated_base_ports contains {"name": port.name, "sunset": base_sunset(port)} if {
+	some port in data.meshbot.context.base.spec.outputPorts
+	deprecated_in_base(port)
+}
+
+deprecated_in_base(port) if port.lifecycle == "deprecated"
+
+deprecated_in_base(_) if data.meshbot.context.base.spec.lifecycle == "deprecated"
+
+base_sunset(port) := port.deprecation.sunset if {
+	lib.is_date(port.deprecation.sunset)
+} else := data.meshbot.context.base.spec.deprecation.sunset if {
+	lib.is_date(data.meshbot.context.base.spec.deprecation.sunset)
+} else := ""
