@@ -196,3 +196,14 @@ func FuzzReadRegistry(f *testing.F) {
 		}
 	})
 }
+
+func TestReadRegistryJSONWithTabs(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "registry-tabs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	products, problems := ReadRegistry("registry-tabs.json", src)
+	if len(problems) != 0 || len(products) != 1 || products[0].Pos.Line != 3 {
+		t.Fatalf("tab-indented JSON: products %d, problems %v", len(products), problems)
+	}
+}
