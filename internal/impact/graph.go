@@ -61,15 +61,7 @@ func Build(sources ...[]*mesh.Product) *Graph {
 			g.order = append(g.order, p)
 		}
 	}
-	n := 0
-	for _, p := range g.order {
-		n += len(p.InputPorts)
-	}
-	all := make([]Consumer, 0, n)
-	for _, p := range g.order {
-		all = append(all, edges(p)...)
-	}
-	g.edges = sortEdges(all)
+	g.edges = sortedEdges(g.order)
 	g.byProd = make(map[string]span, len(g.products))
 	g.byPort = make(map[portKey][]int32, len(g.products))
 	for i := 0; i < len(g.edges); {
@@ -85,14 +77,29 @@ func Build(sources ...[]*mesh.Product) *Graph {
 	return g
 }
 
-// sortEdges orders edges by producer, consumer id, port and input port,
-// keeping written order among equals. Ids are ranked first so the sort
-// compares integers rather than strings: it dominates Build on large meshes.
-func sortEdges(all []Consumer) []Consumer {
-	rank := make(map[string]int32, len(all))
-	ids := make([]string, 0, len(all))
-	for i := range all {
-		for _, id := range [2]string{all[i].Producer, all[i].Product} {
+// sortedEdges returns the consumer expectations of products ordered by
+// producer, consumer id, port and input port, keeping written order among
+// equals. It sorts small keys over ranked ids and builds each Consumer once:
+// on a large mesh this is most of Build's time and memory.
+func sortedEdges(products []*mesh.Product) []Consumer {
+	type ref struct {
+		consumer *mesh.Product
+		in       *mesh.InputPort
+		cid      string
+	}
+	var refs []ref
+	for _, p := range products {
+		cid := p.ID()
+		for _, in := range p.InputPorts {
+			if in != nil && in.Product != "" {
+				refs = append(refs, ref{p, in, cid})
+			}
+		}
+	}
+	rank := make(map[string]int32, len(products))
+	ids := make([]string, 0, len(products))
+	for _, r := range refs {
+		for _, id := range [2]string{r.in.Product, r.cid} {
 			if _, ok := rank[id]; !ok {
 				rank[id] = 0
 				ids = append(ids, id)
@@ -104,30 +111,30 @@ func sortEdges(all []Consumer) []Consumer {
 		rank[id] = int32(i)
 	}
 	type key struct{ producer, consumer, idx int32 }
-	keys := make([]key, len(all))
-	for i := range all {
-		keys[i] = key{rank[all[i].Producer], rank[all[i].Product], int32(i)}
+	keys := make([]key, len(refs))
+	for i, r := range refs {
+		keys[i] = key{rank[r.in.Product], rank[r.cid], int32(i)}
 	}
 	slices.SortFunc(keys, func(x, y key) int {
 		if c := cmp.Or(cmp.Compare(x.producer, y.producer), cmp.Compare(x.consumer, y.consumer)); c != 0 {
 			return c
 		}
-		a, b := &all[x.idx], &all[y.idx]
-		return cmp.Or(cmp.Compare(a.Port, b.Port), cmp.Compare(a.InputPort, b.InputPort), cmp.Compare(x.idx, y.idx))
+		a, b := refs[x.idx].in, refs[y.idx].in
+		return cmp.Or(cmp.Compare(a.Port, b.Port), cmp.Compare(a.Name, b.Name), cmp.Compare(x.idx, y.idx))
 	})
-	out := make([]Consumer, len(all))
+	out := make([]Consumer, len(keys))
 	for i, k := range keys {
-		out[i] = all[k.idx]
+		out[i] = consumer(refs[k.idx].consumer, refs[k.idx].cid, refs[k.idx].in)
 	}
 	return out
 }
 
-func compareConsumers(a, b *Consumer) int {
-	return cmp.Or(
-		cmp.Compare(a.Product, b.Product),
-		cmp.Compare(a.Port, b.Port),
-		cmp.Compare(a.InputPort, b.InputPort),
-	)
+func consumer(p *mesh.Product, id string, in *mesh.InputPort) Consumer {
+	return Consumer{
+		Product: id, Owner: p.Owner, InputPort: in.Name,
+		Producer: in.Product, Port: in.Port, Fields: in.Fields,
+		File: p.File, Pos: in.Pos,
+	}
 }
 
 func (g *Graph) ofProducer(product string) []Consumer {
@@ -321,28 +328,16 @@ func (g *Graph) InDegree(product string) int {
 func (g *Graph) Unresolved() []Consumer {
 	var out []Consumer
 	for _, p := range g.order {
-		for _, c := range edges(p) {
+		for _, in := range p.InputPorts {
+			if in == nil || in.Product == "" {
+				continue
+			}
+			c := consumer(p, p.ID(), in)
 			prod := g.products[c.Producer]
 			if prod == nil || prod.OutputPort(c.Port) == nil {
 				out = append(out, c)
 			}
 		}
-	}
-	return out
-}
-
-// edges lists the consumer expectations declared by p, in written order.
-func edges(p *mesh.Product) []Consumer {
-	var out []Consumer
-	for _, in := range p.InputPorts {
-		if in == nil || in.Product == "" {
-			continue
-		}
-		out = append(out, Consumer{
-			Product: p.ID(), Owner: p.Owner, InputPort: in.Name,
-			Producer: in.Product, Port: in.Port, Fields: in.Fields,
-			File: p.File, Pos: in.Pos,
-		})
 	}
 	return out
 }
