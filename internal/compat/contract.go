@@ -53,7 +53,7 @@ func Contracts(base, head *mesh.Contract) []Change {
 func diffContract(base, head *mesh.Contract) ([]Change, Version) {
 	d := &differ{contract: head.File}
 	d.models(base, head)
-	d.quality(nil, "contract", base.Quality, head.Quality, head.Pos)
+	d.quality("", "contract", base.Quality, head.Quality, head.Pos)
 	d.sla("contract", base.ServiceLevels, head.ServiceLevels, head.Pos)
 	if base.Owner != head.Owner {
 		d.add(RuleContractOwnerChanged, at(head.Locs, head.Pos, "info.owner", "owner", "team"), nil, base.Owner, head.Owner,
@@ -98,7 +98,7 @@ func (d *differ) model(bm, hm *mesh.Model) {
 		d.add(RuleDescriptionChanged, at(hm.Locs, hm.Pos, "description"), nil, bm.Description, hm.Description,
 			fmt.Sprintf("description of model %s changed", hm.Name))
 	}
-	d.quality(nil, "model "+hm.Name, bm.Quality, hm.Quality, hm.Pos)
+	d.quality("", "model "+hm.Name, bm.Quality, hm.Quality, hm.Pos)
 	d.fields(hm.Name, bm.Fields, hm.Fields)
 }
 
@@ -149,26 +149,42 @@ func (d *differ) fields(prefix string, base, head []*mesh.Field) {
 	}
 }
 
-// fieldFinder looks fields up by name: a scan for the usual handful, a map
-// for wide tables so that comparing stays linear.
+// fieldFinder looks fields up by name. Versions of a contract mostly keep
+// their field order, so the lookup tries the position after the previous
+// hit first; wide tables fall back to a map, narrow ones to a scan.
 func fieldFinder(fs []*mesh.Field) func(string) *mesh.Field {
+	next := 0
 	if len(fs) <= 32 {
 		return func(name string) *mesh.Field {
-			for _, f := range fs {
+			if next < len(fs) && fs[next].Name == name {
+				next++
+				return fs[next-1]
+			}
+			for i, f := range fs {
 				if f.Name == name {
+					next = i + 1
 					return f
 				}
 			}
 			return nil
 		}
 	}
-	m := make(map[string]*mesh.Field, len(fs))
-	for _, f := range fs {
-		if _, dup := m[f.Name]; !dup {
-			m[f.Name] = f
+	var m map[string]*mesh.Field
+	return func(name string) *mesh.Field {
+		if next < len(fs) && fs[next].Name == name {
+			next++
+			return fs[next-1]
 		}
+		if m == nil {
+			m = make(map[string]*mesh.Field, len(fs))
+			for _, f := range fs {
+				if _, dup := m[f.Name]; !dup {
+					m[f.Name] = f
+				}
+			}
+		}
+		return m[name]
 	}
-	return func(name string) *mesh.Field { return m[name] }
 }
 
 // matchRenames pairs each removed field with an added field of the same
@@ -251,29 +267,28 @@ func subtreePaths(path string, withSelf bool, fs []*mesh.Field, items *mesh.Fiel
 // elem is "" for the field itself and "items " for the element schema of an
 // array, which shares the array's path.
 func (d *differ) field(path, elem string, bf, hf *mesh.Field) {
-	fields := []string{path}
-	d.fieldType(path, fields, elem+"type", bf.Type, hf.Type, hf, "type", "logicalType")
-	d.fieldType(path, fields, elem+"physical type", bf.PhysicalType, hf.PhysicalType, hf, "physicalType")
-	d.format(path, fields, bf, hf)
-	d.flags(path, fields, bf, hf)
-	d.enum(path, fields, bf, hf)
-	d.pattern(path, fields, bf, hf)
-	d.bounds(path, fields, bf, hf)
-	d.classification(path, fields, bf, hf)
+	d.fieldType(path, elem+"type", bf.Type, hf.Type, hf, "type", "logicalType")
+	d.fieldType(path, elem+"physical type", bf.PhysicalType, hf.PhysicalType, hf, "physicalType")
+	d.format(path, bf, hf)
+	d.flags(path, bf, hf)
+	d.enum(path, bf, hf)
+	d.pattern(path, bf, hf)
+	d.bounds(path, bf, hf)
+	d.classification(path, bf, hf)
 	for _, r := range [...]struct{ what, o, n, key string }{
 		{"references", bf.References, hf.References, "references"},
 		{"$ref", bf.Ref, hf.Ref, "$ref"},
 	} {
 		if r.o != r.n {
-			d.add(RuleFieldReferencesChanged, at(hf.Locs, hf.Pos, r.key), fields, r.o, r.n,
+			d.add(RuleFieldReferencesChanged, at(hf.Locs, hf.Pos, r.key), []string{path}, r.o, r.n,
 				fmt.Sprintf("%s of field %s changed from %s to %s; review joins and lookups built on it", r.what, path, quote(r.o), quote(r.n)))
 		}
 	}
 	if bf.Description != hf.Description {
-		d.add(RuleDescriptionChanged, at(hf.Locs, hf.Pos, "description"), fields, bf.Description, hf.Description,
+		d.add(RuleDescriptionChanged, at(hf.Locs, hf.Pos, "description"), []string{path}, bf.Description, hf.Description,
 			fmt.Sprintf("description of field %s changed", path))
 	}
-	d.quality(fields, "field "+path, bf.Quality, hf.Quality, hf.Pos)
+	d.quality(path, "field "+path, bf.Quality, hf.Quality, hf.Pos)
 	d.fields(path, bf.Fields, hf.Fields)
 	switch {
 	case bf.Items != nil && hf.Items != nil:
@@ -285,81 +300,81 @@ func (d *differ) field(path, elem string, bf, hf *mesh.Field) {
 	}
 }
 
-func (d *differ) fieldType(path string, fields []string, what, o, n string, hf *mesh.Field, keys ...string) {
+func (d *differ) fieldType(path string, what, o, n string, hf *mesh.Field, keys ...string) {
 	if o == n {
 		return
 	}
 	pos := at(hf.Locs, hf.Pos, keys...)
 	switch {
 	case o == "":
-		d.add(RuleFieldTypeAdded, pos, fields, o, n, fmt.Sprintf("field %s now declares %s %s", path, what, n))
+		d.add(RuleFieldTypeAdded, pos, []string{path}, o, n, fmt.Sprintf("field %s now declares %s %s", path, what, n))
 		return
 	case n == "":
-		d.add(RuleFieldTypeRemoved, pos, fields, o, n,
+		d.add(RuleFieldTypeRemoved, pos, []string{path}, o, n,
 			fmt.Sprintf("field %s no longer declares its %s (was %s); consumers can no longer rely on it: restore it or ship a new major version on a new output port", path, what, o))
 		return
 	}
 	switch compareTypes(o, n) {
 	case typeSame:
 	case typeRespelled:
-		d.add(RuleFieldTypeRespelled, pos, fields, o, n, fmt.Sprintf("field %s %s is now spelled %s instead of %s (same meaning)", path, what, n, o))
+		d.add(RuleFieldTypeRespelled, pos, []string{path}, o, n, fmt.Sprintf("field %s %s is now spelled %s instead of %s (same meaning)", path, what, n, o))
 	case typeWidened:
-		d.add(RuleFieldTypeWidened, pos, fields, o, n, fmt.Sprintf("field %s %s widened from %s to %s; readers using %s should promote it", path, what, o, n, o))
+		d.add(RuleFieldTypeWidened, pos, []string{path}, o, n, fmt.Sprintf("field %s %s widened from %s to %s; readers using %s should promote it", path, what, o, n, o))
 	case typeReinterpreted:
-		d.add(RuleFieldTypeReinterpreted, pos, fields, o, n,
+		d.add(RuleFieldTypeReinterpreted, pos, []string{path}, o, n,
 			fmt.Sprintf("field %s %s changed from %s to %s; values still convert but their meaning shifts (time part or time zone): tell consumers before they rely on it", path, what, o, n))
 	case typeNarrowed:
-		d.add(RuleFieldTypeNarrowed, pos, fields, o, n,
+		d.add(RuleFieldTypeNarrowed, pos, []string{path}, o, n,
 			fmt.Sprintf("field %s %s narrowed from %s to %s; values consumers accept today may not fit: keep %s or ship a new major version on a new output port", path, what, o, n, o))
 	default:
-		d.add(RuleFieldTypeChanged, pos, fields, o, n,
+		d.add(RuleFieldTypeChanged, pos, []string{path}, o, n,
 			fmt.Sprintf("field %s %s changed from %s to %s; readers bound to %s break: keep it or ship a new major version on a new output port", path, what, o, n, o))
 	}
 }
 
-func (d *differ) format(path string, fields []string, bf, hf *mesh.Field) {
+func (d *differ) format(path string, bf, hf *mesh.Field) {
 	o, n := bf.Format, hf.Format
 	pos := at(hf.Locs, hf.Pos, "format", "logicalTypeOptions.format")
 	switch {
 	case o == n:
 	case o == "":
-		d.add(RuleConstraintTightened, pos, fields, o, n, fmt.Sprintf("field %s now promises format %s", path, n))
+		d.add(RuleConstraintTightened, pos, []string{path}, o, n, fmt.Sprintf("field %s now promises format %s", path, n))
 	case n == "":
-		d.add(RuleConstraintRelaxed, pos, fields, o, n,
+		d.add(RuleConstraintRelaxed, pos, []string{path}, o, n,
 			fmt.Sprintf("field %s no longer promises format %s; consumers parsing it as %s may fail: keep the format or ship a new major version on a new output port", path, o, o))
 	default:
-		d.add(RuleFieldFormatChanged, pos, fields, o, n,
+		d.add(RuleFieldFormatChanged, pos, []string{path}, o, n,
 			fmt.Sprintf("field %s format changed from %s to %s; consumers parsing %s break: keep it or ship a new major version on a new output port", path, o, n, o))
 	}
 }
 
-func (d *differ) flags(path string, fields []string, bf, hf *mesh.Field) {
+func (d *differ) flags(path string, bf, hf *mesh.Field) {
 	if bf.Required && !hf.Required {
-		d.add(RuleRequiredRelaxed, at(hf.Locs, hf.Pos, "required"), fields, "true", "false",
+		d.add(RuleRequiredRelaxed, at(hf.Locs, hf.Pos, "required"), []string{path}, "true", "false",
 			fmt.Sprintf("field %s is no longer required; consumers relied on it being non-null: keep it required or ship a new major version on a new output port", path))
 	}
 	if !bf.Required && hf.Required {
-		d.add(RuleRequiredTightened, at(hf.Locs, hf.Pos, "required"), fields, "false", "true",
+		d.add(RuleRequiredTightened, at(hf.Locs, hf.Pos, "required"), []string{path}, "false", "true",
 			fmt.Sprintf("field %s is now required; readers are safe, but rows written before may still hold nulls: backfill them", path))
 	}
 	if bf.Unique && !hf.Unique {
-		d.add(RuleUniqueRelaxed, at(hf.Locs, hf.Pos, "unique"), fields, "true", "false",
+		d.add(RuleUniqueRelaxed, at(hf.Locs, hf.Pos, "unique"), []string{path}, "true", "false",
 			fmt.Sprintf("field %s is no longer unique; consumers joining or keying on it may duplicate rows: keep it unique or ship a new major version on a new output port", path))
 	}
 	if !bf.Unique && hf.Unique {
-		d.add(RuleUniqueTightened, at(hf.Locs, hf.Pos, "unique"), fields, "false", "true", fmt.Sprintf("field %s is now unique", path))
+		d.add(RuleUniqueTightened, at(hf.Locs, hf.Pos, "unique"), []string{path}, "false", "true", fmt.Sprintf("field %s is now unique", path))
 	}
 	if bf.PrimaryKey && !hf.PrimaryKey {
-		d.add(RulePrimaryKeyRemoved, at(hf.Locs, hf.Pos, "primaryKey", "primary_key"), fields, "true", "false",
+		d.add(RulePrimaryKeyRemoved, at(hf.Locs, hf.Pos, "primaryKey", "primary_key"), []string{path}, "true", "false",
 			fmt.Sprintf("field %s is no longer part of the primary key; consumers merging or upserting on it should review their keys", path))
 	}
 	if !bf.PrimaryKey && hf.PrimaryKey {
-		d.add(RulePrimaryKeyAdded, at(hf.Locs, hf.Pos, "primaryKey", "primary_key"), fields, "false", "true",
+		d.add(RulePrimaryKeyAdded, at(hf.Locs, hf.Pos, "primaryKey", "primary_key"), []string{path}, "false", "true",
 			fmt.Sprintf("field %s is now part of the primary key", path))
 	}
 }
 
-func (d *differ) enum(path string, fields []string, bf, hf *mesh.Field) {
+func (d *differ) enum(path string, bf, hf *mesh.Field) {
 	if slices.Equal(bf.Enum, hf.Enum) {
 		return
 	}
@@ -367,10 +382,10 @@ func (d *differ) enum(path string, fields []string, bf, hf *mesh.Field) {
 	oldS, newS := fmt.Sprint(bf.Enum), fmt.Sprint(hf.Enum)
 	switch {
 	case len(bf.Enum) == 0:
-		d.add(RuleConstraintTightened, pos, fields, "", newS, fmt.Sprintf("field %s now restricts values to %s", path, newS))
+		d.add(RuleConstraintTightened, pos, []string{path}, "", newS, fmt.Sprintf("field %s now restricts values to %s", path, newS))
 		return
 	case len(hf.Enum) == 0:
-		d.add(RuleConstraintRelaxed, pos, fields, oldS, "",
+		d.add(RuleConstraintRelaxed, pos, []string{path}, oldS, "",
 			fmt.Sprintf("field %s no longer restricts values to %s; consumers mapping each value may meet unknown ones: keep the enum or ship a new major version on a new output port", path, oldS))
 		return
 	}
@@ -386,27 +401,27 @@ func (d *differ) enum(path string, fields []string, bf, hf *mesh.Field) {
 		}
 	}
 	if len(gone) > 0 {
-		d.add(RuleEnumValueRemoved, pos, fields, oldS, newS,
+		d.add(RuleEnumValueRemoved, pos, []string{path}, oldS, newS,
 			fmt.Sprintf("field %s no longer allows %s (was %s, now %s); consumers filtering or mapping on it silently lose rows: keep the values or ship a new major version on a new output port", path, strings.Join(gone, ", "), oldS, newS))
 	}
 	if len(added) > 0 {
-		d.add(RuleEnumValueAdded, pos, fields, oldS, newS,
+		d.add(RuleEnumValueAdded, pos, []string{path}, oldS, newS,
 			fmt.Sprintf("field %s now also allows %s (was %s, now %s); consumers with exhaustive mappings must handle the new values", path, strings.Join(added, ", "), oldS, newS))
 	}
 }
 
-func (d *differ) pattern(path string, fields []string, bf, hf *mesh.Field) {
+func (d *differ) pattern(path string, bf, hf *mesh.Field) {
 	o, n := bf.Pattern, hf.Pattern
 	pos := at(hf.Locs, hf.Pos, "pattern", "logicalTypeOptions.pattern")
 	switch {
 	case o == n:
 	case o == "":
-		d.add(RuleConstraintTightened, pos, fields, o, n, fmt.Sprintf("field %s now promises pattern %s", path, n))
+		d.add(RuleConstraintTightened, pos, []string{path}, o, n, fmt.Sprintf("field %s now promises pattern %s", path, n))
 	case n == "":
-		d.add(RuleConstraintRelaxed, pos, fields, o, n,
+		d.add(RuleConstraintRelaxed, pos, []string{path}, o, n,
 			fmt.Sprintf("field %s no longer promises pattern %s; consumers parsing it may fail: keep the pattern or ship a new major version on a new output port", path, o))
 	default:
-		d.add(RuleFieldPatternChanged, pos, fields, o, n,
+		d.add(RuleFieldPatternChanged, pos, []string{path}, o, n,
 			fmt.Sprintf("field %s pattern changed from %s to %s; consumers validating or parsing the old pattern may break: keep it or ship a new major version on a new output port", path, o, n))
 	}
 }
@@ -414,7 +429,7 @@ func (d *differ) pattern(path string, fields []string, bf, hf *mesh.Field) {
 // bounds compares the six numeric limits. A lower bound going up or an upper
 // bound going down is a tightening; the opposite, or a bound dropped, is a
 // relaxation.
-func (d *differ) bounds(path string, fields []string, bf, hf *mesh.Field) {
+func (d *differ) bounds(path string, bf, hf *mesh.Field) {
 	for _, b := range [...]struct {
 		key     string
 		o, n    *float64
@@ -434,15 +449,15 @@ func (d *differ) bounds(path string, fields []string, bf, hf *mesh.Field) {
 		pos := at(hf.Locs, hf.Pos, b.key, "logicalTypeOptions."+b.key)
 		switch {
 		case b.o == nil:
-			d.add(RuleConstraintTightened, pos, fields, o, n, fmt.Sprintf("field %s now promises %s %s", path, b.key, n))
+			d.add(RuleConstraintTightened, pos, []string{path}, o, n, fmt.Sprintf("field %s now promises %s %s", path, b.key, n))
 		case b.n == nil:
-			d.add(RuleConstraintRelaxed, pos, fields, o, n,
+			d.add(RuleConstraintRelaxed, pos, []string{path}, o, n,
 				fmt.Sprintf("field %s no longer promises %s %s; values outside it may arrive: keep the bound or ship a new major version on a new output port", path, b.key, o))
 		case (*b.n > *b.o) == b.isUpper:
-			d.add(RuleConstraintRelaxed, pos, fields, o, n,
+			d.add(RuleConstraintRelaxed, pos, []string{path}, o, n,
 				fmt.Sprintf("field %s %s loosened from %s to %s; values consumers do not expect may arrive: keep it or ship a new major version on a new output port", path, b.key, o, n))
 		default:
-			d.add(RuleConstraintTightened, pos, fields, o, n, fmt.Sprintf("field %s %s tightened from %s to %s", path, b.key, o, n))
+			d.add(RuleConstraintTightened, pos, []string{path}, o, n, fmt.Sprintf("field %s %s tightened from %s to %s", path, b.key, o, n))
 		}
 	}
 }
@@ -454,14 +469,14 @@ func num(p *float64) string {
 	return strconv.FormatFloat(*p, 'g', -1, 64)
 }
 
-func (d *differ) classification(path string, fields []string, bf, hf *mesh.Field) {
+func (d *differ) classification(path string, bf, hf *mesh.Field) {
 	pos := at(hf.Locs, hf.Pos, "pii", "customProperties")
 	if !bf.PII && hf.PII {
-		d.add(RuleFieldPIIAdded, pos, fields, "false", "true",
+		d.add(RuleFieldPIIAdded, pos, []string{path}, "false", "true",
 			fmt.Sprintf("field %s is now personal data; consumers may not be cleared to process it: confirm each consumer's clearance or publish it on a new output port", path))
 	}
 	if bf.PII && !hf.PII {
-		d.add(RuleFieldPIIRemoved, pos, fields, "true", "false",
+		d.add(RuleFieldPIIRemoved, pos, []string{path}, "true", "false",
 			fmt.Sprintf("field %s is no longer marked personal data; have governance confirm the declassification", path))
 	}
 	o, n := strings.TrimSpace(bf.Classification), strings.TrimSpace(hf.Classification)
@@ -472,11 +487,11 @@ func (d *differ) classification(path string, fields []string, bf, hf *mesh.Field
 	ol, oknown := classLevel(o)
 	nl, nknown := classLevel(n)
 	if n == "" || oknown && nknown && nl < ol {
-		d.add(RuleFieldClassificationLowered, pos, fields, o, n,
+		d.add(RuleFieldClassificationLowered, pos, []string{path}, o, n,
 			fmt.Sprintf("field %s classification lowered from %s to %s; have governance confirm the declassification", path, o, quote(n)))
 		return
 	}
-	d.add(RuleFieldClassificationChanged, pos, fields, o, n,
+	d.add(RuleFieldClassificationChanged, pos, []string{path}, o, n,
 		fmt.Sprintf("field %s classification changed from %s to %s; consumers may not be cleared for %s: confirm each consumer's clearance or publish it on a new output port", path, quote(o), n, n))
 }
 
@@ -500,9 +515,13 @@ func classLevel(c string) (int, bool) {
 // canonical form). Unnamed rules left unmatched on both sides are paired in
 // order and reported as changed, since an edited unnamed rule has a new
 // canonical key.
-func (d *differ) quality(fields []string, scope string, base, head []mesh.QualityRule, headPos mesh.Pos) {
+func (d *differ) quality(path string, scope string, base, head []mesh.QualityRule, headPos mesh.Pos) {
 	if len(base) == 0 && len(head) == 0 {
 		return
+	}
+	var fields []string
+	if path != "" {
+		fields = []string{path}
 	}
 	var gone, added []mesh.QualityRule
 	for _, b := range base {
