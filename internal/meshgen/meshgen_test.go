@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/meshbot/meshbot/internal/impact"
 	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/policy"
+	bundled "github.com/meshbot/meshbot/policy"
 )
 
 func TestDeterministic(t *testing.T) {
@@ -222,5 +226,38 @@ func BenchmarkGenerateFS(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		GenerateFS(opts)
+	}
+}
+
+// TestPassesBundledPolicy: the bundled policy denies nothing in a generated
+// mesh, base or head, so benchmarks measure clean documents and conftest and
+// meshbot judge the same input.
+func TestPassesBundledPolicy(t *testing.T) {
+	ctx := context.Background()
+	set, err := policy.Load(ctx, bundled.FS(), policy.Options{})
+	if err != nil {
+		t.Fatalf("bundled policy: %v", err)
+	}
+	for _, change := range []bool{false, true} {
+		fsys := GenerateFS(Options{Products: 40, Fields: 12, Consumers: true, Change: change, Seed: 5})
+		for _, name := range slices.Sorted(maps.Keys(fsys)) {
+			doc, err := mesh.ParseYAML(name, fsys[name].Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kind := "contract"
+			if strings.HasSuffix(name, "/dataproduct.yaml") {
+				kind = "descriptor"
+			}
+			results, err := set.Eval(ctx, policy.Input{Doc: doc, Context: policy.Context{Path: name, Kind: kind, Today: "2026-11-21"}})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			for _, r := range results {
+				if r.Severity == policy.SeverityDeny {
+					t.Errorf("%s (change=%v): %s: %s", name, change, r.ID, r.Message)
+				}
+			}
+		}
 	}
 }
