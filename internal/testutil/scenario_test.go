@@ -2,6 +2,7 @@ package testutil_test
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,7 +11,9 @@ import (
 
 	"github.com/meshbot/meshbot/internal/impact"
 	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/policy"
 	"github.com/meshbot/meshbot/internal/testutil"
+	bundled "github.com/meshbot/meshbot/policy"
 )
 
 func write(t *testing.T, root string, files map[string]string) {
@@ -301,5 +304,32 @@ func TestScenarioHeadsLoad(t *testing.T) {
 	}
 	if seen < 8 {
 		t.Errorf("found %d scenarios, want at least 8", seen)
+	}
+}
+
+// TestExampleMeshPassesBundledPolicy: no document of the example mesh is
+// denied, so every finding in a scenario comes from the scenario's change.
+func TestExampleMeshPassesBundledPolicy(t *testing.T) {
+	ctx := context.Background()
+	set, err := policy.Load(ctx, bundled.FS(), policy.Options{})
+	if err != nil {
+		t.Fatalf("bundled policy: %v", err)
+	}
+	m := load(t, filepath.Join(testutil.RepoRoot(t), "testdata", "mesh"))
+	if len(m.Documents) < 12 {
+		t.Fatalf("only %d documents read", len(m.Documents))
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.Documents)) {
+		kind := "contract"
+		if m.Contracts[name] == nil {
+			kind = "descriptor"
+		}
+		results, err := set.Eval(ctx, policy.Input{Doc: m.Documents[name], Context: policy.Context{Path: name, Kind: kind, Today: "2026-11-21"}})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, r := range results {
+			t.Errorf("%s: %s %s: %s", name, r.Severity, r.ID, r.Message)
+		}
 	}
 }
