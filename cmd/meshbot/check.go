@@ -71,7 +71,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	req := checks.Request{Today: today}
 	var err error
-	if req.Head, err = loadDir(ctx, dir); err != nil {
+	if req.Head, err = loadDir(ctx, dir, nil); err != nil {
 		fmt.Fprintf(stderr, "meshbot check: %v\n", err)
 		return exitUnusable
 	}
@@ -81,7 +81,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintf(stderr, "meshbot check: --base: %v\n", err)
 			return exitUnusable
 		}
-		req.Base, err = loadDir(ctx, baseDir)
+		req.Base, err = loadDir(ctx, baseDir, req.Head)
 		cleanup()
 		if err != nil {
 			fmt.Fprintf(stderr, "meshbot check: --base: %v\n", err)
@@ -126,7 +126,8 @@ func validFormat(f string) bool {
 	return false
 }
 
-func loadDir(ctx context.Context, dir string) (*mesh.Mesh, error) {
+// loadDir reads a checkout; files identical to prev's are shared with it.
+func loadDir(ctx context.Context, dir string, prev *mesh.Mesh) (*mesh.Mesh, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", dir, err)
@@ -134,7 +135,7 @@ func loadDir(ctx context.Context, dir string) (*mesh.Mesh, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a folder", dir)
 	}
-	m, err := mesh.Load(ctx, os.DirFS(dir))
+	m, err := mesh.LoadReusing(ctx, os.DirFS(dir), prev)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
@@ -160,7 +161,7 @@ func loadConsumers(ctx context.Context, path string) ([]*mesh.Product, []mesh.Pr
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if st.IsDir() {
-		m, err := loadDir(ctx, path)
+		m, err := loadDir(ctx, path, nil)
 		if err != nil {
 			return nil, nil, err
 		}

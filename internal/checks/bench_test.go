@@ -45,7 +45,7 @@ func BenchmarkCheck1000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		bm, err := mesh.Load(ctx, os.DirFS(base))
+		bm, err := mesh.LoadReusing(ctx, os.DirFS(base), hm)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package mesh
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,16 @@ import (
 // Mesh.Problems (sorted by position). Load returns an error only when fsys
 // cannot be walked at all or ctx ends. Mesh.Root is left for the caller.
 func Load(ctx context.Context, fsys fs.FS) (*Mesh, error) {
+	return LoadReusing(ctx, fsys, nil)
+}
+
+// LoadReusing is Load, sharing with prev every contract whose bytes are
+// identical at the same path: a base and a head checkout mostly hold the same
+// files, and contracts are what costs to parse. Contracts and documents are
+// not changed after reading, so sharing them is safe; descriptors are read
+// again, since linking writes to their ports.
+func LoadReusing(ctx context.Context, fsys fs.FS, prev *Mesh) (*Mesh, error) {
+	reuse := newReuser(prev)
 	m := &Mesh{Contracts: map[string]*Contract{}, Documents: map[string]*Document{}}
 	var descs, standalone []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -94,7 +105,7 @@ func Load(ctx context.Context, fsys fs.FS) (*Mesh, error) {
 			if err != nil {
 				res.probs = []Problem{{Code: CodeReadError, Pos: Pos{File: p}, Message: fmt.Sprintf("cannot read %s: %v", p, err)}}
 			} else {
-				res.contract, res.doc, res.probs = ReadContract(p, src)
+				res.contract, res.doc, res.probs = reuse.contract(p, src)
 			}
 		}
 		first[i] = res
@@ -140,7 +151,7 @@ func Load(ctx context.Context, fsys fs.FS) (*Mesh, error) {
 			second[i].readErr = err
 			return
 		}
-		second[i].contract, second[i].doc, second[i].probs = ReadContract(refs[i], src)
+		second[i].contract, second[i].doc, second[i].probs = reuse.contract(refs[i], src)
 	})
 	if err != nil {
 		return nil, err
@@ -263,4 +274,32 @@ func parallel(ctx context.Context, n int, fn func(i int)) error {
 		return fmt.Errorf("load checkout: %w", err)
 	}
 	return nil
+}
+
+// reuser hands out contracts already read in another checkout.
+type reuser struct {
+	prev     *Mesh
+	problems map[string][]Problem // prev's problems by file
+}
+
+func newReuser(prev *Mesh) *reuser {
+	r := &reuser{prev: prev}
+	if prev != nil {
+		r.problems = make(map[string][]Problem)
+		for _, p := range prev.Problems {
+			r.problems[p.Pos.File] = append(r.problems[p.Pos.File], p)
+		}
+	}
+	return r
+}
+
+func (r *reuser) contract(path string, src []byte) (*Contract, *Document, []Problem) {
+	if r.prev != nil {
+		if doc, ok := r.prev.Documents[path]; ok {
+			if c := r.prev.Contracts[path]; c != nil && doc.Sum == sha256.Sum256(src) {
+				return c, doc, r.problems[path]
+			}
+		}
+	}
+	return ReadContract(path, src)
 }

@@ -175,3 +175,48 @@ func TestLoadErrors(t *testing.T) {
 		t.Errorf("empty checkout: %v %v", m, err)
 	}
 }
+
+func TestLoadReusingSharesIdenticalContracts(t *testing.T) {
+	ctx := context.Background()
+	desc := func(name string) *fstest.MapFile {
+		return file(`apiVersion: mesh/v1
+kind: DataProduct
+metadata: {name: ` + name + `, domain: d, owner: team-d}
+spec:
+  outputPorts:
+    - {name: p, type: iceberg, location: s3://eu-x/a/, contract: ./c.yaml}
+`)
+	}
+	contract := func(v string) *fstest.MapFile {
+		return file(`dataContractSpecification: 1.1.0
+id: d.a
+info: {title: a, version: ` + v + `}
+models:
+  m:
+    fields:
+      f: {type: string}
+`)
+	}
+	base := fstest.MapFS{"a/dataproduct.yaml": desc("a"), "a/c.yaml": contract("1.0.0"), "b/dataproduct.yaml": desc("b"), "b/c.yaml": contract("1.0.0")}
+	head := fstest.MapFS{"a/dataproduct.yaml": desc("a"), "a/c.yaml": contract("1.0.0"), "b/dataproduct.yaml": desc("b"), "b/c.yaml": contract("2.0.0")}
+	bm, err := Load(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hm, err := LoadReusing(ctx, head, bm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bm.Problems)+len(hm.Problems) != 0 {
+		t.Fatalf("problems: %v %v", bm.Problems, hm.Problems)
+	}
+	if hm.Contracts["a/c.yaml"] != bm.Contracts["a/c.yaml"] {
+		t.Error("identical contract was parsed again instead of shared")
+	}
+	if hm.Contracts["b/c.yaml"] == bm.Contracts["b/c.yaml"] || hm.Contracts["b/c.yaml"].Version != "2.0.0" {
+		t.Error("changed contract was shared")
+	}
+	if hm.Products[0] == bm.Products[0] || hm.Products[1].OutputPorts[0].Contract != hm.Contracts["b/c.yaml"] {
+		t.Error("head products must be its own, linked to head's contracts")
+	}
+}
