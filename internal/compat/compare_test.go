@@ -134,3 +134,29 @@ func TestCompareNilAndDuplicates(t *testing.T) {
 		t.Errorf("a duplicate id is the reader's problem, not a change: %+v", r.Changes)
 	}
 }
+
+func TestReportHelpers(t *testing.T) {
+	r := &Report{}
+	if r.Max() != Info || len(r.Breaking()) != 0 {
+		t.Error("an empty report is info with nothing breaking")
+	}
+	r.Changes = []Change{{Rule: RuleFieldAddedOptional, Severity: Info}, {Rule: RuleFieldRemoved, Severity: Breaking}, {Rule: RuleEnumValueAdded, Severity: Warning}}
+	if r.Max() != Breaking || len(r.Breaking()) != 1 || r.Breaking()[0].Rule != RuleFieldRemoved {
+		t.Errorf("Max %s, Breaking %v", r.Max(), r.Breaking())
+	}
+}
+
+// A wide table exercises the map lookup and out-of-order fields.
+func TestWideTableReordered(t *testing.T) {
+	var base, head []*mesh.Field
+	for i := range 40 {
+		base = append(base, fieldOf(string(rune('a'+i%26))+string(rune('a'+i/26)), "int"))
+	}
+	for i := 39; i >= 1; i-- { // reversed, first field dropped
+		head = append(head, fieldOf(base[i].Name, "int"))
+	}
+	cs := structural(Contracts(contractOf("c.yaml", "1", modelOf("m", base...)), contractOf("c.yaml", "1", modelOf("m", head...))))
+	if d := diffLists(summary(cs), []string{"field-removed m.aa"}); d != "" {
+		t.Error(d)
+	}
+}
