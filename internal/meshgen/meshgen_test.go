@@ -3,6 +3,7 @@ package meshgen
 import (
 	"bytes"
 	"context"
+	"flag"
 	"io/fs"
 	"maps"
 	"os"
@@ -258,6 +259,58 @@ func TestPassesBundledPolicy(t *testing.T) {
 					t.Errorf("%s (change=%v): %s: %s", name, change, r.ID, r.Message)
 				}
 			}
+		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/golden")
+
+// TestGolden pins the generated documents: benchmark numbers are only
+// comparable across commits while the mesh they measure stays the same.
+func TestGolden(t *testing.T) {
+	for _, change := range []bool{false, true} {
+		variant := "base"
+		if change {
+			variant = "head"
+		}
+		fsys := GenerateFS(Options{Products: 4, Fields: 8, Consumers: true, Change: change, Seed: 42})
+		dir := filepath.Join("testdata", "golden", variant)
+		if *update {
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			for name, f := range fsys {
+				p := filepath.Join(dir, filepath.FromSlash(name))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			continue
+		}
+		onDisk := 0
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			onDisk++
+			rel, _ := filepath.Rel(dir, p)
+			want, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if got, ok := fsys[filepath.ToSlash(rel)]; !ok || !bytes.Equal(got.Data, want) {
+				t.Errorf("%s/%s differs from the golden file (go test ./internal/meshgen -update, then review the diff)", variant, rel)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("golden %s: %v (go test ./internal/meshgen -update)", variant, err)
+		}
+		if onDisk != len(fsys) {
+			t.Errorf("%s: %d golden files, %d generated", variant, onDisk, len(fsys))
 		}
 	}
 }
