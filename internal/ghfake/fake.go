@@ -1,0 +1,432 @@
+// Package ghfake is a local, faithful fake of the parts of GitHub's REST API
+// meshbot uses. It serves repositories built from fixtures, issues
+// installation tokens only for a valid app JWT, validates every request body
+// against GitHub's own OpenAPI description and records what the App did
+// (check runs, comments, reactions, every request) for tests to assert on.
+//
+// It is test support, not a _test.go file, so that every package's tests can
+// drive the App against it.
+package ghfake
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Fake.
+type Options struct {
+	// Spec is the contents of GitHub's openapi-subset.json. Every request
+	// body is validated against its operation's requestBody schema.
+	Spec []byte
+	// AppID and PublicKey identify the App whose JWTs are accepted.
+	AppID     int64
+	PublicKey *rsa.PublicKey
+	// PathPrefix is "" for the api.github.com layout and "/api/v3" for
+	// GitHub Enterprise Server.
+	PathPrefix string
+	// AppSlug names the App in responses; default "meshbot".
+	AppSlug string
+	// MaxTreeEntries is where a recursive tree is cut and marked truncated
+	// (GitHub: 100,000 entries); tests lower it to exercise the fallback.
+	MaxTreeEntries int
+}
+
+// Request is one request the fake answered.
+type Request struct {
+	Method string
+	Path   string // without the GHES prefix
+	Query  string
+	Status int
+	Time   time.Time
+}
+
+// Annotation is a check-run annotation as GitHub receives it.
+type Annotation struct {
+	Path            string `json:"path"`
+	StartLine       int    `json:"start_line"`
+	EndLine         int    `json:"end_line"`
+	StartColumn     int    `json:"start_column,omitempty"`
+	EndColumn       int    `json:"end_column,omitempty"`
+	AnnotationLevel string `json:"annotation_level"`
+	Title           string `json:"title,omitempty"`
+	Message         string `json:"message"`
+	RawDetails      string `json:"raw_details,omitempty"`
+}
+
+// CheckRunUpdate is one accepted create or update of a check run, in order.
+type CheckRunUpdate struct {
+	Op          string // "create" or "update"
+	Status      string // status after the request
+	Conclusion  string
+	Title       string
+	Annotations int // annotations this request carried
+}
+
+// CheckRun is the recorded state of a check run.
+type CheckRun struct {
+	ID          int64
+	Name        string
+	HeadSHA     string
+	ExternalID  string
+	DetailsURL  string
+	Status      string
+	Conclusion  string
+	StartedAt   time.Time
+	CompletedAt time.Time
+	Title       string
+	Summary     string
+	Text        string
+	// Annotations accumulates every batch, as GitHub appends them.
+	Annotations []Annotation
+	// Batches holds the size of each non-empty annotations batch received.
+	Batches []int
+	Updates []CheckRunUpdate
+}
+
+// Comment is an issue or pull-request comment.
+type Comment struct {
+	ID        int64
+	Issue     int
+	User      string
+	Body      string
+	CreatedAt time.Time
+}
+
+type installation struct {
+	id      int64
+	account string
+	created time.Time
+}
+
+type token struct {
+	installation int64
+	expires      time.Time
+}
+
+type failure struct {
+	status  int
+	headers http.Header
+}
+
+type comment struct {
+	Comment
+	repo      *Repo
+	reactions []reaction
+}
+
+type reaction struct {
+	id      int64
+	user    string
+	content string
+	created time.Time
+}
+
+// Fake is a running fake GitHub API.
+type Fake struct {
+	opts Options
+	srv  *httptest.Server
+	spec *spec
+
+	mu            sync.Mutex
+	clock         int64 // advances per commit so commit times are deterministic
+	nextID        int64
+	installations map[int64]*installation
+	repos         map[string]*Repo
+	tokens        map[string]*token
+	checkRuns     map[int64]*checkRunState
+	comments      map[int64]*comment
+	requests      []Request
+	violations    []string
+	failures      []failure
+	rateUsed      int
+}
+
+// New starts a fake. It panics when opts.Spec is missing or unusable, which
+// is a mistake in the test's setup, not a condition to handle.
+func New(opts Options) *Fake {
+	if len(opts.Spec) == 0 {
+		panic("ghfake: Options.Spec (openapi-subset.json) is required")
+	}
+	sp, err := loadSpec(opts.Spec)
+	if err != nil {
+		panic("ghfake: " + err.Error())
+	}
+	if opts.AppSlug == "" {
+		opts.AppSlug = "meshbot"
+	}
+	if opts.MaxTreeEntries <= 0 {
+		opts.MaxTreeEntries = 100000
+	}
+	opts.PathPrefix = strings.TrimRight(opts.PathPrefix, "/")
+	f := &Fake{
+		opts:          opts,
+		spec:          sp,
+		nextID:        1000,
+		installations: map[int64]*installation{},
+		repos:         map[string]*Repo{},
+		tokens:        map[string]*token{},
+		checkRuns:     map[int64]*checkRunState{},
+		comments:      map[int64]*comment{},
+	}
+	api := http.NewServeMux()
+	if err := f.routes(api); err != nil {
+		panic("ghfake: " + err.Error())
+	}
+	var h http.Handler = api
+	if opts.PathPrefix != "" {
+		outer := http.NewServeMux()
+		outer.Handle(opts.PathPrefix+"/", http.StripPrefix(opts.PathPrefix, api))
+		h = outer
+	}
+	f.srv = httptest.NewServer(f.middleware(h))
+	return f
+}
+
+// Close stops the server.
+func (f *Fake) Close() { f.srv.Close() }
+
+// URL is the API base URL to give the client, ending with "/" (and with
+// the GHES prefix when there is one).
+func (f *Fake) URL() string { return f.srv.URL + f.opts.PathPrefix + "/" }
+
+// Client is an http.Client that reaches the fake.
+func (f *Fake) Client() *http.Client { return f.srv.Client() }
+
+func (f *Fake) id() int64 {
+	f.nextID++
+	return f.nextID
+}
+
+// AddInstallation registers an installation of the App on an account.
+func (f *Fake) AddInstallation(id int64, account string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.installations[id] = &installation{id: id, account: account, created: epoch}
+}
+
+// AddRepo creates an empty repository in an installation.
+func (f *Fake) AddRepo(installationID int64, fullName, defaultBranch string) *Repo {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	owner, name, _ := strings.Cut(fullName, "/")
+	r := &Repo{
+		f:             f,
+		id:            f.id(),
+		owner:         owner,
+		name:          name,
+		defaultBranch: defaultBranch,
+		installation:  installationID,
+		branches:      map[string]string{},
+		commits:       map[string]*commit{},
+		trees:         map[string]*tree{},
+		blobs:         map[string][]byte{},
+		pulls:         map[int]*PullRequest{},
+		issues:        map[int]bool{},
+		perms:         map[string]string{},
+	}
+	f.repos[strings.ToLower(fullName)] = r
+	return r
+}
+
+// Requests lists every request answered so far.
+func (f *Fake) Requests() []Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Request(nil), f.requests...)
+}
+
+// Violations lists request bodies GitHub would have refused, with why.
+func (f *Fake) Violations() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.violations...)
+}
+
+// FailNext makes the next n requests fail with status and headers (for
+// example 502; 403 with Retry-After; 403 with X-RateLimit-Remaining: 0).
+func (f *Fake) FailNext(n int, status int, headers http.Header) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range n {
+		f.failures = append(f.failures, failure{status: status, headers: headers.Clone()})
+	}
+}
+
+// CheckRuns returns the check runs of a repository in creation order.
+func (f *Fake) CheckRuns(repo string) []CheckRun {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []CheckRun
+	for _, cr := range f.checkRuns {
+		if strings.EqualFold(cr.repo.fullName(), repo) {
+			out = append(out, cr.snapshot())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Comments returns the comments on an issue or pull request, oldest first.
+func (f *Fake) Comments(repo string, issue int) []Comment {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Comment
+	for _, c := range f.comments {
+		if strings.EqualFold(c.repo.fullName(), repo) && c.Issue == issue {
+			out = append(out, c.Comment)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// AddComment records a comment made by a person (the one a delivery would
+// carry), so the App can react to it. It returns the comment's id.
+func (f *Fake) AddComment(repo string, issue int, user, body string) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.repos[strings.ToLower(repo)]
+	if r == nil {
+		panic("ghfake: AddComment on unknown repository " + repo)
+	}
+	c := &comment{Comment: Comment{ID: f.id(), Issue: issue, User: user, Body: body, CreatedAt: epoch}, repo: r}
+	f.comments[c.ID] = c
+	return c.ID
+}
+
+// Reactions returns the reaction contents on a comment, in order.
+func (f *Fake) Reactions(repo string, commentID int64) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.comments[commentID]
+	if c == nil || !strings.EqualFold(c.repo.fullName(), repo) {
+		return nil
+	}
+	var out []string
+	for _, r := range c.reactions {
+		out = append(out, r.content)
+	}
+	return out
+}
+
+func (f *Fake) newToken(inst int64) (string, time.Time) {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	tok := "ghs_" + fmt.Sprintf("%x", b)[:36]
+	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	f.tokens[tok] = &token{installation: inst, expires: exp}
+	return tok, exp
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// middleware records every request, injects failures and sets the
+// rate-limit headers GitHub sends on every answer.
+func (f *Fake) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		p := strings.TrimPrefix(r.URL.Path, f.opts.PathPrefix)
+		defer func() {
+			f.mu.Lock()
+			f.requests = append(f.requests, Request{Method: r.Method, Path: p, Query: r.URL.RawQuery, Status: sw.status, Time: time.Now()})
+			f.mu.Unlock()
+		}()
+		f.mu.Lock()
+		f.rateUsed++
+		used := f.rateUsed
+		var fail *failure
+		if len(f.failures) > 0 {
+			fail = &f.failures[0]
+			f.failures = f.failures[1:]
+		}
+		f.mu.Unlock()
+		h := sw.Header()
+		h.Set("X-GitHub-Media-Type", "github.v3; format=json")
+		h.Set("X-GitHub-Request-Id", fmt.Sprintf("FAKE:%06d", used))
+		h.Set("X-RateLimit-Limit", "5000")
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, 5000-used%5000)))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
+		h.Set("X-RateLimit-Used", strconv.Itoa(used%5000))
+		h.Set("X-RateLimit-Resource", "core")
+		if fail != nil {
+			_, _ = io.Copy(io.Discard, r.Body)
+			for k, vs := range fail.headers {
+				h[k] = vs
+			}
+			writeJSON(sw, fail.status, map[string]any{
+				"message":           failureMessage(fail.status, fail.headers),
+				"documentation_url": "https://docs.github.com/rest",
+			})
+			return
+		}
+		next.ServeHTTP(sw, r)
+	})
+}
+
+func failureMessage(status int, h http.Header) string {
+	switch {
+	case h.Get("X-RateLimit-Remaining") == "0":
+		return "API rate limit exceeded for installation."
+	case h.Get("Retry-After") != "":
+		return "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+	case status >= 500:
+		return "Server Error"
+	}
+	return http.StatusText(status)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b := mustJSON(v)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// readBody reads a request body with the cap GitHub applies to API calls.
+func readBody(r *http.Request) ([]byte, error) {
+	const limit = 25 << 20
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > limit {
+		return nil, fmt.Errorf("body over %d bytes", limit)
+	}
+	return bytes.TrimSpace(b), nil
+}
+
+func decodeInto(raw []byte, v any) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	return json.Unmarshal(raw, v)
+}
