@@ -67,7 +67,18 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 	changed := changedProducts(req.Base, req.Head, changes)
 	rep.Checked.Changed = len(changed.files)
 
+	broken := map[string]bool{}
+	for _, p := range req.Head.Problems {
+		broken[p.Pos.File] = true
+	}
 	for _, c := range changes {
+		// A descriptor that no longer parses is reported as broken, not
+		// as a product that went away.
+		if c.Rule == compat.RuleProductRemoved {
+			if old := productByID(req.Base, c.Product); old != nil && broken[old.File] {
+				continue
+			}
+		}
 		rep.Findings = append(rep.Findings, changeFinding(c, graph, req.Base, req.Today))
 	}
 
