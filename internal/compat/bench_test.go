@@ -56,25 +56,15 @@ func BenchmarkContracts(b *testing.B) {
 	}
 }
 
-// TestThousandPairsBudget guards the target: 1,000 contract pairs compare
-// well under 100 ms. The bound is generous (a slow CI machine, -race) so
-// that it fails on an accidental quadratic, not on noise.
-func TestThousandPairsBudget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing test")
-	}
+// BenchmarkThousandPairs is the mesh-scale figure: 1,000 contract pairs
+// compared per op (target: well under 100 ms). A benchmark, not a timed test.
+func BenchmarkThousandPairs(b *testing.B) {
 	base, head := benchPair()
-	res := testing.Benchmark(func(b *testing.B) {
-		for b.Loop() {
-			for range 1000 {
-				Contracts(base, head)
-			}
+	b.ReportAllocs()
+	for b.Loop() {
+		for range 1000 {
+			Contracts(base, head)
 		}
-	})
-	if per := res.NsPerOp(); per > 500e6 {
-		t.Errorf("1,000 pairs took %.1f ms", float64(per)/1e6)
-	} else {
-		t.Logf("1,000 pairs: %.2f ms", float64(per)/1e6)
 	}
 }
 
