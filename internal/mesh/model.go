@@ -82,6 +82,9 @@ type Mesh struct {
 
 // Product is a data product descriptor.
 type Product struct {
+	// Repo is the repository the descriptor lives in (owner/name) when it
+	// came from GitHub (the App's registry); empty for a local checkout.
+	Repo           string
 	File           string // path of the descriptor
 	Format         Format
 	APIVersion     string
