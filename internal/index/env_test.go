@@ -1,0 +1,125 @@
+package index
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/meshbot/meshbot/internal/ghfake"
+	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/jobs"
+	"github.com/meshbot/meshbot/internal/store"
+	"github.com/meshbot/meshbot/internal/testutil"
+)
+
+const testAppID = 4242
+
+// One key per test binary: RSA generation dominates the tests' run time.
+var testKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// backend is a registry implementation the tests run against.
+type backend struct {
+	name string
+	open func(t *testing.T) store.Store
+}
+
+// backends is the memory store, and Redis when MESHBOT_TEST_REDIS_URL names
+// one (scripts/redis-test.sh starts it).
+func backends() []backend {
+	out := []backend{{"memory", func(t *testing.T) store.Store {
+		s := store.NewMemory(store.Options{})
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}}}
+	if url := os.Getenv("MESHBOT_TEST_REDIS_URL"); url != "" {
+		out = append(out, backend{"redis", func(t *testing.T) store.Store {
+			prefix := fmt.Sprintf("meshbot-test:index:%s:%d:", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
+			s, err := store.NewRedis(context.Background(), url, store.Options{Prefix: prefix})
+			if err != nil {
+				t.Fatalf("redis at %s: %v", url, err)
+			}
+			t.Cleanup(func() {
+				ctx := context.Background()
+				if insts, err := s.Installations(ctx); err == nil {
+					for _, i := range insts {
+						_ = s.DeleteInstallation(ctx, i)
+					}
+				}
+				_ = s.Close()
+			})
+			return s
+		}})
+	}
+	return out
+}
+
+type env struct {
+	fake  *ghfake.Fake
+	repo  *ghfake.Repo
+	store store.Store
+	ix    *Indexer
+}
+
+func newEnv(t *testing.T, b backend) *env {
+	t.Helper()
+	spec, err := os.ReadFile(testutil.Shared(t, "external/github/openapi-subset.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := ghfake.New(ghfake.Options{Spec: spec, AppID: testAppID, PublicKey: &testKey().PublicKey})
+	t.Cleanup(f.Close)
+	t.Cleanup(func() {
+		if v := f.Violations(); len(v) > 0 {
+			t.Errorf("GitHub would have refused %d request bodies:\n%s", len(v), strings.Join(v, "\n"))
+		}
+	})
+	f.AddInstallation(7, "acme")
+	repo := f.AddRepo(7, "acme/mesh", "main")
+	key := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(testKey())})
+	app, err := github.NewApp(github.Config{
+		AppID: testAppID, PrivateKey: key, BaseURL: f.URL(), HTTPClient: f.Client(),
+		RetryBaseDelay: time.Millisecond, MaxWait: 2 * time.Second,
+		Logger: quiet(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := b.open(t)
+	return &env{fake: f, repo: repo, store: s, ix: NewIndexer(Deps{GitHub: FromApp(app), Registry: s, Logger: quiet()})}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func indexJob(t *testing.T, in jobs.Index) store.Job {
+	t.Helper()
+	j, err := jobs.New("d-"+in.Repo+in.Ref, jobs.KindIndex, "", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func purgeJob(t *testing.T, in jobs.Purge) store.Job {
+	t.Helper()
+	j, err := jobs.New("p-1", jobs.KindPurge, "", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}

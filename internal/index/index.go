@@ -1,0 +1,344 @@
+// Package index keeps the mesh registry in step with the default branches of
+// the installations' repositories: it reads every descriptor and contract of
+// a repository through the GitHub API and stores the products per
+// repository (jobs.KindIndex), and forgets repositories and installations
+// that went away (jobs.KindPurge).
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/jobs"
+	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/store"
+)
+
+// Repos is what indexing asks of an installation's GitHub client.
+type Repos interface {
+	DefaultBranch(ctx context.Context, owner, repo string) (string, error)
+	// BranchHead is the commit SHA branch points at.
+	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
+	Tree(ctx context.Context, owner, repo, ref string) ([]github.TreeEntry, error)
+	File(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
+	// InstallationRepos lists every repository the installation can see
+	// (owner/name), for a whole-installation scan.
+	InstallationRepos(ctx context.Context) ([]string, error)
+}
+
+// GitHub hands out the client of an installation.
+type GitHub interface {
+	Repos(installation int64) (Repos, error)
+}
+
+// Deps are the Indexer's collaborators.
+type Deps struct {
+	GitHub   GitHub
+	Registry store.Registry
+	Logger   *slog.Logger // default slog.Default()
+	// Concurrency bounds the file fetches of one repository; default 8.
+	Concurrency int
+}
+
+// Indexer performs index and purge jobs.
+type Indexer struct {
+	gh    GitHub
+	reg   store.Registry
+	log   *slog.Logger
+	limit int
+}
+
+// NewIndexer builds an Indexer.
+func NewIndexer(deps Deps) *Indexer {
+	log := deps.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	limit := deps.Concurrency
+	if limit <= 0 {
+		limit = 8
+	}
+	return &Indexer{gh: deps.GitHub, reg: deps.Registry, log: log, limit: limit}
+}
+
+// Relevant tells whether a push touching these paths can change the
+// registry: only YAML (descriptors, DCS/ODCS contracts) and JSON (contracts
+// may be written as JSON) files can. An empty list means "unknown", which is
+// relevant.
+func Relevant(paths []string) bool {
+	if len(paths) == 0 {
+		return true
+	}
+	for _, p := range paths {
+		switch strings.ToLower(path.Ext(p)) {
+		case ".yaml", ".yml", ".json":
+			return true
+		}
+	}
+	return false
+}
+
+// HandleIndex performs a jobs.KindIndex job.
+//
+// A push re-indexes the whole repository rather than only the touched
+// files: a descriptor's products depend on contracts elsewhere in the tree
+// (by path or, for ODPS, by id), renames and deletions would need careful
+// bookkeeping, and a repository holds few descriptors, so reading them all
+// again costs a handful of API calls and is obviously correct. A push whose
+// paths hold no YAML or JSON file costs nothing at all.
+//
+// A job without a repository scans every repository of the installation
+// (after the App is installed, or to resynchronise) and drops from the
+// registry those the installation no longer sees.
+func (ix *Indexer) HandleIndex(ctx context.Context, j store.Job) error {
+	var in jobs.Index
+	if err := jobs.Decode(j, &in); err != nil {
+		return store.Permanent(err)
+	}
+	log := ix.log.With(slog.String("delivery", in.Delivery), slog.Int64("installation", in.Installation))
+	if in.Repo != "" {
+		log = log.With(slog.String("repo", in.Owner+"/"+in.Repo))
+	}
+	if !Relevant(in.Paths) {
+		log.InfoContext(ctx, "index: push touches no YAML or JSON file, skipped", slog.Int("paths", len(in.Paths)))
+		return nil
+	}
+	client, err := ix.gh.Repos(in.Installation)
+	if err != nil {
+		return fmt.Errorf("index: client of installation %d: %w", in.Installation, err)
+	}
+	if in.Repo == "" {
+		return ix.scanInstallation(ctx, log, client, in.Installation)
+	}
+	return ix.indexRepo(ctx, log, client, in.Installation, in.Owner, in.Repo, in.Ref)
+}
+
+func (ix *Indexer) scanInstallation(ctx context.Context, log *slog.Logger, client Repos, inst int64) error {
+	repos, err := client.InstallationRepos(ctx)
+	if err != nil {
+		return fmt.Errorf("index installation %d: %w", inst, err)
+	}
+	seen := make(map[string]bool, len(repos))
+	for _, full := range repos {
+		owner, name, ok := strings.Cut(full, "/")
+		if !ok {
+			continue
+		}
+		seen[full] = true
+		rlog := log.With(slog.String("repo", full))
+		if err := ix.indexRepo(ctx, rlog, client, inst, owner, name, ""); err != nil {
+			// The whole scan is retried: repositories already indexed cost
+			// their API calls again, which is the price of simple recovery.
+			return err
+		}
+	}
+	known, err := ix.reg.Repos(ctx, inst)
+	if err != nil {
+		return fmt.Errorf("index installation %d: list registry: %w", inst, err)
+	}
+	for _, r := range known {
+		if !seen[r] {
+			if err := ix.reg.DeleteRepo(ctx, inst, r); err != nil {
+				return fmt.Errorf("index installation %d: drop %s: %w", inst, r, err)
+			}
+			log.InfoContext(ctx, "index: repository no longer visible, dropped", slog.String("repo", r))
+		}
+	}
+	log.InfoContext(ctx, "index: installation scanned", slog.Int("repos", len(repos)))
+	return nil
+}
+
+// indexRepo reads owner/repo at ref (the tip of the default branch when
+// empty) and replaces its products in the registry.
+func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client Repos, inst int64, owner, repo, ref string) error {
+	full := owner + "/" + repo
+	branch, err := client.DefaultBranch(ctx, owner, repo)
+	if err != nil {
+		if errors.Is(err, github.ErrNotFound) {
+			// Gone or out of reach: the purge that follows removal does the
+			// rest; retrying cannot help.
+			return store.Permanent(fmt.Errorf("index %s: %w", full, err))
+		}
+		return fmt.Errorf("index %s: %w", full, err)
+	}
+	tip, err := client.BranchHead(ctx, owner, repo, branch)
+	if errors.Is(err, github.ErrNotFound) {
+		// A repository without commits has no default branch yet.
+		log.InfoContext(ctx, "index: default branch has no commits", slog.String("branch", branch))
+		return ix.put(ctx, inst, full, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("index %s: %w", full, err)
+	}
+	sha := ref
+	if sha == "" {
+		sha = tip
+	}
+	if sha != tip {
+		// The branch has moved on (or ref is not on it): the push that moved
+		// it brings its own index job, which reads the newer tree.
+		log.InfoContext(ctx, "index: ref is not the default branch tip, skipped", slog.String("ref", ref), slog.String("tip", tip))
+		return nil
+	}
+
+	products, problems, err := ix.read(ctx, client, owner, repo, sha)
+	if err != nil {
+		return fmt.Errorf("index %s@%s: %w", full, sha, err)
+	}
+	for _, p := range problems {
+		log.WarnContext(ctx, "index: problem in repository", slog.String("at", p.Pos.String()), slog.String("code", p.Code), slog.String("problem", p.Message))
+	}
+
+	// Jobs of two pushes may run at once on two workers; only the one that
+	// read the current tip writes, so an older tree never replaces a newer.
+	now, err := client.BranchHead(ctx, owner, repo, branch)
+	if err != nil {
+		return fmt.Errorf("index %s: recheck tip: %w", full, err)
+	}
+	if now != sha {
+		log.InfoContext(ctx, "index: default branch moved while reading, result dropped", slog.String("read", sha), slog.String("tip", now))
+		return nil
+	}
+	if err := ix.put(ctx, inst, full, products); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "index: repository indexed", slog.String("sha", sha),
+		slog.Int("products", len(products)), slog.Int("problems", len(problems)))
+	return nil
+}
+
+func (ix *Indexer) put(ctx context.Context, inst int64, full string, products []*mesh.Product) error {
+	if err := ix.reg.PutRepo(ctx, inst, full, products); err != nil {
+		return fmt.Errorf("index %s: store: %w", full, err)
+	}
+	return nil
+}
+
+// read fetches the descriptors and contracts of owner/repo at sha and
+// loads them as mesh.Load loads a checkout.
+func (ix *Indexer) read(ctx context.Context, client Repos, owner, repo, sha string) ([]*mesh.Product, []mesh.Problem, error) {
+	tree, err := client.Tree(ctx, owner, repo, sha)
+	if err != nil {
+		return nil, nil, err
+	}
+	blobs := make(map[string]github.TreeEntry)
+	var descs, contracts []string
+	for _, e := range tree {
+		if e.Type != "blob" || skipped(e.Path) {
+			continue
+		}
+		blobs[e.Path] = e
+		switch name := path.Base(e.Path); {
+		case mesh.IsDescriptorName(name):
+			descs = append(descs, e.Path)
+		case mesh.IsContractName(name):
+			contracts = append(contracts, e.Path)
+		}
+	}
+	var oversize []mesh.Problem
+	files := make(map[string][]byte)
+	var mu sync.Mutex
+	fetch := func(paths []string) error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(ix.limit)
+		for _, p := range paths {
+			if e := blobs[p]; e.Size > mesh.MaxFileBytes {
+				// Not fetched: mesh.Load would refuse it anyway.
+				mu.Lock()
+				oversize = append(oversize, mesh.Problem{Code: mesh.CodeReadError, Pos: mesh.Pos{File: p},
+					Message: fmt.Sprintf("%s is %d bytes, over the %d-byte limit", p, e.Size, mesh.MaxFileBytes)})
+				mu.Unlock()
+				continue
+			}
+			g.Go(func() error {
+				b, err := client.File(gctx, owner, repo, p, sha)
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				files[p] = b
+				mu.Unlock()
+				return nil
+			})
+		}
+		return g.Wait()
+	}
+	if err := fetch(append(descs, contracts...)); err != nil {
+		return nil, nil, err
+	}
+	// Contracts named by path that are not standalone by their file name.
+	var refs []string
+	for _, d := range descs {
+		src, ok := files[d]
+		if !ok {
+			continue
+		}
+		p, _, _ := mesh.ReadDescriptor(d, src)
+		if p == nil {
+			continue
+		}
+		for _, o := range p.OutputPorts {
+			c := o.ContractPath
+			if _, have := files[c]; c != "" && !have && !slices.Contains(refs, c) {
+				if _, exists := blobs[c]; exists {
+					refs = append(refs, c)
+				}
+			}
+		}
+	}
+	if err := fetch(refs); err != nil {
+		return nil, nil, err
+	}
+	m, err := mesh.Load(ctx, newMemFS(files))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range m.Products {
+		p.Repo = owner + "/" + repo
+	}
+	return m.Products, append(oversize, m.Problems...), nil
+}
+
+// skipped mirrors the folders mesh.Load does not walk, so their files are
+// not fetched for nothing.
+func skipped(p string) bool {
+	dirs := strings.Split(p, "/")
+	for _, d := range dirs[:len(dirs)-1] {
+		if strings.HasPrefix(d, ".") || d == "node_modules" {
+			return true
+		}
+	}
+	return false
+}
+
+// HandlePurge performs a jobs.KindPurge job.
+func (ix *Indexer) HandlePurge(ctx context.Context, j store.Job) error {
+	var in jobs.Purge
+	if err := jobs.Decode(j, &in); err != nil {
+		return store.Permanent(err)
+	}
+	log := ix.log.With(slog.String("delivery", in.Delivery), slog.Int64("installation", in.Installation))
+	if len(in.Repos) == 0 {
+		if err := ix.reg.DeleteInstallation(ctx, in.Installation); err != nil {
+			return fmt.Errorf("purge installation %d: %w", in.Installation, err)
+		}
+		log.InfoContext(ctx, "purge: installation removed from the registry")
+		return nil
+	}
+	for _, r := range in.Repos {
+		if err := ix.reg.DeleteRepo(ctx, in.Installation, r); err != nil {
+			return fmt.Errorf("purge %s: %w", r, err)
+		}
+	}
+	log.InfoContext(ctx, "purge: repositories removed from the registry", slog.Any("repos", in.Repos))
+	return nil
+}

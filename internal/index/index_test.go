@@ -1,0 +1,327 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/jobs"
+	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/store"
+	"github.com/meshbot/meshbot/internal/testutil"
+)
+
+// meshFiles is the example mesh as a fixture snapshot.
+func meshFiles(t *testing.T) map[string][]byte {
+	t.Helper()
+	root := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
+	files := map[string][]byte{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		files[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// summary describes products the way the registry must hold them: id, file,
+// repository, and each output port with the contract it is linked to.
+func summary(ps []*mesh.Product) []string {
+	var out []string
+	for _, p := range ps {
+		s := fmt.Sprintf("%s %s repo=%s", p.ID(), p.File, p.Repo)
+		for _, o := range p.OutputPorts {
+			linked := "unlinked"
+			if o.Contract != nil {
+				linked = fmt.Sprintf("contract=%s fields=%d", o.Contract.File, len(o.Contract.Fields()))
+			}
+			s += fmt.Sprintf(" | %s %s", o.Name, linked)
+		}
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// expected is what mesh.Load reads from files on disk, with repo set.
+func expected(t *testing.T, files map[string][]byte, repo string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, b := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := mesh.Load(context.Background(), os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.Products {
+		p.Repo = repo
+	}
+	return summary(m.Products)
+}
+
+func registry(t *testing.T, s store.Registry, inst int64) []string {
+	t.Helper()
+	ps, err := s.Products(context.Background(), inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return summary(ps)
+}
+
+func TestIndexExampleMesh(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			files := meshFiles(t)
+			files["README.md"] = []byte("# not a descriptor\n")
+			e.repo.Commit("main", files)
+			if err := e.ix.HandleIndex(context.Background(), indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"})); err != nil {
+				t.Fatal(err)
+			}
+			got, want := registry(t, e.store, 7), expected(t, files, "acme/mesh")
+			if len(want) < 6 {
+				t.Fatalf("example mesh reads as %d products on disk; the fixture changed", len(want))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("registry:\n%s\nwant (mesh.Load on disk):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			for _, s := range got {
+				if strings.Contains(s, "unlinked") {
+					t.Errorf("port without its contract: %s", s)
+				}
+			}
+			// Only descriptors and contracts are fetched, never the README.
+			for _, r := range e.fake.Requests() {
+				if strings.Contains(r.Path, "README") {
+					t.Errorf("fetched %s", r.Path)
+				}
+			}
+		})
+	}
+}
+
+func TestPushWithoutYAMLMakesNoCalls(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			sha := e.repo.Commit("main", meshFiles(t))
+			for _, paths := range [][]string{{"README.md"}, {"docs/guide.md", "src/main.go", "Makefile"}} {
+				before := len(e.fake.Requests())
+				err := e.ix.HandleIndex(context.Background(), indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: sha, Paths: paths}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := len(e.fake.Requests()) - before; n != 0 {
+					t.Errorf("paths %v: %d API calls, want 0", paths, n)
+				}
+			}
+			if repos, _ := e.store.Repos(context.Background(), 7); len(repos) != 0 {
+				t.Errorf("registry holds %v after skipped pushes", repos)
+			}
+		})
+	}
+}
+
+func TestRelevant(t *testing.T) {
+	for _, tc := range []struct {
+		paths []string
+		want  bool
+	}{
+		{nil, true},
+		{[]string{"README.md"}, false},
+		{[]string{"a/dataproduct.yaml"}, true},
+		{[]string{"x.md", "c/contract.YML"}, true},
+		{[]string{"schema.json"}, true},
+		{[]string{"yaml", "a.yaml.bak", "b.jsonl"}, false},
+	} {
+		if got := Relevant(tc.paths); got != tc.want {
+			t.Errorf("Relevant(%v) = %v, want %v", tc.paths, got, tc.want)
+		}
+	}
+}
+
+func TestPushReindexReplacesRemovedProduct(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			ctx := context.Background()
+			files := meshFiles(t)
+			first := e.repo.Commit("main", files)
+			if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: first})); err != nil {
+				t.Fatal(err)
+			}
+			before := registry(t, e.store, 7)
+
+			removed := "finance/data-products/revenue/dataproduct.yaml"
+			next := maps.Clone(files)
+			delete(next, removed)
+			delete(next, "finance/data-products/revenue/contracts/revenue.v1.yaml")
+			second := e.repo.Commit("main", next)
+			err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: second,
+				Paths: []string{removed, "finance/data-products/revenue/contracts/revenue.v1.yaml"}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := registry(t, e.store, 7)
+			if want := expected(t, next, "acme/mesh"); !slices.Equal(got, want) {
+				t.Errorf("after the push:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if len(got) != len(before)-1 || slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "finance.revenue ") }) {
+				t.Errorf("finance.revenue still registered or others lost:\nbefore %v\nafter %v", before, got)
+			}
+
+			// A job for the older push that runs late changes nothing.
+			if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: first})); err != nil {
+				t.Fatal(err)
+			}
+			if late := registry(t, e.store, 7); !slices.Equal(late, got) {
+				t.Errorf("a stale push job rewrote the registry:\n%s", strings.Join(late, "\n"))
+			}
+		})
+	}
+}
+
+func TestBrokenDescriptorDoesNotStopOthers(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			files := meshFiles(t)
+			files["broken/dataproduct.yaml"] = []byte("apiVersion: mesh/v1\nkind: DataProduct\nmetadata: {name: [unclosed\n")
+			files["bad-ref/dataproduct.yaml"] = []byte("apiVersion: mesh/v1\nkind: DataProduct\nmetadata:\n  name: lost\n  domain: misc\n  owner: team-misc\nspec:\n  outputPorts:\n    - name: p\n      type: iceberg\n      contract: ./nowhere.yaml\n")
+			e.repo.Commit("main", files)
+			if err := e.ix.HandleIndex(context.Background(), indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"})); err != nil {
+				t.Fatalf("a broken descriptor failed the job: %v", err)
+			}
+			got := registry(t, e.store, 7)
+			if want := expected(t, files, "acme/mesh"); !slices.Equal(got, want) {
+				t.Errorf("registry:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if len(got) != len(expected(t, meshFiles(t), "acme/mesh"))+1 {
+				t.Errorf("want every example product plus misc.lost, got:\n%s", strings.Join(got, "\n"))
+			}
+		})
+	}
+}
+
+func TestPurge(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			ctx := context.Background()
+			other := e.fake.AddRepo(7, "acme/other", "trunk")
+			files := meshFiles(t)
+			e.repo.Commit("main", files)
+			other.Commit("trunk", map[string][]byte{
+				"p/dataproduct.yaml": []byte("apiVersion: mesh/v1\nkind: DataProduct\nmetadata:\n  name: solo\n  domain: misc\n  owner: team-misc\n"),
+			})
+			for _, r := range []string{"mesh", "other"} {
+				if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: r})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if repos, _ := e.store.Repos(ctx, 7); !slices.Equal(repos, []string{"acme/mesh", "acme/other"}) {
+				t.Fatalf("repos = %v", repos)
+			}
+			if err := e.ix.HandlePurge(ctx, purgeJob(t, jobs.Purge{Installation: 7, Repos: []string{"acme/mesh"}})); err != nil {
+				t.Fatal(err)
+			}
+			if repos, _ := e.store.Repos(ctx, 7); !slices.Equal(repos, []string{"acme/other"}) {
+				t.Errorf("after purging acme/mesh repos = %v", repos)
+			}
+			if got := registry(t, e.store, 7); len(got) != 1 || !strings.HasPrefix(got[0], "misc.solo ") {
+				t.Errorf("after purging acme/mesh products = %v", got)
+			}
+			if err := e.ix.HandlePurge(ctx, purgeJob(t, jobs.Purge{Installation: 7})); err != nil {
+				t.Fatal(err)
+			}
+			insts, _ := e.store.Installations(ctx)
+			if slices.Contains(insts, 7) {
+				t.Errorf("installation 7 still registered: %v", insts)
+			}
+			if got := registry(t, e.store, 7); len(got) != 0 {
+				t.Errorf("after purging the installation products = %v", got)
+			}
+		})
+	}
+}
+
+func TestScanInstallation(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			ctx := context.Background()
+			e.repo.Commit("main", meshFiles(t))
+			e.fake.AddRepo(7, "acme/empty", "main") // no commits yet
+			// A repository the installation no longer sees.
+			if err := e.store.PutRepo(ctx, 7, "acme/gone", nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7})); err != nil {
+				t.Fatal(err)
+			}
+			if repos, _ := e.store.Repos(ctx, 7); !slices.Equal(repos, []string{"acme/empty", "acme/mesh"}) {
+				t.Errorf("repos after a scan = %v", repos)
+			}
+			if got, want := registry(t, e.store, 7), expected(t, meshFiles(t), "acme/mesh"); !slices.Equal(got, want) {
+				t.Errorf("registry:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+func TestRateLimitIsReturned(t *testing.T) {
+	e := newEnv(t, backends()[0])
+	e.repo.Commit("main", meshFiles(t))
+	ctx := context.Background()
+	// Warm the token so the limit hits the repository call itself.
+	if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"})); err != nil {
+		t.Fatal(err)
+	}
+	reset := time.Now().Add(time.Hour)
+	e.fake.FailNext(1, http.StatusForbidden, http.Header{
+		"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {strconv.FormatInt(reset.Unix(), 10)},
+	})
+	err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}))
+	var rl *github.RateLimitError
+	if !errors.As(err, &rl) {
+		t.Fatalf("err = %v, want a *github.RateLimitError for the queue to back off", err)
+	}
+	if store.IsPermanent(err) {
+		t.Error("a rate limit was marked permanent")
+	}
+}
+
+func TestMissingRepoIsPermanent(t *testing.T) {
+	e := newEnv(t, backends()[0])
+	err := e.ix.HandleIndex(context.Background(), indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "nope"}))
+	if err == nil || !store.IsPermanent(err) || !errors.Is(err, github.ErrNotFound) {
+		t.Fatalf("err = %v, want a permanent not-found", err)
+	}
+}
