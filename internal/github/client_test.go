@@ -207,7 +207,7 @@ func TestPullFileStatuses(t *testing.T) {
 func TestFile(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	big := bytes.Repeat([]byte("0123456789abcdef\n"), 2<<20/17+1) // just over 2 MB
-	exact := bytes.Repeat([]byte("x"), 1<<20)                      // the largest inlined size
+	exact := bytes.Repeat([]byte("x"), 1<<20)                     // the largest inlined size
 	sha := e.repo.Commit("main", map[string][]byte{
 		"big.json": big, "exact.bin": exact, "small.yaml": []byte("kind: DataProduct\n"),
 		"dir/a.yaml": []byte("a"), "empty.txt": {},
