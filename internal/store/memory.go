@@ -1,0 +1,418 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/meshbot/meshbot/internal/mesh"
+)
+
+// memory is the embedded store: the semantics of the Redis store (leases,
+// takeover after the visibility timeout, retries with backoff, dead letters)
+// inside one process, guarded by one mutex. Nothing survives a restart and
+// nothing is shared with other replicas, so it suits one `meshbot serve`
+// without REDIS_URL. Registry products are kept as given, not copied.
+type memory struct {
+	opts Options
+
+	mu       sync.Mutex
+	wake     chan struct{} // closed and replaced whenever a job becomes claimable
+	closed   bool
+	seq      uint64
+	ready    []*memEntry          // FIFO
+	inflight map[string]*memEntry // by ref
+	delayed  []*memEntry          // retries, any order; notBefore says when
+	dead     []DeadLetter         // oldest first
+	dedup    map[string]time.Time // id → expiry
+	sweepAt  time.Time
+	latest   map[string]memLatest
+	repos    map[int64]map[string][]*mesh.Product
+	versions map[int64]uint64
+}
+
+type memEntry struct {
+	ref        string
+	job        Job
+	deliveries int       // claims of this entry; more than one means leases expired
+	worker     string    // lease owner while in flight
+	deadline   time.Time // lease expiry while in flight
+	notBefore  time.Time // while delayed
+}
+
+type memLatest struct {
+	sha     string
+	expires time.Time
+}
+
+// NewMemory returns the embedded single-replica store.
+func NewMemory(opts Options) Store {
+	return &memory{
+		opts:     opts.withDefaults(),
+		wake:     make(chan struct{}),
+		inflight: map[string]*memEntry{},
+		dedup:    map[string]time.Time{},
+		latest:   map[string]memLatest{},
+		repos:    map[int64]map[string][]*mesh.Product{},
+		versions: map[int64]uint64{},
+	}
+}
+
+func (m *memory) Kind() string { return "memory" }
+
+func (m *memory) Ping(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (m *memory) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.closed {
+		m.closed = true
+		m.signal()
+	}
+	return nil
+}
+
+// signal wakes every waiting Claim. The caller holds mu.
+func (m *memory) signal() {
+	close(m.wake)
+	m.wake = make(chan struct{})
+}
+
+func (m *memory) Enqueue(ctx context.Context, j Job) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("enqueue %s: %w", j.ID, err)
+	}
+	j, err := prepare(j, time.Now())
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.push(j)
+	return nil
+}
+
+// push appends a fresh entry to the ready queue. The caller holds mu.
+func (m *memory) push(j Job) {
+	m.seq++
+	m.ready = append(m.ready, &memEntry{ref: strconv.FormatUint(m.seq, 10), job: j})
+	m.signal()
+}
+
+func (m *memory) Claim(ctx context.Context, worker string, wait time.Duration) (*Lease, error) {
+	until := time.Now().Add(wait)
+	for {
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return nil, ErrClosed
+		}
+		now := time.Now()
+		l, next := m.claimLocked(worker, now)
+		wake := m.wake
+		m.mu.Unlock()
+		if l != nil {
+			return l, nil
+		}
+		if !now.Before(until) {
+			return nil, nil
+		}
+		sleep := until.Sub(now)
+		if !next.IsZero() {
+			sleep = min(sleep, max(next.Sub(now), time.Millisecond))
+		}
+		t := time.NewTimer(sleep)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("claim: %w", ctx.Err())
+		case <-wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// claimLocked takes over an expired lease, else promotes due retries and
+// pops the oldest ready job. Without a job it returns the next moment one
+// could appear without an Enqueue (a retry falling due or a lease expiring).
+func (m *memory) claimLocked(worker string, now time.Time) (*Lease, time.Time) {
+	var next time.Time
+	earliest := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	// Takeover first, oldest first, so a dead worker's job is not starved by
+	// a steady stream of new ones.
+	for _, e := range slices.SortedFunc(maps.Values(m.inflight), byRef) {
+		if e.deadline.After(now) {
+			earliest(e.deadline)
+			continue
+		}
+		if l := m.lease(e, worker, now); l != nil {
+			return l, time.Time{}
+		}
+	}
+	kept := m.delayed[:0]
+	for _, e := range m.delayed {
+		if e.notBefore.After(now) {
+			kept = append(kept, e)
+			earliest(e.notBefore)
+			continue
+		}
+		m.seq++
+		e.ref = strconv.FormatUint(m.seq, 10)
+		m.ready = append(m.ready, e)
+	}
+	clear(m.delayed[len(kept):])
+	m.delayed = kept
+	for len(m.ready) > 0 {
+		e := m.ready[0]
+		m.ready[0] = nil
+		m.ready = m.ready[1:]
+		if l := m.lease(e, worker, now); l != nil {
+			return l, time.Time{}
+		}
+	}
+	return nil, next
+}
+
+// lease hands e to worker, or dead-letters it when its leases have expired
+// so often that it exceeds MaxAttempts (nil then).
+func (m *memory) lease(e *memEntry, worker string, now time.Time) *Lease {
+	e.deliveries++
+	j := e.job
+	j.Attempt += e.deliveries - 1
+	if j.Attempt > m.opts.MaxAttempts {
+		delete(m.inflight, e.ref)
+		m.dead = append(m.dead, m.opts.abandoned(j, now))
+		return nil
+	}
+	e.worker = worker
+	e.deadline = now.Add(m.opts.VisibilityTimeout)
+	m.inflight[e.ref] = e
+	return &Lease{Job: j, Worker: worker, ref: e.ref}
+}
+
+func byRef(a, b *memEntry) int {
+	return cmp.Or(cmp.Compare(len(a.ref), len(b.ref)), cmp.Compare(a.ref, b.ref))
+}
+
+// owned returns the in-flight entry of l if l's worker still holds it.
+func (m *memory) owned(l *Lease) (*memEntry, error) {
+	if m.closed {
+		return nil, ErrClosed
+	}
+	e, ok := m.inflight[l.ref]
+	if !ok || e.worker != l.Worker {
+		return nil, fmt.Errorf("job %s: %w", l.Job.ID, ErrLeaseLost)
+	}
+	return e, nil
+}
+
+func (m *memory) Extend(_ context.Context, l *Lease) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, err := m.owned(l)
+	if err != nil {
+		return err
+	}
+	e.deadline = time.Now().Add(m.opts.VisibilityTimeout)
+	return nil
+}
+
+func (m *memory) Ack(_ context.Context, l *Lease) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	delete(m.inflight, l.ref)
+	return nil
+}
+
+func (m *memory) Fail(_ context.Context, l *Lease, cause error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.owned(l); err != nil {
+		return err
+	}
+	delete(m.inflight, l.ref)
+	now := time.Now()
+	next, notBefore, dead := m.opts.failure(l, cause, now)
+	if dead != nil {
+		m.dead = append(m.dead, *dead)
+		return nil
+	}
+	m.delayed = append(m.delayed, &memEntry{job: next, notBefore: notBefore})
+	// A waiting Claim must recompute when to look again.
+	m.signal()
+	return nil
+}
+
+func (m *memory) DeadLetters(_ context.Context, limit int) ([]DeadLetter, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []DeadLetter
+	for i := len(m.dead) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, m.dead[i])
+	}
+	return out, nil
+}
+
+func (m *memory) Stats(context.Context) (QueueStats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return QueueStats{
+		Pending:  int64(len(m.ready)),
+		InFlight: int64(len(m.inflight)),
+		Delayed:  int64(len(m.delayed)),
+		Dead:     int64(len(m.dead)),
+	}, nil
+}
+
+func (m *memory) FirstDelivery(_ context.Context, id string, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, fmt.Errorf("dedup %s: ttl %v must be positive", id, ttl)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	m.sweep(now)
+	if exp, ok := m.dedup[id]; ok && exp.After(now) {
+		return false, nil
+	}
+	m.dedup[id] = now.Add(ttl)
+	return true, nil
+}
+
+// sweep drops expired delivery ids and head SHAs at most once a minute: the
+// maps stay bounded by what one TTL sees without a scan on every call. The
+// caller holds mu.
+func (m *memory) sweep(now time.Time) {
+	if now.Before(m.sweepAt) {
+		return
+	}
+	maps.DeleteFunc(m.dedup, func(_ string, exp time.Time) bool { return !exp.After(now) })
+	maps.DeleteFunc(m.latest, func(_ string, l memLatest) bool { return !l.expires.After(now) })
+	m.sweepAt = now.Add(time.Minute)
+}
+
+func (m *memory) SetLatest(_ context.Context, key, sha string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	m.sweep(now)
+	m.latest[key] = memLatest{sha: sha, expires: now.Add(m.opts.LatestTTL)}
+	return nil
+}
+
+func (m *memory) IsLatest(_ context.Context, key, sha string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.latest[key]
+	if !ok || !l.expires.After(time.Now()) {
+		return true, nil
+	}
+	return l.sha == sha, nil
+}
+
+func (m *memory) PutRepo(_ context.Context, installation int64, repo string, products []*mesh.Product) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.repos[installation] == nil {
+		m.repos[installation] = map[string][]*mesh.Product{}
+	}
+	m.repos[installation][repo] = sortedByFile(products)
+	m.versions[installation]++
+	return nil
+}
+
+func (m *memory) DeleteRepo(_ context.Context, installation int64, repo string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.repos[installation], repo)
+	m.versions[installation]++
+	return nil
+}
+
+func (m *memory) DeleteInstallation(_ context.Context, installation int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.repos, installation)
+	m.versions[installation]++
+	return nil
+}
+
+func (m *memory) ProductsByRepo(_ context.Context, installation int64) ([]RepoProducts, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	repos := m.repos[installation]
+	out := make([]RepoProducts, 0, len(repos))
+	for _, r := range slices.Sorted(maps.Keys(repos)) {
+		out = append(out, RepoProducts{Repo: r, Products: slices.Clone(repos[r])})
+	}
+	return out, nil
+}
+
+func (m *memory) Products(ctx context.Context, installation int64) ([]*mesh.Product, error) {
+	rs, err := m.ProductsByRepo(ctx, installation)
+	if err != nil {
+		return nil, err
+	}
+	return flatten(rs), nil
+}
+
+func (m *memory) Repos(_ context.Context, installation int64) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Sorted(maps.Keys(m.repos[installation])), nil
+}
+
+func (m *memory) Installations(context.Context) ([]int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Sorted(maps.Keys(m.repos)), nil
+}
+
+func (m *memory) Version(_ context.Context, installation int64) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.versions[installation], nil
+}
+
+// sortedByFile returns a copy of ps in file order (stable, so products of
+// one multi-document file keep their order).
+func sortedByFile(ps []*mesh.Product) []*mesh.Product {
+	out := slices.Clone(ps)
+	slices.SortStableFunc(out, func(a, b *mesh.Product) int { return cmp.Compare(a.File, b.File) })
+	return out
+}
+
+func flatten(rs []RepoProducts) []*mesh.Product {
+	n := 0
+	for _, r := range rs {
+		n += len(r.Products)
+	}
+	out := make([]*mesh.Product, 0, n)
+	for _, r := range rs {
+		out = append(out, r.Products...)
+	}
+	return out
+}

@@ -1,0 +1,573 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/meshbot/meshbot/internal/mesh"
+)
+
+// redisStore keeps everything in one Redis, under Options.Prefix (P below).
+//
+// Queue. Jobs are entries of the stream P+"q:jobs" read through the consumer
+// group "workers", so Redis itself tracks which worker holds which job:
+//
+//   - Enqueue is XADD; the job is as durable as Redis' persistence makes an
+//     acknowledged write (run it with appendonly yes; appendfsync always
+//     loses nothing even on kill -9, everysec at most a second on power loss).
+//   - Claim reads new entries with XREADGROUP ">" (the entry joins the
+//     group's pending list, the PEL, under the worker's name). Before that it
+//     runs XAUTOCLAIM with min-idle = VisibilityTimeout: an entry nobody acked
+//     or extended for that long belonged to a worker that died or hung, and
+//     moves to this worker. The PEL's delivery counter is what turns repeated
+//     takeovers into Attempt, so a job that kills every worker is
+//     dead-lettered after MaxAttempts instead of looping forever.
+//   - Extend is XCLAIM to the same worker with JUSTID: it resets the entry's
+//     idle time without counting a delivery. A Lua script first checks the
+//     PEL still names this worker, so a worker that lost its lease cannot
+//     steal the job back.
+//   - Ack is XACK and XDEL in one MULTI: the stream holds only unfinished
+//     jobs, so it never needs trimming (trimming could drop unread work).
+//   - Fail removes the entry and, in the same Lua script (checked against
+//     the PEL like Extend), either adds the job with Attempt+1 to the ZSET
+//     P+"q:delayed" scored by its not-before time in unix ms, or LPUSHes it to
+//     the dead-letter list P+"q:dead". Claim moves due retries back into the
+//     stream with a Lua script (ZRANGEBYSCORE, XADD, ZREM), atomic, so two
+//     replicas never both move the same retry.
+//
+// A list with BRPOPLPUSH would need its own reaper to find abandoned jobs and
+// its own bookkeeping of who holds what; the consumer group gives both, with
+// delivery counts, in the server. Not-before times use the replicas' clocks:
+// skew between replicas shifts a retry by that skew, nothing worse.
+//
+// Other state: dedup is SET P+"dedup:"+id NX EX; the newest head SHA is SET
+// P+"latest:"+key EX LatestTTL; the registry is one hash per installation
+// P+"reg:"+installation (field = repository, value = its products in the
+// binary encoding of productcodec.go), a counter P+"regver:"+installation
+// (INCR on every write, never deleted, so versions never repeat) and the set
+// P+"installations". Writes to the registry are MULTI transactions.
+//
+// The Lua scripts touch several queue keys; on Redis Cluster give the prefix
+// a hash tag ("{meshbot}:") so they share a slot.
+type redisStore struct {
+	c    *redis.Client
+	opts Options
+	poll time.Duration // longest a Claim blocks before looking for takeovers and due retries again
+
+	stream, delayed, dead, installations string
+}
+
+const group = "workers"
+
+// NewRedis connects to the Redis at url (redis://[user:pass@]host:port/db or
+// rediss://), checks it answers and prepares the consumer group.
+func NewRedis(ctx context.Context, url string, opts Options) (Store, error) {
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis: parse REDIS_URL: %w", err)
+	}
+	opts = opts.withDefaults()
+	r := &redisStore{
+		c:             redis.NewClient(o),
+		opts:          opts,
+		poll:          min(max(opts.VisibilityTimeout/4, 10*time.Millisecond), time.Second),
+		stream:        opts.Prefix + "q:jobs",
+		delayed:       opts.Prefix + "q:delayed",
+		dead:          opts.Prefix + "q:dead",
+		installations: opts.Prefix + "installations",
+	}
+	if err := r.c.Ping(ctx).Err(); err != nil {
+		r.c.Close()
+		return nil, fmt.Errorf("redis: connect to %s: %w", o.Addr, err)
+	}
+	if err := r.ensureGroup(ctx); err != nil {
+		r.c.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *redisStore) Kind() string { return "redis" }
+
+func (r *redisStore) Ping(ctx context.Context) error {
+	if err := r.c.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: ping: %w", err)
+	}
+	return nil
+}
+
+func (r *redisStore) Close() error { return r.c.Close() }
+
+// ensureGroup creates the stream and its group. It runs at start and again
+// when Redis answers NOGROUP: a Redis that restarted without persistence has
+// lost them (and its jobs; nothing here can bring those back).
+func (r *redisStore) ensureGroup(ctx context.Context) error {
+	err := r.c.XGroupCreateMkStream(ctx, r.stream, group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("redis: create consumer group: %w", err)
+	}
+	return nil
+}
+
+func isNoGroup(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOGROUP") }
+
+func (r *redisStore) Enqueue(ctx context.Context, j Job) error {
+	j, err := prepare(j, time.Now())
+	if err != nil {
+		return err
+	}
+	err = r.c.XAdd(ctx, &redis.XAddArgs{Stream: r.stream, Values: []any{"j", encodeJob(j)}}).Err()
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", j.ID, err)
+	}
+	return nil
+}
+
+// takeoverScript claims one entry whose lease expired, scanning the PEL
+// with XAUTOCLAIM (COUNT 1 looks at no more than ten entries per call), and
+// returns {id, fields, deliveries} or nil.
+var takeoverScript = redis.NewScript(`
+local cursor = '0-0'
+for _ = 1, tonumber(ARGV[4]) do
+  local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', 1)
+  cursor = r[1]
+  local e = r[2][1]
+  if e then
+    if e[2] then
+      local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
+      return {e[1], e[2], p[1][4]}
+    end
+    -- Redis 6.2 reports entries deleted from the stream here: drop them.
+    redis.call('XACK', KEYS[1], ARGV[1], e[1])
+  end
+  if cursor == '0-0' then return false end
+end
+return false
+`)
+
+// promoteScript moves due retries into the stream and returns the score of
+// the next one, or "".
+var promoteScript = redis.NewScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, m in ipairs(due) do
+  redis.call('XADD', KEYS[2], '*', 'j', m)
+  redis.call('ZREM', KEYS[1], m)
+end
+local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if nxt[2] then return nxt[2] end
+return ''
+`)
+
+// ownedCheck is the start of the scripts that act only for the lease owner.
+const ownedCheck = `
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #p == 0 or p[1][2] ~= ARGV[3] then return 0 end
+`
+
+var extendScript = redis.NewScript(ownedCheck + `
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID')
+return 1
+`)
+
+// settleScript removes an owned entry and files the job: ARGV[4] "retry"
+// adds ARGV[6] to the delayed ZSET at score ARGV[5], "dead" pushes ARGV[6]
+// to the dead-letter list.
+var settleScript = redis.NewScript(ownedCheck + `
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+if ARGV[4] == 'retry' then
+  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
+else
+  redis.call('LPUSH', KEYS[3], ARGV[6])
+end
+return 1
+`)
+
+func (r *redisStore) Claim(ctx context.Context, worker string, wait time.Duration) (*Lease, error) {
+	until := time.Now().Add(wait)
+	for {
+		l, err := r.takeover(ctx, worker)
+		if l != nil || err != nil {
+			return l, err
+		}
+		next, err := r.promote(ctx)
+		if err != nil {
+			return nil, err
+		}
+		now := time.Now()
+		block := min(until.Sub(now), r.poll)
+		if !next.IsZero() {
+			block = min(block, next.Sub(now))
+		}
+		l, err = r.read(ctx, worker, block)
+		if l != nil || err != nil {
+			return l, err
+		}
+		if !time.Now().Before(until) {
+			return nil, nil
+		}
+	}
+}
+
+func (r *redisStore) takeover(ctx context.Context, worker string) (*Lease, error) {
+	for {
+		res, err := takeoverScript.Run(ctx, r.c, []string{r.stream},
+			group, worker, r.opts.VisibilityTimeout.Milliseconds(), 100).Slice()
+		if errors.Is(err, redis.Nil) {
+			return nil, nil
+		}
+		if isNoGroup(err) {
+			return nil, r.ensureGroup(ctx)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("claim: take over expired leases: %w", err)
+		}
+		if len(res) != 3 {
+			return nil, fmt.Errorf("claim: take over: unexpected reply %v", res)
+		}
+		id, _ := res[0].(string)
+		fields, _ := res[1].([]any)
+		deliveries, _ := res[2].(int64)
+		l, err := r.lease(ctx, worker, id, fields, int(deliveries))
+		if l != nil || err != nil {
+			return l, err
+		}
+		// Dead-lettered: look for another.
+	}
+}
+
+// promote moves due retries into the stream and says when the next is due.
+func (r *redisStore) promote(ctx context.Context) (time.Time, error) {
+	next, err := promoteScript.Run(ctx, r.c, []string{r.delayed, r.stream}, time.Now().UnixMilli(), 100).Text()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("claim: move due retries: %w", err)
+	}
+	if next == "" {
+		return time.Time{}, nil
+	}
+	ms, err := strconv.ParseFloat(next, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("claim: next retry score %q: %w", next, err)
+	}
+	return time.UnixMilli(int64(ms)), nil
+}
+
+// read waits up to block for a new entry; block under a millisecond polls.
+func (r *redisStore) read(ctx context.Context, worker string, block time.Duration) (*Lease, error) {
+	args := &redis.XReadGroupArgs{Group: group, Consumer: worker, Streams: []string{r.stream, ">"}, Count: 1, Block: -1}
+	if block > 0 {
+		// BLOCK 0 would wait forever.
+		args.Block = max(block, time.Millisecond)
+	}
+	for {
+		res, err := r.c.XReadGroup(ctx, args).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil, nil
+		}
+		if isNoGroup(err) {
+			if err := r.ensureGroup(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("claim: read: %w", err)
+		}
+		if len(res) == 0 || len(res[0].Messages) == 0 {
+			return nil, nil
+		}
+		msg := res[0].Messages[0]
+		fields := make([]any, 0, 2*len(msg.Values))
+		for k, v := range msg.Values {
+			fields = append(fields, k, v)
+		}
+		l, err := r.lease(ctx, worker, msg.ID, fields, 1)
+		if l != nil || err != nil {
+			return l, err
+		}
+		args.Block = -1 // the entry was dead-lettered; look once more without waiting
+	}
+}
+
+// lease turns a claimed entry into a Lease. An entry that cannot be decoded,
+// or whose attempts ran out through expired leases, is dead-lettered and nil
+// returned.
+func (r *redisStore) lease(ctx context.Context, worker, id string, fields []any, deliveries int) (*Lease, error) {
+	var raw string
+	for i := 0; i+1 < len(fields); i += 2 {
+		if k, _ := fields[i].(string); k == "j" {
+			raw, _ = fields[i+1].(string)
+		}
+	}
+	l := &Lease{Worker: worker, ref: id}
+	j, err := decodeJob([]byte(raw))
+	if err != nil {
+		l.Job = Job{ID: "stream:" + id, Attempt: 1, Payload: []byte(raw)}
+		return nil, r.settle(ctx, l, "dead", 0, encodeDead(DeadLetter{Job: l.Job, Cause: err.Error(), At: time.Now()}))
+	}
+	j.Attempt += max(deliveries, 1) - 1
+	l.Job = j
+	if j.Attempt > r.opts.MaxAttempts {
+		return nil, r.settle(ctx, l, "dead", 0, encodeDead(r.opts.abandoned(j, time.Now())))
+	}
+	return l, nil
+}
+
+func (r *redisStore) settle(ctx context.Context, l *Lease, mode string, score int64, member []byte) error {
+	ok, err := settleScript.Run(ctx, r.c, []string{r.stream, r.delayed, r.dead},
+		group, l.ref, l.Worker, mode, score, member).Int()
+	if err != nil {
+		return fmt.Errorf("job %s: %w", l.Job.ID, err)
+	}
+	if ok == 0 {
+		return fmt.Errorf("job %s: %w", l.Job.ID, ErrLeaseLost)
+	}
+	return nil
+}
+
+func (r *redisStore) Extend(ctx context.Context, l *Lease) error {
+	ok, err := extendScript.Run(ctx, r.c, []string{r.stream}, group, l.ref, l.Worker).Int()
+	if err != nil {
+		return fmt.Errorf("extend job %s: %w", l.Job.ID, err)
+	}
+	if ok == 0 {
+		return fmt.Errorf("extend job %s: %w", l.Job.ID, ErrLeaseLost)
+	}
+	return nil
+}
+
+func (r *redisStore) Ack(ctx context.Context, l *Lease) error {
+	_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAck(ctx, r.stream, group, l.ref)
+		p.XDel(ctx, r.stream, l.ref)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ack job %s: %w", l.Job.ID, err)
+	}
+	return nil
+}
+
+func (r *redisStore) Fail(ctx context.Context, l *Lease, cause error) error {
+	next, notBefore, dead := r.opts.failure(l, cause, time.Now())
+	var err error
+	if dead != nil {
+		err = r.settle(ctx, l, "dead", 0, encodeDead(*dead))
+	} else {
+		err = r.settle(ctx, l, "retry", notBefore.UnixMilli(), encodeJob(next))
+	}
+	if err != nil {
+		return fmt.Errorf("fail: %w", err)
+	}
+	return nil
+}
+
+func (r *redisStore) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	raws, err := r.c.LRange(ctx, r.dead, 0, int64(limit)-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("dead letters: %w", err)
+	}
+	out := make([]DeadLetter, 0, len(raws))
+	for _, raw := range raws {
+		d, err := decodeDead([]byte(raw))
+		if err != nil {
+			return nil, fmt.Errorf("dead letters: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func (r *redisStore) Stats(ctx context.Context) (QueueStats, error) {
+	var xlen, delayed, dead *redis.IntCmd
+	var pending *redis.XPendingCmd
+	_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		xlen = p.XLen(ctx, r.stream)
+		pending = p.XPending(ctx, r.stream, group)
+		delayed = p.ZCard(ctx, r.delayed)
+		dead = p.LLen(ctx, r.dead)
+		return nil
+	})
+	if isNoGroup(err) {
+		return QueueStats{Delayed: delayed.Val(), Dead: dead.Val()}, r.ensureGroup(ctx)
+	}
+	if err != nil {
+		return QueueStats{}, fmt.Errorf("queue stats: %w", err)
+	}
+	inflight := pending.Val().Count
+	return QueueStats{
+		// Acked entries are deleted, so the stream holds exactly the
+		// unread and the in-flight ones.
+		Pending:  xlen.Val() - inflight,
+		InFlight: inflight,
+		Delayed:  delayed.Val(),
+		Dead:     dead.Val(),
+	}, nil
+}
+
+func (r *redisStore) FirstDelivery(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, fmt.Errorf("dedup %s: ttl %v must be positive", id, ttl)
+	}
+	ok, err := r.c.SetNX(ctx, r.opts.Prefix+"dedup:"+id, 1, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("dedup %s: %w", id, err)
+	}
+	return ok, nil
+}
+
+func (r *redisStore) SetLatest(ctx context.Context, key, sha string) error {
+	if err := r.c.Set(ctx, r.opts.Prefix+"latest:"+key, sha, r.opts.LatestTTL).Err(); err != nil {
+		return fmt.Errorf("set latest %s: %w", key, err)
+	}
+	return nil
+}
+
+func (r *redisStore) IsLatest(ctx context.Context, key, sha string) (bool, error) {
+	cur, err := r.c.Get(ctx, r.opts.Prefix+"latest:"+key).Result()
+	if errors.Is(err, redis.Nil) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("is latest %s: %w", key, err)
+	}
+	return cur == sha, nil
+}
+
+func (r *redisStore) regKey(installation int64) string {
+	return r.opts.Prefix + "reg:" + strconv.FormatInt(installation, 10)
+}
+
+func (r *redisStore) verKey(installation int64) string {
+	return r.opts.Prefix + "regver:" + strconv.FormatInt(installation, 10)
+}
+
+func (r *redisStore) PutRepo(ctx context.Context, installation int64, repo string, products []*mesh.Product) error {
+	b, err := encodeProducts(sortedByFile(products))
+	if err != nil {
+		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+	}
+	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, r.regKey(installation), repo, b)
+		p.SAdd(ctx, r.installations, installation)
+		p.Incr(ctx, r.verKey(installation))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+	}
+	return nil
+}
+
+func (r *redisStore) DeleteRepo(ctx context.Context, installation int64, repo string) error {
+	_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HDel(ctx, r.regKey(installation), repo)
+		p.Incr(ctx, r.verKey(installation))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("registry: delete %d/%s: %w", installation, repo, err)
+	}
+	return nil
+}
+
+func (r *redisStore) DeleteInstallation(ctx context.Context, installation int64) error {
+	_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, r.regKey(installation))
+		p.SRem(ctx, r.installations, installation)
+		p.Incr(ctx, r.verKey(installation))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("registry: delete installation %d: %w", installation, err)
+	}
+	return nil
+}
+
+func (r *redisStore) ProductsByRepo(ctx context.Context, installation int64) ([]RepoProducts, error) {
+	all, err := r.c.HGetAll(ctx, r.regKey(installation)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("registry: read %d: %w", installation, err)
+	}
+	out := make([]RepoProducts, 0, len(all))
+	for repo := range all {
+		out = append(out, RepoProducts{Repo: repo})
+	}
+	slices.SortFunc(out, func(a, b RepoProducts) int { return strings.Compare(a.Repo, b.Repo) })
+	// Decoding dominates for big registries; repositories decode independently.
+	errs := make([]error, len(out))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i := range out {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i].Products, errs[i] = decodeProducts([]byte(all[out[i].Repo]))
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("registry: %d/%s: %w", installation, out[i].Repo, errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (r *redisStore) Products(ctx context.Context, installation int64) ([]*mesh.Product, error) {
+	rs, err := r.ProductsByRepo(ctx, installation)
+	if err != nil {
+		return nil, err
+	}
+	return flatten(rs), nil
+}
+
+func (r *redisStore) Repos(ctx context.Context, installation int64) ([]string, error) {
+	repos, err := r.c.HKeys(ctx, r.regKey(installation)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("registry: repos of %d: %w", installation, err)
+	}
+	slices.Sort(repos)
+	return repos, nil
+}
+
+func (r *redisStore) Installations(ctx context.Context) ([]int64, error) {
+	ms, err := r.c.SMembers(ctx, r.installations).Result()
+	if err != nil {
+		return nil, fmt.Errorf("registry: installations: %w", err)
+	}
+	out := make([]int64, 0, len(ms))
+	for _, m := range ms {
+		id, err := strconv.ParseInt(m, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("registry: installation %q: %w", m, err)
+		}
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (r *redisStore) Version(ctx context.Context, installation int64) (uint64, error) {
+	v, err := r.c.Get(ctx, r.verKey(installation)).Uint64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("registry: version of %d: %w", installation, err)
+	}
+	return v, nil
+}
