@@ -1,0 +1,325 @@
+// Package worker runs the jobs of meshbot's durable queue: a pool of
+// goroutines that claim a job, run its handler while keeping the lease
+// alive, and settle it (Ack on success, Fail for a retry or the dead-letter
+// list on error).
+//
+// Shutdown hands work back instead of losing it. When Run's context ends the
+// pool stops claiming, lets the jobs in flight finish for up to
+// Options.Drain, then cancels them and leaves them un-acked: the queue still
+// holds them, and once their lease runs out (the store's visibility timeout)
+// the next worker to claim takes them over, here or, with Redis, on another
+// replica. Handlers must therefore be idempotent, which at-least-once
+// delivery demands anyway.
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/meshbot/meshbot/internal/jobs"
+	"github.com/meshbot/meshbot/internal/store"
+)
+
+// Options tune a Pool. Zero values take the defaults.
+type Options struct {
+	Workers   int           // goroutines claiming jobs; default 4
+	ClaimWait time.Duration // how long one Claim blocks waiting for work; default 2s
+	// Heartbeat is how often a running job's lease is extended; keep it well
+	// under the store's visibility timeout (a third of it is a good choice).
+	// Default 10s, for the store's default timeout of 60s.
+	Heartbeat time.Duration
+	Drain     time.Duration // grace for in-flight jobs after shutdown begins; default 25s
+	Logger    *slog.Logger
+	// Observe, when set, is told about every job the pool ran: its kind, how
+	// long the handler took and its error (nil on success). It feeds metrics.
+	Observe func(kind string, d time.Duration, err error)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.ClaimWait <= 0 {
+		o.ClaimWait = 2 * time.Second
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 10 * time.Second
+	}
+	if o.Drain <= 0 {
+		o.Drain = 25 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// settleTimeout bounds the retries of Ack and Fail: a store that is down for
+// longer leaves the job to be redelivered after its lease runs out.
+const settleTimeout = 15 * time.Second
+
+// Pool runs jobs from a queue.
+type Pool struct {
+	q        store.Queue
+	handlers map[string]jobs.Handler
+	opts     Options
+	name     string // unique per pool: workers are name-0, name-1, ...
+}
+
+// New returns a pool that runs handlers[job.Kind] for each job of q.
+func New(q store.Queue, handlers map[string]jobs.Handler, opts Options) *Pool {
+	return &Pool{q: q, handlers: handlers, opts: opts.withDefaults(), name: poolName()}
+}
+
+// poolName is host-pid-random: the store tells leases apart by worker name,
+// so two pools (two replicas, or a restarted process reusing a pid) must
+// never share one.
+func poolName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "meshbot"
+	}
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// Name is the prefix of this pool's worker names, as the store records them.
+func (p *Pool) Name() string { return p.name }
+
+// Run works until ctx ends, then drains as the package comment describes
+// and returns nil. It returns an error only when the store is closed under
+// it.
+func (p *Pool) Run(ctx context.Context) error {
+	// Jobs run under hard, not ctx: shutdown must not interrupt them before
+	// the drain deadline.
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHard()
+	stopDrainTimer := context.AfterFunc(ctx, func() {
+		p.opts.Logger.Info("worker: shutting down, draining in-flight jobs", slog.Duration("drain", p.opts.Drain))
+		t := time.AfterFunc(p.opts.Drain, cancelHard)
+		context.AfterFunc(hard, func() { t.Stop() })
+	})
+	defer stopDrainTimer()
+
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	for i := range p.opts.Workers {
+		name := fmt.Sprintf("%s-%d", p.name, i)
+		wg.Go(func() {
+			if err := p.loop(ctx, hard, name); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// loop claims and runs jobs until ctx ends.
+func (p *Pool) loop(ctx, hard context.Context, name string) error {
+	log := p.opts.Logger.With(slog.String("worker", name))
+	failures := 0
+	for ctx.Err() == nil {
+		l, err := p.q.Claim(ctx, name, p.opts.ClaimWait)
+		switch {
+		case ctx.Err() != nil:
+			if l != nil {
+				// Claimed as shutdown began: leave it for the next worker.
+				log.Info("worker: shutdown, leaving a just-claimed job for takeover", slog.String("job", l.Job.ID))
+			}
+			return nil
+		case errors.Is(err, store.ErrClosed):
+			return fmt.Errorf("worker %s: %w", name, err)
+		case err != nil:
+			// The store is unreachable (Redis restarting, a network blip):
+			// wait and try again; the jobs are safe in the queue.
+			failures++
+			wait := min(100*time.Millisecond<<min(failures-1, 6), 5*time.Second)
+			log.Warn("worker: claim failed, retrying", slog.Any("err", err), slog.Duration("in", wait))
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+			continue
+		}
+		failures = 0
+		if l == nil {
+			continue
+		}
+		p.run(hard, log, l)
+	}
+	return nil
+}
+
+// run executes one leased job and settles it.
+func (p *Pool) run(hard context.Context, log *slog.Logger, l *store.Lease) {
+	log = log.With(jobAttrs(l.Job)...)
+	h := p.handlers[l.Job.Kind]
+	if h == nil {
+		err := store.Permanent(fmt.Errorf("unknown job kind %q", l.Job.Kind))
+		log.Error("worker: unknown job kind, dead-lettering", slog.Any("err", err))
+		p.settle(log, l, err)
+		p.observe(l.Job.Kind, 0, err)
+		return
+	}
+
+	jobCtx, cancelJob := context.WithCancelCause(hard)
+	defer cancelJob(nil)
+	beatDone := make(chan struct{})
+	go func() {
+		defer close(beatDone)
+		p.heartbeat(jobCtx, log, l, cancelJob)
+	}()
+
+	log.Debug("worker: job started")
+	start := time.Now()
+	err := call(jobCtx, h, l.Job)
+	d := time.Since(start)
+	cause := context.Cause(jobCtx)
+	cancelJob(nil)
+	<-beatDone
+	p.observe(l.Job.Kind, d, err)
+
+	switch {
+	case errors.Is(cause, store.ErrLeaseLost):
+		// Another worker owns the job now; whatever this run did, settling
+		// it here would interfere with that one.
+		log.Warn("worker: lease lost while running, leaving the job to its new worker", slog.Duration("took", d), slog.Any("err", err))
+	case err == nil:
+		log.Info("worker: job done", slog.Duration("took", d))
+		p.settle(log, l, nil)
+	case hard.Err() != nil:
+		// The error is the cancellation itself, not the job's fault: no
+		// attempt is spent on it.
+		log.Warn("worker: drain deadline passed, job handed back un-acked for takeover", slog.Duration("took", d), slog.Any("err", err))
+	default:
+		log.Warn("worker: job failed", slog.Duration("took", d), slog.Any("err", err), slog.Bool("permanent", store.IsPermanent(err)))
+		p.settle(log, l, err)
+	}
+}
+
+// call runs h, turning a panic into a permanent failure: a job that panics
+// would panic again on every retry.
+func call(ctx context.Context, h jobs.Handler, j store.Job) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = store.Permanent(fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack()))
+		}
+	}()
+	return h(ctx, j)
+}
+
+// heartbeat extends the lease every Heartbeat until ctx ends. Losing the
+// lease cancels the job.
+func (p *Pool) heartbeat(ctx context.Context, log *slog.Logger, l *store.Lease, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(p.opts.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := p.q.Extend(ctx, l)
+		switch {
+		case err == nil:
+		case errors.Is(err, store.ErrLeaseLost):
+			cancel(err)
+			return
+		case ctx.Err() != nil:
+			return
+		default:
+			// Try again at the next beat; the lease survives a missed one
+			// as long as Heartbeat is well under the visibility timeout.
+			log.Warn("worker: heartbeat failed", slog.Any("err", err))
+		}
+	}
+}
+
+// settle acks (cause nil) or fails the job, retrying while the store is
+// unreachable. It runs outside the job's context: a job that finished during
+// the drain is still acked.
+func (p *Pool) settle(log *slog.Logger, l *store.Lease, cause error) {
+	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		var err error
+		if cause == nil {
+			err = p.q.Ack(ctx, l)
+		} else {
+			err = p.q.Fail(ctx, l, cause)
+		}
+		switch {
+		case err == nil:
+			return
+		case errors.Is(err, store.ErrLeaseLost):
+			log.Warn("worker: lease lost before the job was settled; its new worker decides", slog.Any("err", err))
+			return
+		case errors.Is(err, store.ErrClosed):
+			log.Error("worker: store closed before the job was settled; it will be redelivered", slog.Any("err", err))
+			return
+		}
+		wait := min(50*time.Millisecond<<min(attempt, 6), 2*time.Second)
+		log.Warn("worker: settling the job failed, retrying", slog.Any("err", err), slog.Duration("in", wait))
+		select {
+		case <-ctx.Done():
+			log.Error("worker: could not settle the job; it will be redelivered after its lease expires", slog.Any("err", err))
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (p *Pool) observe(kind string, d time.Duration, err error) {
+	if p.opts.Observe != nil {
+		p.opts.Observe(kind, d, err)
+	}
+}
+
+// jobAttrs are the log attributes of a job: its id, kind and attempt, and
+// from the payload whatever of delivery, installation, repo and pr it has.
+func jobAttrs(j store.Job) []any {
+	attrs := []any{slog.String("job", j.ID), slog.String("kind", j.Kind), slog.Int("attempt", j.Attempt)}
+	var p struct {
+		Delivery     string `json:"delivery"`
+		Installation int64  `json:"installation"`
+		Owner        string `json:"owner"`
+		Repo         string `json:"repo"`
+		PR           int    `json:"pr"`
+		Issue        int    `json:"issue"`
+	}
+	if json.Unmarshal(j.Payload, &p) != nil {
+		return attrs
+	}
+	if p.Delivery != "" {
+		attrs = append(attrs, slog.String("delivery", p.Delivery))
+	}
+	if p.Installation != 0 {
+		attrs = append(attrs, slog.Int64("installation", p.Installation))
+	}
+	if p.Repo != "" {
+		attrs = append(attrs, slog.String("repo", p.Owner+"/"+p.Repo))
+	}
+	if pr := max(p.PR, p.Issue); pr != 0 {
+		attrs = append(attrs, slog.Int("pr", pr))
+	}
+	return attrs
+}
