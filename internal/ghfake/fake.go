@@ -234,6 +234,7 @@ func (f *Fake) AddRepo(installationID int64, fullName, defaultBranch string) *Re
 		pulls:         map[int]*PullRequest{},
 		issues:        map[int]bool{},
 		perms:         map[string]string{},
+		diffs:         map[[2]string][]fileChange{},
 	}
 	f.repos[strings.ToLower(fullName)] = r
 	return r

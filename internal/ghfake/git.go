@@ -271,7 +271,22 @@ type fileChange struct {
 	baseBlob, headBlob   string
 }
 
+// diff lists the changes from base to head. Commits never change, so the
+// answer is kept: a paginated listing asks for the same diff on every page.
 func (r *Repo) diff(base, head *commit) []fileChange {
+	key := [2]string{"", head.sha}
+	if base != nil {
+		key[0] = base.sha
+	}
+	if d, ok := r.diffs[key]; ok {
+		return d
+	}
+	d := r.computeDiff(base, head)
+	r.diffs[key] = d
+	return d
+}
+
+func (r *Repo) computeDiff(base, head *commit) []fileChange {
 	var bfiles map[string]string
 	if base != nil {
 		bfiles = base.files

@@ -23,6 +23,7 @@ type Repo struct {
 	pulls         map[int]*PullRequest
 	issues        map[int]bool
 	perms         map[string]string
+	diffs         map[[2]string][]fileChange
 }
 
 // PullRequest is an open pull request between two branches of a Repo; its
