@@ -334,12 +334,16 @@ func (m *memory) IsLatest(_ context.Context, key, sha string) (bool, error) {
 }
 
 func (m *memory) PutRepo(_ context.Context, installation int64, repo string, products []*mesh.Product) error {
+	stored, err := stamped(repo, products)
+	if err != nil {
+		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.repos[installation] == nil {
 		m.repos[installation] = map[string][]*mesh.Product{}
 	}
-	m.repos[installation][repo] = sortedByFile(products)
+	m.repos[installation][repo] = stored
 	m.versions[installation]++
 	return nil
 }
@@ -397,12 +401,24 @@ func (m *memory) Version(_ context.Context, installation int64) (uint64, error) 
 	return m.versions[installation], nil
 }
 
-// sortedByFile returns a copy of ps in file order (stable, so products of
-// one multi-document file keep their order).
-func sortedByFile(ps []*mesh.Product) []*mesh.Product {
+// stamped returns ps as the registry keeps them: Repo set to repo (on a
+// shallow copy when it differs; the caller's products are not modified) and
+// in file order (stable, so products of one multi-document file keep their
+// order).
+func stamped(repo string, ps []*mesh.Product) ([]*mesh.Product, error) {
 	out := slices.Clone(ps)
+	for i, p := range out {
+		if p == nil {
+			return nil, fmt.Errorf("product %d is nil", i)
+		}
+		if p.Repo != repo {
+			cp := *p
+			cp.Repo = repo
+			out[i] = &cp
+		}
+	}
 	slices.SortStableFunc(out, func(a, b *mesh.Product) int { return cmp.Compare(a.File, b.File) })
-	return out
+	return out, nil
 }
 
 func flatten(rs []RepoProducts) []*mesh.Product {

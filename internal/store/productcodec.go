@@ -119,6 +119,7 @@ func (e *encoder) locs(l mesh.Locs) {
 }
 
 func (e *encoder) product(p *mesh.Product) {
+	e.str(p.Repo)
 	e.str(p.File)
 	e.str(string(p.Format))
 	e.str(p.APIVersion)
@@ -524,6 +525,7 @@ func (d *decoder) time() time.Time {
 
 func (d *decoder) product() *mesh.Product {
 	p := &mesh.Product{
+		Repo:        d.str(),
 		File:        d.str(),
 		Format:      mesh.Format(d.str()),
 		APIVersion:  d.str(),

@@ -455,7 +455,11 @@ func (r *redisStore) verKey(installation int64) string {
 }
 
 func (r *redisStore) PutRepo(ctx context.Context, installation int64, repo string, products []*mesh.Product) error {
-	b, err := encodeProducts(sortedByFile(products))
+	stored, err := stamped(repo, products)
+	if err != nil {
+		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+	}
+	b, err := encodeProducts(stored)
 	if err != nil {
 		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}

@@ -102,7 +102,8 @@ type Latest interface {
 // with the store in memory and must be treated as read-only.
 type Registry interface {
 	// PutRepo replaces repo's products (an empty list records a repository
-	// without products) and adds the installation.
+	// without products) and adds the installation. Stored products carry
+	// repo in mesh.Product.Repo.
 	PutRepo(ctx context.Context, installation int64, repo string, products []*mesh.Product) error
 	DeleteRepo(ctx context.Context, installation int64, repo string) error
 	// DeleteInstallation forgets the installation and all its repositories.

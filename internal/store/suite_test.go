@@ -551,20 +551,26 @@ func testRegistry(t *testing.T, open factory) {
 	if v != 2 {
 		t.Fatalf("Version after two puts = %d, want 2", v)
 	}
-	check(7, []RepoProducts{{"octo/a-first", first}, {"octo/z-rest", rest}})
+	check(7, []RepoProducts{{"octo/a-first", inRepo(t, "octo/a-first", first)}, {"octo/z-rest", inRepo(t, "octo/z-rest", rest)}})
+	if first[0].Repo != "" {
+		t.Fatal("PutRepo modified the caller's product")
+	}
 	installations(7)
 
 	// PutRepo replaces the repository's entries.
 	if err := s.PutRepo(ctx, 7, "octo/z-rest", rest[:1]); err != nil {
 		t.Fatal(err)
 	}
-	check(7, []RepoProducts{{"octo/a-first", first}, {"octo/z-rest", rest[:1]}})
+	check(7, []RepoProducts{{"octo/a-first", inRepo(t, "octo/a-first", first)}, {"octo/z-rest", inRepo(t, "octo/z-rest", rest[:1])}})
 	if nv := version(7); nv <= v {
 		t.Fatalf("Version after a replace = %d, was %d", nv, v)
 	}
 
 	if err := s.PutRepo(ctx, 9, "octo/empty", nil); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.PutRepo(ctx, 9, "octo/broken", []*mesh.Product{nil}); err == nil {
+		t.Fatal("PutRepo accepted a nil product")
 	}
 	check(9, []RepoProducts{{"octo/empty", nil}})
 	installations(7, 9)
@@ -573,7 +579,7 @@ func testRegistry(t *testing.T, open factory) {
 	if err := s.DeleteRepo(ctx, 7, "octo/z-rest"); err != nil {
 		t.Fatal(err)
 	}
-	check(7, []RepoProducts{{"octo/a-first", first}})
+	check(7, []RepoProducts{{"octo/a-first", inRepo(t, "octo/a-first", first)}})
 	if nv := version(7); nv <= v {
 		t.Fatalf("Version after DeleteRepo = %d, was %d", nv, v)
 	}
@@ -605,5 +611,17 @@ func describe(rs []RepoProducts) string {
 func reversed[T any](s []T) []T {
 	out := slices.Clone(s)
 	slices.Reverse(out)
+	return out
+}
+
+// inRepo is what the registry returns for ps stored under repo.
+func inRepo(t *testing.T, repo string, ps []*mesh.Product) []*mesh.Product {
+	t.Helper()
+	var out []*mesh.Product
+	for _, p := range ps {
+		cp := *p
+		cp.Repo = repo
+		out = append(out, &cp)
+	}
 	return out
 }
