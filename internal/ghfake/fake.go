@@ -5,7 +5,23 @@
 // (check runs, comments, reactions, every request) for tests to assert on.
 //
 // It is test support, not a _test.go file, so that every package's tests can
-// drive the App against it.
+// drive the App against it:
+//
+//	f := ghfake.New(ghfake.Options{Spec: spec, AppID: 1, PublicKey: &key.PublicKey})
+//	defer f.Close()
+//	f.AddInstallation(7, "acme")
+//	r := f.AddRepo(7, "acme/mesh", "main")
+//	r.CommitDir("main", "testdata/mesh")
+//	r.Commit("change", files) // a full snapshot on a new branch
+//	pr := r.OpenPullRequest(1, "main", "change")
+//	// ... point the App at f.URL() with f.Client(), deliver, then:
+//	runs := f.CheckRuns("acme/mesh")
+//	if v := f.Violations(); len(v) > 0 { t.Errorf("GitHub would refuse: %q", v) }
+//
+// Where GitHub's behaviour goes beyond the JSON schema (50 annotations per
+// request, 65,535-character outputs, columns only on one line, the head SHA
+// must exist, 1 MB contents limit, 3,000 pull-request files, 300 compare
+// files, 100 per page) the fake enforces it too.
 package ghfake
 
 import (

@@ -50,6 +50,16 @@ func (p *PullRequest) HeadSHA() string {
 
 func (r *Repo) fullName() string { return r.owner + "/" + r.name }
 
+// ID is the repository id the API reports (for webhook payloads).
+func (r *Repo) ID() int64 { return r.id }
+
+// BaseSHA is the sha the base branch points at now.
+func (p *PullRequest) BaseSHA() string {
+	p.repo.f.mu.Lock()
+	defer p.repo.f.mu.Unlock()
+	return p.repo.branches[p.Base]
+}
+
 // FullName is owner/name.
 func (r *Repo) FullName() string { return r.fullName() }
 

@@ -185,10 +185,31 @@ type Client struct {
 // does not wrap; it shares the token, retries and rate-limit handling.
 func (c *Client) GitHub() *gh.Client { return c.gh }
 
-// wrap adds what was being done to an API error and maps 404 to
-// ErrNotFound.
+// wrap adds what was being done to an API error, maps 404 to ErrNotFound
+// and go-github's own rate-limit refusals (it stops calling once a response
+// said the quota is spent) to *RateLimitError, so callers see one kind.
 func wrap(err error, format string, args ...any) error {
 	what := fmt.Sprintf(format, args...)
+	var rle *gh.RateLimitError
+	if errors.As(err, &rle) {
+		rl := &RateLimitError{Reset: rle.Rate.Reset.Time}
+		if rle.Response != nil && rle.Response.Request != nil {
+			rl.Method, rl.URL = rle.Response.Request.Method, rle.Response.Request.URL.Redacted()
+		}
+		return fmt.Errorf("%s: %w", what, rl)
+	}
+	var are *gh.AbuseRateLimitError
+	if errors.As(err, &are) {
+		wait := time.Minute
+		if are.RetryAfter != nil {
+			wait = *are.RetryAfter
+		}
+		rl := &RateLimitError{Reset: time.Now().Add(wait), Secondary: true}
+		if are.Response != nil && are.Response.Request != nil {
+			rl.Method, rl.URL = are.Response.Request.Method, are.Response.Request.URL.Redacted()
+		}
+		return fmt.Errorf("%s: %w", what, rl)
+	}
 	var er *gh.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
 		return fmt.Errorf("%s: %w (%s)", what, ErrNotFound, er.Message)

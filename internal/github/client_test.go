@@ -210,7 +210,7 @@ func TestFile(t *testing.T) {
 	exact := bytes.Repeat([]byte("x"), 1<<20)                     // the largest inlined size
 	sha := e.repo.Commit("main", map[string][]byte{
 		"big.json": big, "exact.bin": exact, "small.yaml": []byte("kind: DataProduct\n"),
-		"dir/a.yaml": []byte("a"), "empty.txt": {},
+		"dir/a.yaml": []byte("a"), "empty.txt": {}, "odd dir/ä #1.yaml": []byte("odd"),
 	})
 	later := e.repo.Commit("main", map[string][]byte{"small.yaml": []byte("changed\n")})
 	ctx := context.Background()
@@ -223,6 +223,7 @@ func TestFile(t *testing.T) {
 		{"small.yaml", sha, []byte("kind: DataProduct\n"), false, nil},
 		{"small.yaml", later, []byte("changed\n"), false, nil},
 		{"empty.txt", sha, []byte{}, false, nil},
+		{"odd dir/ä #1.yaml", sha, []byte("odd"), false, nil},
 		{"exact.bin", sha, exact, false, nil},
 		{"big.json", sha, big, true, nil},
 		{"missing.yaml", sha, nil, false, ErrNotFound},

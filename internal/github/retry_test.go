@@ -100,6 +100,31 @@ func TestPrimaryLimitResetHonoured(t *testing.T) {
 	}
 }
 
+// A success that spends the last of the quota makes go-github refuse
+// further calls by itself until the reset; that refusal is a RateLimitError
+// too, without another request.
+func TestQuotaSpentOnSuccess(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	if _, err := e.client.Repo(ctx, "acme", "mesh"); err != nil {
+		t.Fatal(err)
+	}
+	reset := time.Now().Add(30 * time.Minute)
+	e.fake.FailNext(1, 200, hdr("X-RateLimit-Limit", "5000", "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10)))
+	if _, err := e.client.Repo(ctx, "acme", "mesh"); err != nil {
+		t.Fatalf("the last allowed call: %v", err)
+	}
+	before := len(e.fake.Requests())
+	_, err := e.client.Repo(ctx, "acme", "mesh")
+	var rl *RateLimitError
+	if !errors.As(err, &rl) || rl.Reset.Unix() != reset.Unix() {
+		t.Fatalf("err = %v, want a RateLimitError until %s", err, reset)
+	}
+	if n := len(e.fake.Requests()) - before; n != 0 {
+		t.Errorf("%d requests sent while the quota was spent", n)
+	}
+}
+
 func TestRetryTokenExchangeAndBodies(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	sha := e.repo.Commit("main", map[string][]byte{"a": []byte("a")})
