@@ -11,6 +11,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -301,5 +303,58 @@ func TestBodyValidation(t *testing.T) {
 				t.Fatalf("violations %q, want one mentioning %q", v, tc.violation)
 			}
 		})
+	}
+}
+
+// TestGitObjects holds the fake's hashing to git's own: the tree of a
+// snapshot has the sha `git write-tree` gives for the same files.
+func TestGitObjects(t *testing.T) {
+	if got := gitHash("blob", []byte("hello\n")); got != "ce013625030ba8dba906f756967f9e9ca394464a" {
+		t.Fatalf("blob hash %s", got)
+	}
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("git not installed: tree hashes checked only against the blob constant")
+	}
+	dir := t.TempDir()
+	files := map[string]string{
+		"a.yaml": "a\n", "b/c.yaml": "c\n", "b/d/e.yaml": "e\n", "b-x.yaml": "x\n", "b.yaml": "b\n", "ä/ü.txt": "u\n",
+	}
+	for p, c := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(args ...string) string {
+		cmd := exec.Command(gitBin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	run("init", "-q")
+	run("add", ".")
+	want := run("write-tree")
+
+	f := New(Options{Spec: loadSpecBytes(t), AppID: appID, PublicKey: &testKey().PublicKey})
+	defer f.Close()
+	f.AddInstallation(1, "acme")
+	r := f.AddRepo(1, "acme/x", "main")
+	sha, err := r.CommitDir("main", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	got := r.commits[sha].tree
+	f.mu.Unlock()
+	if got != want {
+		t.Errorf("tree %s, git says %s", got, want)
 	}
 }

@@ -147,12 +147,16 @@ func (r *Repo) commitSnapshot(branch string, snap map[string]string, message str
 	return c.sha
 }
 
-// CommitDir commits a snapshot of the regular files under dir.
+// CommitDir commits a snapshot of the regular files under dir (any .git
+// folder left out).
 func (r *Repo) CommitDir(branch, dir string) (string, error) {
 	files := map[string][]byte{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir // a checkout's repository is not content
 		}
 		if !d.Type().IsRegular() {
 			return nil
