@@ -21,8 +21,6 @@ const (
 	aggregatorPkg   = "data.meshbot_internal.eval"
 	resultVar       = "meshbot_results"
 	exceptionVar    = "meshbot_exceptions"
-	inputDocKey     = "doc"
-	inputCtxKey     = "ctx"
 )
 
 // ruleInfo is what Load knows about one evaluated rule body.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 
 	"github.com/meshbot/meshbot/internal/mesh"
 )
@@ -18,10 +19,12 @@ import (
 // evaluated by one prepared query; results exempted by the package's
 // exception rules are dropped. Evaluation is cut off after Options.Timeout.
 //
-// The document and the context travel in one input object and the query
-// re-mounts them (`with input as input.doc with data.meshbot.context as
-// input.ctx`): policies see input exactly as written, and nothing is written
-// to the shared store, so evaluations never serialise on a store write lock.
+// input is the document exactly as written; the context is written at
+// data.meshbot.context inside a transaction of the evaluator's own store and
+// dropped afterwards. That measured faster than re-mounting both with `with`
+// in the query (`with` on data turns off OPA's rule cache, so shared helpers
+// like is_descriptor ran once per rule body), and evaluators are pooled so
+// concurrent evaluations never share a store's write lock.
 func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 	if in.Doc == nil {
 		return nil, errors.New("evaluate policy: no document")
@@ -34,14 +37,23 @@ func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("evaluate policy on %s: context: %w", in.Doc.Path, err)
 	}
-	input := ast.NewObject(
-		ast.Item(ast.InternedTerm(inputDocKey), ast.NewTerm(docVal)),
-		ast.Item(ast.InternedTerm(inputCtxKey), ast.NewTerm(ctxVal)),
-	)
 
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	rs, err := s.query.Eval(ctx, rego.EvalParsedInput(input))
+	e, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.release(e)
+	txn, err := e.store.NewTransaction(ctx, storage.WriteParams)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate policy on %s: %w", in.Doc.Path, err)
+	}
+	defer e.store.Abort(ctx, txn)
+	if err := e.store.Write(ctx, txn, storage.AddOp, contextStorePath, ctxVal); err != nil {
+		return nil, fmt.Errorf("evaluate policy on %s: mount context: %w", in.Doc.Path, err)
+	}
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(docVal), rego.EvalTransaction(txn))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("evaluate policy %s on %s: stopped after %s (Options.Timeout): %w", s.version, in.Doc.Path, s.timeout, ctx.Err())
@@ -51,46 +63,63 @@ func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 	if len(rs) == 0 {
 		return nil, nil
 	}
-	sets, _ := rs[0].Bindings[resultVar].([]any)
-	exempt := s.exemptions(rs[0].Bindings[exceptionVar])
+	sets, _ := termOf(rs[0].Bindings[resultVar]).(*ast.Array)
+	if sets == nil {
+		return nil, fmt.Errorf("evaluate policy %s on %s: unexpected result %v", s.version, in.Doc.Path, rs[0].Bindings[resultVar])
+	}
+	var exempt map[string]map[string]bool
 
 	var out []Result
-	for i, set := range sets {
-		if i >= len(s.rules) {
-			break
+	for i := range min(sets.Len(), len(s.rules)) {
+		set, ok := sets.Elem(i).Value.(ast.Set)
+		if !ok || set.Len() == 0 {
+			continue
 		}
 		info := s.rules[i]
-		msgs, _ := set.([]any)
-		if len(msgs) == 0 {
-			continue
+		if exempt == nil {
+			exempt = s.exemptions(termOf(rs[0].Bindings[exceptionVar]))
 		}
 		if exempt[info.pkg][info.exception] {
 			continue
 		}
-		for _, m := range msgs {
-			out = append(out, s.result(info, m, in.Doc))
+		msgs := set.Sorted()
+		for j := range msgs.Len() {
+			v, err := ast.JSON(msgs.Elem(j).Value)
+			if err != nil {
+				return nil, fmt.Errorf("evaluate policy %s on %s: message of %s: %w", s.version, in.Doc.Path, info.id, err)
+			}
+			out = append(out, s.result(info, v, in.Doc))
 		}
 	}
 	return out, nil
 }
 
-func (s *Set) exemptions(v any) map[string]map[string]bool {
-	lists, _ := v.([]any)
-	if len(lists) == 0 {
-		return nil
+var contextStorePath = storage.MustParsePath("/meshbot/context")
+
+func termOf(v any) ast.Value {
+	if t, ok := v.(*ast.Term); ok {
+		return t.Value
 	}
+	return nil
+}
+
+func (s *Set) exemptions(v ast.Value) map[string]map[string]bool {
 	out := map[string]map[string]bool{}
-	for i, l := range lists {
-		names, _ := l.([]any)
-		if i >= len(s.exceptions) || len(names) == 0 {
+	lists, ok := v.(*ast.Array)
+	if !ok {
+		return out
+	}
+	for i := range min(lists.Len(), len(s.exceptions)) {
+		names, ok := lists.Elem(i).Value.(ast.Set)
+		if !ok || names.Len() == 0 {
 			continue
 		}
 		set := map[string]bool{}
-		for _, n := range names {
-			if str, ok := n.(string); ok {
-				set[str] = true
+		names.Foreach(func(t *ast.Term) {
+			if str, ok := t.Value.(ast.String); ok {
+				set[string(str)] = true
 			}
-		}
+		})
 		out[s.exceptions[i]] = set
 	}
 	return out

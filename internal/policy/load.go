@@ -16,6 +16,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/util"
 
@@ -34,9 +35,56 @@ const (
 type Set struct {
 	version    string
 	timeout    time.Duration
-	query      rego.PreparedEvalQuery
+	compiler   *ast.Compiler
+	data       map[string]any
+	query      ast.Body
 	rules      []*ruleInfo // aligned with the aggregator's results array
 	exceptions []string    // package of each entry of the aggregator's exceptions array
+	free       chan *evaluator
+}
+
+// An evaluator is a prepared query over a store of its own. The context is
+// written into that store inside a transaction that is never committed; an
+// evaluator serves one evaluation at a time, so concurrent evaluations never
+// wait on one store's write lock.
+type evaluator struct {
+	store storage.Store
+	query rego.PreparedEvalQuery
+}
+
+// maxIdleEvaluators bounds the evaluators a Set keeps between evaluations.
+const maxIdleEvaluators = 64
+
+func (s *Set) newEvaluator(ctx context.Context) (*evaluator, error) {
+	store := inmem.NewFromObjectWithOpts(s.data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
+	pq, err := rego.New(
+		rego.ParsedQuery(s.query),
+		rego.Compiler(s.compiler),
+		rego.Store(store),
+		// Most rule bodies produce nothing; keep results as OPA terms and
+		// convert only the messages there are.
+		rego.GenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load policy: prepare query: %w", err)
+	}
+	return &evaluator{store: store, query: pq}, nil
+}
+
+func (s *Set) acquire(ctx context.Context) (*evaluator, error) {
+	select {
+	case e := <-s.free:
+		return e, nil
+	default:
+		return s.newEvaluator(ctx)
+	}
+}
+
+func (s *Set) release(e *evaluator) {
+	select {
+	case s.free <- e:
+	default:
+	}
 }
 
 // Version is a short content hash of the policy files: the policy version
@@ -114,32 +162,31 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 		return nil, fmt.Errorf("load policy: companion modules: %w", err)
 	}
 
-	store := inmem.NewFromObjectWithOpts(pf.data, inmem.OptRoundTripOnWrite(false))
-	query := ast.MustParseBody(fmt.Sprintf(
-		"%s = %s with input as input.%s with %s as input.%s",
-		resultVar, aggregatorPkg+".results", inputDocKey, ContextPath, inputCtxKey))
-	if len(plan.exceptions) > 0 {
-		query = ast.MustParseBody(fmt.Sprintf(
-			"%s = %s with input as input.%s with %s as input.%s; %s = %s with input as input.%s with %s as input.%s",
-			resultVar, aggregatorPkg+".results", inputDocKey, ContextPath, inputCtxKey,
-			exceptionVar, aggregatorPkg+".exceptions", inputDocKey, ContextPath, inputCtxKey))
+	if m, ok := pf.data["meshbot"].(map[string]any); ok {
+		if _, ok := m["context"]; !ok {
+			m["context"] = map[string]any{}
+		}
+	} else {
+		pf.data["meshbot"] = map[string]any{"context": map[string]any{}}
 	}
-	pq, err := rego.New(
-		rego.ParsedQuery(query),
-		rego.Compiler(compiler),
-		rego.Store(store),
-		rego.StrictBuiltinErrors(false),
-	).PrepareForEval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load policy: prepare query: %w", err)
-	}
-	return &Set{
+	set := &Set{
 		version:    pf.version,
 		timeout:    opts.Timeout,
-		query:      pq,
+		compiler:   compiler,
+		data:       pf.data,
+		query:      ast.MustParseBody(fmt.Sprintf("%s = %s.results; %s = %s.exceptions", resultVar, aggregatorPkg, exceptionVar, aggregatorPkg)),
 		rules:      plan.rules,
 		exceptions: plan.exceptions,
-	}, nil
+		free:       make(chan *evaluator, maxIdleEvaluators),
+	}
+	// Prepare one evaluator now: a query that cannot be prepared fails Load,
+	// not the first check.
+	e, err := set.newEvaluator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	set.release(e)
+	return set, nil
 }
 
 func parserOptions() ast.ParserOptions {

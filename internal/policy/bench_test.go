@@ -1,0 +1,158 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	bundled "github.com/meshbot/meshbot/policy"
+)
+
+func benchInput(b *testing.B) Input {
+	doc := readDoc(b, "testdata/seed004/dataproduct.yaml")
+	return Input{Doc: doc, Context: Context{
+		Path: doc.Path, Kind: "descriptor", Today: "2027-01-15",
+		Consumers: []any{map[string]any{"product": "sales.forecast", "owner": "team-sales", "input_port": "orders", "port": "iceberg-curated", "fields": []any{"order_id"}}},
+	}}
+}
+
+// BenchmarkEval is meshbot's path: one prepared query for every rule body of
+// the bundled policy, the context re-mounted with `with`.
+func BenchmarkEval(b *testing.B) {
+	s := loadBundled(b)
+	in := benchInput(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	start := processCPU()
+	for b.Loop() {
+		if _, err := s.Eval(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkEvalParallel shows evaluations do not serialise.
+func BenchmarkEvalParallel(b *testing.B) {
+	s := loadBundled(b)
+	in := benchInput(b)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.Eval(context.Background(), in); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkEvalConftestPerRule is conftest's pattern for comparison: one
+// query per package and rule name (data.<pkg>.<rule>), input the document,
+// no context and no per-body attribution.
+func BenchmarkEvalConftestPerRule(b *testing.B) {
+	pf, err := readPolicy(bundled.FS())
+	if err != nil {
+		b.Fatal(err)
+	}
+	compiler, err := compile(pf.modules, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store := inmem.NewFromObjectWithOpts(pf.data, inmem.OptRoundTripOnWrite(false))
+	seen := map[string]bool{}
+	var queries []rego.PreparedEvalQuery
+	for path, m := range pf.modules {
+		if isTestFile(path) {
+			continue
+		}
+		for _, r := range m.Rules {
+			name := ruleName(r)
+			if severityOf(name) == "" {
+				continue
+			}
+			ref := m.Package.Path.Append(ast.StringTerm(name)).String()
+			if seen[ref] {
+				continue
+			}
+			seen[ref] = true
+			pq, err := rego.New(rego.Query(ref), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			queries = append(queries, pq)
+		}
+	}
+	in := benchInput(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ReportMetric(float64(len(queries)), "queries")
+	for b.Loop() {
+		v, err := toAST(in.Doc.Value)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, q := range queries {
+			if _, err := q.Eval(ctx, rego.EvalParsedInput(v)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkEvalWithContext is the alternative Eval did not take: document
+// and context in one input, re-mounted by the query with `with input as
+// input.doc with data.meshbot.context as input.ctx`. No store write, but
+// `with` on data disables OPA's rule cache for the whole evaluation.
+func BenchmarkEvalWithContext(b *testing.B) {
+	s := loadBundled(b)
+	ctx := context.Background()
+	q := fmt.Sprintf("%s = %s.results with input as input.doc with %s as input.ctx", resultVar, aggregatorPkg, ContextPath)
+	store := inmem.NewFromObjectWithOpts(s.data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
+	pq, err := rego.New(rego.Query(q), rego.Compiler(s.compiler), rego.Store(store)).PrepareForEval(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := benchInput(b)
+	b.ReportAllocs()
+	start := processCPU()
+	defer func() { b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op") }()
+	for b.Loop() {
+		v, err := toAST(in.Doc.Value)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cv, err := contextValue(in.Context)
+		if err != nil {
+			b.Fatal(err)
+		}
+		input := ast.NewObject(ast.Item(ast.StringTerm("doc"), ast.NewTerm(v)), ast.Item(ast.StringTerm("ctx"), ast.NewTerm(cv)))
+		rs, err := pq.Eval(ctx, rego.EvalParsedInput(input))
+		if err != nil || len(rs) != 1 {
+			b.Fatal(err, rs)
+		}
+	}
+}
+
+func BenchmarkToAST(b *testing.B) {
+	in := benchInput(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := toAST(in.Doc.Value); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoadBundled(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Load(context.Background(), bundled.FS(), Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

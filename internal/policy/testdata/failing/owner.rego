@@ -1,0 +1,3 @@
+package fixture.owner
+
+deny contains "no owner" if not input.metadata.owner
