@@ -188,7 +188,7 @@ deny contains sprintf("input keys %v", [sort(object.keys(input))]) if true
 		Path: "dp.yaml", Kind: "descriptor", Today: "2027-01-15",
 		Base:      map[string]any{"metadata": map[string]any{"name": "old"}},
 		Consumers: []any{map[string]any{"product": "sales.forecast", "owner": "team-sales", "port": "curated"}},
-		Changes:   []any{struct {
+		Changes: []any{struct {
 			Rule string `json:"rule"`
 		}{"field-removed"}},
 	})
