@@ -490,3 +490,29 @@ func TestEvalNoDocument(t *testing.T) {
 		t.Error("nil document accepted")
 	}
 }
+
+// METADATA custom.severity overrides the family's severity.
+func TestEvalCustomSeverity(t *testing.T) {
+	s, err := loadFiles(t, map[string]string{"s.rego": `package s
+
+# METADATA
+# custom:
+#   severity: warn
+deny contains "softened" if true
+
+# METADATA
+# custom:
+#   severity: deny
+warn contains "hardened" if true
+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range evalDoc(t, s, parseDoc(t, "dp.yaml", sampleDoc), Context{}) {
+		got[r.Message] = r.Severity
+	}
+	if want := map[string]string{"softened": SeverityWarn, "hardened": SeverityDeny}; !reflect.DeepEqual(got, want) {
+		t.Errorf("severities %v, want %v", got, want)
+	}
+}
