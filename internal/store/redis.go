@@ -30,7 +30,11 @@ import (
 //     or extended for that long belonged to a worker that died or hung, and
 //     moves to this worker. The PEL's delivery counter is what turns repeated
 //     takeovers into Attempt, so a job that kills every worker is
-//     dead-lettered after MaxAttempts instead of looping forever.
+//     dead-lettered after MaxAttempts instead of looping forever. Both, and
+//     moving due retries, run in one Lua script: a Claim with work waiting is
+//     one round trip. Only when there is none does Claim block in
+//     XREADGROUP, for at most a quarter of the visibility timeout (1s at
+//     most) so that it comes back for expired leases and due retries.
 //   - Extend is XCLAIM to the same worker with JUSTID: it resets the entry's
 //     idle time without counting a delivery. A Lua script first checks the
 //     PEL still names this worker, so a worker that lost its lease cannot
@@ -118,7 +122,8 @@ func (r *redisStore) ensureGroup(ctx context.Context) error {
 	return nil
 }
 
-func isNoGroup(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOGROUP") }
+// isNoGroup recognises Redis' NOGROUP error, also when a script relays it.
+func isNoGroup(err error) bool { return err != nil && strings.Contains(err.Error(), "NOGROUP") }
 
 func (r *redisStore) Enqueue(ctx context.Context, j Job) error {
 	j, err := prepare(j, time.Now())
@@ -132,10 +137,20 @@ func (r *redisStore) Enqueue(ctx context.Context, j Job) error {
 	return nil
 }
 
-// takeoverScript claims one entry whose lease expired, scanning the PEL
-// with XAUTOCLAIM (COUNT 1 looks at no more than ten entries per call), and
-// returns {id, fields, deliveries} or nil.
-var takeoverScript = redis.NewScript(`
+// claimScript is one Claim without waiting, in one round trip: move due
+// retries into the stream (atomic, so two replicas never both move one),
+// take over one entry whose lease expired (XAUTOCLAIM COUNT 1 looks at no
+// more than ten PEL entries per call, hence the loop), else read one new
+// entry (XREADGROUP never blocks inside a script). It returns
+// {id, fields, deliveries, next retry score} with id "" when there is nothing.
+var claimScript = redis.NewScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[5], 'LIMIT', 0, 100)
+for _, m in ipairs(due) do
+  redis.call('XADD', KEYS[1], '*', 'j', m)
+  redis.call('ZREM', KEYS[2], m)
+end
+local nxt = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+local nextDue = nxt[2] or ''
 local cursor = '0-0'
 for _ = 1, tonumber(ARGV[4]) do
   local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', 1)
@@ -144,27 +159,19 @@ for _ = 1, tonumber(ARGV[4]) do
   if e then
     if e[2] then
       local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
-      return {e[1], e[2], p[1][4]}
+      return {e[1], e[2], p[1][4], nextDue}
     end
     -- Redis 6.2 reports entries deleted from the stream here: drop them.
     redis.call('XACK', KEYS[1], ARGV[1], e[1])
   end
-  if cursor == '0-0' then return false end
+  if cursor == '0-0' then break end
 end
-return false
-`)
-
-// promoteScript moves due retries into the stream and returns the score of
-// the next one, or "".
-var promoteScript = redis.NewScript(`
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, m in ipairs(due) do
-  redis.call('XADD', KEYS[2], '*', 'j', m)
-  redis.call('ZREM', KEYS[1], m)
+local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
+if r and r[1][2][1] then
+  local e = r[1][2][1]
+  return {e[1], e[2], 1, nextDue}
 end
-local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if nxt[2] then return nxt[2] end
-return ''
+return {'', {}, 0, nextDue}
 `)
 
 // ownedCheck is the start of the scripts that act only for the lease owner.
@@ -195,70 +202,65 @@ return 1
 func (r *redisStore) Claim(ctx context.Context, worker string, wait time.Duration) (*Lease, error) {
 	until := time.Now().Add(wait)
 	for {
-		l, err := r.takeover(ctx, worker)
+		l, next, err := r.claimNow(ctx, worker)
 		if l != nil || err != nil {
 			return l, err
 		}
-		next, err := r.promote(ctx)
-		if err != nil {
-			return nil, err
-		}
 		now := time.Now()
+		if !now.Before(until) {
+			return nil, nil
+		}
+		// Block for new entries, but come back in time to take over expired
+		// leases and move due retries, which XREADGROUP does not see.
 		block := min(until.Sub(now), r.poll)
 		if !next.IsZero() {
 			block = min(block, next.Sub(now))
 		}
-		l, err = r.read(ctx, worker, block)
-		if l != nil || err != nil {
-			return l, err
-		}
-		if !time.Now().Before(until) {
-			return nil, nil
+		if block > 0 {
+			l, err = r.read(ctx, worker, block)
+			if l != nil || err != nil {
+				return l, err
+			}
 		}
 	}
 }
 
-func (r *redisStore) takeover(ctx context.Context, worker string) (*Lease, error) {
+// claimNow runs claimScript until it leases a job or finds none; entries it
+// dead-letters on the way do not count. next is when the next retry is due.
+func (r *redisStore) claimNow(ctx context.Context, worker string) (l *Lease, next time.Time, err error) {
 	for {
-		res, err := takeoverScript.Run(ctx, r.c, []string{r.stream},
-			group, worker, r.opts.VisibilityTimeout.Milliseconds(), 100).Slice()
-		if errors.Is(err, redis.Nil) {
-			return nil, nil
-		}
+		res, err := claimScript.Run(ctx, r.c, []string{r.stream, r.delayed},
+			group, worker, r.opts.VisibilityTimeout.Milliseconds(), 100, time.Now().UnixMilli()).Slice()
 		if isNoGroup(err) {
-			return nil, r.ensureGroup(ctx)
+			if err := r.ensureGroup(ctx); err != nil {
+				return nil, time.Time{}, err
+			}
+			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("claim: take over expired leases: %w", err)
+			return nil, time.Time{}, fmt.Errorf("claim: %w", err)
 		}
-		if len(res) != 3 {
-			return nil, fmt.Errorf("claim: take over: unexpected reply %v", res)
+		if len(res) != 4 {
+			return nil, time.Time{}, fmt.Errorf("claim: unexpected reply %v", res)
+		}
+		if score, _ := res[3].(string); score != "" {
+			ms, err := strconv.ParseFloat(score, 64)
+			if err != nil {
+				return nil, time.Time{}, fmt.Errorf("claim: next retry score %q: %w", score, err)
+			}
+			next = time.UnixMilli(int64(ms))
 		}
 		id, _ := res[0].(string)
+		if id == "" {
+			return nil, next, nil
+		}
 		fields, _ := res[1].([]any)
 		deliveries, _ := res[2].(int64)
 		l, err := r.lease(ctx, worker, id, fields, int(deliveries))
 		if l != nil || err != nil {
-			return l, err
+			return l, next, err
 		}
-		// Dead-lettered: look for another.
 	}
-}
-
-// promote moves due retries into the stream and says when the next is due.
-func (r *redisStore) promote(ctx context.Context) (time.Time, error) {
-	next, err := promoteScript.Run(ctx, r.c, []string{r.delayed, r.stream}, time.Now().UnixMilli(), 100).Text()
-	if err != nil {
-		return time.Time{}, fmt.Errorf("claim: move due retries: %w", err)
-	}
-	if next == "" {
-		return time.Time{}, nil
-	}
-	ms, err := strconv.ParseFloat(next, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("claim: next retry score %q: %w", next, err)
-	}
-	return time.UnixMilli(int64(ms)), nil
 }
 
 // read waits up to block for a new entry; block under a millisecond polls.
@@ -393,15 +395,22 @@ func (r *redisStore) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, 
 func (r *redisStore) Stats(ctx context.Context) (QueueStats, error) {
 	var xlen, delayed, dead *redis.IntCmd
 	var pending *redis.XPendingCmd
-	_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		xlen = p.XLen(ctx, r.stream)
-		pending = p.XPending(ctx, r.stream, group)
-		delayed = p.ZCard(ctx, r.delayed)
-		dead = p.LLen(ctx, r.dead)
-		return nil
-	})
+	read := func() error {
+		_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			xlen = p.XLen(ctx, r.stream)
+			pending = p.XPending(ctx, r.stream, group)
+			delayed = p.ZCard(ctx, r.delayed)
+			dead = p.LLen(ctx, r.dead)
+			return nil
+		})
+		return err
+	}
+	err := read()
 	if isNoGroup(err) {
-		return QueueStats{Delayed: delayed.Val(), Dead: dead.Val()}, r.ensureGroup(ctx)
+		if err := r.ensureGroup(ctx); err != nil {
+			return QueueStats{}, err
+		}
+		err = read()
 	}
 	if err != nil {
 		return QueueStats{}, fmt.Errorf("queue stats: %w", err)

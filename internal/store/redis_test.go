@@ -223,3 +223,26 @@ func mustAtoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+// A Redis that restarted without persistence has lost the stream and its
+// consumer group; the store recreates the group and jobs enqueued since are
+// claimed, none lost.
+func TestRedisRecreatesLostGroup(t *testing.T) {
+	t.Parallel()
+	s := openRedis(t, testRedisURL(t), Options{})
+	rs := s.(*redisStore)
+	ctx := ctxT(t)
+	if err := rs.c.Del(ctx, rs.stream).Err(); err != nil {
+		t.Fatal(err)
+	}
+	mustEnqueue(t, s, Job{ID: "after-loss"})
+	wantStats(t, s, QueueStats{Pending: 1})
+	l := mustClaim(t, s, "w1", time.Second)
+	if l.Job.ID != "after-loss" {
+		t.Fatalf("claimed %s", l.Job.ID)
+	}
+	if err := s.Ack(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	wantStats(t, s, QueueStats{})
+}
