@@ -12,8 +12,12 @@ import (
 )
 
 func runPolicyTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	verbose := false
+	if len(args) > 0 && (args[0] == "-v" || args[0] == "--verbose") {
+		verbose, args = true, args[1:]
+	}
 	if len(args) > 1 {
-		fmt.Fprint(stderr, "usage: meshbot policy test [DIR]\n")
+		fmt.Fprint(stderr, "usage: meshbot policy test [-v] [DIR]\n")
 		return exitUnusable
 	}
 	var fsys fs.FS = bundled.FS()
@@ -32,10 +36,10 @@ func runPolicyTest(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return exitUnusable
 	}
 	fmt.Fprintf(stdout, "meshbot policy test: %s\n", name)
-	if err := rep.Write(stdout); err != nil {
+	if err := rep.Write(stdout, verbose); err != nil {
 		return exitUnusable
 	}
-	if rep.Failed() {
+	if !rep.OK() {
 		return exitFindings
 	}
 	return exitOK

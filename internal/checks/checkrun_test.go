@@ -23,7 +23,7 @@ func TestRenderCheckRun(t *testing.T) {
 			1, "failure", "Fails: 1 error; breaks 1 registered consumer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &Report{Findings: tc.findings, Checked: Counts{Changed: tc.changed}, PolicyVersion: "abc123"}
+			r := &Report{Findings: tc.findings, Checked: Counts{Changed: tc.changed}, PolicyVersion: "abc123", Compared: true}
 			r.finish()
 			out := RenderCheckRun(r)
 			if out.Conclusion != tc.conclusion || out.Title != tc.title {

@@ -45,7 +45,7 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 		req.Today = time.Now()
 	}
 	today := req.Today.Format(time.DateOnly)
-	rep := &Report{Checked: Counts{Descriptors: len(req.Head.Products), Contracts: len(req.Head.Contracts)}}
+	rep := &Report{Compared: req.Base != nil, Checked: Counts{Descriptors: len(req.Head.Products), Contracts: len(req.Head.Contracts)}}
 	if req.Policy != nil {
 		rep.PolicyVersion = req.Policy.Version()
 	}
@@ -71,6 +71,7 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 	for _, p := range req.Head.Problems {
 		broken[p.Pos.File] = true
 	}
+	var found []Finding
 	for _, c := range changes {
 		// A descriptor that no longer parses is reported as broken, not
 		// as a product that went away.
@@ -79,8 +80,9 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 				continue
 			}
 		}
-		rep.Findings = append(rep.Findings, changeFinding(c, graph, req.Base, req.Today))
+		found = append(found, changeFinding(c, graph, req.Base, req.Today))
 	}
+	rep.Findings = append(rep.Findings, mergeSharedContracts(found)...)
 
 	if req.Policy != nil {
 		found, err := evalPolicy(ctx, req, graph, changes, changed, today)
@@ -106,6 +108,42 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 	}
 	rep.finish()
 	return rep, nil
+}
+
+const noConsumer = " No registered consumer depends on it."
+
+// mergeSharedContracts folds the findings of one contract change reported
+// once per output port (ports may share a contract file) into one finding
+// with every port's consumers, at the highest level.
+func mergeSharedContracts(fs []Finding) []Finding {
+	type key struct {
+		rule, msg string
+		pos       mesh.Pos
+	}
+	at := map[key]int{}
+	var out []Finding
+	for _, f := range fs {
+		k := key{f.Rule, strings.TrimSuffix(f.Message, noConsumer), f.Pos}
+		i, seen := at[k]
+		if !seen {
+			at[k] = len(out)
+			out = append(out, f)
+			continue
+		}
+		m := &out[i]
+		if f.Level.rank() < m.Level.rank() {
+			m.Level, m.Message, m.Help = f.Level, f.Message, f.Help
+		}
+		if m.Port != f.Port {
+			m.Port = ""
+		}
+		for _, c := range f.Consumers {
+			if !slices.ContainsFunc(m.Consumers, func(x Consumer) bool { return x.Product == c.Product && x.InputPort == c.InputPort }) {
+				m.Consumers = append(m.Consumers, c)
+			}
+		}
+	}
+	return out
 }
 
 func problemFinding(p mesh.Problem, level Level) Finding {
@@ -146,15 +184,18 @@ func changeFinding(c compat.Change, g *impact.Graph, base *mesh.Mesh, today time
 			f.Consumers = append(f.Consumers, consumerOf(a, c.Fields))
 		}
 		switch {
+		case c.Rule == compat.RuleBreakingInMajor:
+			// About the version, not a field: the consumers are named on
+			// the changes it counts.
+			f.Consumers = nil
+			f.Level = LevelError
+			f.Help = "Bump the contract's major version and publish it on a new output port."
 		case len(f.Consumers) > 0:
 			f.Level = LevelError
 			f.Help = "Keep the old shape on this port and ship the change as a new major version on a new output port; deprecate the old port with `/mesh deprecate` once consumers can migrate."
-		case c.Rule == compat.RuleBreakingInMajor:
-			f.Level = LevelError
-			f.Help = "Bump the contract's major version and publish it on a new output port."
 		default:
 			f.Level = LevelWarning
-			f.Message += " No registered consumer depends on it."
+			f.Message += noConsumer
 		}
 	case compat.Warning:
 		f.Level, f.Title = LevelWarning, "Risky change"

@@ -53,7 +53,14 @@ func summaryLine(r *Report) string {
 	case len(parts) > 0:
 		return "Passes with " + strings.Join(parts, ", ")
 	}
-	return fmt.Sprintf("Passes: %s checked, nothing to report", plural(r.Checked.Changed, "changed file"))
+	return fmt.Sprintf("Passes: %s checked, nothing to report", plural(r.Checked.Changed, r.fileWord()))
+}
+
+func (r *Report) fileWord() string {
+	if r.Compared {
+		return "changed file"
+	}
+	return "file"
 }
 
 func plural(n int, word string) string {
@@ -72,8 +79,11 @@ func RenderText(w io.Writer, r *Report) error {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(&b, "meshbot %s: %s\n", verdict, r.Summary)
-	fmt.Fprintf(&b, "checked %s and %s (%s changed)",
-		plural(r.Checked.Descriptors, "descriptor"), plural(r.Checked.Contracts, "contract"), plural(r.Checked.Changed, "file"))
+	fmt.Fprintf(&b, "read %s and %s; judged %s", plural(r.Checked.Descriptors, "descriptor"),
+		plural(r.Checked.Contracts, "contract"), plural(r.Checked.Changed, r.fileWord()))
+	if !r.Compared {
+		b.WriteString(" (no --base: every file judged, nothing compared)")
+	}
 	if r.PolicyVersion != "" {
 		fmt.Fprintf(&b, ", policy %s", r.PolicyVersion)
 	}

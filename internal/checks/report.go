@@ -80,6 +80,7 @@ type Report struct {
 	Findings      []Finding `json:"findings"`
 	Impact        []Impact  `json:"impact"`
 	PolicyVersion string    `json:"policy_version"`
+	Compared      bool      `json:"compared"` // a base version was given: files are "changed", else all are judged
 	Checked       Counts    `json:"checked"`
 }
 
