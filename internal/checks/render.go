@@ -98,7 +98,10 @@ func RenderText(w io.Writer, r *Report) error {
 			}
 			b.WriteString("\n")
 		}
-		loc := fmt.Sprintf("%d:%d", f.Pos.Line, f.Pos.Col)
+		loc := fmt.Sprint(f.Pos.Line)
+		if f.Pos.Col > 0 {
+			loc += fmt.Sprintf(":%d", f.Pos.Col)
+		}
 		fmt.Fprintf(&b, "  %-7s %-7s %s  %s\n", loc, f.Level, f.Rule, f.Message)
 		for _, c := range f.Consumers {
 			fmt.Fprintf(&b, "%18sbreaks %s%s via input port %s", "", c.Product, owner(c.Owner), c.InputPort)
