@@ -33,15 +33,18 @@ run: build
 # need, so it works on a fresh machine.
 test: test-go test-rego
 
+# Redis-backed tests (store, queue, webhook, end to end) talk to a real
+# redis-server: scripts/redis-test.sh installs one when missing and starts a
+# dedicated instance for the tests.
 test-go:
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	MESHBOT_TEST_REDIS_URL=$${MESHBOT_TEST_REDIS_URL:-$$(scripts/redis-test.sh)} $(GO) test -count=1 ./...
 
 test-rego: build
 	./$(BIN) policy test policy
 
 bench: build $(TOOLS)/conftest
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	MESHBOT_TEST_REDIS_URL=$${MESHBOT_TEST_REDIS_URL:-$$(scripts/redis-test.sh)} $(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 	./scripts/bench-conftest.sh $(TOOLS)/conftest
 
 lint: $(TOOLS)/staticcheck
