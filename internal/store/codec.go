@@ -38,6 +38,9 @@ func decodeJob(b []byte) (Job, error) {
 	if w.Attempt < 1 {
 		return Job{}, fmt.Errorf("decode job %q: attempt %d", w.ID, w.Attempt)
 	}
+	if len(w.Payload) == 0 {
+		w.Payload = nil // "p":"" and no "p" are the same job
+	}
 	return Job(w), nil
 }
 
