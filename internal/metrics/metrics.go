@@ -1,0 +1,191 @@
+// Package metrics is meshbot's Prometheus registry: what the webhook intake
+// and the workers record, and the queue's state read from the store at
+// scrape time. Each Metrics owns its registry (no global one), so tests and
+// several servers in one process never share counters.
+package metrics
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/meshbot/meshbot/internal/store"
+)
+
+// Delivery outcomes, the values of the outcome label of
+// meshbot_webhook_deliveries_total.
+const (
+	OutcomeAccepted     = "accepted"     // jobs durably enqueued, 202
+	OutcomeDuplicate    = "duplicate"    // a redelivery already accepted, 202
+	OutcomeIgnored      = "ignored"      // nothing for meshbot to do, 202
+	OutcomePing         = "ping"         // 200
+	OutcomeUnauthorized = "unauthorized" // missing or wrong signature, 401
+	OutcomeBadRequest   = "bad_request"  // malformed, 400
+	OutcomeTooLarge     = "too_large"    // over 25 MB, 413
+	OutcomeUnavailable  = "unavailable"  // the store failed, 503
+)
+
+// Job outcomes, for JobDone.
+const (
+	JobSucceeded = "succeeded"
+	JobRetried   = "retried" // failed, retry scheduled
+	JobDead      = "dead"    // failed for good: dead-lettered
+	JobStale     = "stale"   // superseded by a newer head, skipped
+	JobLost      = "lost"    // the lease was lost to another worker
+)
+
+// QueueStatter is the part of the store the queue gauges read.
+type QueueStatter interface {
+	Stats(ctx context.Context) (store.QueueStats, error)
+}
+
+// Metrics holds meshbot's collectors. The zero value is not usable; call New.
+// A nil *Metrics is a valid no-op recorder, so packages can take one
+// optionally.
+type Metrics struct {
+	reg         *prometheus.Registry
+	deliveries  *prometheus.CounterVec
+	ack         *prometheus.HistogramVec
+	enqueued    *prometheus.CounterVec
+	jobDuration *prometheus.HistogramVec
+	jobs        *prometheus.CounterVec
+	policy      *prometheus.GaugeVec
+}
+
+// New builds a registry with meshbot's collectors plus the Go runtime and
+// process collectors. queue, when not nil, is asked for its Stats on every
+// scrape (bounded by a 2s timeout).
+func New(queue QueueStatter, log *slog.Logger) *Metrics {
+	if log == nil {
+		log = slog.Default()
+	}
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbot_webhook_deliveries_total",
+			Help: "Webhook deliveries received, by event and outcome.",
+		}, []string{"event", "outcome"}),
+		ack: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "meshbot_webhook_ack_seconds",
+			Help: "Time from reading a delivery to answering it, by outcome.",
+			// Acknowledgements should take milliseconds; the tail shows a
+			// slow store.
+			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, 1, 5},
+		}, []string{"outcome"}),
+		enqueued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbot_jobs_enqueued_total",
+			Help: "Jobs enqueued by the webhook intake, by kind.",
+		}, []string{"kind"}),
+		jobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "meshbot_job_duration_seconds",
+			Help:    "Time a worker spent on a job, by kind and outcome.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
+		}, []string{"kind", "outcome"}),
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbot_jobs_total",
+			Help: "Jobs finished by workers, by kind and outcome (succeeded, retried, dead, stale, lost).",
+		}, []string{"kind", "outcome"}),
+		policy: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "meshbot_policy_info",
+			Help: "The active policy: 1 for its version and source, absent otherwise.",
+		}, []string{"version", "source"}),
+	}
+	m.reg.MustRegister(m.deliveries, m.ack, m.enqueued, m.jobDuration, m.jobs, m.policy,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if queue != nil {
+		m.reg.MustRegister(&queueCollector{q: queue, log: log})
+	}
+	return m
+}
+
+// Registry is the registry behind Handler, for callers that add their own
+// collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Delivery records one answered webhook delivery. event is "" when the
+// delivery was refused before its signature was verified: an unverified
+// header must not create label values.
+func (m *Metrics) Delivery(event, outcome string, took time.Duration) {
+	if m == nil {
+		return
+	}
+	if event == "" {
+		event = "unverified"
+	}
+	m.deliveries.WithLabelValues(event, outcome).Inc()
+	m.ack.WithLabelValues(outcome).Observe(took.Seconds())
+}
+
+// Enqueued counts a job the intake enqueued.
+func (m *Metrics) Enqueued(kind string) {
+	if m == nil {
+		return
+	}
+	m.enqueued.WithLabelValues(kind).Inc()
+}
+
+// JobDone records a job a worker finished (outcome: JobSucceeded, ...).
+func (m *Metrics) JobDone(kind, outcome string, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.jobs.WithLabelValues(kind, outcome).Inc()
+	m.jobDuration.WithLabelValues(kind, outcome).Observe(took.Seconds())
+}
+
+// SetPolicy records the active policy version; the previous one is dropped,
+// so the gauge always names exactly one policy.
+func (m *Metrics) SetPolicy(version, source string) {
+	if m == nil {
+		return
+	}
+	m.policy.Reset()
+	m.policy.WithLabelValues(version, source).Set(1)
+}
+
+// queueCollector reads the queue's counts at scrape time: they live in the
+// store (shared by every replica), not in this process.
+type queueCollector struct {
+	q   QueueStatter
+	log *slog.Logger
+}
+
+var (
+	queueDesc = prometheus.NewDesc("meshbot_queue_jobs",
+		"Jobs in the queue by state: pending, in_flight, delayed (waiting for a retry), dead (dead-lettered).",
+		[]string{"state"}, nil)
+	queueUpDesc = prometheus.NewDesc("meshbot_queue_up",
+		"1 when the queue's counts could be read from the store at this scrape.", nil, nil)
+)
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queueDesc
+	ch <- queueUpDesc
+}
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := c.q.Stats(ctx)
+	if err != nil {
+		c.log.Warn("metrics: queue stats", "err", err)
+		ch <- prometheus.MustNewConstMetric(queueUpDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(queueUpDesc, prometheus.GaugeValue, 1)
+	for state, v := range map[string]int64{
+		"pending": s.Pending, "in_flight": s.InFlight, "delayed": s.Delayed, "dead": s.Dead,
+	} {
+		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(v), state)
+	}
+}

@@ -1,0 +1,288 @@
+// Package webhook is meshbot's HTTP intake: it reads GitHub deliveries
+// (capped at GitHub's 25 MB), verifies their signature before anything else,
+// de-duplicates redeliveries, routes each event to jobs and acknowledges only
+// once those jobs are durably enqueued. It also serves /healthz, /readyz and
+// /metrics.
+//
+// Redelivery and the crash window. The store's de-duplication is
+// set-if-absent (FirstDelivery), with no way to read or undo it, so the
+// order of "record the delivery id" and "enqueue its jobs" decides what a
+// failure between the two costs:
+//
+//   - record first (what this package does): two copies of one delivery,
+//     concurrent or later, can never both enqueue. If the enqueue then fails
+//     (the store went away between the two calls, or the process died) the
+//     delivery is answered 503 but its id stays recorded, so a redelivery
+//     within DedupTTL is acknowledged as a duplicate and its work is lost;
+//     the pull request gets its check again on the next push or `/mesh
+//     recheck`. The window is one store round trip.
+//   - enqueue first: nothing is lost, but a redelivery would enqueue again
+//     and nothing could tell it apart, which is the bug de-duplication is
+//     for.
+//
+// When the store is down the first call (FirstDelivery) already fails, so
+// the common outage records nothing and GitHub's redelivery goes through.
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/meshbot/meshbot/internal/metrics"
+	"github.com/meshbot/meshbot/internal/store"
+)
+
+// MaxBody is the largest delivery GitHub sends: it caps payloads at 25 MB.
+const MaxBody = 25 << 20
+
+// DefaultDedupTTL is how long a delivery id is remembered. GitHub lets a
+// delivery be redelivered for three days.
+const DefaultDedupTTL = 72 * time.Hour
+
+// storeTimeout bounds the store writes of one delivery. They run detached
+// from the request's context: once started they finish, even when GitHub
+// hangs up or the server shuts down, so a delivery is never half recorded
+// because a client went away.
+const storeTimeout = 5 * time.Second
+
+// Sink is the part of the store the intake writes to.
+type Sink interface {
+	Enqueue(ctx context.Context, j store.Job) error
+	FirstDelivery(ctx context.Context, id string, ttl time.Duration) (bool, error)
+	SetLatest(ctx context.Context, key, sha string) error
+}
+
+// Options configure the intake.
+type Options struct {
+	// Secret is the webhook secret; deliveries not signed with it are refused.
+	Secret []byte
+	Sink   Sink
+	// Ready are the readiness checks of /readyz by name (e.g. "store",
+	// "policy"); each must answer quickly.
+	Ready   map[string]func(context.Context) error
+	Metrics *metrics.Metrics // nil: no metrics, /metrics answers 404
+	Logger  *slog.Logger
+	// DedupTTL defaults to DefaultDedupTTL; MaxBody to MaxBody.
+	DedupTTL time.Duration
+	MaxBody  int64
+}
+
+// Intake handles webhook deliveries.
+type Intake struct {
+	secret   []byte
+	sink     Sink
+	ready    map[string]func(context.Context) error
+	metrics  *metrics.Metrics
+	log      *slog.Logger
+	dedupTTL time.Duration
+	maxBody  int64
+}
+
+// New validates opts and returns the intake.
+func New(opts Options) (*Intake, error) {
+	if len(opts.Secret) == 0 {
+		return nil, errors.New("webhook: a secret is required")
+	}
+	if opts.Sink == nil {
+		return nil, errors.New("webhook: a store is required")
+	}
+	in := &Intake{
+		secret:   opts.Secret,
+		sink:     opts.Sink,
+		ready:    opts.Ready,
+		metrics:  opts.Metrics,
+		log:      opts.Logger,
+		dedupTTL: opts.DedupTTL,
+		maxBody:  opts.MaxBody,
+	}
+	if in.log == nil {
+		in.log = slog.Default()
+	}
+	if in.dedupTTL <= 0 {
+		in.dedupTTL = DefaultDedupTTL
+	}
+	if in.maxBody <= 0 {
+		in.maxBody = MaxBody
+	}
+	return in, nil
+}
+
+// Router returns a gin engine serving POST /webhook, GET /healthz, GET
+// /readyz and GET /metrics. Callers may add routes to it.
+func (in *Intake) Router() *gin.Engine {
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.POST("/webhook", in.Webhook)
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", in.Readyz)
+	if in.metrics != nil {
+		r.GET("/metrics", gin.WrapH(in.metrics.Handler()))
+	}
+	return r
+}
+
+// Readyz answers 200 when every readiness check passes, 503 otherwise, with
+// each check's result.
+func (in *Intake) Readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	status, results := http.StatusOK, gin.H{}
+	for name, check := range in.ready {
+		if err := check(ctx); err != nil {
+			status = http.StatusServiceUnavailable
+			results[name] = err.Error()
+			continue
+		}
+		results[name] = "ok"
+	}
+	c.JSON(status, results)
+}
+
+// Webhook handles POST /webhook.
+func (in *Intake) Webhook(c *gin.Context) {
+	start := time.Now()
+	event := ""
+	log := in.log.With("delivery", c.GetHeader("X-GitHub-Delivery"))
+	answer := func(outcome string, status int, body any) {
+		c.JSON(status, body)
+		in.metrics.Delivery(event, outcome, time.Since(start))
+	}
+
+	if c.Request.ContentLength > in.maxBody {
+		log.Warn("webhook: delivery too large", "bytes", c.Request.ContentLength)
+		answer(metrics.OutcomeTooLarge, http.StatusRequestEntityTooLarge, gin.H{"error": "payload exceeds 25 MB"})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, in.maxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			log.Warn("webhook: delivery too large")
+			answer(metrics.OutcomeTooLarge, http.StatusRequestEntityTooLarge, gin.H{"error": "payload exceeds 25 MB"})
+			return
+		}
+		log.Warn("webhook: read body", "err", err)
+		answer(metrics.OutcomeBadRequest, http.StatusBadRequest, gin.H{"error": "could not read body"})
+		return
+	}
+	if !Verify(in.secret, body, c.GetHeader("X-Hub-Signature-256")) {
+		log.Warn("webhook: refused: missing or wrong X-Hub-Signature-256", "remote", c.ClientIP())
+		answer(metrics.OutcomeUnauthorized, http.StatusUnauthorized, gin.H{"error": "missing or invalid X-Hub-Signature-256"})
+		return
+	}
+	event = c.GetHeader("X-GitHub-Event")
+	delivery := c.GetHeader("X-GitHub-Delivery")
+	log = log.With("event", event)
+	if event == "" || delivery == "" || !validDelivery(delivery) {
+		log.Warn("webhook: missing or invalid X-GitHub-Event or X-GitHub-Delivery")
+		answer(metrics.OutcomeBadRequest, http.StatusBadRequest, gin.H{"error": "X-GitHub-Event and X-GitHub-Delivery are required"})
+		return
+	}
+	if event == "ping" {
+		log.Info("webhook: ping")
+		answer(metrics.OutcomePing, http.StatusOK, gin.H{"msg": "pong"})
+		return
+	}
+	w, err := Route(delivery, event, body)
+	if err != nil {
+		log.Warn("webhook: malformed delivery", "err", err)
+		answer(metrics.OutcomeBadRequest, http.StatusBadRequest, gin.H{"error": err.Error()})
+		return
+	}
+	log = log.With("action", w.Action, "installation", w.Installation, "repository", w.Repo)
+	if len(w.Jobs) == 0 {
+		log.Info("webhook: ignored", "reason", w.Ignored)
+		answer(metrics.OutcomeIgnored, http.StatusAccepted, gin.H{"ignored": w.Ignored})
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), storeTimeout)
+	defer cancel()
+	first, err := in.sink.FirstDelivery(ctx, delivery, in.dedupTTL)
+	if err != nil {
+		log.Error("webhook: dedup failed, answering 503 so GitHub shows a failed delivery", "err", err)
+		answer(metrics.OutcomeUnavailable, http.StatusServiceUnavailable, gin.H{"error": "store unavailable, redeliver later"})
+		return
+	}
+	if !first {
+		log.Info("webhook: redelivery already accepted")
+		answer(metrics.OutcomeDuplicate, http.StatusAccepted, gin.H{"duplicate": true})
+		return
+	}
+	// Heads go first: a worker that claims the new job must already see its
+	// SHA as the newest.
+	for _, h := range w.Heads {
+		if err := in.sink.SetLatest(ctx, h.Key, h.SHA); err != nil {
+			in.lost(log, answer, w, 0, err)
+			return
+		}
+	}
+	for i, j := range w.Jobs {
+		if err := in.sink.Enqueue(ctx, j); err != nil {
+			in.lost(log, answer, w, i, err)
+			return
+		}
+		in.metrics.Enqueued(j.Kind)
+	}
+	log.Info("webhook: accepted", "jobs", len(w.Jobs), "took", time.Since(start))
+	answer(metrics.OutcomeAccepted, http.StatusAccepted, gin.H{"jobs": len(w.Jobs)})
+}
+
+// lost reports a store failure after the delivery id was recorded: see the
+// package comment for why the delivery cannot simply be redelivered.
+func (in *Intake) lost(log *slog.Logger, answer func(string, int, any), w Work, enqueued int, err error) {
+	ids := make([]string, 0, len(w.Jobs)-enqueued)
+	for _, j := range w.Jobs[enqueued:] {
+		ids = append(ids, j.ID)
+	}
+	log.Error("webhook: enqueue failed after the delivery was recorded; these jobs are lost and a redelivery within the dedup TTL will be treated as a duplicate",
+		"err", err, "enqueued", enqueued, "lost_jobs", ids)
+	answer(metrics.OutcomeUnavailable, http.StatusServiceUnavailable, gin.H{"error": "store unavailable"})
+}
+
+// Verify reports whether header is GitHub's X-Hub-Signature-256 for body:
+// "sha256=" and the hex HMAC-SHA256 of the exact bytes under secret. The
+// comparison is constant-time.
+func Verify(secret, body []byte, header string) bool {
+	hexSum, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || len(hexSum) != 2*sha256.Size {
+		return false
+	}
+	got, err := hex.DecodeString(hexSum)
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	return hmac.Equal(got, mac.Sum(nil))
+}
+
+// Sign returns the X-Hub-Signature-256 value GitHub sends for body.
+func Sign(secret, body []byte) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// validDelivery bounds what becomes a store key and a job id: GitHub's
+// delivery ids are GUIDs.
+func validDelivery(id string) bool {
+	if len(id) > 100 {
+		return false
+	}
+	for _, c := range id {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
