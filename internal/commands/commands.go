@@ -1,0 +1,290 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/jobs"
+	"github.com/meshbot/meshbot/internal/store"
+)
+
+// Client is what commands ask of an installation's GitHub client;
+// *github.Client has these methods.
+type Client interface {
+	Comment(ctx context.Context, owner, repo string, issue int, body string) (*gh.IssueComment, error)
+	React(ctx context.Context, owner, repo string, commentID int64, content string) error
+	Permission(ctx context.Context, owner, repo, user string) (string, error)
+	PullRequest(ctx context.Context, owner, repo string, n int) (*gh.PullRequest, error)
+}
+
+// GitHub hands out the client of an installation.
+type GitHub interface {
+	Client(installation int64) (Client, error)
+}
+
+// FromApp adapts the App's installation clients to GitHub.
+func FromApp(app *github.App) GitHub { return appClients{app} }
+
+type appClients struct{ app *github.App }
+
+func (a appClients) Client(installation int64) (Client, error) {
+	c, err := a.app.Installation(installation)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Env is what a command runs with.
+type Env struct {
+	Job        jobs.Command // the comment: repository, issue, commenter
+	GitHub     Client
+	Queue      store.Queue
+	Latest     store.Latest
+	Logger     *slog.Logger
+	Permission string    // the commenter's role on the repository
+	Commands   []Command // every registered command, for help
+}
+
+// Command is one `/mesh` command. Adding a command is adding one entry to
+// Builtin: the handler does the parsing, acknowledgement, permission check,
+// reply and reactions for every command alike. `/mesh deprecate` will be
+// such an entry (Permission "write", Run recording the deprecation).
+type Command struct {
+	Name    string // what follows /mesh, lower case
+	Usage   string // e.g. "/mesh recheck"
+	Summary string // one line for help
+	// Permission is the least role on the repository the commenter needs:
+	// read, triage, write, maintain or admin. Anything else is treated as
+	// admin, so a typo fails closed.
+	Permission string
+	// Run does the work and returns the reply (markdown). An error made with
+	// Refuse is shown to the commenter as the reply; any other error is
+	// retried when transient (the job fails) or reported when not.
+	Run func(ctx context.Context, env Env, inv Invocation) (reply string, err error)
+}
+
+// Builtin is meshbot's command registry.
+func Builtin() []Command {
+	return []Command{
+		{Name: "help", Usage: "/mesh help", Summary: "list the commands meshbot understands", Permission: "read", Run: runHelp},
+		{Name: "recheck", Usage: "/mesh recheck", Summary: "run meshbot's check again on this pull request's head", Permission: "write", Run: runRecheck},
+	}
+}
+
+// Refuse makes an error whose message is the reply to the commenter: the
+// command was understood but cannot be done here or now.
+func Refuse(format string, args ...any) error {
+	return refusal{fmt.Sprintf(format, args...)}
+}
+
+type refusal struct{ msg string }
+
+func (r refusal) Error() string { return r.msg }
+
+// rank places a role on GitHub's ladder none < read < triage < write <
+// maintain < admin. An unknown role ranks as none for a user and as admin
+// for a requirement (see Command.Permission).
+func rank(role string, required bool) int {
+	switch role {
+	case "none":
+		return 0
+	case "read":
+		return 1
+	case "triage":
+		return 2
+	case "write":
+		return 3
+	case "maintain":
+		return 4
+	case "admin":
+		return 5
+	}
+	if required {
+		return 5
+	}
+	return 0
+}
+
+// Deps are the handler's collaborators.
+type Deps struct {
+	GitHub GitHub
+	Queue  store.Queue  // where recheck enqueues a check
+	Latest store.Latest // recheck marks the head it asks for as the newest
+	Logger *slog.Logger // default slog.Default()
+	// Commands is the registry; default Builtin().
+	Commands []Command
+}
+
+// Reactions the handler leaves on the command's comment.
+const (
+	ReactSeen    = "eyes"     // at once: the command was noticed
+	ReactDone    = "+1"       // it ran
+	ReactRefused = "confused" // unknown, not allowed, or failed
+)
+
+// maxReply keeps replies under GitHub's 65,536-character comment limit.
+const maxReply = 60000
+
+// New returns the handler of jobs.KindCommand jobs.
+func New(deps Deps) jobs.Handler {
+	h := &handler{deps: deps}
+	if h.deps.Logger == nil {
+		h.deps.Logger = slog.Default()
+	}
+	if h.deps.Commands == nil {
+		h.deps.Commands = Builtin()
+	}
+	return h.handle
+}
+
+type handler struct{ deps Deps }
+
+func (h *handler) find(name string) (Command, bool) {
+	for _, c := range h.deps.Commands {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Command{}, false
+}
+
+func (h *handler) handle(ctx context.Context, j store.Job) error {
+	var in jobs.Command
+	if err := jobs.Decode(j, &in); err != nil {
+		return store.Permanent(err)
+	}
+	log := h.deps.Logger.With(slog.String("delivery", in.Delivery), slog.Int64("installation", in.Installation),
+		slog.String("repo", in.Owner+"/"+in.Repo), slog.Int("issue", in.Issue), slog.String("user", in.User))
+	if strings.HasSuffix(in.User, "[bot]") {
+		// Bots, meshbot included, do not command meshbot: no reply loops.
+		log.DebugContext(ctx, "command: comment by a bot, ignored")
+		return nil
+	}
+	inv, ok := Parse(in.Body)
+	if !ok {
+		return nil
+	}
+	if inv.Name == "" {
+		inv.Name = "help"
+	}
+	log = log.With(slog.String("command", inv.Name))
+	client, err := h.deps.GitHub.Client(in.Installation)
+	if err != nil {
+		return fmt.Errorf("command %s: client of installation %d: %w", inv.Name, in.Installation, err)
+	}
+	if err := client.React(ctx, in.Owner, in.Repo, in.CommentID, ReactSeen); err != nil {
+		return fmt.Errorf("command %s: acknowledge: %w", inv.Name, err)
+	}
+	finish := func(reply, reaction string) error {
+		if len(reply) > maxReply {
+			reply = reply[:maxReply] + "\n\n…(cut to fit a comment)"
+		}
+		if _, err := client.Comment(ctx, in.Owner, in.Repo, in.Issue, reply); err != nil {
+			return fmt.Errorf("command %s: reply: %w", inv.Name, err)
+		}
+		if err := client.React(ctx, in.Owner, in.Repo, in.CommentID, reaction); err != nil {
+			return fmt.Errorf("command %s: react: %w", inv.Name, err)
+		}
+		log.InfoContext(ctx, "command: answered", slog.String("reaction", reaction))
+		return nil
+	}
+
+	cmd, ok := h.find(inv.Name)
+	if !ok {
+		return finish(fmt.Sprintf("@%s, meshbot has no command `%s`.\n\n%s", in.User, sanitize(inv.Name), listing(h.deps.Commands)), ReactRefused)
+	}
+	perm, err := client.Permission(ctx, in.Owner, in.Repo, in.User)
+	if err != nil {
+		return fmt.Errorf("command %s: %w", inv.Name, err)
+	}
+	if rank(perm, false) < rank(cmd.Permission, true) {
+		log.InfoContext(ctx, "command: refused for permission", slog.String("has", perm), slog.String("needs", cmd.Permission))
+		return finish(fmt.Sprintf("@%s, `%s` needs **%s** permission on %s/%s; you have **%s**.",
+			in.User, cmd.Usage, cmd.Permission, in.Owner, in.Repo, perm), ReactRefused)
+	}
+	env := Env{Job: in, GitHub: client, Queue: h.deps.Queue, Latest: h.deps.Latest, Logger: log, Permission: perm, Commands: h.deps.Commands}
+	reply, err := cmd.Run(ctx, env, inv)
+	var ref refusal
+	switch {
+	case errors.As(err, &ref):
+		return finish(fmt.Sprintf("@%s, %s", in.User, ref.msg), ReactRefused)
+	case err != nil && (errors.Is(err, github.ErrNotFound) || store.IsPermanent(err)):
+		log.WarnContext(ctx, "command: failed", slog.Any("err", err))
+		return finish(fmt.Sprintf("@%s, `%s` failed: %s", in.User, cmd.Usage, err), ReactRefused)
+	case err != nil:
+		// Transient (GitHub or the store unavailable, a rate limit): the
+		// queue retries the job, and the person hears once it succeeds.
+		return fmt.Errorf("command %s: %w", inv.Name, err)
+	}
+	return finish(reply, ReactDone)
+}
+
+// sanitize keeps a user's word from breaking out of inline code.
+func sanitize(s string) string {
+	s = strings.NewReplacer("`", "", "\n", " ", "\r", " ").Replace(s)
+	if r := []rune(s); len(r) > 40 {
+		s = string(r[:40]) + "…"
+	}
+	return s
+}
+
+// listing is the table of commands. No line of it starts with /mesh, so a
+// reply never reads as a command.
+func listing(cmds []Command) string {
+	var b strings.Builder
+	b.WriteString("| command | what it does | needs |\n|---|---|---|\n")
+	for _, c := range cmds {
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.Usage, c.Summary, c.Permission)
+	}
+	return b.String()
+}
+
+func runHelp(_ context.Context, env Env, _ Invocation) (string, error) {
+	return "meshbot understands these commands in issue and pull-request comments:\n\n" + listing(env.Commands), nil
+}
+
+func runRecheck(ctx context.Context, env Env, _ Invocation) (string, error) {
+	in := env.Job
+	if !in.IsPR {
+		return "", Refuse("`/mesh recheck` works on pull requests; #%d is an issue.", in.Issue)
+	}
+	pr, err := env.GitHub.PullRequest(ctx, in.Owner, in.Repo, in.Issue)
+	if err != nil {
+		return "", err
+	}
+	if pr.GetState() == "closed" {
+		return "", Refuse("pull request #%d is closed; meshbot checks open pull requests.", in.Issue)
+	}
+	head := pr.GetHead().GetSHA()
+	if head == "" {
+		return "", fmt.Errorf("pull request #%d has no head SHA", in.Issue)
+	}
+	check := jobs.Check{
+		Delivery: in.Delivery, Installation: in.Installation, Owner: in.Owner, Repo: in.Repo,
+		PR: in.Issue, HeadSHA: head, BaseSHA: pr.GetBase().GetSHA(), BaseRef: pr.GetBase().GetRef(),
+	}
+	key := check.Key()
+	if err := env.Latest.SetLatest(ctx, key, head); err != nil {
+		return "", fmt.Errorf("recheck: mark %s newest: %w", head, err)
+	}
+	id := in.Delivery
+	if id == "" {
+		id = fmt.Sprintf("comment-%d", in.CommentID)
+	}
+	job, err := jobs.New(id+".recheck", jobs.KindCheck, key, check)
+	if err != nil {
+		return "", err
+	}
+	if err := env.Queue.Enqueue(ctx, job); err != nil {
+		return "", fmt.Errorf("recheck: enqueue: %w", err)
+	}
+	env.Logger.InfoContext(ctx, "command: recheck enqueued", slog.String("head", head))
+	return fmt.Sprintf("Re-running meshbot on %s.", head), nil
+}

@@ -1,0 +1,194 @@
+// Package commands runs the `/mesh` comment commands people type in issue
+// and pull-request comments: it parses the command, acknowledges it, checks
+// the commenter's permission on the repository through the API, runs it and
+// answers with a comment.
+package commands
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Prefix starts a command line.
+const Prefix = "/mesh"
+
+// maxLineBytes bounds the command line that is split into fields; a comment
+// is at most 65,536 characters, and no command needs more than a few
+// hundred bytes.
+const maxLineBytes = 4096
+
+// Invocation is one parsed `/mesh` command line.
+type Invocation struct {
+	Name  string            // the command, lower-cased; "" for a bare `/mesh`
+	Args  []string          // positional arguments, in order
+	Flags map[string]string // --key value or --key=value; a flag with no value is "true"
+	Line  int               // 1-based line of the comment body
+}
+
+// Parse finds the command in a comment body: the first non-empty line that
+// starts with /mesh (after leading blanks), outside fenced code blocks and
+// not quoted with `>`. It reports false when there is none.
+//
+// Fields split as a shell would: blanks separate them, single quotes keep
+// everything literally, double quotes keep blanks and honour \" and \\, and
+// a backslash outside quotes escapes the next character. An unterminated
+// quote runs to the end of the line.
+//
+// Flags are --key value or --key=value. A --key followed by another flag or
+// by nothing has the value "true"; a lone -- ends the flags, so every later
+// field is positional even when it starts with --.
+func Parse(body string) (Invocation, bool) {
+	var fence string // the opening fence while inside a fenced block
+	for i, line := range strings.Split(body, "\n") {
+		line = strings.TrimRight(line, "\r")
+		trimmed := strings.TrimLeft(line, " \t")
+		if fence != "" {
+			if closesFence(trimmed, fence) {
+				fence = ""
+			}
+			continue
+		}
+		if f := openingFence(line); f != "" {
+			fence = f
+			continue
+		}
+		if strings.HasPrefix(trimmed, ">") {
+			continue
+		}
+		rest, ok := strings.CutPrefix(trimmed, Prefix)
+		if !ok {
+			continue
+		}
+		if r, _ := utf8.DecodeRuneInString(rest); rest != "" && !unicode.IsSpace(r) {
+			continue // /meshy, /mesh-bot: another word
+		}
+		if len(rest) > maxLineBytes {
+			rest = rest[:maxLineBytes]
+		}
+		inv := Invocation{Flags: map[string]string{}, Line: i + 1}
+		fields := split(rest)
+		if len(fields) > 0 {
+			inv.Name = strings.ToLower(fields[0])
+			fields = fields[1:]
+		}
+		flagsDone := false
+		for j := 0; j < len(fields); j++ {
+			f := fields[j]
+			if flagsDone || !strings.HasPrefix(f, "--") {
+				inv.Args = append(inv.Args, f)
+				continue
+			}
+			if f == "--" {
+				flagsDone = true
+				continue
+			}
+			key, val, hasVal := strings.Cut(f[2:], "=")
+			if !hasVal {
+				val = "true"
+				if j+1 < len(fields) && !strings.HasPrefix(fields[j+1], "--") {
+					val = fields[j+1]
+					j++
+				}
+			}
+			inv.Flags[strings.ToLower(key)] = val
+		}
+		return inv, true
+	}
+	return Invocation{}, false
+}
+
+// IsCommand reports whether body holds a command, by Parse's rules: the
+// webhook intake can use it to decide whether a comment is worth a job, so
+// intake and handler never disagree.
+func IsCommand(body string) bool {
+	_, ok := Parse(body)
+	return ok
+}
+
+// openingFence returns the fence a line opens (``` or ~~~, three or more,
+// indented at most three spaces, as CommonMark has it), or "".
+func openingFence(line string) string {
+	indent := len(line) - len(strings.TrimLeft(line, " "))
+	if indent > 3 {
+		return ""
+	}
+	s := line[indent:]
+	for _, c := range []byte{'`', '~'} {
+		n := 0
+		for n < len(s) && s[n] == c {
+			n++
+		}
+		if n >= 3 {
+			// A backtick fence's info string may not hold a backtick.
+			if c == '`' && strings.Contains(s[n:], "`") {
+				return ""
+			}
+			return s[:n]
+		}
+	}
+	return ""
+}
+
+// closesFence tells whether a (left-trimmed) line closes fence: the same
+// character, at least as long, nothing after it but blanks.
+func closesFence(trimmed, fence string) bool {
+	n := 0
+	for n < len(trimmed) && trimmed[n] == fence[0] {
+		n++
+	}
+	return n >= len(fence) && strings.TrimSpace(trimmed[n:]) == ""
+}
+
+// split breaks a command line into fields, shell-like (see Parse).
+func split(s string) []string {
+	var (
+		out   []string
+		cur   strings.Builder
+		in    bool // inside a field
+		quote rune // the open quote, or 0
+		esc   bool // the previous rune was a backslash
+	)
+	for _, r := range s {
+		switch {
+		case esc:
+			esc = false
+			if quote == '"' && r != '"' && r != '\\' {
+				cur.WriteRune('\\')
+			}
+			cur.WriteRune(r)
+		case quote == '\'':
+			if r == '\'' {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\\':
+			esc, in = true, true
+		case quote == '"':
+			if r == '"' {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '"' || r == '\'':
+			quote, in = r, true
+		case unicode.IsSpace(r):
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			in = true
+			cur.WriteRune(r)
+		}
+	}
+	if esc {
+		cur.WriteRune('\\')
+	}
+	if in {
+		out = append(out, cur.String())
+	}
+	return out
+}
