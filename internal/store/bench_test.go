@@ -48,6 +48,23 @@ func BenchmarkEnqueue(b *testing.B) {
 	})
 }
 
+// BenchmarkEnqueueNew is the webhook intake's store call: dedup and enqueue
+// of one delivery.
+func BenchmarkEnqueueNew(b *testing.B) {
+	eachStore(b, Options{}, func(b *testing.B, s Store) {
+		ctx := context.Background()
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			i++
+			id := fmt.Sprint("d-", i)
+			if ok, err := s.EnqueueNew(ctx, id, time.Hour, Job{ID: id, Kind: "check", Key: "1/o/r#1", Payload: payload}); err != nil || !ok {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+}
+
 func BenchmarkClaimAck(b *testing.B) {
 	eachStore(b, Options{}, func(b *testing.B, s Store) {
 		ctx := context.Background()

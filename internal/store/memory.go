@@ -302,6 +302,37 @@ func (m *memory) FirstDelivery(_ context.Context, id string, ttl time.Duration) 
 	return true, nil
 }
 
+func (m *memory) EnqueueNew(ctx context.Context, id string, ttl time.Duration, jobs ...Job) (bool, error) {
+	if ttl <= 0 {
+		return false, fmt.Errorf("dedup %s: ttl %v must be positive", id, ttl)
+	}
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("enqueue delivery %s: %w", id, err)
+	}
+	now := time.Now()
+	prepared := make([]Job, len(jobs))
+	for i, j := range jobs {
+		var err error
+		if prepared[i], err = prepare(j, now); err != nil {
+			return false, fmt.Errorf("delivery %s: %w", id, err)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false, ErrClosed
+	}
+	m.sweep(now)
+	if exp, ok := m.dedup[id]; ok && exp.After(now) {
+		return false, nil
+	}
+	m.dedup[id] = now.Add(ttl)
+	for _, j := range prepared {
+		m.push(j)
+	}
+	return true, nil
+}
+
 // sweep drops expired delivery ids and head SHAs at most once a minute: the
 // maps stay bounded by what one TTL sees without a scan on every call. The
 // caller holds mu.

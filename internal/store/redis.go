@@ -437,6 +437,37 @@ func (r *redisStore) FirstDelivery(ctx context.Context, id string, ttl time.Dura
 	return ok, nil
 }
 
+// enqueueNewScript: SET NX the delivery id, and only if it was new XADD
+// every job. KEYS: dedup key, stream; ARGV: ttl ms, encoded jobs.
+var enqueueNewScript = redis.NewScript(`
+if not redis.call('SET', KEYS[1], 1, 'NX', 'PX', ARGV[1]) then return 0 end
+for i = 2, #ARGV do
+  redis.call('XADD', KEYS[2], '*', 'j', ARGV[i])
+end
+return 1
+`)
+
+func (r *redisStore) EnqueueNew(ctx context.Context, id string, ttl time.Duration, jobs ...Job) (bool, error) {
+	if ttl <= 0 {
+		return false, fmt.Errorf("dedup %s: ttl %v must be positive", id, ttl)
+	}
+	now := time.Now()
+	args := make([]any, 0, 1+len(jobs))
+	args = append(args, max(ttl.Milliseconds(), 1))
+	for _, j := range jobs {
+		j, err := prepare(j, now)
+		if err != nil {
+			return false, fmt.Errorf("delivery %s: %w", id, err)
+		}
+		args = append(args, encodeJob(j))
+	}
+	n, err := enqueueNewScript.Run(ctx, r.c, []string{r.opts.Prefix + "dedup:" + id, r.stream}, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("enqueue delivery %s: %w", id, err)
+	}
+	return n == 1, nil
+}
+
 func (r *redisStore) SetLatest(ctx context.Context, key, sha string) error {
 	if err := r.c.Set(ctx, r.opts.Prefix+"latest:"+key, sha, r.opts.LatestTTL).Err(); err != nil {
 		return fmt.Errorf("set latest %s: %w", key, err)

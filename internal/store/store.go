@@ -84,6 +84,12 @@ type Dedup interface {
 	// FirstDelivery records id for ttl and reports whether it was new (GitHub
 	// redelivers with the same X-GitHub-Delivery).
 	FirstDelivery(ctx context.Context, id string, ttl time.Duration) (bool, error)
+	// EnqueueNew records id and enqueues jobs in one atomic step, only when
+	// id is new, and reports whether it was. The webhook intake wants this
+	// rather than FirstDelivery then Enqueue: if the enqueue failed after the
+	// id was recorded, GitHub's redelivery would be dropped as a duplicate
+	// and the delivery lost. With no jobs it is FirstDelivery.
+	EnqueueNew(ctx context.Context, id string, ttl time.Duration, jobs ...Job) (bool, error)
 }
 
 // Latest tracks the newest head SHA per supersession key, so that work on an

@@ -36,6 +36,7 @@ func runStoreSuite(t *testing.T, open factory) {
 	t.Run("AbandonedJobIsDeadLettered", func(t *testing.T) { testAbandoned(t, open) })
 	t.Run("ConcurrentClaimers", func(t *testing.T) { testConcurrent(t, open) })
 	t.Run("Dedup", func(t *testing.T) { testDedup(t, open) })
+	t.Run("EnqueueNew", func(t *testing.T) { testEnqueueNew(t, open) })
 	t.Run("Latest", func(t *testing.T) { testLatest(t, open) })
 	t.Run("Registry", func(t *testing.T) { testRegistry(t, open) })
 }
@@ -428,6 +429,43 @@ func testDedup(t *testing.T, open factory) {
 	if _, err := s.FirstDelivery(ctx, "x", 0); err == nil {
 		t.Fatal("FirstDelivery with ttl 0 succeeded")
 	}
+}
+
+func testEnqueueNew(t *testing.T, open factory) {
+	s := open(t, Options{})
+	ctx := ctxT(t)
+	jobs := []Job{{ID: "d1/check", Kind: "check"}, {ID: "d1/index", Kind: "index"}}
+	if _, err := s.EnqueueNew(ctx, "d0", time.Hour, Job{ID: "ok"}, Job{Kind: "no id"}); err == nil {
+		t.Fatal("EnqueueNew with an invalid job succeeded")
+	}
+	// The invalid call recorded nothing and enqueued nothing.
+	wantStats(t, s, QueueStats{})
+	if first, err := s.FirstDelivery(ctx, "d0", time.Hour); err != nil || !first {
+		t.Fatalf("d0 was recorded by a failed EnqueueNew: %v, %v", first, err)
+	}
+	for i, want := range []bool{true, false} {
+		got, err := s.EnqueueNew(ctx, "d1", time.Hour, jobs...)
+		if err != nil || got != want {
+			t.Fatalf("EnqueueNew #%d = %v, %v; want %v", i+1, got, err, want)
+		}
+		wantStats(t, s, QueueStats{Pending: 2}) // a redelivery adds nothing
+	}
+	if first, err := s.FirstDelivery(ctx, "d1", time.Hour); err != nil || first {
+		t.Fatalf("FirstDelivery after EnqueueNew = %v, %v; want false", first, err)
+	}
+	for _, want := range jobs {
+		l := mustClaim(t, s, "w1", 0)
+		if l.Job.ID != want.ID || l.Job.Kind != want.Kind || l.Job.Attempt != 1 || l.Job.Enqueued.IsZero() {
+			t.Fatalf("claimed %+v, want %s", l.Job, want.ID)
+		}
+		if err := s.Ack(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.EnqueueNew(ctx, "d2", time.Hour); err != nil || !got {
+		t.Fatalf("EnqueueNew without jobs = %v, %v", got, err)
+	}
+	wantStats(t, s, QueueStats{})
 }
 
 func testLatest(t *testing.T, open factory) {
