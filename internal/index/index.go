@@ -19,6 +19,7 @@ import (
 
 	"github.com/meshbot/meshbot/internal/github"
 	"github.com/meshbot/meshbot/internal/jobs"
+	"github.com/meshbot/meshbot/internal/memfs"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/store"
 )
@@ -233,7 +234,7 @@ func (ix *Indexer) read(ctx context.Context, client Repos, owner, repo, sha stri
 	blobs := make(map[string]github.TreeEntry)
 	var descs, contracts []string
 	for _, e := range tree {
-		if e.Type != "blob" || skipped(e.Path) {
+		if e.Type != "blob" || skipped(e.Path) || !memfs.ValidPath(e.Path) {
 			continue
 		}
 		blobs[e.Path] = e
@@ -298,7 +299,11 @@ func (ix *Indexer) read(ctx context.Context, client Repos, owner, repo, sha stri
 	if err := fetch(refs); err != nil {
 		return nil, nil, err
 	}
-	m, err := mesh.Load(ctx, newMemFS(files))
+	fsys, err := memfs.New(files)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := mesh.Load(ctx, fsys)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -101,6 +101,10 @@ func TestIndexExampleMesh(t *testing.T) {
 			e := newEnv(t, b)
 			files := meshFiles(t)
 			files["README.md"] = []byte("# not a descriptor\n")
+			// Folders mesh.Load does not walk are not fetched either.
+			hidden := []byte("apiVersion: mesh/v1\nkind: DataProduct\nmetadata: {name: hidden, domain: x, owner: team-x}\n")
+			files[".github/dataproduct.yaml"] = hidden
+			files["web/node_modules/pkg/dataproduct.yaml"] = hidden
 			e.repo.Commit("main", files)
 			if err := e.ix.HandleIndex(context.Background(), indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"})); err != nil {
 				t.Fatal(err)
@@ -117,11 +121,18 @@ func TestIndexExampleMesh(t *testing.T) {
 					t.Errorf("port without its contract: %s", s)
 				}
 			}
-			// Only descriptors and contracts are fetched, never the README.
+			// Only descriptors and contracts are fetched: one request each.
+			fetched := 0
 			for _, r := range e.fake.Requests() {
-				if strings.Contains(r.Path, "README") {
+				if strings.Contains(r.Path, "README") || strings.Contains(r.Path, ".github") || strings.Contains(r.Path, "node_modules") {
 					t.Errorf("fetched %s", r.Path)
 				}
+				if strings.Contains(r.Path, "/contents/") {
+					fetched++
+				}
+			}
+			if want := len(meshFiles(t)) - 1; fetched != want { // the mesh's own README.md is not fetched
+				t.Errorf("%d files fetched, want %d (every descriptor and contract of the example mesh)", fetched, want)
 			}
 		})
 	}
