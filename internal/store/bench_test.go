@@ -48,9 +48,9 @@ func BenchmarkEnqueue(b *testing.B) {
 	})
 }
 
-// BenchmarkEnqueueNew is the webhook intake's store call: dedup and enqueue
-// of one delivery.
-func BenchmarkEnqueueNew(b *testing.B) {
+// BenchmarkEnqueueDelivery is the webhook intake's store call: dedup, head
+// and job of one pull-request delivery.
+func BenchmarkEnqueueDelivery(b *testing.B) {
 	eachStore(b, Options{}, func(b *testing.B, s Store) {
 		ctx := context.Background()
 		b.ReportAllocs()
@@ -58,7 +58,9 @@ func BenchmarkEnqueueNew(b *testing.B) {
 		for b.Loop() {
 			i++
 			id := fmt.Sprint("d-", i)
-			if ok, err := s.EnqueueNew(ctx, id, time.Hour, Job{ID: id, Kind: "check", Key: "1/o/r#1", Payload: payload}); err != nil || !ok {
+			d := Delivery{ID: id, TTL: time.Hour, Heads: []Head{{"1/o/r#1", id}},
+				Jobs: []Job{{ID: id, Kind: "check", Key: "1/o/r#1", Payload: payload}}}
+			if ok, err := s.EnqueueDelivery(ctx, d); err != nil || !ok {
 				b.Fatal(ok, err)
 			}
 		}

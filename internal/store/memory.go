@@ -302,19 +302,19 @@ func (m *memory) FirstDelivery(_ context.Context, id string, ttl time.Duration) 
 	return true, nil
 }
 
-func (m *memory) EnqueueNew(ctx context.Context, id string, ttl time.Duration, jobs ...Job) (bool, error) {
-	if ttl <= 0 {
-		return false, fmt.Errorf("dedup %s: ttl %v must be positive", id, ttl)
+func (m *memory) EnqueueDelivery(ctx context.Context, d Delivery) (bool, error) {
+	if d.TTL <= 0 {
+		return false, fmt.Errorf("delivery %s: ttl %v must be positive", d.ID, d.TTL)
 	}
 	if err := ctx.Err(); err != nil {
-		return false, fmt.Errorf("enqueue delivery %s: %w", id, err)
+		return false, fmt.Errorf("delivery %s: %w", d.ID, err)
 	}
 	now := time.Now()
-	prepared := make([]Job, len(jobs))
-	for i, j := range jobs {
+	jobs := make([]Job, len(d.Jobs))
+	for i, j := range d.Jobs {
 		var err error
-		if prepared[i], err = prepare(j, now); err != nil {
-			return false, fmt.Errorf("delivery %s: %w", id, err)
+		if jobs[i], err = prepare(j, now); err != nil {
+			return false, fmt.Errorf("delivery %s: %w", d.ID, err)
 		}
 	}
 	m.mu.Lock()
@@ -323,11 +323,14 @@ func (m *memory) EnqueueNew(ctx context.Context, id string, ttl time.Duration, j
 		return false, ErrClosed
 	}
 	m.sweep(now)
-	if exp, ok := m.dedup[id]; ok && exp.After(now) {
+	if exp, ok := m.dedup[d.ID]; ok && exp.After(now) {
 		return false, nil
 	}
-	m.dedup[id] = now.Add(ttl)
-	for _, j := range prepared {
+	m.dedup[d.ID] = now.Add(d.TTL)
+	for _, h := range d.Heads {
+		m.latest[h.Key] = memLatest{sha: h.SHA, expires: now.Add(m.opts.LatestTTL)}
+	}
+	for _, j := range jobs {
 		m.push(j)
 	}
 	return true, nil

@@ -437,33 +437,45 @@ func (r *redisStore) FirstDelivery(ctx context.Context, id string, ttl time.Dura
 	return ok, nil
 }
 
-// enqueueNewScript: SET NX the delivery id, and only if it was new XADD
-// every job. KEYS: dedup key, stream; ARGV: ttl ms, encoded jobs.
-var enqueueNewScript = redis.NewScript(`
+// deliveryScript: SET NX the delivery id and, only if it was new, SET the
+// heads and XADD the jobs. KEYS: dedup key, stream, then one latest key per
+// head; ARGV: dedup ttl ms, latest ttl ms, number of heads, head SHAs, then
+// the encoded jobs.
+var deliveryScript = redis.NewScript(`
 if not redis.call('SET', KEYS[1], 1, 'NX', 'PX', ARGV[1]) then return 0 end
-for i = 2, #ARGV do
+local heads = tonumber(ARGV[3])
+for i = 1, heads do
+  redis.call('SET', KEYS[2 + i], ARGV[3 + i], 'PX', ARGV[2])
+end
+for i = 4 + heads, #ARGV do
   redis.call('XADD', KEYS[2], '*', 'j', ARGV[i])
 end
 return 1
 `)
 
-func (r *redisStore) EnqueueNew(ctx context.Context, id string, ttl time.Duration, jobs ...Job) (bool, error) {
-	if ttl <= 0 {
-		return false, fmt.Errorf("dedup %s: ttl %v must be positive", id, ttl)
+func (r *redisStore) EnqueueDelivery(ctx context.Context, d Delivery) (bool, error) {
+	if d.TTL <= 0 {
+		return false, fmt.Errorf("delivery %s: ttl %v must be positive", d.ID, d.TTL)
 	}
 	now := time.Now()
-	args := make([]any, 0, 1+len(jobs))
-	args = append(args, max(ttl.Milliseconds(), 1))
-	for _, j := range jobs {
+	keys := make([]string, 0, 2+len(d.Heads))
+	keys = append(keys, r.opts.Prefix+"dedup:"+d.ID, r.stream)
+	args := make([]any, 0, 3+len(d.Heads)+len(d.Jobs))
+	args = append(args, max(d.TTL.Milliseconds(), 1), r.opts.LatestTTL.Milliseconds(), len(d.Heads))
+	for _, h := range d.Heads {
+		keys = append(keys, r.opts.Prefix+"latest:"+h.Key)
+		args = append(args, h.SHA)
+	}
+	for _, j := range d.Jobs {
 		j, err := prepare(j, now)
 		if err != nil {
-			return false, fmt.Errorf("delivery %s: %w", id, err)
+			return false, fmt.Errorf("delivery %s: %w", d.ID, err)
 		}
 		args = append(args, encodeJob(j))
 	}
-	n, err := enqueueNewScript.Run(ctx, r.c, []string{r.opts.Prefix + "dedup:" + id, r.stream}, args...).Int()
+	n, err := deliveryScript.Run(ctx, r.c, keys, args...).Int()
 	if err != nil {
-		return false, fmt.Errorf("enqueue delivery %s: %w", id, err)
+		return false, fmt.Errorf("delivery %s: %w", d.ID, err)
 	}
 	return n == 1, nil
 }

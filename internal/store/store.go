@@ -84,13 +84,26 @@ type Dedup interface {
 	// FirstDelivery records id for ttl and reports whether it was new (GitHub
 	// redelivers with the same X-GitHub-Delivery).
 	FirstDelivery(ctx context.Context, id string, ttl time.Duration) (bool, error)
-	// EnqueueNew records id and enqueues jobs in one atomic step, only when
-	// id is new, and reports whether it was. The webhook intake wants this
-	// rather than FirstDelivery then Enqueue: if the enqueue failed after the
-	// id was recorded, GitHub's redelivery would be dropped as a duplicate
-	// and the delivery lost. With no jobs it is FirstDelivery.
-	EnqueueNew(ctx context.Context, id string, ttl time.Duration, jobs ...Job) (bool, error)
+	// EnqueueDelivery records d.ID, the head SHAs and the jobs of one
+	// delivery in one atomic step, only when d.ID is new, and reports whether
+	// it was. The webhook intake wants this rather than FirstDelivery,
+	// SetLatest and Enqueue one by one: if a later call failed after the id
+	// was recorded, GitHub's redelivery would be dropped as a duplicate and
+	// the delivery lost; and a redelivered old push must not set its older
+	// SHA as the newest.
+	EnqueueDelivery(ctx context.Context, d Delivery) (bool, error)
 }
+
+// Delivery is what one webhook delivery writes.
+type Delivery struct {
+	ID    string        // X-GitHub-Delivery
+	TTL   time.Duration // how long the id is remembered (GitHub redelivers for up to 3 days)
+	Heads []Head        // newest head SHAs, set as by SetLatest before the jobs become claimable
+	Jobs  []Job
+}
+
+// Head is a supersession key and its newest SHA.
+type Head struct{ Key, SHA string }
 
 // Latest tracks the newest head SHA per supersession key, so that work on an
 // older push never overwrites the verdict on a newer one.

@@ -36,7 +36,8 @@ func runStoreSuite(t *testing.T, open factory) {
 	t.Run("AbandonedJobIsDeadLettered", func(t *testing.T) { testAbandoned(t, open) })
 	t.Run("ConcurrentClaimers", func(t *testing.T) { testConcurrent(t, open) })
 	t.Run("Dedup", func(t *testing.T) { testDedup(t, open) })
-	t.Run("EnqueueNew", func(t *testing.T) { testEnqueueNew(t, open) })
+	t.Run("EnqueueDelivery", func(t *testing.T) { testEnqueueDelivery(t, open) })
+	t.Run("DeliveryHeadsFirst", func(t *testing.T) { testDeliveryHeadsFirst(t, open) })
 	t.Run("Latest", func(t *testing.T) { testLatest(t, open) })
 	t.Run("Registry", func(t *testing.T) { testRegistry(t, open) })
 }
@@ -431,41 +432,87 @@ func testDedup(t *testing.T, open factory) {
 	}
 }
 
-func testEnqueueNew(t *testing.T, open factory) {
+func testEnqueueDelivery(t *testing.T, open factory) {
 	s := open(t, Options{})
 	ctx := ctxT(t)
-	jobs := []Job{{ID: "d1/check", Kind: "check"}, {ID: "d1/index", Kind: "index"}}
-	if _, err := s.EnqueueNew(ctx, "d0", time.Hour, Job{ID: "ok"}, Job{Kind: "no id"}); err == nil {
-		t.Fatal("EnqueueNew with an invalid job succeeded")
+	const pr = "1/octo/repo#2"
+	d := Delivery{ID: "d1", TTL: time.Hour, Heads: []Head{{pr, "new"}},
+		Jobs: []Job{{ID: "d1/check", Kind: "check", Key: pr}, {ID: "d1/index", Kind: "index"}}}
+
+	bad := Delivery{ID: "d0", TTL: time.Hour, Heads: []Head{{pr, "bad"}}, Jobs: []Job{{ID: "ok"}, {Kind: "no id"}}}
+	if _, err := s.EnqueueDelivery(ctx, bad); err == nil {
+		t.Fatal("EnqueueDelivery with an invalid job succeeded")
 	}
-	// The invalid call recorded nothing and enqueued nothing.
+	// The failed call wrote nothing.
 	wantStats(t, s, QueueStats{})
 	if first, err := s.FirstDelivery(ctx, "d0", time.Hour); err != nil || !first {
-		t.Fatalf("d0 was recorded by a failed EnqueueNew: %v, %v", first, err)
+		t.Fatalf("d0 was recorded by a failed EnqueueDelivery: %v, %v", first, err)
 	}
+	if fresh, _ := s.IsLatest(ctx, pr, "anything"); !fresh {
+		t.Fatal("a failed EnqueueDelivery set a head")
+	}
+
 	for i, want := range []bool{true, false} {
-		got, err := s.EnqueueNew(ctx, "d1", time.Hour, jobs...)
+		got, err := s.EnqueueDelivery(ctx, d)
 		if err != nil || got != want {
-			t.Fatalf("EnqueueNew #%d = %v, %v; want %v", i+1, got, err, want)
+			t.Fatalf("EnqueueDelivery #%d = %v, %v; want %v", i+1, got, err, want)
 		}
 		wantStats(t, s, QueueStats{Pending: 2}) // a redelivery adds nothing
+		if i == 0 {
+			// A newer push arrives; the redelivery of d1 below must not
+			// make "new" the newest again.
+			if err := s.SetLatest(ctx, pr, "newer"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if fresh, _ := s.IsLatest(ctx, pr, "newer"); !fresh {
+		t.Fatal("a redelivered old push reset the newest head")
 	}
 	if first, err := s.FirstDelivery(ctx, "d1", time.Hour); err != nil || first {
-		t.Fatalf("FirstDelivery after EnqueueNew = %v, %v; want false", first, err)
+		t.Fatalf("FirstDelivery after EnqueueDelivery = %v, %v; want false", first, err)
 	}
-	for _, want := range jobs {
+	for _, want := range d.Jobs {
 		l := mustClaim(t, s, "w1", 0)
-		if l.Job.ID != want.ID || l.Job.Kind != want.Kind || l.Job.Attempt != 1 || l.Job.Enqueued.IsZero() {
+		if l.Job.ID != want.ID || l.Job.Kind != want.Kind || l.Job.Key != want.Key || l.Job.Attempt != 1 || l.Job.Enqueued.IsZero() {
 			t.Fatalf("claimed %+v, want %s", l.Job, want.ID)
 		}
 		if err := s.Ack(ctx, l); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, err := s.EnqueueNew(ctx, "d2", time.Hour); err != nil || !got {
-		t.Fatalf("EnqueueNew without jobs = %v, %v", got, err)
+	if got, err := s.EnqueueDelivery(ctx, Delivery{ID: "d2", TTL: time.Hour}); err != nil || !got {
+		t.Fatalf("EnqueueDelivery without jobs = %v, %v", got, err)
+	}
+	if _, err := s.EnqueueDelivery(ctx, Delivery{ID: "d3"}); err == nil {
+		t.Fatal("EnqueueDelivery without a TTL succeeded")
 	}
 	wantStats(t, s, QueueStats{})
+}
+
+// The heads of a delivery are set before its jobs can be claimed: a worker
+// never sees its own job as stale.
+func testDeliveryHeadsFirst(t *testing.T, open factory) {
+	s := open(t, Options{})
+	ctx := ctxT(t)
+	for i := range 20 {
+		key := fmt.Sprintf("1/octo/repo#%d", i)
+		sha := fmt.Sprintf("sha-%d", i)
+		go func() {
+			_, _ = s.EnqueueDelivery(context.Background(), Delivery{ID: fmt.Sprint("d", i), TTL: time.Hour,
+				Heads: []Head{{key, sha}}, Jobs: []Job{{ID: fmt.Sprint("j", i), Key: key, Payload: []byte(sha)}}})
+		}()
+	}
+	for range 20 {
+		l := mustClaim(t, s, "w1", 5*time.Second)
+		fresh, err := s.IsLatest(ctx, l.Job.Key, string(l.Job.Payload))
+		if err != nil || !fresh {
+			t.Fatalf("job %s: IsLatest = %v, %v right after the claim", l.Job.ID, fresh, err)
+		}
+		if err := s.Ack(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func testLatest(t *testing.T, open factory) {
