@@ -53,6 +53,10 @@ import (
 // delivery counts, in the server. Not-before times use the replicas' clocks:
 // skew between replicas shifts a retry by that skew, nothing worse.
 //
+// EnqueueDelivery is one Lua script: SET NX of the delivery id, then the
+// heads and the XADDs only when the id was new, so a delivery is recorded
+// with all its work or not at all.
+//
 // Other state: dedup is SET P+"dedup:"+id NX EX; the newest head SHA is SET
 // P+"latest:"+key EX LatestTTL; the registry is one hash per installation
 // P+"reg:"+installation (field = repository, value = its products in the
