@@ -25,6 +25,8 @@ var version = "dev"
 const usage = `meshbot: data-mesh governance where domain teams work.
 
 Usage:
+  meshbot serve                 run the GitHub App: webhook intake and workers
+                                (configured from the environment, see README)
   meshbot check [flags] [DIR]   judge a local checkout (DIR, default .) against policy,
                                 its base version and registered consumers
   meshbot policy test [DIR]     run the Rego unit tests of a policy folder
@@ -47,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUnusable
 	}
 	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
 	case "check":
 		return runCheck(ctx, args[1:], stdout, stderr)
 	case "policy":

@@ -33,11 +33,20 @@ const (
 // Job outcomes, for JobDone.
 const (
 	JobSucceeded = "succeeded"
-	JobRetried   = "retried" // failed, retry scheduled
-	JobDead      = "dead"    // failed for good: dead-lettered
-	JobStale     = "stale"   // superseded by a newer head, skipped
-	JobLost      = "lost"    // the lease was lost to another worker
+	JobFailed    = "failed"    // the handler failed; the queue retries it or, after the last attempt, dead-letters it
+	JobPermanent = "permanent" // failed with store.Permanent: dead-lettered at once
 )
+
+// JobOutcome is the outcome label of a handler's result.
+func JobOutcome(err error) string {
+	switch {
+	case err == nil:
+		return JobSucceeded
+	case store.IsPermanent(err):
+		return JobPermanent
+	}
+	return JobFailed
+}
 
 // QueueStatter is the part of the store the queue gauges read.
 type QueueStatter interface {
@@ -88,7 +97,7 @@ func New(queue QueueStatter, log *slog.Logger) *Metrics {
 		}, []string{"kind", "outcome"}),
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshbot_jobs_total",
-			Help: "Jobs finished by workers, by kind and outcome (succeeded, retried, dead, stale, lost).",
+			Help: "Jobs run by workers, by kind and outcome (succeeded, failed, permanent).",
 		}, []string{"kind", "outcome"}),
 		policy: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "meshbot_policy_info",
@@ -134,11 +143,12 @@ func (m *Metrics) Enqueued(kind string) {
 	m.enqueued.WithLabelValues(kind).Inc()
 }
 
-// JobDone records a job a worker finished (outcome: JobSucceeded, ...).
-func (m *Metrics) JobDone(kind, outcome string, took time.Duration) {
+// JobDone records a job a worker ran; its signature is worker.Options.Observe.
+func (m *Metrics) JobDone(kind string, took time.Duration, err error) {
 	if m == nil {
 		return
 	}
+	outcome := JobOutcome(err)
 	m.jobs.WithLabelValues(kind, outcome).Inc()
 	m.jobDuration.WithLabelValues(kind, outcome).Observe(took.Seconds())
 }
