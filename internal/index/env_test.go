@@ -73,6 +73,7 @@ type env struct {
 	fake  *ghfake.Fake
 	repo  *ghfake.Repo
 	store store.Store
+	app   *github.App
 	ix    *Indexer
 }
 
@@ -101,7 +102,7 @@ func newEnv(t *testing.T, b backend) *env {
 		t.Fatal(err)
 	}
 	s := b.open(t)
-	return &env{fake: f, repo: repo, store: s, ix: NewIndexer(Deps{GitHub: FromApp(app), Registry: s, Logger: quiet()})}
+	return &env{fake: f, repo: repo, store: s, app: app, ix: NewIndexer(Deps{GitHub: FromApp(app), Registry: s, Logger: quiet()})}
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

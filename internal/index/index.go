@@ -158,8 +158,20 @@ func (ix *Indexer) scanInstallation(ctx context.Context, log *slog.Logger, clien
 	return nil
 }
 
-// indexRepo reads owner/repo at ref (the tip of the default branch when
-// empty) and replaces its products in the registry.
+// maxReads bounds how often indexRepo reads a default branch that keeps
+// moving under it before it hands the job back to the queue.
+const maxReads = 3
+
+// indexRepo reads the tip of owner/repo's default branch and replaces the
+// repository's products in the registry.
+//
+// It reads the tip even when ref (the push's commit) is older: the tip
+// holds that push's changes too, and a later push may have been skipped for
+// touching no YAML, so reading exactly ref could leave the registry behind
+// for good. Only a read of the tip as it still is after reading is written:
+// jobs of two pushes may run at once on two workers, and an older tree must
+// not replace a newer one. (A push landing between that last look and the
+// write is the one gap left; its own job writes after this one.)
 func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client Repos, inst int64, owner, repo, ref string) error {
 	full := owner + "/" + repo
 	branch, err := client.DefaultBranch(ctx, owner, repo)
@@ -180,41 +192,37 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client Repos
 	if err != nil {
 		return fmt.Errorf("index %s: %w", full, err)
 	}
-	sha := ref
-	if sha == "" {
-		sha = tip
+	if ref != "" && ref != tip {
+		log.InfoContext(ctx, "index: the default branch has moved past the pushed commit, reading its tip",
+			slog.String("ref", ref), slog.String("tip", tip))
 	}
-	if sha != tip {
-		// The branch has moved on (or ref is not on it): the push that moved
-		// it brings its own index job, which reads the newer tree.
-		log.InfoContext(ctx, "index: ref is not the default branch tip, skipped", slog.String("ref", ref), slog.String("tip", tip))
+	for read := 1; ; read++ {
+		products, problems, err := ix.read(ctx, client, owner, repo, tip)
+		if err != nil {
+			return fmt.Errorf("index %s@%s: %w", full, tip, err)
+		}
+		now, err := client.BranchHead(ctx, owner, repo, branch)
+		if err != nil {
+			return fmt.Errorf("index %s: recheck tip: %w", full, err)
+		}
+		if now != tip {
+			if read == maxReads {
+				return fmt.Errorf("index %s: default branch moved during each of %d reads", full, read)
+			}
+			log.InfoContext(ctx, "index: default branch moved while reading, reading again", slog.String("read", tip), slog.String("tip", now))
+			tip = now
+			continue
+		}
+		for _, p := range problems {
+			log.WarnContext(ctx, "index: problem in repository", slog.String("at", p.Pos.String()), slog.String("code", p.Code), slog.String("problem", p.Message))
+		}
+		if err := ix.put(ctx, inst, full, products); err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "index: repository indexed", slog.String("sha", tip),
+			slog.Int("products", len(products)), slog.Int("problems", len(problems)))
 		return nil
 	}
-
-	products, problems, err := ix.read(ctx, client, owner, repo, sha)
-	if err != nil {
-		return fmt.Errorf("index %s@%s: %w", full, sha, err)
-	}
-	for _, p := range problems {
-		log.WarnContext(ctx, "index: problem in repository", slog.String("at", p.Pos.String()), slog.String("code", p.Code), slog.String("problem", p.Message))
-	}
-
-	// Jobs of two pushes may run at once on two workers; only the one that
-	// read the current tip writes, so an older tree never replaces a newer.
-	now, err := client.BranchHead(ctx, owner, repo, branch)
-	if err != nil {
-		return fmt.Errorf("index %s: recheck tip: %w", full, err)
-	}
-	if now != sha {
-		log.InfoContext(ctx, "index: default branch moved while reading, result dropped", slog.String("read", sha), slog.String("tip", now))
-		return nil
-	}
-	if err := ix.put(ctx, inst, full, products); err != nil {
-		return err
-	}
-	log.InfoContext(ctx, "index: repository indexed", slog.String("sha", sha),
-		slog.Int("products", len(products)), slog.Int("problems", len(problems)))
-	return nil
 }
 
 func (ix *Indexer) put(ctx context.Context, inst int64, full string, products []*mesh.Product) error {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -334,5 +335,80 @@ func TestMissingRepoIsPermanent(t *testing.T) {
 	err := e.ix.HandleIndex(context.Background(), indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "nope"}))
 	if err == nil || !store.IsPermanent(err) || !errors.Is(err, github.ErrNotFound) {
 		t.Fatalf("err = %v, want a permanent not-found", err)
+	}
+}
+
+func TestLaterReadmePushDoesNotStrandAnEarlierOne(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			ctx := context.Background()
+			files := meshFiles(t)
+			e.repo.Commit("main", files)
+			if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"})); err != nil {
+				t.Fatal(err)
+			}
+			// Push A removes a product; push B, right after, touches only the
+			// README. B's job runs first (nothing to do), then A's, which finds
+			// the branch at B.
+			next := maps.Clone(files)
+			delete(next, "finance/data-products/revenue/dataproduct.yaml")
+			a := e.repo.Commit("main", next)
+			next["README.md"] = []byte("# changed\n")
+			bSHA := e.repo.Commit("main", next)
+			if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: bSHA, Paths: []string{"README.md"}})); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: a, Paths: []string{"finance/data-products/revenue/dataproduct.yaml"}})); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := registry(t, e.store, 7), expected(t, next, "acme/mesh"); !slices.Equal(got, want) {
+				t.Errorf("registry:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+// moving is the real client, with a push landing on the default branch
+// during the first tree read: the race between two pushes, made certain.
+type moving struct {
+	GitHub
+	push func()
+	once sync.Once
+}
+
+func (m *moving) Repos(inst int64) (Repos, error) {
+	r, err := m.GitHub.Repos(inst)
+	return movingRepos{r, m}, err
+}
+
+type movingRepos struct {
+	Repos
+	m *moving
+}
+
+func (r movingRepos) Tree(ctx context.Context, owner, repo, ref string) ([]github.TreeEntry, error) {
+	t, err := r.Repos.Tree(ctx, owner, repo, ref)
+	r.m.once.Do(r.m.push)
+	return t, err
+}
+
+func TestBranchMovingWhileReading(t *testing.T) {
+	e := newEnv(t, backends()[0])
+	ctx := context.Background()
+	files := meshFiles(t)
+	e.repo.Commit("main", files)
+	next := maps.Clone(files)
+	delete(next, "pricing/data-products/price-list/dataproduct.yaml")
+	gh := &moving{GitHub: FromApp(e.app), push: func() { e.repo.Commit("main", next) }}
+	ix := NewIndexer(Deps{GitHub: gh, Registry: e.store, Logger: quiet()})
+	if err := ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"})); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := registry(t, e.store, 7), expected(t, next, "acme/mesh"); !slices.Equal(got, want) {
+		t.Errorf("registry holds the tree read before the push:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if n := strings.Count(fmt.Sprint(e.fake.Requests()), "/git/trees/"); n != 2 {
+		t.Errorf("%d tree reads, want 2 (the moved branch is read again)", n)
 	}
 }
