@@ -36,19 +36,19 @@ var testKey = sync.OnceValue(func() *rsa.PrivateKey {
 // backend is a registry implementation the tests run against.
 type backend struct {
 	name string
-	open func(t *testing.T) store.Store
+	open func(t testing.TB) store.Store
 }
 
 // backends is the memory store, and Redis when MESHBOT_TEST_REDIS_URL names
 // one (scripts/redis-test.sh starts it).
 func backends() []backend {
-	out := []backend{{"memory", func(t *testing.T) store.Store {
+	out := []backend{{"memory", func(t testing.TB) store.Store {
 		s := store.NewMemory(store.Options{})
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}}}
 	if url := os.Getenv("MESHBOT_TEST_REDIS_URL"); url != "" {
-		out = append(out, backend{"redis", func(t *testing.T) store.Store {
+		out = append(out, backend{"redis", func(t testing.TB) store.Store {
 			prefix := fmt.Sprintf("meshbot-test:index:%s:%d:", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
 			s, err := store.NewRedis(context.Background(), url, store.Options{Prefix: prefix})
 			if err != nil {
@@ -77,7 +77,7 @@ type env struct {
 	ix    *Indexer
 }
 
-func newEnv(t *testing.T, b backend) *env {
+func newEnv(t testing.TB, b backend) *env {
 	t.Helper()
 	spec, err := os.ReadFile(testutil.Shared(t, "external/github/openapi-subset.json"))
 	if err != nil {

@@ -137,6 +137,11 @@ func (ix *Indexer) scanInstallation(ctx context.Context, log *slog.Logger, clien
 		seen[full] = true
 		rlog := log.With(slog.String("repo", full))
 		if err := ix.indexRepo(ctx, rlog, client, inst, owner, name, ""); err != nil {
+			if store.IsPermanent(err) {
+				// One repository out of reach does not stop the others.
+				rlog.WarnContext(ctx, "index: repository skipped", slog.Any("err", err))
+				continue
+			}
 			// The whole scan is retried: repositories already indexed cost
 			// their API calls again, which is the price of simple recovery.
 			return err
