@@ -329,7 +329,7 @@ func TestIgnoredComments(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			// Whatever the intake decides, the handler itself ignores it.
-			j, id, _ := e.comment(t, prNumber, tc.user, tc.body)
+			_, id, _ := e.comment(t, prNumber, tc.user, tc.body)
 			j, err := jobs.New("direct", jobs.KindCommand, "", jobs.Command{
 				Delivery: "direct", Installation: 7, Owner: "acme", Repo: "mesh", Issue: prNumber, IsPR: true,
 				CommentID: id, User: tc.user, Body: tc.body,

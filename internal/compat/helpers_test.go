@@ -40,7 +40,6 @@ var (
 	pii        = func(f *mesh.Field) { f.PII = true }
 )
 
-func withType(t string) func(*mesh.Field)         { return func(f *mesh.Field) { f.Type = t } }
 func physical(t string) func(*mesh.Field)         { return func(f *mesh.Field) { f.PhysicalType = t } }
 func format(s string) func(*mesh.Field)           { return func(f *mesh.Field) { f.Format = s } }
 func pattern(s string) func(*mesh.Field)          { return func(f *mesh.Field) { f.Pattern = s } }

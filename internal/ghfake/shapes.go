@@ -54,8 +54,6 @@ func (f *Fake) user(login, typ string) obj {
 	}
 }
 
-func (f *Fake) botUser() obj { return f.user(f.opts.AppSlug+"[bot]", "Bot") }
-
 func (f *Fake) ownerType(login string) string {
 	for _, in := range f.installations {
 		if strings.EqualFold(in.account, login) {

@@ -132,7 +132,7 @@ func baseURL(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("base url %q: %w", s, err)
 	}
 	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-		return nil, fmt.Errorf("base url %q: want http(s)://host/...", s)
+		return nil, fmt.Errorf("base url %q: want http(s)://host/path", s)
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"

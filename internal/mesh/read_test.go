@@ -71,8 +71,6 @@ func readTestdata(t *testing.T, name string) []byte {
 	return src
 }
 
-func f64(v float64) *float64 { return &v }
-
 func TestReadDescriptor(t *testing.T) {
 	tests := []struct {
 		file  string
