@@ -21,7 +21,7 @@ type Head struct {
 }
 
 // Work is what one delivery asks for: the jobs to enqueue, the heads to
-// record first, or why it is ignored.
+// record with them, or why it is ignored.
 type Work struct {
 	Jobs  []store.Job
 	Heads []Head

@@ -4,24 +4,11 @@
 // once those jobs are durably enqueued. It also serves /healthz, /readyz and
 // /metrics.
 //
-// Redelivery and the crash window. The store's de-duplication is
-// set-if-absent (FirstDelivery), with no way to read or undo it, so the
-// order of "record the delivery id" and "enqueue its jobs" decides what a
-// failure between the two costs:
-//
-//   - record first (what this package does): two copies of one delivery,
-//     concurrent or later, can never both enqueue. If the enqueue then fails
-//     (the store went away between the two calls, or the process died) the
-//     delivery is answered 503 but its id stays recorded, so a redelivery
-//     within DedupTTL is acknowledged as a duplicate and its work is lost;
-//     the pull request gets its check again on the next push or `/mesh
-//     recheck`. The window is one store round trip.
-//   - enqueue first: nothing is lost, but a redelivery would enqueue again
-//     and nothing could tell it apart, which is the bug de-duplication is
-//     for.
-//
-// When the store is down the first call (FirstDelivery) already fails, so
-// the common outage records nothing and GitHub's redelivery goes through.
+// Redelivery. The delivery id, the newest head SHAs and the jobs of one
+// delivery are written in one atomic step (store.EnqueueDelivery), only when
+// the id is new: two copies of a delivery, concurrent or later, never both
+// enqueue, and a store failure records nothing, so the delivery is answered
+// 503 and GitHub's redelivery goes through. No window loses work.
 package webhook
 
 import (
@@ -57,9 +44,7 @@ const storeTimeout = 5 * time.Second
 
 // Sink is the part of the store the intake writes to.
 type Sink interface {
-	Enqueue(ctx context.Context, j store.Job) error
-	FirstDelivery(ctx context.Context, id string, ttl time.Duration) (bool, error)
-	SetLatest(ctx context.Context, key, sha string) error
+	EnqueueDelivery(ctx context.Context, d store.Delivery) (bool, error)
 }
 
 // Options configure the intake.
@@ -207,9 +192,13 @@ func (in *Intake) Webhook(c *gin.Context) {
 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), storeTimeout)
 	defer cancel()
-	first, err := in.sink.FirstDelivery(ctx, delivery, in.dedupTTL)
+	d := store.Delivery{ID: delivery, TTL: in.dedupTTL, Jobs: w.Jobs}
+	for _, h := range w.Heads {
+		d.Heads = append(d.Heads, store.Head{Key: h.Key, SHA: h.SHA})
+	}
+	first, err := in.sink.EnqueueDelivery(ctx, d)
 	if err != nil {
-		log.Error("webhook: dedup failed, answering 503 so GitHub shows a failed delivery", "err", err)
+		log.Error("webhook: enqueue failed, answering 503 so GitHub shows a failed delivery to redeliver", "err", err)
 		answer(metrics.OutcomeUnavailable, http.StatusServiceUnavailable, gin.H{"error": "store unavailable, redeliver later"})
 		return
 	}
@@ -218,35 +207,11 @@ func (in *Intake) Webhook(c *gin.Context) {
 		answer(metrics.OutcomeDuplicate, http.StatusAccepted, gin.H{"duplicate": true})
 		return
 	}
-	// Heads go first: a worker that claims the new job must already see its
-	// SHA as the newest.
-	for _, h := range w.Heads {
-		if err := in.sink.SetLatest(ctx, h.Key, h.SHA); err != nil {
-			in.lost(log, answer, w, 0, err)
-			return
-		}
-	}
-	for i, j := range w.Jobs {
-		if err := in.sink.Enqueue(ctx, j); err != nil {
-			in.lost(log, answer, w, i, err)
-			return
-		}
+	for _, j := range w.Jobs {
 		in.metrics.Enqueued(j.Kind)
 	}
 	log.Info("webhook: accepted", "jobs", len(w.Jobs), "took", time.Since(start))
 	answer(metrics.OutcomeAccepted, http.StatusAccepted, gin.H{"jobs": len(w.Jobs)})
-}
-
-// lost reports a store failure after the delivery id was recorded: see the
-// package comment for why the delivery cannot simply be redelivered.
-func (in *Intake) lost(log *slog.Logger, answer func(string, int, any), w Work, enqueued int, err error) {
-	ids := make([]string, 0, len(w.Jobs)-enqueued)
-	for _, j := range w.Jobs[enqueued:] {
-		ids = append(ids, j.ID)
-	}
-	log.Error("webhook: enqueue failed after the delivery was recorded; these jobs are lost and a redelivery within the dedup TTL will be treated as a duplicate",
-		"err", err, "enqueued", enqueued, "lost_jobs", ids)
-	answer(metrics.OutcomeUnavailable, http.StatusServiceUnavailable, gin.H{"error": "store unavailable"})
 }
 
 // Verify reports whether header is GitHub's X-Hub-Signature-256 for body:
