@@ -45,7 +45,7 @@ func FuzzRoute(f *testing.F) {
 			case jobs.KindCommand:
 				var c jobs.Command
 				decode(t, j.Payload, &c)
-				if !IsCommand(c.Body) {
+				if !HasCommandLine(c.Body) {
 					t.Errorf("command job for a non-command %q", c.Body)
 				}
 			default:

@@ -426,7 +426,7 @@ func (r *router) issueComment(p *payload) error {
 		// loops between bots quoting each other.
 		return r.ignore("comment by a bot")
 	}
-	if !IsCommand(c.Body) {
+	if !HasCommandLine(c.Body) {
 		return r.ignore("comment is not a /mesh command")
 	}
 	owner, name, err := r.repo(p)
@@ -447,16 +447,16 @@ func (r *router) issueComment(p *payload) error {
 	})
 }
 
-// IsCommand reports whether a comment's first non-empty line starts with the
-// word /mesh. The command itself is parsed by the worker.
-func IsCommand(body string) bool {
+// HasCommandLine reports whether any line of a comment starts with the word
+// /mesh. It is the intake's cheap filter only: the commands package parses
+// the comment in the worker (and ignores a /mesh line inside a code block,
+// at no API cost), so there is one parser of commands, not two.
+func HasCommandLine(body string) bool {
 	for line := range strings.Lines(body) {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "/mesh")
+		if ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
+			return true
 		}
-		rest, ok := strings.CutPrefix(line, "/mesh")
-		return ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t')
 	}
 	return false
 }

@@ -225,7 +225,7 @@ func TestRouteMalformed(t *testing.T) {
 	}
 }
 
-func TestIsCommand(t *testing.T) {
+func TestHasCommandLine(t *testing.T) {
 	tests := []struct {
 		body string
 		want bool
@@ -236,15 +236,15 @@ func TestIsCommand(t *testing.T) {
 		{"/mesh deprecate finance.revenue --sunset 2027-03-31", true},
 		{"/meshy help", false},
 		{"please /mesh help", false},
-		{"hello\n/mesh help", false},
+		{"hello\n/mesh help", true},
 		{"> /mesh help", false},
 		{"", false},
 		{"   \n\n", false},
 		{"/MESH help", false},
 	}
 	for _, tt := range tests {
-		if got := IsCommand(tt.body); got != tt.want {
-			t.Errorf("IsCommand(%q) = %v, want %v", tt.body, got, tt.want)
+		if got := HasCommandLine(tt.body); got != tt.want {
+			t.Errorf("HasCommandLine(%q) = %v, want %v", tt.body, got, tt.want)
 		}
 	}
 }
