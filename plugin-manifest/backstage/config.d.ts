@@ -1,0 +1,43 @@
+import { SchedulerServiceTaskScheduleDefinitionConfig } from '@backstage/backend-plugin-api';
+
+export interface Config {
+  catalog?: {
+    providers?: {
+      /**
+       * meshbot entity providers. Either one provider (an object with
+       * baseUrl) or a map from a provider id to such an object, for several
+       * meshbot deployments.
+       */
+      meshbot?:
+        | MeshbotProviderConfig
+        | {
+            [id: string]: MeshbotProviderConfig;
+          };
+    };
+  };
+}
+
+interface MeshbotProviderConfig {
+  /**
+   * meshbot's base URL, e.g. https://meshbot.example.com; the module reads
+   * `${baseUrl}/backstage/entities`.
+   */
+  baseUrl: string;
+  /**
+   * The bearer token meshbot was started with (MESHBOT_BACKSTAGE_TOKEN).
+   * @visibility secret
+   */
+  token: string;
+  /**
+   * Only the mesh of this GitHub organisation (meshbot's ?org=).
+   */
+  org?: string;
+  /**
+   * Only the mesh of this GitHub App installation id (meshbot's ?installation=).
+   */
+  installation?: string | number;
+  /**
+   * How often to read meshbot. Default: every 10 minutes, 2 minutes timeout.
+   */
+  schedule?: SchedulerServiceTaskScheduleDefinitionConfig;
+}
