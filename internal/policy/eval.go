@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -33,11 +32,6 @@ func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("evaluate policy on %s: input: %w", in.Doc.Path, err)
 	}
-	ctxVal, err := contextValue(in.Context)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate policy on %s: context: %w", in.Doc.Path, err)
-	}
-
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	e, err := s.acquire(ctx)
@@ -45,15 +39,23 @@ func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 		return nil, err
 	}
 	defer s.release(e)
-	txn, err := e.store.NewTransaction(ctx, storage.WriteParams)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate policy on %s: %w", in.Doc.Path, err)
+	opts := []rego.EvalOption{rego.EvalParsedInput(docVal)}
+	if s.readsContext {
+		ctxVal, err := contextValue(in.Context)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate policy on %s: context: %w", in.Doc.Path, err)
+		}
+		txn, err := e.store.NewTransaction(ctx, storage.WriteParams)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate policy on %s: %w", in.Doc.Path, err)
+		}
+		defer e.store.Abort(ctx, txn)
+		if err := e.store.Write(ctx, txn, storage.AddOp, contextStorePath, ctxVal); err != nil {
+			return nil, fmt.Errorf("evaluate policy on %s: mount context: %w", in.Doc.Path, err)
+		}
+		opts = append(opts, rego.EvalTransaction(txn))
 	}
-	defer e.store.Abort(ctx, txn)
-	if err := e.store.Write(ctx, txn, storage.AddOp, contextStorePath, ctxVal); err != nil {
-		return nil, fmt.Errorf("evaluate policy on %s: mount context: %w", in.Doc.Path, err)
-	}
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(docVal), rego.EvalTransaction(txn))
+	rs, err := e.query.Eval(ctx, opts...)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("evaluate policy %s on %s: stopped after %s (Options.Timeout): %w", s.version, in.Doc.Path, s.timeout, ctx.Err())
@@ -261,14 +263,10 @@ func toAST(v any) (ast.Value, error) {
 	case json.Number:
 		return ast.Number(x), nil
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		// ast.NewObject orders keys itself.
 		items := make([][2]*ast.Term, 0, len(x))
-		for _, k := range keys {
-			ev, err := toAST(x[k])
+		for k, e := range x {
+			ev, err := toAST(e)
 			if err != nil {
 				return nil, err
 			}

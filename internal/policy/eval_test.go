@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/meshbot/meshbot/internal/mesh"
@@ -514,5 +515,30 @@ warn contains "hardened" if true
 	}
 	if want := map[string]string{"softened": SeverityWarn, "hardened": SeverityDeny}; !reflect.DeepEqual(got, want) {
 		t.Errorf("severities %v, want %v", got, want)
+	}
+}
+
+// TestReadsContextDetection: the context is mounted only for policy sets
+// that can read it.
+func TestReadsContextDetection(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		want      bool
+	}{
+		{"conftest style", "package p\n\ndeny contains \"x\" if input.a == 1\n", false},
+		{"reads context", "package p\n\ndeny contains \"x\" if data.meshbot.context.today > \"2026\"\n", true},
+		{"imports context", "package p\n\nimport data.meshbot.context\n\ndeny contains \"x\" if context.kind == \"descriptor\"\n", true},
+		{"other data", "package p\n\ndeny contains \"x\" if data.lists.allowed[input.a]\n", false},
+		{"computed data key", "package p\n\ndeny contains \"x\" if { some k; data[k].x }\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Load(context.Background(), fstest.MapFS{"p.rego": {Data: []byte(tc.src)}}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.readsContext != tc.want {
+				t.Fatalf("readsContext = %v, want %v", s.readsContext, tc.want)
+			}
+		})
 	}
 }

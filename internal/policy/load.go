@@ -41,6 +41,9 @@ type Set struct {
 	rules      []*ruleInfo // aligned with the aggregator's results array
 	exceptions []string    // package of each entry of the aggregator's exceptions array
 	free       chan *evaluator
+	// readsContext is false when no policy refers to data.meshbot: conftest
+	// policies do not, and then the context is neither built nor mounted.
+	readsContext bool
 }
 
 // An evaluator is a prepared query over a store of its own. The context is
@@ -94,6 +97,32 @@ func (s *Set) Version() string { return s.version }
 // Rules is how many deny/violation/warn rule bodies the Set evaluates.
 func (s *Set) Rules() int { return len(s.rules) }
 
+// readsContext reports whether a policy module (tests aside) may read
+// data.meshbot. Imports are resolved by the compiler, so every reference is
+// a full one; a reference into data with a computed key counts as reading it.
+func readsContext(c *ast.Compiler) bool {
+	found := false
+	for path, m := range c.Modules {
+		if isTestFile(path) {
+			continue
+		}
+		ast.WalkRefs(m, func(r ast.Ref) bool {
+			if found || !r[0].Equal(ast.DefaultRootDocument) {
+				return found
+			}
+			if len(r) < 2 {
+				found = true
+				return true
+			}
+			if key, ok := r[1].Value.(ast.String); !ok || key == "meshbot" {
+				found = true
+			}
+			return found
+		})
+	}
+	return found
+}
+
 // policyFiles is a policy folder read into memory.
 type policyFiles struct {
 	modules map[string]*ast.Module // by slash path
@@ -142,7 +171,8 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 	}
 	// Compile the folder as written first, so errors point at the user's
 	// rules and are reported once.
-	if _, err := compile(pf.modules, false); err != nil {
+	user, err := compile(pf.modules, false)
+	if err != nil {
 		return nil, err
 	}
 
@@ -178,6 +208,8 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 		rules:      plan.rules,
 		exceptions: plan.exceptions,
 		free:       make(chan *evaluator, maxIdleEvaluators),
+
+		readsContext: readsContext(user),
 	}
 	// Prepare one evaluator now: a query that cannot be prepared fails Load,
 	// not the first check.
