@@ -1,0 +1,603 @@
+package backstage
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/store"
+)
+
+// Path is where meshbot serves the entities.
+const Path = "/backstage/entities"
+
+// ResponseVersion names the shape of the response body; it is part of the
+// ETag, so a meshbot that changes the shape never answers 304 to a body of
+// the old one.
+const ResponseVersion = "meshbot.io/v1"
+
+// formatVersion changes whenever the mapping changes what it writes for the
+// same registry, for the same reason.
+const formatVersion = "1"
+
+// Response is the body of GET /backstage/entities. Entities come last so the
+// body can be written as they are built.
+type Response struct {
+	APIVersion    string         `json:"apiVersion"`
+	Installations []Installation `json:"installations"`
+	Entities      []Entity       `json:"entities"`
+}
+
+// Installation is one installation included in a response, with the
+// registry version its entities were built from.
+type Installation struct {
+	ID      int64  `json:"id"`
+	Version uint64 `json:"version"`
+}
+
+// HandlerOptions configure the provider endpoint.
+type HandlerOptions struct {
+	// Token is MESHBOT_BACKSTAGE_TOKEN. Empty turns the endpoint off (404
+	// saying how to turn it on): the catalog would otherwise publish the
+	// whole mesh to anyone who can reach meshbot.
+	Token    string
+	Entities Options
+	Logger   *slog.Logger
+	// CacheEntries bounds the serialized bodies kept (one per scope and
+	// registry version); default 8.
+	CacheEntries int
+}
+
+// Provider serves GET /backstage/entities.
+type Provider struct {
+	reg     store.Registry
+	opts    HandlerOptions
+	log     *slog.Logger
+	token   [sha256.Size]byte
+	buildMu sync.Mutex // one build at a time: concurrent misses wait for it rather than each build the same body
+	mu      sync.Mutex
+	cache   []*body // most recently used first
+}
+
+// body is a serialized response, kept gzip-compressed: Backstage asks for
+// gzip, and the compressed body is about a tenth of the plain one.
+type body struct {
+	key      string
+	gz       []byte
+	plainLen int64
+}
+
+// NewProvider returns the endpoint's handler.
+func NewProvider(reg store.Registry, opts HandlerOptions) *Provider {
+	if opts.CacheEntries <= 0 {
+		opts.CacheEntries = 8
+	}
+	opts.Entities = opts.Entities.withDefaults()
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Provider{reg: reg, opts: opts, log: log, token: sha256.Sum256([]byte(opts.Token))}
+}
+
+// NewHandler is NewProvider for gin: r.GET(backstage.Path, backstage.NewHandler(...)).
+func NewHandler(reg store.Registry, opts HandlerOptions) gin.HandlerFunc {
+	p := NewProvider(reg, opts)
+	return func(c *gin.Context) { p.ServeHTTP(c.Writer, c.Request) }
+}
+
+func jsonError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// ServeHTTP answers GET and HEAD.
+func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.opts.Token == "" {
+		jsonError(w, http.StatusNotFound, "the Backstage provider endpoint is off: set MESHBOT_BACKSTAGE_TOKEN on meshbot serve and the same token in Backstage's catalog.providers.meshbot.token")
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		jsonError(w, http.StatusMethodNotAllowed, "use GET")
+		return
+	}
+	if !p.authorized(r.Header.Get("Authorization")) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="meshbot"`)
+		jsonError(w, http.StatusUnauthorized, "missing or wrong bearer token (Authorization: Bearer <MESHBOT_BACKSTAGE_TOKEN>)")
+		return
+	}
+	ctx := r.Context()
+	q, err := parseQuery(r.URL.Query())
+	if err != nil {
+		jsonError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	insts, err := p.scope(ctx, q)
+	if err != nil {
+		var nf notFound
+		if errors.As(err, &nf) {
+			jsonError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		p.log.Error("backstage: reading the registry", "err", err)
+		jsonError(w, http.StatusServiceUnavailable, "registry unavailable, retry later")
+		return
+	}
+	// Versions are read before the products: a body built from products
+	// newer than its key is only rebuilt early, while the other order could
+	// cache old products under the new version for good.
+	key := p.key(q, insts)
+	// Strong tags differ per content coding (RFC 9110 8.8.3); either one
+	// tells a client its copy is current.
+	plainTag, gzipTag := `"`+key[:40]+`"`, `"`+key[:40]+`-gzip"`
+	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
+	etag := plainTag
+	if gz {
+		etag = gzipTag
+	}
+	h := w.Header()
+	h.Set("ETag", etag)
+	h.Set("Vary", "Accept-Encoding, Authorization")
+	h.Set("Cache-Control", "private, no-cache")
+	if inm := r.Header.Get("If-None-Match"); etagMatch(inm, plainTag) || etagMatch(inm, gzipTag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	// The build is shared by every request for this version and cached:
+	// it finishes even when the client that started it goes away.
+	b, err := p.body(context.WithoutCancel(ctx), key, q, insts)
+	if err != nil {
+		if ctx.Err() != nil {
+			return // the client went away
+		}
+		p.log.Error("backstage: building entities", "err", err)
+		jsonError(w, http.StatusServiceUnavailable, "registry unavailable, retry later")
+		return
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	if gz {
+		h.Set("Content-Encoding", "gzip")
+		h.Set("Content-Length", strconv.Itoa(len(b.gz)))
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(b.gz)
+		}
+		return
+	}
+	h.Set("Content-Length", strconv.FormatInt(b.plainLen, 10))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b.gz))
+	if err == nil {
+		_, err = io.Copy(w, zr)
+	}
+	if err != nil && ctx.Err() == nil {
+		p.log.Warn("backstage: writing the response", "err", err)
+	}
+}
+
+func (p *Provider) authorized(header string) bool {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	// Comparing digests keeps the comparison constant-time in the token's
+	// length too.
+	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	return subtle.ConstantTimeCompare(got[:], p.token[:]) == 1
+}
+
+// query is what a request may ask for.
+type query struct {
+	installation int64  // 0: not given
+	org          string // "": not given
+	noGroups     bool
+}
+
+func parseQuery(v map[string][]string) (query, error) {
+	var q query
+	one := func(k string) (string, error) {
+		vs := v[k]
+		if len(vs) > 1 {
+			return "", fmt.Errorf("query parameter %s given %d times", k, len(vs))
+		}
+		if len(vs) == 0 {
+			return "", nil
+		}
+		return vs[0], nil
+	}
+	inst, err := one("installation")
+	if err != nil {
+		return q, err
+	}
+	if inst != "" {
+		n, err := strconv.ParseInt(inst, 10, 64)
+		if err != nil || n <= 0 {
+			return q, fmt.Errorf("installation=%q: want a GitHub installation id (a positive number)", inst)
+		}
+		q.installation = n
+	}
+	if q.org, err = one("org"); err != nil {
+		return q, err
+	}
+	if q.installation != 0 && q.org != "" {
+		return q, errors.New("give installation or org, not both")
+	}
+	groups, err := one("groups")
+	if err != nil {
+		return q, err
+	}
+	switch groups {
+	case "", "true":
+	case "false":
+		q.noGroups = true
+	default:
+		return q, fmt.Errorf("groups=%q: want true or false", groups)
+	}
+	return q, nil
+}
+
+type notFound struct{ msg string }
+
+func (e notFound) Error() string { return e.msg }
+
+// scope is the installations a request covers, ascending, with their
+// versions.
+func (p *Provider) scope(ctx context.Context, q query) ([]Installation, error) {
+	all, err := p.reg.Installations(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list installations: %w", err)
+	}
+	slices.Sort(all)
+	var ids []int64
+	switch {
+	case q.installation != 0:
+		if !slices.Contains(all, q.installation) {
+			return nil, notFound{fmt.Sprintf("installation %d is not known to meshbot (is the App installed there, and has it indexed?)", q.installation)}
+		}
+		ids = []int64{q.installation}
+	case q.org != "":
+		for _, id := range all {
+			repos, err := p.reg.Repos(ctx, id)
+			if err != nil {
+				return nil, fmt.Errorf("list repositories of installation %d: %w", id, err)
+			}
+			if slices.ContainsFunc(repos, func(r string) bool { return strings.EqualFold(repoOwner(r), q.org) }) {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			return nil, notFound{fmt.Sprintf("no installation with repositories of organisation %q is known to meshbot", q.org)}
+		}
+	default:
+		ids = all
+	}
+	out := make([]Installation, len(ids))
+	for i, id := range ids {
+		v, err := p.reg.Version(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("registry version of installation %d: %w", id, err)
+		}
+		out[i] = Installation{ID: id, Version: v}
+	}
+	return out, nil
+}
+
+// key identifies a body: everything it is built from except the products,
+// which the registry versions stand for. It costs a few store reads, no
+// product is touched.
+func (p *Provider) key(q query, insts []Installation) string {
+	var b strings.Builder
+	o := p.opts.Entities
+	fmt.Fprintf(&b, "%s|%s|%s|%s|%s|groups=%t", ResponseVersion, formatVersion, o.GitHubURL, o.Namespace, o.Ref, !q.noGroups)
+	for _, in := range insts {
+		fmt.Fprintf(&b, "|%d:%d", in.ID, in.Version)
+	}
+	s := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(s[:])
+}
+
+func (p *Provider) cached(key string) *body {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, b := range p.cache {
+		if b.key == key {
+			copy(p.cache[1:i+1], p.cache[:i])
+			p.cache[0] = b
+			return b
+		}
+	}
+	return nil
+}
+
+func (p *Provider) keep(b *body) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cache = slices.Insert(p.cache, 0, b)
+	if len(p.cache) > p.opts.CacheEntries {
+		clear(p.cache[p.opts.CacheEntries:])
+		p.cache = p.cache[:p.opts.CacheEntries]
+	}
+}
+
+func (p *Provider) body(ctx context.Context, key string, q query, insts []Installation) (*body, error) {
+	if b := p.cached(key); b != nil {
+		return b, nil
+	}
+	p.buildMu.Lock()
+	defer p.buildMu.Unlock()
+	if b := p.cached(key); b != nil {
+		return b, nil
+	}
+	var products []*mesh.Product
+	for _, in := range insts {
+		ps, err := p.reg.Products(ctx, in.ID)
+		if err != nil {
+			return nil, fmt.Errorf("products of installation %d: %w", in.ID, err)
+		}
+		products = append(products, ps...)
+	}
+	var buf bytes.Buffer
+	n, err := Write(ctx, &buf, products, WriteOptions{Options: p.opts.Entities, Installations: insts, NoGroups: q.noGroups, Gzip: true})
+	if err != nil {
+		return nil, err
+	}
+	b := &body{key: key, gz: buf.Bytes(), plainLen: n}
+	p.keep(b)
+	p.log.Info("backstage: entities built", "installations", len(insts), "products", len(products), "bytes", n, "gzip_bytes", len(b.gz))
+	return b, nil
+}
+
+// WriteOptions configure Write.
+type WriteOptions struct {
+	Options
+	Installations []Installation
+	NoGroups      bool // leave Group entities out (Backstage gets teams from elsewhere)
+	Gzip          bool // compress what is written
+}
+
+// chunkProducts is how many products one worker encodes at a time: big
+// enough to amortise the hand-off, small enough that the chunks in flight
+// stay a few megabytes.
+const chunkProducts = 64
+
+// Write writes the response body for products to w and returns its
+// uncompressed length. Entities are built one at a time straight into JSON
+// (and gzip): besides the registry's products only the plan's names and a
+// few chunks of encoded output exist at once. Products are encoded by
+// GOMAXPROCS workers in chunks and written in order, so the output is the
+// same as a sequential build; gzip runs on the writing goroutine meanwhile.
+func Write(ctx context.Context, w io.Writer, products []*mesh.Product, opts WriteOptions) (int64, error) {
+	var zw *gzip.Writer
+	out := w
+	if opts.Gzip {
+		// BestSpeed: the body is built once per registry version and
+		// served many times; the default level costs about twice the time
+		// for ~10% fewer bytes on this repetitive JSON.
+		zw, _ = gzip.NewWriterLevel(w, gzip.BestSpeed)
+		out = zw
+	}
+	cw := &countingWriter{w: out}
+	pl := newPlan(products, opts.Options)
+
+	head, err := json.Marshal(struct {
+		APIVersion    string         `json:"apiVersion"`
+		Installations []Installation `json:"installations"`
+	}{ResponseVersion, append([]Installation{}, opts.Installations...)})
+	if err != nil {
+		return 0, err
+	}
+	buf := append(head[:len(head)-1], `,"entities":[`...)
+	first := true
+	add := func(b []byte, e *Entity) []byte {
+		if opts.NoGroups && e.Kind == KindGroup {
+			return b
+		}
+		if !first {
+			b = append(b, ',', '\n')
+		}
+		first = false
+		return e.appendJSON(b)
+	}
+	var scratch Entity
+	_ = pl.shared(&scratch, func(e *Entity) error { buf = add(buf, e); return nil })
+	if _, err := cw.Write(buf); err != nil {
+		return 0, fmt.Errorf("write entities: %w", err)
+	}
+	if len(pl.products) > 0 && !first {
+		if _, err := cw.Write([]byte{',', '\n'}); err != nil {
+			return 0, fmt.Errorf("write entities: %w", err)
+		}
+	}
+	if err := pl.writeProducts(ctx, cw); err != nil {
+		return 0, err
+	}
+	if _, err := cw.Write([]byte("]}\n")); err != nil {
+		return 0, fmt.Errorf("write entities: %w", err)
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			return 0, fmt.Errorf("compress entities: %w", err)
+		}
+	}
+	return cw.n, nil
+}
+
+// writeProducts encodes every product's entities, comma-separated, in
+// order.
+func (pl *plan) writeProducts(ctx context.Context, w io.Writer) error {
+	type result struct{ b []byte }
+	nchunks := (len(pl.products) + chunkProducts - 1) / chunkProducts
+	workers := max(1, min(runtime.GOMAXPROCS(0), nchunks))
+	// order holds one channel per chunk in output order; its capacity
+	// bounds the chunks in flight.
+	order := make(chan chan result, 2*workers)
+	free := make(chan []byte, 2*workers+1)
+	jobs := make(chan struct {
+		from int
+		out  chan result
+	})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var e Entity
+			for j := range jobs {
+				var b []byte
+				select {
+				case b = <-free:
+				default:
+				}
+				b = b[:0]
+				for _, pp := range pl.products[j.from:min(j.from+chunkProducts, len(pl.products))] {
+					_ = pl.product(&e, pp, func(e *Entity) error {
+						if len(b) > 0 {
+							b = append(b, ',', '\n')
+						}
+						b = e.appendJSON(b)
+						return nil
+					})
+				}
+				j.out <- result{b}
+			}
+		})
+	}
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		for from := 0; from < len(pl.products); from += chunkProducts {
+			out := make(chan result, 1)
+			select {
+			case order <- out:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- struct {
+				from int
+				out  chan result
+			}{from, out}:
+			case <-ctx.Done():
+				out <- result{} // the writer waits for every chunk it was promised
+				return
+			}
+		}
+	}()
+	var err error
+	firstChunk := true
+	for out := range order {
+		r := <-out
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		if err == nil && len(r.b) > 0 {
+			if !firstChunk {
+				_, err = w.Write([]byte{',', '\n'})
+			}
+			if err == nil {
+				_, err = w.Write(r.b)
+			}
+			firstChunk = false
+		}
+		if err != nil {
+			cancel()
+		}
+		select {
+		case free <- r.b:
+		default:
+		}
+	}
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("write entities: %w", err)
+	}
+	return nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// etagMatch implements If-None-Match's weak comparison (RFC 9110 13.1.2)
+// against our one current tag.
+func etagMatch(header, etag string) bool {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return false
+	}
+	if header == "*" {
+		return true
+	}
+	for t := range strings.SplitSeq(header, ",") {
+		t = strings.TrimSpace(t)
+		t = strings.TrimPrefix(t, "W/")
+		if t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptsGzip reads Accept-Encoding: gzip (or x-gzip, or *) with a
+// non-zero q-value, and no explicit refusal.
+func acceptsGzip(header string) bool {
+	ok := false
+	for part := range strings.SplitSeq(header, ",") {
+		name, params, _ := strings.Cut(part, ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name != "gzip" && name != "x-gzip" && name != "*" {
+			continue
+		}
+		q := 1.0
+		for p := range strings.SplitSeq(params, ";") {
+			k, v, found := strings.Cut(strings.TrimSpace(p), "=")
+			if found && strings.EqualFold(strings.TrimSpace(k), "q") {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil {
+					f = 0
+				}
+				q = f
+			}
+		}
+		if name == "*" {
+			if q > 0 && !ok {
+				ok = true
+			}
+			continue
+		}
+		// An explicit gzip entry decides, whatever * said.
+		return q > 0
+	}
+	return ok
+}
