@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/meshbot/meshbot/internal/backstage"
 	"github.com/meshbot/meshbot/internal/commands"
 	"github.com/meshbot/meshbot/internal/config"
 	"github.com/meshbot/meshbot/internal/github"
@@ -115,8 +116,8 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	if cfg.PolicyRepo() != "" {
 		log.Info("policy repository configured; following it is not implemented yet, the policy above stays active", "repo", cfg.PolicyRepo())
 	}
-	if cfg.BackstageToken != "" {
-		log.Info("backstage token configured; the provider endpoint is not served yet")
+	if cfg.BackstageToken == "" {
+		log.Info("backstage provider endpoint off: set MESHBOT_BACKSTAGE_TOKEN to serve GET " + backstage.Path)
 	}
 	m := metrics.New(st, log)
 	m.SetPolicy(set.Version(), source)
@@ -154,8 +155,12 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	if err != nil {
 		return fmt.Errorf("listen on MESHBOT_ADDR=%s: %w", cfg.Addr, err)
 	}
+	router := in.Router()
+	router.GET(backstage.Path, backstage.NewHandler(st, backstage.HandlerOptions{
+		Token: cfg.BackstageToken, Entities: backstage.Options{GitHubURL: backstage.WebURL(cfg.APIURL)}, Logger: log,
+	}))
 	srv := &http.Server{
-		Handler:           in.Router(),
+		Handler:           router,
 		ReadHeaderTimeout: 10 * time.Second,
 		// 25 MB over a slow link still fits; a stalled client does not
 		// hold a connection forever.
