@@ -5,28 +5,36 @@ BIN   := bin/meshbot
 TOOLS := $(CURDIR)/.tools
 STATICCHECK_VERSION ?= latest
 CONFTEST_VERSION    ?= latest
-# The scenario `make run` shows: a pull request that removes a field two
+# The scenario `make example` shows: a pull request that removes a field two
 # registered consumers read, inside the same major version.
 RUN_SCENARIO ?= breaking-consumer
 
-.PHONY: all build run test test-go test-rego bench lint clean tools
+.PHONY: all build run example test test-go test-rego bench lint clean tools
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags "-X main.version=$$(git describe --always --dirty 2>/dev/null || echo dev)" -o $(BIN) ./cmd/meshbot
 
-# `make run`: meshbot's main job on embedded defaults. Until the App exists it
-# judges a change to the bundled example mesh (testdata/mesh) and prints the
-# report a domain team would see.
+# `make run`: meshbot's main job on embedded defaults: `meshbot serve` with
+# the in-memory store and the bundled policy on :8080. It prints what to do
+# next: the command that sends a signed sample delivery, and how to connect
+# a GitHub App (README, "Installing the GitHub App").
 run: build
-	@rm -rf .run && mkdir -p .run
+	@echo "Starting meshbot serve on embedded defaults (in-memory store, bundled policy); Ctrl-C stops it."
+	@echo "To see meshbot judge a change without GitHub, run: make example"
+	@./$(BIN) serve
+
+# `make example`: the report a domain team sees, on the bundled example mesh:
+# the head of a pull request (scenario $(RUN_SCENARIO)) against testdata/mesh.
+example: build
+	@rm -rf .run/head && mkdir -p .run
 	@$(GO) run ./internal/testutil/cmd/scenario testdata/mesh testdata/scenarios/$(RUN_SCENARIO) .run/head
 	@echo "\$$ meshbot check --base testdata/mesh .run/head   # scenario: $(RUN_SCENARIO)"
 	@echo
 	@./$(BIN) check --base testdata/mesh .run/head; code=$$?; echo; \
 	  echo "(exit $$code: 0 clean, 1 findings that fail, 2 unusable input)"; \
-	  echo "Try: ./$(BIN) check --base testdata/mesh --format sarif .run/head, or another scenario in testdata/scenarios with make run RUN_SCENARIO=<name>."; \
+	  echo "Try --format sarif|json|github, or another scenario: make example RUN_SCENARIO=<name> (see testdata/scenarios)."; \
 	  [ $$code -le 1 ]
 
 # `make test`: every test, Go and Rego. It installs and starts what the tests
