@@ -1,0 +1,396 @@
+package e2e_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshbot/meshbot/internal/backstage"
+	"github.com/meshbot/meshbot/internal/ghfake"
+	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/testutil"
+)
+
+// TestBackstageIngestsTheMesh is the proof that a real Backstage shows the
+// mesh: a fake GitHub holds the example mesh, the real `meshbot serve`
+// indexes it on a signed installation delivery, and a real Backstage backend
+// (backend-defaults, the catalog plugin and our module, on PostgreSQL) reads
+// meshbot's provider endpoint. The catalog must then hold every product,
+// port and owner, with every relation pointing at an entity that exists,
+// lifecycles as written, and no processing error.
+//
+// It also runs the module's own checks (tsc --strict and its unit tests),
+// since it builds the module anyway. Skipped when node or npm is missing,
+// except under CI=true.
+func TestBackstageIngestsTheMesh(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: starts meshbot and a Backstage backend (-short)")
+	}
+	requireNode(t)
+	root := testutil.RepoRoot(t)
+	moduleDir := filepath.Join(root, "plugin-manifest", "backstage")
+	spec, err := os.ReadFile(testutil.Shared(t, "external/github/openapi-subset.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := os.ReadFile(testutil.Shared(t, "external/github/webhooks/installation/created.payload.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+
+	// The npm install is the slow part; it runs while meshbot indexes.
+	npmDone := make(chan error, 1)
+	npmCtx, stopNpm := context.WithCancel(ctx)
+	go func() { npmDone <- prepareModule(npmCtx, t, moduleDir) }()
+	npmWaited := false
+	t.Cleanup(func() {
+		// A test that failed early must not end while npm still logs to it.
+		stopNpm()
+		if !npmWaited {
+			<-npmDone
+		}
+	})
+
+	example, err := mesh.Load(ctx, os.DirFS(filepath.Join(root, "testdata", "mesh")))
+	if err != nil {
+		t.Fatalf("load the example mesh: %v", err)
+	}
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		appID   = 5150
+		inst    = 4711
+		account = "acme"
+		repo    = "acme/data-mesh"
+	)
+	fake := ghfake.New(ghfake.Options{Spec: spec, AppID: appID, PublicKey: &key.PublicKey})
+	t.Cleanup(fake.Close)
+	fake.AddInstallation(inst, account)
+	r := fake.AddRepo(inst, repo, "main")
+	if _, err := r.CommitDir("main", filepath.Join(root, "testdata", "mesh")); err != nil {
+		t.Fatal(err)
+	}
+
+	secret, token := randomHex(t, 16), randomHex(t, 16)
+	mb := startMeshbot(ctx, t, root, map[string]string{
+		"GITHUB_APP_ID":           fmt.Sprint(appID),
+		"GITHUB_PRIVATE_KEY":      string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})),
+		"GITHUB_WEBHOOK_SECRET":   secret,
+		"GITHUB_API_URL":          fake.URL(),
+		"MESHBOT_BACKSTAGE_TOKEN": token,
+	})
+	deliver(t, mb.url, secret, "installation", installedPayload(t, payload, inst, account, r.ID(), repo))
+
+	var served []bsEntity
+	eventually(ctx, t, 60*time.Second, "meshbot's endpoint serves every product of the example mesh", func() (bool, string) {
+		served = meshbotEntities(t, mb.url, token)
+		missing := missingProducts(example, served)
+		return len(missing) == 0, fmt.Sprintf("%d entities, products missing: %v", len(served), missing)
+	})
+
+	npmWaited = true
+	if err := <-npmDone; err != nil {
+		t.Fatal(err)
+	}
+	bs := startBackstage(ctx, t, moduleDir, mb.url, token)
+
+	var got []bsEntity
+	eventually(ctx, t, 120*time.Second, "Backstage holds every entity meshbot serves, with resolved relations", func() (bool, string) {
+		got = bs.entities(t)
+		problems := ingestionProblems(served, got)
+		return len(problems) == 0, strings.Join(problems, "; ")
+	})
+
+	checkMesh(t, example, got)
+	if errs := bs.processingErrors(t); len(errs) > 0 {
+		t.Errorf("Backstage logged processing errors:\n%s", strings.Join(errs, "\n"))
+	}
+	for _, e := range got {
+		if e.Status != nil {
+			for _, it := range e.Status.Items {
+				if it.Level == "error" {
+					t.Errorf("%s: status error %s: %s", e.ref(), it.Type, it.Error.Message)
+				}
+			}
+		}
+	}
+	t.Logf("Backstage ingested %d entities (%s) for %d products", len(got), countKinds(got), len(example.Products))
+}
+
+// checkMesh asserts, from the descriptors themselves, that every product,
+// port and owner is in the catalog with its lifecycle and its consumption.
+func checkMesh(t *testing.T, m *mesh.Mesh, got []bsEntity) {
+	t.Helper()
+	byRef := map[string]*bsEntity{}
+	for i := range got {
+		byRef[got[i].ref()] = &got[i]
+	}
+	find := func(kind, product, port string) *bsEntity {
+		for i := range got {
+			e := &got[i]
+			if strings.EqualFold(e.Kind, kind) && e.Metadata.Annotations[backstage.AnnotationProduct] == product &&
+				(port == "" || e.Metadata.Annotations[backstage.AnnotationPort] == port) {
+				return e
+			}
+		}
+		return nil
+	}
+	deprecated := 0
+	for _, p := range m.Products {
+		id := p.ID()
+		sys, comp := find("System", id, ""), find("Component", id, "")
+		if sys == nil || comp == nil {
+			t.Errorf("%s: System %v, Component %v: want both in the catalog", id, sys != nil, comp != nil)
+			continue
+		}
+		wantDeprecated := p.Lifecycle == "deprecated" || p.Deprecation != nil
+		for _, e := range []*bsEntity{sys, comp} {
+			lc, _ := e.Spec["lifecycle"].(string)
+			if e.Kind == "Component" && (lc == "deprecated") != wantDeprecated {
+				t.Errorf("%s: lifecycle %q, descriptor says %q (deprecation %v)", e.ref(), lc, p.Lifecycle, p.Deprecation != nil)
+			}
+			if wantDeprecated {
+				deprecated++
+			}
+			owners := e.targets("ownedBy")
+			slug := p.Owner[strings.LastIndex(p.Owner, "/")+1:]
+			if len(owners) != 1 || !strings.EqualFold(owners[0], "group:default/"+slug) {
+				t.Errorf("%s: ownedBy %v, want the Group of %q", e.ref(), owners, p.Owner)
+			} else if byRef[strings.ToLower(owners[0])] == nil {
+				t.Errorf("%s: owner %s is not in the catalog", e.ref(), owners[0])
+			}
+		}
+		if !slices.Contains(comp.targets("partOf"), sys.ref()) {
+			t.Errorf("%s: partOf %v, want its System %s", comp.ref(), comp.targets("partOf"), sys.ref())
+		}
+		for _, o := range p.OutputPorts {
+			api := find("API", id, o.Name)
+			if api == nil {
+				t.Errorf("%s/%s: no API in the catalog", id, o.Name)
+				continue
+			}
+			if !slices.Contains(comp.targets("providesApi"), api.ref()) {
+				t.Errorf("%s: providesApi %v, want %s (port %s)", comp.ref(), comp.targets("providesApi"), api.ref(), o.Name)
+			}
+			if !slices.Contains(api.targets("partOf"), sys.ref()) {
+				t.Errorf("%s: partOf %v, want %s", api.ref(), api.targets("partOf"), sys.ref())
+			}
+			if def, _ := api.Spec["definition"].(string); strings.TrimSpace(def) == "" {
+				t.Errorf("%s: empty definition", api.ref())
+			}
+			portDeprecated := wantDeprecated || o.Lifecycle == "deprecated" || o.Deprecation != nil
+			if lc, _ := api.Spec["lifecycle"].(string); (lc == "deprecated") != portDeprecated {
+				t.Errorf("%s: lifecycle %q, descriptor says port %q, product %q", api.ref(), lc, o.Lifecycle, p.Lifecycle)
+			}
+			if portDeprecated {
+				deprecated++
+				if o.Deprecation != nil && api.Metadata.Annotations[backstage.AnnotationSunset] == "" {
+					t.Errorf("%s: deprecated port without its sunset annotation", api.ref())
+				}
+			}
+		}
+		for _, in := range p.InputPorts {
+			api := find("API", in.Product, in.Port)
+			if api == nil {
+				continue // reads a product outside the mesh; nothing to relate
+			}
+			if !slices.Contains(comp.targets("consumesApi"), api.ref()) {
+				t.Errorf("%s: consumesApi %v, want %s (input port %s reads %s/%s)", comp.ref(), comp.targets("consumesApi"), api.ref(), in.Name, in.Product, in.Port)
+			}
+			if !slices.Contains(api.targets("apiConsumedBy"), comp.ref()) {
+				t.Errorf("%s: apiConsumedBy %v, want %s", api.ref(), api.targets("apiConsumedBy"), comp.ref())
+			}
+		}
+	}
+	if deprecated == 0 {
+		t.Errorf("the example mesh has no deprecated product or port: this test would not see a lost lifecycle")
+	}
+}
+
+// ingestionProblems is empty once the catalog holds exactly what meshbot
+// serves and every relation of it points at an entity in the catalog.
+func ingestionProblems(served, got []bsEntity) []string {
+	have := map[string]*bsEntity{}
+	for i := range got {
+		have[got[i].ref()] = &got[i]
+	}
+	var problems []string
+	for _, e := range served {
+		if have[e.ref()] == nil {
+			problems = append(problems, "missing "+e.ref())
+		}
+	}
+	if len(got) != len(served) {
+		problems = append(problems, fmt.Sprintf("catalog holds %d entities, meshbot serves %d", len(got), len(served)))
+	}
+	for _, e := range got {
+		if len(e.Relations) == 0 && e.Kind != "Domain" {
+			problems = append(problems, e.ref()+" has no relations yet")
+		}
+		for _, rel := range e.Relations {
+			if have[strings.ToLower(rel.TargetRef)] == nil {
+				problems = append(problems, fmt.Sprintf("%s %s %s: target not in the catalog", e.ref(), rel.Type, rel.TargetRef))
+			}
+		}
+	}
+	if len(problems) > 12 {
+		problems = append(problems[:12], fmt.Sprintf("... %d more", len(problems)-12))
+	}
+	return problems
+}
+
+func missingProducts(m *mesh.Mesh, served []bsEntity) []string {
+	var missing []string
+	for _, p := range m.Products {
+		if !slices.ContainsFunc(served, func(e bsEntity) bool {
+			return e.Kind == "System" && e.Metadata.Annotations[backstage.AnnotationProduct] == p.ID()
+		}) {
+			missing = append(missing, p.ID())
+		}
+	}
+	return missing
+}
+
+func countKinds(es []bsEntity) string {
+	n := map[string]int{}
+	for _, e := range es {
+		n[e.Kind]++
+	}
+	var parts []string
+	for _, k := range []string{"Domain", "Group", "System", "Component", "API"} {
+		parts = append(parts, fmt.Sprintf("%d %s", n[k], k))
+		delete(n, k)
+	}
+	for k, c := range n {
+		parts = append(parts, fmt.Sprintf("%d %s", c, k))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// meshbotEntities reads meshbot's provider endpoint as Backstage does.
+func meshbotEntities(t *testing.T, base, token string) []bsEntity {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+backstage.Path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	var body struct {
+		Entities []bsEntity `json:"entities"`
+	}
+	if code := getJSON(t, req, &body); code != http.StatusOK {
+		t.Logf("GET %s: %d", req.URL, code)
+		return nil
+	}
+	return body.Entities
+}
+
+// getJSON does req and decodes a 200 answer into v; it returns the status
+// (0 when meshbot or Backstage is not reachable yet).
+func getJSON(t *testing.T, req *http.Request, v any) int {
+	t.Helper()
+	c := &http.Client{Timeout: 20 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatalf("GET %s: decode: %v", req.URL, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// bsEntity is a catalog entity as Backstage's API returns it: meshbot's
+// fields plus what the catalog adds (relations, status).
+type bsEntity struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name        string            `json:"name"`
+		Namespace   string            `json:"namespace"`
+		Annotations map[string]string `json:"annotations"`
+	} `json:"metadata"`
+	Spec      map[string]any `json:"spec"`
+	Relations []struct {
+		Type      string `json:"type"`
+		TargetRef string `json:"targetRef"`
+	} `json:"relations"`
+	Status *struct {
+		Items []struct {
+			Type  string `json:"type"`
+			Level string `json:"level"`
+			Error struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		} `json:"items"`
+	} `json:"status"`
+}
+
+// ref is kind:namespace/name, lower-cased as Backstage compares refs.
+func (e *bsEntity) ref() string {
+	ns := e.Metadata.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	return strings.ToLower(e.Kind + ":" + ns + "/" + e.Metadata.Name)
+}
+
+func (e *bsEntity) targets(relType string) []string {
+	var out []string
+	for _, r := range e.Relations {
+		if r.Type == relType {
+			out = append(out, strings.ToLower(r.TargetRef))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func randomHex(t *testing.T, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// eventually polls cond every half second until it holds, failing with the
+// last explanation cond gave when within passes.
+func eventually(ctx context.Context, t *testing.T, within time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(within)
+	var why string
+	for {
+		var ok bool
+		if ok, why = cond(); ok {
+			t.Logf("%s: after %s", what, time.Since(start).Round(100*time.Millisecond))
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("%s: not within %s: %s", what, within, why)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
