@@ -292,6 +292,10 @@ func startBackstage(ctx context.Context, t *testing.T, moduleDir, meshbotURL, me
 	cfg := map[string]any{
 		"app": map[string]any{"baseUrl": "http://127.0.0.1:3000"},
 		"backend": map[string]any{
+			// The module's 304 line is debug; the ETag check counts it.
+			"logger": map[string]any{"overrides": []any{map[string]any{
+				"matchers": map[string]any{"provider": "meshbot:default"}, "level": "debug",
+			}}},
 			"baseUrl": "http://" + addr,
 			"listen":  map[string]any{"host": host, "port": port},
 			"database": map[string]any{
@@ -357,6 +361,21 @@ func (b *backstageProc) entities(t *testing.T) []bsEntity {
 		return nil
 	}
 	return es
+}
+
+// logCount counts the JSON log lines whose message contains s.
+func (b *backstageProc) logCount(t *testing.T, s string) int {
+	t.Helper()
+	n := 0
+	for _, l := range bytes.Split(b.logText(), []byte("\n")) {
+		var line struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(l, &line) == nil && strings.Contains(line.Message, s) {
+			n++
+		}
+	}
+	return n
 }
 
 // processingErrors are the log lines our module's processing-error handler

@@ -119,6 +119,16 @@ func TestBackstageIngestsTheMesh(t *testing.T) {
 	})
 
 	checkMesh(t, example, got)
+
+	// The mesh does not change any more: the next reads send the ETag back,
+	// meshbot answers 304 and the module leaves the catalog alone.
+	eventually(ctx, t, 20*time.Second, "the module's next reads of meshbot are answered 304", func() (bool, string) {
+		n := bs.logCount(t, "meshbot:default: mesh unchanged")
+		return n >= 2, fmt.Sprintf("%d unchanged reads logged", n)
+	})
+	if n := bs.logCount(t, "meshbot:default: applied"); n != 1 {
+		t.Errorf("the module applied meshbot's entities %d times; want once, then 304s", n)
+	}
 	if errs := bs.processingErrors(t); len(errs) > 0 {
 		t.Errorf("Backstage logged processing errors:\n%s", strings.Join(errs, "\n"))
 	}
