@@ -246,10 +246,76 @@ describe('parseEntities', () => {
     ['entity not an object', { entities: ['x'] }, /entities\[0\]/],
     ['no metadata.name', { entities: [{ apiVersion: 'v', kind: 'API', metadata: {} }] }, /entities\[0\]/],
     ['second entity bad', { entities: [entity('API', 'a'), { kind: 'API' }] }, /entities\[1\]/],
+    [
+      'annotations not a map',
+      { entities: [{ apiVersion: 'v', kind: 'API', metadata: { name: 'a', annotations: 'x' } }] },
+      /API a\): metadata.annotations/,
+    ],
+    [
+      'an annotation not a string',
+      { entities: [{ apiVersion: 'v', kind: 'API', metadata: { name: 'a', annotations: { 'backstage.io/managed-by-location': 5 } } }] },
+      /metadata.annotations is not a map of strings/,
+    ],
   ];
   for (const [name, body, want] of bad) {
     it(`refuses ${name}`, () => {
       assert.throws(() => parseEntities(body, 'http://m'), want);
     });
   }
+});
+
+// A seeded random walk over JSON shapes near the valid one: parseEntities
+// either refuses with an Error or returns one entity per input, each with
+// both managed-by annotations, and never changes what it was given.
+describe('parseEntities on random answers', () => {
+  function rng(seed: number) {
+    return () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+  }
+  function value(r: () => number, depth: number): unknown {
+    const pick = Math.floor(r() * (depth > 3 ? 5 : 8));
+    switch (pick) {
+      case 0: return null;
+      case 1: return r() < 0.5;
+      case 2: return Math.floor(r() * 100);
+      case 3: return ['API', 'x', '', 'backstage.io/v1alpha1'][Math.floor(r() * 4)];
+      case 4: return undefined;
+      case 5: return Array.from({ length: Math.floor(r() * 3) }, () => value(r, depth + 1));
+      default: {
+        const o: Record<string, unknown> = {};
+        for (const k of ['apiVersion', 'kind', 'metadata', 'name', 'annotations', 'entities', 'backstage.io/managed-by-location']) {
+          if (r() < 0.5) {
+            o[k] = value(r, depth + 1);
+          }
+        }
+        return o;
+      }
+    }
+  }
+  it('holds for 5,000 answers', () => {
+    const r = rng(20261121);
+    let accepted = 0;
+    for (let i = 0; i < 5000; i++) {
+      const body = r() < 0.5 ? { entities: Array.from({ length: Math.floor(r() * 4) }, () => value(r, 1)) } : value(r, 0);
+      const before = JSON.stringify(body);
+      let out: Entity[] | undefined;
+      try {
+        out = parseEntities(body, 'http://m');
+      } catch (e) {
+        assert.ok(e instanceof Error, `threw a non-Error for ${before}`);
+      }
+      assert.equal(JSON.stringify(body), before, 'input changed');
+      if (out) {
+        accepted++;
+        assert.equal(out.length, (body as { entities: unknown[] }).entities.length);
+        for (const e of out) {
+          assert.equal(typeof e.metadata.annotations?.['backstage.io/managed-by-location'], 'string');
+          assert.equal(typeof e.metadata.annotations?.['backstage.io/managed-by-origin-location'], 'string');
+        }
+      }
+    }
+    assert.ok(accepted > 0, 'the walk never produced an acceptable answer');
+  });
 });

@@ -165,6 +165,10 @@ export function parseEntities(body: unknown, baseUrl: string): Entity[] {
     ) {
       throw new Error(`entities[${i}] is not an entity (apiVersion, kind and metadata.name are required)`);
     }
+    const given = raw.metadata.annotations;
+    if (given !== undefined && (!isObject(given) || Object.values(given).some(v => typeof v !== 'string'))) {
+      throw new Error(`entities[${i}] (${raw.kind} ${raw.metadata.name}): metadata.annotations is not a map of strings`);
+    }
     const entity = raw as unknown as Entity;
     const annotations = { ...(entity.metadata.annotations ?? {}) };
     annotations[MANAGED_BY_LOCATION] ??= fallback;
