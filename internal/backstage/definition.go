@@ -1,6 +1,7 @@
 package backstage
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -179,7 +180,19 @@ func (y *yamlWriter) quality(level int, qs []mesh.QualityRule) {
 		item("type", q.Type)
 		item("name", q.Name)
 		item("description", q.Description)
-		item("rule", q.Canonical)
+		if c := q.Canonical; strings.HasPrefix(c, "{") && !strings.ContainsAny(c, "\n\r") && json.Valid([]byte(c)) {
+			// JSON is YAML: the rule reads as a flow mapping, not as an
+			// escaped string.
+			if !first {
+				y.indent(level + 1)
+			}
+			first = false
+			y.b.WriteString("rule: ")
+			y.b.WriteString(c)
+			y.b.WriteByte('\n')
+		} else {
+			item("rule", c)
+		}
 		if first {
 			y.b.WriteString("{}\n")
 		}
@@ -196,8 +209,10 @@ func scalar(s string) string {
 }
 
 // quoted is a YAML double-quoted scalar. strconv.Quote's escapes (\n, \t,
-// \xNN, \uNNNN, \UNNNNNNNN, \a, \b, \f, \v, \\, \") are all YAML escapes.
-func quoted(s string) string { return strconv.Quote(s) }
+// \uNNNN, \UNNNNNNNN, \a, \b, \f, \v, \\, \") are all YAML escapes; its \xNN
+// for a byte of invalid UTF-8 would read back as a different character, so
+// such bytes become U+FFFD first, as JSON does.
+func quoted(s string) string { return strconv.Quote(strings.ToValidUTF8(s, "\uFFFD")) }
 
 func plainSafe(s string) bool {
 	if s == "" || len(s) > 200 {

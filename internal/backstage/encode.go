@@ -1,7 +1,6 @@
 package backstage
 
 import (
-	"maps"
 	"slices"
 	"unicode/utf8"
 )
@@ -28,7 +27,13 @@ func (e *Entity) appendJSON(b []byte) []byte {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, '{')
-		for i, k := range slices.Sorted(maps.Keys(m.Annotations)) {
+		var arr [32]string // no allocation for the usual few annotations
+		keys := arr[:0]
+		for k := range m.Annotations {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -104,17 +109,26 @@ func optStrings(b []byte, k string, vs []string, omitZero bool) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// plainJSON marks the bytes a JSON string holds as they are: printable ASCII
+// but the quote and the backslash.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendString is encoding/json's string encoding without HTML escaping.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if plainJSON[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

@@ -12,6 +12,7 @@ package backstage
 
 import (
 	"cmp"
+	"maps"
 	"net/url"
 	"path"
 	"slices"
@@ -175,7 +176,7 @@ func Entities(products []*mesh.Product, opts Options) []Entity {
 	pl := newPlan(products, opts)
 	out := make([]Entity, 0, pl.count())
 	_ = pl.each(func(e *Entity) error {
-		out = append(out, *e)
+		out = append(out, e.clone())
 		return nil
 	})
 	return out
@@ -329,11 +330,12 @@ func (pl *plan) shared(e *Entity, fn func(*Entity) error) error {
 // product builds one product's System, Component and APIs. It reads the
 // plan only, so products can be built concurrently.
 func (pl *plan) product(e *Entity, pp *productPlan, fn func(*Entity) error) error {
-	pl.system(e, pp)
+	l := pl.links(pp.p)
+	pl.system(e, pp, &l)
 	if err := fn(e); err != nil {
 		return err
 	}
-	pl.component(e, pp)
+	pl.component(e, pp, &l)
 	if err := fn(e); err != nil {
 		return err
 	}
@@ -347,7 +349,7 @@ func (pl *plan) product(e *Entity, pp *productPlan, fn func(*Entity) error) erro
 			def = definition(pp.p, o)
 		}
 		last, lastDef = o.Contract, def
-		pl.api(e, pp, i, def)
+		pl.api(e, pp, &l, i, def)
 		if err := fn(e); err != nil {
 			return err
 		}
@@ -355,10 +357,31 @@ func (pl *plan) product(e *Entity, pp *productPlan, fn func(*Entity) error) erro
 	return nil
 }
 
+// reset readies e for the next entity, reusing its map and slices: builds
+// write tens of thousands of entities, and callers that keep one copy it
+// (see Entities).
 func (pl *plan) reset(e *Entity, kind, name string) {
+	a := e.Metadata.Annotations
+	if a == nil {
+		a = make(map[string]string, 24)
+	}
+	clear(a)
+	tags, links, provides, consumes := e.Metadata.Tags[:0], e.Metadata.Links[:0], e.Spec.ProvidesAPIs[:0], e.Spec.ConsumesAPIs[:0]
 	*e = Entity{APIVersion: APIVersion, Kind: kind, Metadata: Metadata{
-		Name: name, Namespace: pl.opts.Namespace, Annotations: map[string]string{},
-	}}
+		Name: name, Namespace: pl.opts.Namespace, Annotations: a, Tags: tags, Links: links,
+	}, Spec: Spec{ProvidesAPIs: provides, ConsumesAPIs: consumes}}
+}
+
+// clone is a deep copy of e.
+func (e *Entity) clone() Entity {
+	c := *e
+	c.Metadata.Annotations = maps.Clone(e.Metadata.Annotations)
+	c.Metadata.Tags = slices.Clip(slices.Clone(e.Metadata.Tags))
+	c.Metadata.Links = slices.Clip(slices.Clone(e.Metadata.Links))
+	c.Spec.ProvidesAPIs = slices.Clip(slices.Clone(e.Spec.ProvidesAPIs))
+	c.Spec.ConsumesAPIs = slices.Clip(slices.Clone(e.Spec.ConsumesAPIs))
+	c.Spec.Children = slices.Clone(e.Spec.Children)
+	return c
 }
 
 func (pl *plan) domain(e *Entity, d *domainPlan) {
@@ -375,7 +398,8 @@ func (pl *plan) domain(e *Entity, d *domainPlan) {
 	e.Metadata.Title = d.first.p.Domain
 	e.Metadata.Description = "Data mesh domain " + d.first.p.Domain + " (" + plural(d.count, "data product") + ")."
 	e.Spec.Owner = ref(KindGroup, pl.opts.Namespace, owner.name)
-	pl.locate(e, d.first.p, false)
+	l := pl.links(d.first.p)
+	pl.locate(e, &l, false)
 }
 
 func (pl *plan) group(e *Entity, g *groupPlan) {
@@ -391,10 +415,11 @@ func (pl *plan) group(e *Entity, g *groupPlan) {
 			}
 		}
 	}
-	pl.locate(e, g.first.p, false)
+	l := pl.links(g.first.p)
+	pl.locate(e, &l, false)
 }
 
-func (pl *plan) system(e *Entity, pp *productPlan) {
+func (pl *plan) system(e *Entity, pp *productPlan, l *productLinks) {
 	p := pp.p
 	pl.reset(e, KindSystem, pp.name)
 	e.Metadata.Title = p.ID()
@@ -404,10 +429,10 @@ func (pl *plan) system(e *Entity, pp *productPlan) {
 	if pp.domain != nil {
 		e.Spec.Domain = ref(KindDomain, pl.opts.Namespace, pp.domain.name)
 	}
-	pl.productMeta(e, pp)
+	pl.productMeta(e, pp, l)
 }
 
-func (pl *plan) component(e *Entity, pp *productPlan) {
+func (pl *plan) component(e *Entity, pp *productPlan, l *productLinks) {
 	p := pp.p
 	pl.reset(e, KindComponent, pp.name)
 	e.Metadata.Title = p.ID()
@@ -433,10 +458,10 @@ func (pl *plan) component(e *Entity, pp *productPlan) {
 		// Backstage would show a dangling relation; say what is missing.
 		e.Metadata.Annotations[AnnotationUnresolved] = strings.Join(unresolved, ", ")
 	}
-	pl.productMeta(e, pp)
+	pl.productMeta(e, pp, l)
 }
 
-func (pl *plan) productMeta(e *Entity, pp *productPlan) {
+func (pl *plan) productMeta(e *Entity, pp *productPlan, l *productLinks) {
 	p := pp.p
 	a := e.Metadata.Annotations
 	a[AnnotationProduct] = p.ID()
@@ -445,10 +470,10 @@ func (pl *plan) productMeta(e *Entity, pp *productPlan) {
 	setIf(a, AnnotationFreshness, p.SLA.Freshness)
 	setIf(a, AnnotationAvailability, p.SLA.Availability)
 	pl.classify(e, p)
-	pl.locate(e, p, true)
+	pl.locate(e, l, true)
 }
 
-func (pl *plan) api(e *Entity, pp *productPlan, i int, def string) {
+func (pl *plan) api(e *Entity, pp *productPlan, l *productLinks, i int, def string) {
 	p, o := pp.p, pp.p.OutputPorts[i]
 	pl.reset(e, KindAPI, pp.ports[i])
 	e.Metadata.Title = p.ID() + "/" + o.Name
@@ -485,7 +510,7 @@ func (pl *plan) api(e *Entity, pp *productPlan, i int, def string) {
 		setIf(a, AnnotationContractVersion, c.Version)
 	}
 	pl.classify(e, p)
-	pl.locate(e, p, true)
+	pl.locate(e, l, true)
 	if p.Repo != "" && o.ContractPath != "" {
 		u := pl.fileURL(p.Repo, "blob", o.ContractPath)
 		a[AnnotationViewURL] = u
@@ -560,44 +585,75 @@ func (pl *plan) classify(e *Entity, p *mesh.Product) {
 	}
 }
 
+// productLinks are the GitHub URLs of a product's descriptor, computed once
+// for all of its entities.
+type productLinks struct {
+	loc                    string // location ref: url:<blob> (file:<path> without a repository)
+	repo, blob, tree, edit string // "" without a repository
+}
+
+func (pl *plan) links(p *mesh.Product) productLinks {
+	if p.Repo == "" {
+		// A product read from a local checkout (not the App's registry)
+		// has no GitHub URL; Backstage accepts any location type here.
+		return productLinks{loc: "file:" + p.File}
+	}
+	blob := pl.fileURL(p.Repo, "blob", p.File)
+	return productLinks{
+		loc:  "url:" + blob,
+		repo: pl.opts.GitHubURL + "/" + p.Repo,
+		blob: blob,
+		tree: pl.fileURL(p.Repo, "tree", path.Dir(p.File)) + "/",
+		edit: pl.fileURL(p.Repo, "edit", p.File),
+	}
+}
+
 // locate sets where the entity comes from. Every entity points at a
 // descriptor on GitHub: products at their own, domains and groups at the
 // first product that names them. Backstage requires both location
 // annotations on provider-emitted entities, and a GitHub URL there gives
 // users working "View source" links. withLinks adds the source, view and
 // edit annotations and the links of a product's own entities.
-func (pl *plan) locate(e *Entity, p *mesh.Product, withLinks bool) {
+func (pl *plan) locate(e *Entity, l *productLinks, withLinks bool) {
 	a := e.Metadata.Annotations
-	var blob string
-	if p.Repo == "" {
-		// A product read from a local checkout (not the App's registry)
-		// has no GitHub URL; Backstage accepts any location type here.
-		a[AnnotationLocation] = "file:" + p.File
-	} else {
-		blob = pl.fileURL(p.Repo, "blob", p.File)
-		a[AnnotationLocation] = "url:" + blob
-	}
-	a[AnnotationOriginLocation] = a[AnnotationLocation]
-	if !withLinks || p.Repo == "" {
+	a[AnnotationLocation] = l.loc
+	a[AnnotationOriginLocation] = l.loc
+	if !withLinks || l.blob == "" {
 		return
 	}
-	a[AnnotationProjectSlug] = p.Repo
-	a[AnnotationSourceLocation] = "url:" + pl.fileURL(p.Repo, "tree", path.Dir(p.File)) + "/"
-	a[AnnotationViewURL] = blob
-	a[AnnotationEditURL] = pl.fileURL(p.Repo, "edit", p.File)
+	a[AnnotationProjectSlug] = strings.TrimPrefix(l.repo, pl.opts.GitHubURL+"/")
+	a[AnnotationSourceLocation] = "url:" + l.tree
+	a[AnnotationViewURL] = l.blob
+	a[AnnotationEditURL] = l.edit
 	e.Metadata.Links = append(e.Metadata.Links,
-		Link{URL: pl.opts.GitHubURL + "/" + p.Repo, Title: "Repository " + p.Repo, Icon: "github"},
-		Link{URL: blob, Title: "Data product descriptor", Icon: "docs"},
+		Link{URL: l.repo, Title: "Repository " + a[AnnotationProjectSlug], Icon: "github"},
+		Link{URL: l.blob, Title: "Data product descriptor", Icon: "docs"},
 	)
 }
 
 // fileURL is GitHub's web URL of file in repo: view is blob, tree or edit.
 func (pl *plan) fileURL(repo, view, file string) string {
+	if urlSafe(file) {
+		return pl.opts.GitHubURL + "/" + repo + "/" + view + "/" + pl.opts.Ref + "/" + file
+	}
 	segs := strings.Split(strings.TrimPrefix(path.Clean("/"+file), "/"), "/")
 	for i, s := range segs {
 		segs[i] = url.PathEscape(s)
 	}
 	return pl.opts.GitHubURL + "/" + repo + "/" + view + "/" + pl.opts.Ref + "/" + strings.Join(segs, "/")
+}
+
+// urlSafe: a clean relative path of characters that need no escaping.
+func urlSafe(p string) bool {
+	if p == "" || p[0] == '/' || strings.Contains(p, "//") || strings.Contains(p, "./") || strings.HasSuffix(p, "/") || p == "." || p == ".." {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; !alnum(c) && c != '-' && c != '_' && c != '.' && c != '/' {
+			return false
+		}
+	}
+	return true
 }
 
 func productLifecycle(p *mesh.Product) string {

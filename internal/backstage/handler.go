@@ -2,14 +2,17 @@ package backstage
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"net/http"
@@ -385,24 +388,26 @@ type WriteOptions struct {
 const chunkProducts = 64
 
 // Write writes the response body for products to w and returns its
-// uncompressed length. Entities are built one at a time straight into JSON
-// (and gzip): besides the registry's products only the plan's names and a
-// few chunks of encoded output exist at once. Products are encoded by
-// GOMAXPROCS workers in chunks and written in order, so the output is the
-// same as a sequential build; gzip runs on the writing goroutine meanwhile.
+// uncompressed length. Entities are built one at a time straight into JSON:
+// besides the registry's products only the plan's names and a few chunks of
+// output exist at once. GOMAXPROCS workers encode (and compress) chunks of
+// products; the chunks are written in order, so the output does not depend
+// on the scheduling.
+//
+// With Gzip the output is one gzip member whose deflate stream is the
+// concatenation of independently compressed, sync-flushed chunks (as pigz
+// does): compression runs in parallel, and any gzip reader reads it.
 func Write(ctx context.Context, w io.Writer, products []*mesh.Product, opts WriteOptions) (int64, error) {
-	var zw *gzip.Writer
-	out := w
-	if opts.Gzip {
-		// BestSpeed: the body is built once per registry version and
-		// served many times; the default level costs about twice the time
-		// for ~10% fewer bytes on this repetitive JSON.
-		zw, _ = gzip.NewWriterLevel(w, gzip.BestSpeed)
-		out = zw
-	}
-	cw := &countingWriter{w: out}
 	pl := newPlan(products, opts.Options)
-
+	out := &chunkWriter{w: w, gzip: opts.Gzip}
+	if opts.Gzip {
+		out.zw, _ = flate.NewWriter(nil, gzip.BestSpeed)
+		// gzip header: magic, deflate, no flags, no mtime (the body must be
+		// the same bytes for the same registry), no extra flags, OS unknown.
+		if _, err := w.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255}); err != nil {
+			return 0, fmt.Errorf("write entities: %w", err)
+		}
+	}
 	head, err := json.Marshal(struct {
 		APIVersion    string         `json:"apiVersion"`
 		Installations []Installation `json:"installations"`
@@ -411,78 +416,132 @@ func Write(ctx context.Context, w io.Writer, products []*mesh.Product, opts Writ
 		return 0, err
 	}
 	buf := append(head[:len(head)-1], `,"entities":[`...)
-	first := true
-	add := func(b []byte, e *Entity) []byte {
-		if opts.NoGroups && e.Kind == KindGroup {
-			return b
-		}
-		if !first {
-			b = append(b, ',', '\n')
-		}
-		first = false
-		return e.appendJSON(b)
-	}
+	shared := 0
 	var scratch Entity
-	_ = pl.shared(&scratch, func(e *Entity) error { buf = add(buf, e); return nil })
-	if _, err := cw.Write(buf); err != nil {
-		return 0, fmt.Errorf("write entities: %w", err)
+	_ = pl.shared(&scratch, func(e *Entity) error {
+		if opts.NoGroups && e.Kind == KindGroup {
+			return nil
+		}
+		if shared > 0 {
+			buf = append(buf, ',', '\n')
+		}
+		shared++
+		buf = e.appendJSON(buf)
+		return nil
+	})
+	if err := out.chunk(buf); err != nil {
+		return 0, err
 	}
-	if len(pl.products) > 0 && !first {
-		if _, err := cw.Write([]byte{',', '\n'}); err != nil {
+	if err := pl.writeProducts(ctx, out, shared > 0, opts.Gzip); err != nil {
+		return 0, err
+	}
+	if err := out.chunk([]byte("]}\n")); err != nil {
+		return 0, err
+	}
+	if opts.Gzip {
+		// The final block (empty, fixed Huffman), then CRC-32 and size.
+		tail := []byte{3, 0}
+		tail = binary.LittleEndian.AppendUint32(tail, out.crc)
+		tail = binary.LittleEndian.AppendUint32(tail, uint32(out.n))
+		if _, err := w.Write(tail); err != nil {
 			return 0, fmt.Errorf("write entities: %w", err)
 		}
 	}
-	if err := pl.writeProducts(ctx, cw); err != nil {
-		return 0, err
-	}
-	if _, err := cw.Write([]byte("]}\n")); err != nil {
-		return 0, fmt.Errorf("write entities: %w", err)
-	}
-	if zw != nil {
-		if err := zw.Close(); err != nil {
-			return 0, fmt.Errorf("compress entities: %w", err)
-		}
-	}
-	return cw.n, nil
+	return out.n, nil
 }
 
-// writeProducts encodes every product's entities, comma-separated, in
-// order.
-func (pl *plan) writeProducts(ctx context.Context, w io.Writer) error {
-	type result struct{ b []byte }
+// chunkWriter writes JSON chunks, compressed or not, and keeps the length
+// and CRC-32 of the uncompressed body.
+type chunkWriter struct {
+	w    io.Writer
+	gzip bool
+	zw   *flate.Writer // for the chunks written here rather than by a worker
+	zbuf bytes.Buffer
+	n    int64
+	crc  uint32
+}
+
+// chunk compresses (with gzip) and writes plain.
+func (c *chunkWriter) chunk(plain []byte) error {
+	if !c.gzip {
+		return c.write(plain, nil)
+	}
+	c.zbuf.Reset()
+	deflateChunk(c.zw, &c.zbuf, plain)
+	return c.write(plain, c.zbuf.Bytes())
+}
+
+// write writes a chunk: z is plain compressed by deflateChunk (gzip only).
+func (c *chunkWriter) write(plain, z []byte) error {
+	c.n += int64(len(plain))
+	b := plain
+	if c.gzip {
+		c.crc = crc32.Update(c.crc, crc32.IEEETable, plain)
+		b = z
+	}
+	if _, err := c.w.Write(b); err != nil {
+		return fmt.Errorf("write entities: %w", err)
+	}
+	return nil
+}
+
+// deflateChunk compresses plain into dst as non-final deflate blocks ending
+// byte-aligned (a sync flush), so chunks compressed apart concatenate into
+// one valid stream.
+func deflateChunk(zw *flate.Writer, dst *bytes.Buffer, plain []byte) {
+	zw.Reset(dst)
+	_, _ = zw.Write(plain) // writes to a bytes.Buffer do not fail
+	_ = zw.Flush()
+}
+
+// writeProducts writes every product's entities in order, each chunk led
+// by a separator when anything precedes it.
+func (pl *plan) writeProducts(ctx context.Context, out *chunkWriter, lead, gz bool) error {
+	type result struct{ plain, z []byte }
+	type job struct {
+		from int
+		out  chan result
+	}
 	nchunks := (len(pl.products) + chunkProducts - 1) / chunkProducts
 	workers := max(1, min(runtime.GOMAXPROCS(0), nchunks))
 	// order holds one channel per chunk in output order; its capacity
 	// bounds the chunks in flight.
 	order := make(chan chan result, 2*workers)
-	free := make(chan []byte, 2*workers+1)
-	jobs := make(chan struct {
-		from int
-		out  chan result
-	})
+	free := make(chan result, 2*workers+1)
+	jobs := make(chan job)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			var e Entity
+			var zw *flate.Writer
+			if gz {
+				zw, _ = flate.NewWriter(nil, gzip.BestSpeed)
+			}
 			for j := range jobs {
-				var b []byte
+				var r result
 				select {
-				case b = <-free:
+				case r = <-free:
 				default:
 				}
-				b = b[:0]
-				for _, pp := range pl.products[j.from:min(j.from+chunkProducts, len(pl.products))] {
+				b := r.plain[:0]
+				for k, pp := range pl.products[j.from:min(j.from+chunkProducts, len(pl.products))] {
 					_ = pl.product(&e, pp, func(e *Entity) error {
-						if len(b) > 0 {
+						if len(b) > 0 || k == 0 && (j.from > 0 || lead) {
 							b = append(b, ',', '\n')
 						}
 						b = e.appendJSON(b)
 						return nil
 					})
 				}
-				j.out <- result{b}
+				r.plain = b
+				if gz {
+					zb := bytes.NewBuffer(r.z[:0])
+					deflateChunk(zw, zb, b)
+					r.z = zb.Bytes()
+				}
+				j.out <- r
 			}
 		})
 	}
@@ -490,63 +549,38 @@ func (pl *plan) writeProducts(ctx context.Context, w io.Writer) error {
 		defer close(order)
 		defer close(jobs)
 		for from := 0; from < len(pl.products); from += chunkProducts {
-			out := make(chan result, 1)
+			c := make(chan result, 1)
 			select {
-			case order <- out:
+			case order <- c:
 			case <-ctx.Done():
 				return
 			}
 			select {
-			case jobs <- struct {
-				from int
-				out  chan result
-			}{from, out}:
+			case jobs <- job{from, c}:
 			case <-ctx.Done():
-				out <- result{} // the writer waits for every chunk it was promised
+				c <- result{} // the writer waits for every chunk it was promised
 				return
 			}
 		}
 	}()
 	var err error
-	firstChunk := true
-	for out := range order {
-		r := <-out
-		if err == nil && ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		if err == nil && len(r.b) > 0 {
-			if !firstChunk {
-				_, err = w.Write([]byte{',', '\n'})
+	for c := range order {
+		r := <-c
+		if err == nil {
+			if err = ctx.Err(); err == nil && len(r.plain) > 0 {
+				err = out.write(r.plain, r.z)
 			}
-			if err == nil {
-				_, err = w.Write(r.b)
+			if err != nil {
+				cancel()
 			}
-			firstChunk = false
-		}
-		if err != nil {
-			cancel()
 		}
 		select {
-		case free <- r.b:
+		case free <- r:
 		default:
 		}
 	}
 	wg.Wait()
-	if err != nil {
-		return fmt.Errorf("write entities: %w", err)
-	}
-	return nil
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
+	return err
 }
 
 // etagMatch implements If-None-Match's weak comparison (RFC 9110 13.1.2)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -51,6 +52,9 @@ func (c *countingRegistry) Products(ctx context.Context, inst int64) ([]*mesh.Pr
 // router serves the provider the way meshbot serve does: through gin.
 func router(reg store.Registry, opts HandlerOptions) http.Handler {
 	gin.SetMode(gin.TestMode)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	r := gin.New()
 	r.GET(Path, NewHandler(reg, opts))
 	r.HEAD(Path, NewHandler(reg, opts))
