@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -335,5 +336,62 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		if !bytes.Equal(append(got, '\n'), want.Bytes()) {
 			t.Fatalf("entity %d (%s):\n got %s\nwant %s", i, es[i].Ref(), got, want.Bytes())
 		}
+	}
+}
+
+// manyProducts clones the example mesh n times under other names: enough
+// products for many chunks, without loading the generated mesh.
+func manyProducts(t testing.TB, n int) []*mesh.Product {
+	base := exampleProducts(t)
+	var out []*mesh.Product
+	for i := range n {
+		for _, p := range base {
+			cp := *p
+			cp.Repo = repoAcme
+			cp.Name = p.Name + "-" + strconv.Itoa(i)
+			cp.File = strconv.Itoa(i) + "/" + p.File
+			out = append(out, &cp)
+		}
+	}
+	return out
+}
+
+// TestWriteParallel: the chunked, parallel build writes exactly what a
+// sequential one would, every time; a cancelled build stops with an error.
+func TestWriteParallel(t *testing.T) {
+	ps := manyProducts(t, 60) // 360 products, 6 chunks
+	want, _ := json.Marshal(Entities(ps, Options{}))
+	for run := range 3 {
+		for _, gz := range []bool{false, true} {
+			var buf bytes.Buffer
+			if _, err := Write(context.Background(), &buf, ps, WriteOptions{Gzip: gz, NoGroups: run == 2}); err != nil {
+				t.Fatal(err)
+			}
+			raw := buf.Bytes()
+			if gz {
+				raw = gunzip(t, raw)
+			}
+			var r Response
+			if err := json.Unmarshal(raw, &r); err != nil {
+				t.Fatalf("run %d gzip=%t: %v", run, gz, err)
+			}
+			if run == 2 {
+				for _, e := range r.Entities {
+					if e.Kind == KindGroup {
+						t.Fatalf("NoGroups wrote %s", e.Ref())
+					}
+				}
+				continue
+			}
+			got, _ := json.Marshal(r.Entities)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("run %d gzip=%t: parallel output differs from the sequential entities", run, gz)
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Write(ctx, io.Discard, ps, WriteOptions{Gzip: true}); err == nil {
+		t.Error("a cancelled build reported success")
 	}
 }
