@@ -21,6 +21,7 @@ import (
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/prcheck"
 	"github.com/meshbot/meshbot/internal/store"
+	"github.com/meshbot/meshbot/internal/store/storetest"
 	"github.com/meshbot/meshbot/internal/testutil"
 )
 
@@ -305,7 +306,7 @@ func TestWorkerKilledMidJob(t *testing.T) {
 // again while the workers are busy with them. Every delivery still ends in
 // one completed check run.
 func TestRedisRestart(t *testing.T) {
-	redisURL(t, true) // only to honour the skip / CI rule: this test runs its own server
+	storetest.Required(t) // only to honour the skip / CI rule: this test runs its own server
 	srv := startRedis(t)
 	st, err := store.NewRedis(context.Background(), srv.url(), storeOpts)
 	if err != nil {

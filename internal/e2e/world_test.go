@@ -24,8 +24,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/meshbot/meshbot/internal/commands"
 	"github.com/meshbot/meshbot/internal/ghfake"
 	"github.com/meshbot/meshbot/internal/github"
@@ -34,6 +32,7 @@ import (
 	"github.com/meshbot/meshbot/internal/policy"
 	"github.com/meshbot/meshbot/internal/prcheck"
 	"github.com/meshbot/meshbot/internal/store"
+	"github.com/meshbot/meshbot/internal/store/storetest"
 	"github.com/meshbot/meshbot/internal/testutil"
 	"github.com/meshbot/meshbot/internal/webhook"
 	"github.com/meshbot/meshbot/internal/worker"
@@ -95,55 +94,10 @@ func backends(t testing.TB) []backend {
 		t.Cleanup(func() { s.Close() })
 		return s
 	}}}
-	if url := redisURL(t, false); url != "" {
-		bs = append(bs, backend{"redis", func(t testing.TB) store.Store { return openRedis(t, url, storeOpts) }})
+	if url := storetest.URL(t); url != "" {
+		bs = append(bs, backend{"redis", func(t testing.TB) store.Store { return storetest.Open(t, url, storeOpts) }})
 	}
 	return bs
-}
-
-// redisURL is MESHBOT_TEST_REDIS_URL. Without it the caller skips (required:
-// the test skips; otherwise "" comes back), except under CI=true, where a
-// missing Redis fails.
-func redisURL(t testing.TB, required bool) string {
-	t.Helper()
-	u := os.Getenv("MESHBOT_TEST_REDIS_URL")
-	if u == "" {
-		msg := "MESHBOT_TEST_REDIS_URL is not set; export MESHBOT_TEST_REDIS_URL=$(scripts/redis-test.sh) to run the Redis end-to-end tests"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		if required {
-			t.Skip("skipping: " + msg)
-		}
-		t.Log(msg)
-	}
-	return u
-}
-
-// openRedis opens a store under a prefix of its own, removed when t ends.
-func openRedis(t testing.TB, url string, opts store.Options) store.Store {
-	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	opts.Prefix = "meshbot-e2e:" + hex.EncodeToString(b[:]) + ":"
-	s, err := store.NewRedis(context.Background(), url, opts)
-	if err != nil {
-		t.Fatalf("NewRedis: %v", err)
-	}
-	t.Cleanup(func() {
-		s.Close()
-		o, err := redis.ParseURL(url)
-		if err != nil {
-			return
-		}
-		c := redis.NewClient(o)
-		defer c.Close()
-		ctx := context.Background()
-		if keys, err := c.Keys(ctx, opts.Prefix+"*").Result(); err == nil && len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-	})
-	return s
 }
 
 // world is one meshbot deployment against a fake GitHub: the intake behind

@@ -15,7 +15,7 @@ import (
 func BenchmarkIndexRepo(b *testing.B) {
 	for _, n := range []int{10, 200} {
 		b.Run(fmt.Sprintf("products=%d", n), func(b *testing.B) {
-			e := newEnv(b, backends()[0])
+			e := newEnv(b, backends(b)[0])
 			files := map[string][]byte{}
 			for p, f := range meshgen.GenerateFS(meshgen.Options{Products: n, Fields: 20, Consumers: true, Seed: 1}) {
 				files[p] = f.Data

@@ -1,12 +1,10 @@
 package index
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -19,6 +17,7 @@ import (
 	"github.com/meshbot/meshbot/internal/github"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/store"
+	"github.com/meshbot/meshbot/internal/store/storetest"
 	"github.com/meshbot/meshbot/internal/testutil"
 )
 
@@ -41,29 +40,15 @@ type backend struct {
 
 // backends is the memory store, and Redis when MESHBOT_TEST_REDIS_URL names
 // one (scripts/redis-test.sh starts it).
-func backends() []backend {
+func backends(t testing.TB) []backend {
 	out := []backend{{"memory", func(t testing.TB) store.Store {
 		s := store.NewMemory(store.Options{})
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}}}
-	if url := os.Getenv("MESHBOT_TEST_REDIS_URL"); url != "" {
+	if url := storetest.URL(t); url != "" {
 		out = append(out, backend{"redis", func(t testing.TB) store.Store {
-			prefix := fmt.Sprintf("meshbot-test:index:%s:%d:", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
-			s, err := store.NewRedis(context.Background(), url, store.Options{Prefix: prefix})
-			if err != nil {
-				t.Fatalf("redis at %s: %v", url, err)
-			}
-			t.Cleanup(func() {
-				ctx := context.Background()
-				if insts, err := s.Installations(ctx); err == nil {
-					for _, i := range insts {
-						_ = s.DeleteInstallation(ctx, i)
-					}
-				}
-				_ = s.Close()
-			})
-			return s
+			return storetest.Open(t, url, store.Options{})
 		}})
 	}
 	return out

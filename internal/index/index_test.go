@@ -97,7 +97,7 @@ func registry(t *testing.T, s store.Registry, inst int64) []string {
 }
 
 func TestIndexExampleMesh(t *testing.T) {
-	for _, b := range backends() {
+	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b)
 			files := meshFiles(t)
@@ -140,7 +140,7 @@ func TestIndexExampleMesh(t *testing.T) {
 }
 
 func TestPushWithoutYAMLMakesNoCalls(t *testing.T) {
-	for _, b := range backends() {
+	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b)
 			sha := e.repo.Commit("main", meshFiles(t))
@@ -180,7 +180,7 @@ func TestRelevant(t *testing.T) {
 }
 
 func TestPushReindexReplacesRemovedProduct(t *testing.T) {
-	for _, b := range backends() {
+	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b)
 			ctx := context.Background()
@@ -221,7 +221,7 @@ func TestPushReindexReplacesRemovedProduct(t *testing.T) {
 }
 
 func TestBrokenDescriptorDoesNotStopOthers(t *testing.T) {
-	for _, b := range backends() {
+	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b)
 			files := meshFiles(t)
@@ -243,7 +243,7 @@ func TestBrokenDescriptorDoesNotStopOthers(t *testing.T) {
 }
 
 func TestPurge(t *testing.T) {
-	for _, b := range backends() {
+	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b)
 			ctx := context.Background()
@@ -285,7 +285,7 @@ func TestPurge(t *testing.T) {
 }
 
 func TestScanInstallation(t *testing.T) {
-	for _, b := range backends() {
+	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b)
 			ctx := context.Background()
@@ -309,7 +309,7 @@ func TestScanInstallation(t *testing.T) {
 }
 
 func TestRateLimitIsReturned(t *testing.T) {
-	e := newEnv(t, backends()[0])
+	e := newEnv(t, backends(t)[0])
 	e.repo.Commit("main", meshFiles(t))
 	ctx := context.Background()
 	// Warm the token so the limit hits the repository call itself.
@@ -331,7 +331,7 @@ func TestRateLimitIsReturned(t *testing.T) {
 }
 
 func TestMissingRepoIsPermanent(t *testing.T) {
-	e := newEnv(t, backends()[0])
+	e := newEnv(t, backends(t)[0])
 	err := e.ix.HandleIndex(context.Background(), indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "nope"}))
 	if err == nil || !store.IsPermanent(err) || !errors.Is(err, github.ErrNotFound) {
 		t.Fatalf("err = %v, want a permanent not-found", err)
@@ -339,7 +339,7 @@ func TestMissingRepoIsPermanent(t *testing.T) {
 }
 
 func TestLaterReadmePushDoesNotStrandAnEarlierOne(t *testing.T) {
-	for _, b := range backends() {
+	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b)
 			ctx := context.Background()
@@ -394,7 +394,7 @@ func (r movingRepos) Tree(ctx context.Context, owner, repo, ref string) ([]githu
 }
 
 func TestBranchMovingWhileReading(t *testing.T) {
-	e := newEnv(t, backends()[0])
+	e := newEnv(t, backends(t)[0])
 	ctx := context.Background()
 	files := meshFiles(t)
 	e.repo.Commit("main", files)

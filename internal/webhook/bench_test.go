@@ -15,6 +15,7 @@ import (
 
 	"github.com/meshbot/meshbot/internal/metrics"
 	"github.com/meshbot/meshbot/internal/store"
+	"github.com/meshbot/meshbot/internal/store/storetest"
 )
 
 // The acknowledgement benchmarks need a real Redis (MESHBOT_TEST_REDIS_URL,
@@ -77,7 +78,7 @@ func percentiles(lat []time.Duration) [4]time.Duration {
 // and returns its URL.
 func benchServer(b *testing.B) (string, *timings) {
 	b.Helper()
-	s := openRedis(b, testRedisURL(b))
+	s := storetest.Open(b, storetest.Required(b), store.Options{})
 	in, err := New(Options{Secret: testSecret, Sink: s, Metrics: metrics.New(s, nil), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -12,16 +11,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/meshbot/meshbot/internal/metrics"
 	"github.com/meshbot/meshbot/internal/store"
+	"github.com/meshbot/meshbot/internal/store/storetest"
 )
 
 var testSecret = []byte("It's a Secret to Everybody")
@@ -37,49 +34,9 @@ func stores(t *testing.T, fn func(t *testing.T, open func(t *testing.T) store.St
 		})
 	})
 	t.Run("redis", func(t *testing.T) {
-		url := testRedisURL(t)
-		fn(t, func(t *testing.T) store.Store { return openRedis(t, url) })
+		url := storetest.Required(t)
+		fn(t, func(t *testing.T) store.Store { return storetest.Open(t, url, store.Options{}) })
 	})
-}
-
-func testRedisURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("MESHBOT_TEST_REDIS_URL")
-	if u == "" {
-		msg := "MESHBOT_TEST_REDIS_URL is not set; run `export MESHBOT_TEST_REDIS_URL=$(scripts/redis-test.sh)` (or `make test`)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("skipping: " + msg)
-	}
-	return u
-}
-
-// openRedis opens a Redis store under a fresh prefix and deletes its keys
-// when t ends.
-func openRedis(t testing.TB, url string) store.Store {
-	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "meshbot-webhook-test:" + hex.EncodeToString(b[:]) + ":"
-	s, err := store.NewRedis(context.Background(), url, store.Options{Prefix: prefix})
-	if err != nil {
-		t.Fatalf("NewRedis: %v", err)
-	}
-	t.Cleanup(func() {
-		s.Close()
-		o, err := redis.ParseURL(url)
-		if err != nil {
-			return
-		}
-		c := redis.NewClient(o)
-		defer c.Close()
-		ctx := context.Background()
-		if keys, err := c.Keys(ctx, prefix+"*").Result(); err == nil && len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-	})
-	return s
 }
 
 func newIntake(t testing.TB, s store.Store) (*Intake, http.Handler) {
@@ -389,13 +346,13 @@ func TestWebhookStoreDown(t *testing.T) {
 		}
 	})
 	t.Run("redis unreachable", func(t *testing.T) {
-		url := testRedisURL(t)
-		s := openRedis(t, url)
+		url := storetest.Required(t)
+		s := storetest.Open(t, url, store.Options{})
 		_, h := newIntake(t, s)
 		body := example(t, "pull_request/opened.payload.json", nil)
 		// Closing the client is Redis going away, as far as the intake can
 		// tell: every command fails.
-		down := openRedis(t, url)
+		down := storetest.Open(t, url, store.Options{})
 		_, hDown := newIntake(t, down)
 		down.Close()
 		rec := post(t, hDown, delivery{event: "pull_request", id: "x2", body: body})

@@ -3,24 +3,20 @@ package worker
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/store"
+	"github.com/meshbot/meshbot/internal/store/storetest"
 )
 
 // backend opens a fresh store of one kind with the given options.
@@ -40,44 +36,13 @@ func backends(t *testing.T) []backend {
 		t.Cleanup(func() { s.Close() })
 		return s
 	}}}
-	url := os.Getenv("MESHBOT_TEST_REDIS_URL")
+	url := storetest.URL(t)
 	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MESHBOT_TEST_REDIS_URL is not set under CI=true; run export MESHBOT_TEST_REDIS_URL=$(scripts/redis-test.sh)")
-		}
-		t.Log("MESHBOT_TEST_REDIS_URL is not set: testing the memory store only")
 		return bs
 	}
 	return append(bs, backend{"redis", func(t *testing.T, opts store.Options) store.Store {
-		return openRedis(t, url, opts)
+		return storetest.Open(t, url, opts)
 	}})
-}
-
-// openRedis opens a Redis store under a prefix of its own and deletes the
-// prefix's keys when t ends.
-func openRedis(t *testing.T, url string, opts store.Options) store.Store {
-	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	opts.Prefix = "meshbot-worker-test:" + hex.EncodeToString(b[:]) + ":"
-	s, err := store.NewRedis(context.Background(), url, opts)
-	if err != nil {
-		t.Fatalf("NewRedis: %v", err)
-	}
-	t.Cleanup(func() {
-		s.Close()
-		o, err := redis.ParseURL(url)
-		if err != nil {
-			return
-		}
-		c := redis.NewClient(o)
-		defer c.Close()
-		ctx := context.Background()
-		if keys, err := c.Keys(ctx, opts.Prefix+"*").Result(); err == nil && len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-	})
-	return s
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -1,0 +1,72 @@
+// Package storetest gives tests a real Redis store of their own: the URL of
+// the test Redis (`make test` starts one with scripts/redis-test.sh and sets
+// MESHBOT_TEST_REDIS_URL) and a store under a fresh key prefix that is
+// deleted when the test ends.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/meshbot/meshbot/internal/store"
+)
+
+const hint = "MESHBOT_TEST_REDIS_URL is not set; run `export MESHBOT_TEST_REDIS_URL=$(scripts/redis-test.sh)` (or `make test`) to run the Redis tests"
+
+// URL is MESHBOT_TEST_REDIS_URL. Without it the test fails under CI=true (a
+// broken set-up must not pass as skipped); elsewhere it logs why and returns
+// "", so callers test the memory store only.
+func URL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("MESHBOT_TEST_REDIS_URL")
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(hint)
+		}
+		t.Log(hint)
+	}
+	return u
+}
+
+// Required is URL for tests that need Redis: without it they are skipped
+// (and fail under CI=true).
+func Required(t testing.TB) string {
+	t.Helper()
+	u := URL(t)
+	if u == "" {
+		t.Skip("skipping: " + hint)
+	}
+	return u
+}
+
+// Open opens a Redis store under a key prefix of its own (opts.Prefix is
+// replaced) and deletes the prefix's keys when t ends.
+func Open(t testing.TB, url string, opts store.Options) store.Store {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	opts.Prefix = "meshbot-test:" + hex.EncodeToString(b[:]) + ":"
+	s, err := store.NewRedis(context.Background(), url, opts)
+	if err != nil {
+		t.Fatalf("open Redis store at %s: %v", url, err)
+	}
+	t.Cleanup(func() {
+		s.Close()
+		o, err := redis.ParseURL(url)
+		if err != nil {
+			return
+		}
+		c := redis.NewClient(o)
+		defer c.Close()
+		ctx := context.Background()
+		if keys, err := c.Keys(ctx, opts.Prefix+"*").Result(); err == nil && len(keys) > 0 {
+			c.Del(ctx, keys...)
+		}
+	})
+	return s
+}
