@@ -580,6 +580,11 @@ func (pl *plan) writeProducts(ctx context.Context, out *chunkWriter, lead, gz bo
 		}
 	}
 	wg.Wait()
+	if err == nil {
+		// Cancelled before a chunk was promised: the producer stopped early
+		// and the body is incomplete.
+		err = ctx.Err()
+	}
 	return err
 }
 
