@@ -202,7 +202,7 @@ func TestExampleMeshIsClean(t *testing.T) {
 		}
 	}
 	slices.Sort(ids)
-	want := []string{"customer.customer-360", "customer.customer-profile", "finance.revenue", "inventory.stock-levels", "orders.order-events", "pricing.price-list"}
+	want := []string{"customer.customer-360", "customer.customer-profile", "finance.revenue", "inventory.stock-levels", "orders.order-events", "orders.order-history-csv", "pricing.price-list"}
 	if !slices.Equal(ids, want) {
 		t.Errorf("products = %v, want %v", ids, want)
 	}
