@@ -162,7 +162,7 @@ func checkMesh(t *testing.T, m *mesh.Mesh, got []bsEntity) {
 		}
 		return nil
 	}
-	deprecated := 0
+	deprecated, deprecatedProducts := 0, 0
 	for _, p := range m.Products {
 		id := p.ID()
 		sys, comp := find("System", id, ""), find("Component", id, "")
@@ -171,6 +171,12 @@ func checkMesh(t *testing.T, m *mesh.Mesh, got []bsEntity) {
 			continue
 		}
 		wantDeprecated := p.Lifecycle == "deprecated" || p.Deprecation != nil
+		if wantDeprecated {
+			deprecatedProducts++
+			if p.Deprecation != nil && sys.Metadata.Annotations[backstage.AnnotationSunset] != p.Deprecation.Sunset {
+				t.Errorf("%s: sunset annotation %q, descriptor says %q", sys.ref(), sys.Metadata.Annotations[backstage.AnnotationSunset], p.Deprecation.Sunset)
+			}
+		}
 		for _, e := range []*bsEntity{sys, comp} {
 			lc, _ := e.Spec["lifecycle"].(string)
 			if e.Kind == "Component" && (lc == "deprecated") != wantDeprecated {
@@ -229,8 +235,8 @@ func checkMesh(t *testing.T, m *mesh.Mesh, got []bsEntity) {
 			}
 		}
 	}
-	if deprecated == 0 {
-		t.Errorf("the example mesh has no deprecated product or port: this test would not see a lost lifecycle")
+	if deprecated == 0 || deprecatedProducts == 0 {
+		t.Errorf("the example mesh has %d deprecated products and %d deprecated entities: this test would not see a lost lifecycle", deprecatedProducts, deprecated)
 	}
 }
 
