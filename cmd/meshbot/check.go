@@ -70,23 +70,31 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 
 	req := checks.Request{Today: today}
-	var err error
-	if req.Head, err = loadDir(ctx, dir, nil); err != nil {
+	if err := checkDir(dir); err != nil {
 		fmt.Fprintf(stderr, "meshbot check: %v\n", err)
 		return exitUnusable
 	}
-	if *base != "" {
+	if *base == "" {
+		var err error
+		if req.Head, err = loadDir(ctx, dir); err != nil {
+			fmt.Fprintf(stderr, "meshbot check: %v\n", err)
+			return exitUnusable
+		}
+	} else {
 		baseDir, cleanup, err := resolveBase(ctx, dir, *base)
 		if err != nil {
 			fmt.Fprintf(stderr, "meshbot check: --base: %v\n", err)
 			return exitUnusable
 		}
-		req.Base, err = loadDir(ctx, baseDir, req.Head)
+		// Files identical on both sides are read once and parsed only
+		// where their content matters.
+		req.Head, req.Base, err = mesh.LoadPair(ctx, os.DirFS(dir), os.DirFS(baseDir))
 		cleanup()
 		if err != nil {
-			fmt.Fprintf(stderr, "meshbot check: --base: %v\n", err)
+			fmt.Fprintf(stderr, "meshbot check: %v\n", err)
 			return exitUnusable
 		}
+		req.Head.Root, req.Base.Root = dir, *base
 	}
 	for _, c := range consumers {
 		products, problems, err := loadConsumers(ctx, c)
@@ -97,10 +105,12 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		req.Consumers = append(req.Consumers, products)
 		req.ConsumerProblems = append(req.ConsumerProblems, problems...)
 	}
-	if req.Policy, err = loadPolicy(ctx, *policyDir); err != nil {
+	pol, err := loadPolicy(ctx, *policyDir)
+	if err != nil {
 		printPolicyError(stderr, err)
 		return exitUnusable
 	}
+	req.Policy = pol
 
 	rep, err := checks.Evaluate(ctx, req)
 	if err != nil {
@@ -126,16 +136,24 @@ func validFormat(f string) bool {
 	return false
 }
 
-// loadDir reads a checkout; files identical to prev's are shared with it.
-func loadDir(ctx context.Context, dir string, prev *mesh.Mesh) (*mesh.Mesh, error) {
+// checkDir refuses what is not a readable folder.
+func checkDir(dir string) error {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", dir, err)
+		return fmt.Errorf("read %s: %w", dir, err)
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("%s is not a folder", dir)
+		return fmt.Errorf("%s is not a folder", dir)
 	}
-	m, err := mesh.LoadReusing(ctx, os.DirFS(dir), prev)
+	return nil
+}
+
+// loadDir reads one checkout.
+func loadDir(ctx context.Context, dir string) (*mesh.Mesh, error) {
+	if err := checkDir(dir); err != nil {
+		return nil, err
+	}
+	m, err := mesh.Load(ctx, os.DirFS(dir))
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
@@ -161,7 +179,7 @@ func loadConsumers(ctx context.Context, path string) ([]*mesh.Product, []mesh.Pr
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if st.IsDir() {
-		m, err := loadDir(ctx, path, nil)
+		m, err := loadDir(ctx, path)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -41,11 +41,7 @@ func BenchmarkCheck1000(b *testing.B) {
 	b.ResetTimer()
 	var findings int
 	for b.Loop() {
-		hm, err := mesh.Load(ctx, os.DirFS(head))
-		if err != nil {
-			b.Fatal(err)
-		}
-		bm, err := mesh.LoadReusing(ctx, os.DirFS(base), hm)
+		hm, bm, err := mesh.LoadPair(ctx, os.DirFS(head), os.DirFS(base))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -64,6 +64,11 @@ func Compare(base, head *mesh.Mesh) *Report {
 }
 
 func (r *Report) contract(b, h *mesh.Contract, product, port string) {
+	if b == h {
+		// One contract shared by both checkouts (mesh.LoadPair): the same
+		// bytes, nothing changed.
+		return
+	}
 	cs, v := diffContract(b, h)
 	for i := range cs {
 		cs[i].Product, cs[i].Port = product, port

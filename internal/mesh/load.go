@@ -44,7 +44,10 @@ func Load(ctx context.Context, fsys fs.FS) (*Mesh, error) {
 // not changed after reading, so sharing them is safe; descriptors are read
 // again, since linking writes to their ports.
 func LoadReusing(ctx context.Context, fsys fs.FS, prev *Mesh) (*Mesh, error) {
-	reuse := newReuser(prev)
+	return load(ctx, fsys, newReuser(prev))
+}
+
+func load(ctx context.Context, fsys fs.FS, reuse *reuser) (*Mesh, error) {
 	m := &Mesh{Contracts: map[string]*Contract{}, Documents: map[string]*Document{}}
 	var descs, standalone []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -171,6 +174,12 @@ func LoadReusing(ctx context.Context, fsys fs.FS, prev *Mesh) (*Mesh, error) {
 		}
 	}
 
+	if byID(m.Products) {
+		// Contracts named by id are found by reading their ids.
+		for _, c := range m.Contracts {
+			c.Parse()
+		}
+	}
 	link(m, readErrs)
 	slices.SortFunc(m.Products, func(a, b *Product) int { return strings.Compare(a.File, b.File) })
 	slices.SortStableFunc(m.Problems, func(a, b Problem) int {
@@ -276,10 +285,12 @@ func parallel(ctx context.Context, n int, fn func(i int)) error {
 	return nil
 }
 
-// reuser hands out contracts already read in another checkout.
+// reuser hands out contracts already read in another checkout, or, for
+// LoadPair, leaves unparsed the ones identical in the other checkout.
 type reuser struct {
 	prev     *Mesh
 	problems map[string][]Problem // prev's problems by file
+	same     map[string][32]byte  // LoadPair: the other checkout's file sums
 }
 
 func newReuser(prev *Mesh) *reuser {
@@ -294,6 +305,12 @@ func newReuser(prev *Mesh) *reuser {
 }
 
 func (r *reuser) contract(path string, src []byte) (*Contract, *Document, []Problem) {
+	if r.same != nil {
+		if sum, ok := r.same[path]; ok && sum == sha256.Sum256(src) {
+			doc := &Document{Path: path, Sum: sum}
+			return &Contract{File: path, Pos: Pos{File: path}, stub: &stub{src: src, doc: doc}}, doc, nil
+		}
+	}
 	if r.prev != nil {
 		if doc, ok := r.prev.Documents[path]; ok {
 			if c := r.prev.Contracts[path]; c != nil && doc.Sum == sha256.Sum256(src) {
@@ -302,4 +319,16 @@ func (r *reuser) contract(path string, src []byte) (*Contract, *Document, []Prob
 		}
 	}
 	return ReadContract(path, src)
+}
+
+// byID reports whether a product names a contract by id (ODPS, DPS).
+func byID(ps []*Product) bool {
+	for _, p := range ps {
+		for _, o := range p.OutputPorts {
+			if o.ContractID != "" && o.ContractPath == "" {
+				return true
+			}
+		}
+	}
+	return false
 }

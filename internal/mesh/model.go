@@ -206,6 +206,9 @@ type Contract struct {
 	ServiceLevels SLA
 	Pos           Pos
 	Locs          Locs
+	// stub holds the source of a contract read by LoadPair whose bytes are
+	// identical in both checkouts: it is parsed only when needed (Parse).
+	stub *stub
 }
 
 // Model finds a model by name.
