@@ -43,7 +43,7 @@ func TestLoadPair(t *testing.T) {
 		head[k] = v
 	}
 	head["b/dataproduct.yaml"] = pairDescriptor("b", "./v2.yaml") // the port moves to another unchanged file
-	head["c/c.yaml"] = pairContract("1.1.0")                       // a contract changes
+	head["c/c.yaml"] = pairContract("1.1.0")                      // a contract changes
 
 	hm, bm, err := LoadPair(ctx, head, base)
 	if err != nil {
