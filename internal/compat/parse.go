@@ -1,7 +1,6 @@
 package compat
 
 import (
-	"math"
 	"strconv"
 	"strings"
 )
@@ -61,16 +60,4 @@ func (a semver) compare(b semver) int {
 		return -1
 	}
 	return strings.Compare(a.pre, b.pre)
-}
-
-// parsePercent reads "99.5%", "99.5" or ">= 99.9%".
-func parsePercent(s string) (float64, bool) {
-	s = strings.TrimSpace(s)
-	s = strings.TrimLeft(s, "<>=~ ")
-	s = strings.TrimSpace(strings.TrimSuffix(s, "%"))
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, false
-	}
-	return f, true
 }

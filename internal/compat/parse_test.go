@@ -57,27 +57,6 @@ func TestVersionOrder(t *testing.T) {
 	}
 }
 
-func TestParsePercent(t *testing.T) {
-	tests := []struct {
-		in   string
-		want float64
-		ok   bool
-	}{
-		{"99.5%", 99.5, true},
-		{">= 99.9%", 99.9, true},
-		{"99", 99, true},
-		{"NaN", 0, false},
-		{"high", 0, false},
-		{"", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := parsePercent(tt.in)
-		if ok != tt.ok || got != tt.want {
-			t.Errorf("parsePercent(%q) = %v, %v", tt.in, got, ok)
-		}
-	}
-}
-
 // FuzzParseVersion: versions come from contracts as written. Parsing never
 // panics, and a parsed version printed back parses to an equal version.
 func FuzzParseVersion(f *testing.F) {
@@ -95,19 +74,6 @@ func FuzzParseVersion(f *testing.F) {
 		again, ok := parseVersion(fmt.Sprintf("%d.%d.%d", v.major, v.minor, v.patch))
 		if !ok || again.compare(semver{v.major, v.minor, v.patch, ""}) != 0 {
 			t.Fatalf("round trip of %q: %+v -> %+v %v", s, v, again, ok)
-		}
-	})
-}
-
-// FuzzParsePercent: availability and completeness come as written.
-func FuzzParsePercent(f *testing.F) {
-	for _, s := range []string{"99.5%", ">= 99.9%", "1e400", "-5", "%"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		v, ok := parsePercent(s)
-		if ok && (v != v || v > 1e308 || v < -1e308) {
-			t.Fatalf("parsePercent(%q) = %v, true", s, v)
 		}
 	})
 }

@@ -93,5 +93,5 @@ func pct(parsed float64, text string) (float64, bool) {
 	if text == "" {
 		return 0, false
 	}
-	return parsePercent(text)
+	return mesh.ParsePercent(text)
 }

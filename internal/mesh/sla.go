@@ -148,8 +148,9 @@ func parseISODuration(s string) (time.Duration, bool) {
 	return clampDuration(total)
 }
 
-// parsePercent reads "99.5%", ">= 99.9%" or a bare number.
-func parsePercent(s string) (float64, bool) {
+// ParsePercent reads a percentage as written in SLAs: "99.5%", ">= 99.9%" or
+// a bare number between 0 and 100.
+func ParsePercent(s string) (float64, bool) {
 	s = strings.TrimSpace(s)
 	for _, op := range []string{">=", "=>", "≥", ">", "=="} {
 		if strings.HasPrefix(s, op) {
@@ -196,7 +197,7 @@ func (o obj) percent(k, v string) float64 {
 	if v == "" {
 		return 0
 	}
-	f, ok := parsePercent(v)
+	f, ok := ParsePercent(v)
 	if !ok {
 		o.r.add(CodeBadValue, o.keyPos(k), "%s %q is not a percentage (write e.g. \"99.5%%\")", o.path(k), v)
 	}

@@ -70,9 +70,9 @@ func TestParsePercent(t *testing.T) {
 		{"", 0, false},
 	}
 	for _, tt := range tests {
-		got, ok := parsePercent(tt.in)
+		got, ok := ParsePercent(tt.in)
 		if got != tt.want || ok != tt.ok {
-			t.Errorf("parsePercent(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+			t.Errorf("ParsePercent(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}
 }
