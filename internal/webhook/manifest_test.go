@@ -66,9 +66,13 @@ func TestAppManifest(t *testing.T) {
 			{"internal/github/client.go", "Git.GetTree"},
 			{"internal/github/client.go", "Git.GetBlobRaw"},
 		}},
-		"pull_requests": {"read", []need{
+		// Comments and reactions on a pull request's conversation go through
+		// the issues API but are authorized against the pull request.
+		"pull_requests": {"write", []need{
 			{"internal/github/client.go", "PullRequests.ListFiles"},
 			{"internal/github/client.go", "PullRequests.Get"},
+			{"internal/github/client.go", "Issues.CreateComment"},
+			{"internal/github/client.go", "Reactions.CreateIssueCommentReaction"},
 		}},
 		"issues": {"write", []need{
 			{"internal/github/client.go", "Issues.CreateComment"},
