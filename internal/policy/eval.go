@@ -28,7 +28,7 @@ func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 	if in.Doc == nil {
 		return nil, errors.New("evaluate policy: no document")
 	}
-	docVal, err := toAST(in.Doc.Value)
+	docVal, err := inputValue(in.Doc.Value)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate policy on %s: input: %w", in.Doc.Path, err)
 	}
@@ -246,6 +246,16 @@ func jsonText(v any) string {
 // toAST converts a parsed document to OPA's value without the reflection
 // and JSON round trip of ast.InterfaceToValue; anything unusual falls back
 // to it.
+// inputValue is the document as OPA's input. A mapping (every descriptor and
+// contract) is handed over lazily: OPA converts the keys a policy reads, when
+// it reads them, which is most of the cost of an evaluation otherwise.
+func inputValue(v any) (ast.Value, error) {
+	if m, ok := v.(map[string]any); ok {
+		return ast.LazyObject(m), nil
+	}
+	return toAST(v)
+}
+
 func toAST(v any) (ast.Value, error) {
 	switch x := v.(type) {
 	case nil:
