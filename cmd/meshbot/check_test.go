@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/meshbot/meshbot/internal/testutil"
 )
 
@@ -21,47 +19,6 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // The date every golden report is judged on, so that sunset windows do not
 // move under the tests.
 const goldenToday = "2026-11-21"
-
-type scenarioSpec struct {
-	Description string   `yaml:"description"`
-	Delete      []string `yaml:"delete"`
-	Expect      struct {
-		Exit  int      `yaml:"exit"`
-		Rules []string `yaml:"rules"`
-	} `yaml:"expect"`
-}
-
-func scenarios(t *testing.T) []string {
-	t.Helper()
-	root := testutil.RepoRoot(t)
-	entries, err := os.ReadDir(filepath.Join(root, "testdata", "scenarios"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			names = append(names, e.Name())
-		}
-	}
-	if len(names) < 8 {
-		t.Fatalf("expected the example mesh's scenarios, found %v", names)
-	}
-	return names
-}
-
-func readSpec(t *testing.T, name string) scenarioSpec {
-	t.Helper()
-	var s scenarioSpec
-	src, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "scenarios", name, "scenario.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(src, &s); err != nil {
-		t.Fatalf("scenario %s: %v", name, err)
-	}
-	return s
-}
 
 func check(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
@@ -74,9 +31,9 @@ func check(t *testing.T, args ...string) (string, string, int) {
 // every format and compares with the golden reports.
 func TestScenarios(t *testing.T) {
 	root := testutil.RepoRoot(t)
-	for _, name := range scenarios(t) {
+	for _, name := range testutil.ScenarioNames(t) {
 		t.Run(name, func(t *testing.T) {
-			spec := readSpec(t, name)
+			spec := testutil.Spec(t, name)
 			base, head := testutil.Scenario(t, name)
 			var text string
 			for _, format := range []string{"text", "json", "sarif", "github"} {
@@ -211,7 +168,7 @@ func TestBaseAsGitRef(t *testing.T) {
 		t.Fatal(err)
 	}
 	viaRef, stderr, code := check(t, "--base", "main", "--today", goldenToday, "--format", "json", base)
-	if code != readSpec(t, "breaking-consumer").Expect.Exit {
+	if code != testutil.Spec(t, "breaking-consumer").Expect.Exit {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	want, _, _ := check(t, "--base", filepath.Join(testutil.RepoRoot(t), "testdata", "mesh"), "--today", goldenToday, "--format", "json", head)

@@ -25,24 +25,6 @@ import (
 	"github.com/meshbot/meshbot/internal/testutil"
 )
 
-func scenarioNames(t testing.TB) []string {
-	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(testutil.RepoRoot(t), "testdata", "scenarios"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			names = append(names, e.Name())
-		}
-	}
-	if len(names) < 8 {
-		t.Fatalf("expected the example mesh's eight scenarios, found %v", names)
-	}
-	return names
-}
-
 // engineAnnotations is what the engine reports on the scenario's whole
 // checkout, as `meshbot check --base` sees it: the check run must pin the
 // same findings to the same files and lines.
@@ -50,11 +32,7 @@ func engineAnnotations(t *testing.T, name string) map[string]bool {
 	t.Helper()
 	base, head := testutil.Scenario(t, name)
 	ctx := context.Background()
-	hm, err := mesh.Load(ctx, os.DirFS(head))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bm, err := mesh.LoadReusing(ctx, os.DirFS(base), hm)
+	hm, bm, err := mesh.LoadPair(ctx, os.DirFS(head), os.DirFS(base))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +70,7 @@ func TestScenarios(t *testing.T) {
 			w := newWorld(t, b.open(t))
 			w.startPool(w.handlers(nil), poolOpts())
 			w.install()
-			names := scenarioNames(t)
+			names := testutil.ScenarioNames(t)
 			prs := map[string]pr{}
 			for i, name := range names {
 				p := w.scenario(name, 10+i)
@@ -317,7 +295,7 @@ func TestRedisRestart(t *testing.T) {
 	stop := w.startPool(w.handlers(nil), poolOpts())
 	w.install()
 	stop()
-	names := scenarioNames(t)
+	names := testutil.ScenarioNames(t)
 	var prs []pr
 	for i, name := range names {
 		p := w.scenario(name, 60+i)

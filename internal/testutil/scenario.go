@@ -158,3 +158,32 @@ func localPath(p string) (string, error) {
 	}
 	return filepath.FromSlash(clean), nil
 }
+
+// ScenarioNames lists the example mesh's scenarios (testdata/scenarios).
+func ScenarioNames(t testing.TB) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(RepoRoot(t), "testdata", "scenarios"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) < 8 {
+		t.Fatalf("expected the example mesh's eight scenarios, found %v", names)
+	}
+	return names
+}
+
+// Spec reads the named scenario's scenario.yaml or fails t.
+func Spec(t testing.TB, name string) *ScenarioSpec {
+	t.Helper()
+	s, err := ReadScenarioSpec(filepath.Join(RepoRoot(t), "testdata", "scenarios", name))
+	if err != nil {
+		t.Fatalf("scenario %s: %v", name, err)
+	}
+	return s
+}
