@@ -2,11 +2,7 @@ package commands
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,11 +10,11 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/meshbot/meshbot/internal/ghfake"
+	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
 	"github.com/meshbot/meshbot/internal/github"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/store"
@@ -33,14 +29,6 @@ const (
 	issueNum  = 3
 )
 
-var testKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
-
 type env struct {
 	fake    *ghfake.Fake
 	repo    *ghfake.Repo
@@ -53,21 +41,11 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	spec, err := os.ReadFile(testutil.Shared(t, "external/github/openapi-subset.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	payload, err := os.ReadFile(testutil.Shared(t, "external/github/webhooks/issue_comment/created.with-installation.payload.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := ghfake.New(ghfake.Options{Spec: spec, AppID: testAppID, PublicKey: &testKey().PublicKey})
-	t.Cleanup(f.Close)
-	t.Cleanup(func() {
-		if v := f.Violations(); len(v) > 0 {
-			t.Errorf("GitHub would have refused %d request bodies:\n%s", len(v), strings.Join(v, "\n"))
-		}
-	})
+	f := ghfaketest.New(t, testAppID)
 	f.AddInstallation(7, "acme")
 	repo := f.AddRepo(7, repoName, "main")
 	repo.Commit("main", map[string][]byte{"README.md": []byte("mesh\n")})
@@ -77,7 +55,7 @@ func newEnv(t *testing.T) *env {
 	for user, role := range map[string]string{"alice": "write", "bob": "read", "carol": "none", "dave": "triage", "erin": "maintain", "frank": "admin"} {
 		repo.SetPermission(user, role)
 	}
-	key := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(testKey())})
+	key := ghfaketest.PEM()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	app, err := github.NewApp(github.Config{
 		AppID: testAppID, PrivateKey: key, BaseURL: f.URL(), HTTPClient: f.Client(),

@@ -3,11 +3,8 @@ package e2e_test
 import (
 	"context"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"net/http"
 	"os"
@@ -18,7 +15,7 @@ import (
 	"time"
 
 	"github.com/meshbot/meshbot/internal/backstage"
-	"github.com/meshbot/meshbot/internal/ghfake"
+	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/testutil"
 )
@@ -41,10 +38,6 @@ func TestBackstageIngestsTheMesh(t *testing.T) {
 	requireNode(t)
 	root := testutil.RepoRoot(t)
 	moduleDir := filepath.Join(root, "plugin-manifest", "backstage")
-	spec, err := os.ReadFile(testutil.Shared(t, "external/github/openapi-subset.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	payload, err := os.ReadFile(testutil.Shared(t, "external/github/webhooks/installation/created.payload.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -70,18 +63,13 @@ func TestBackstageIngestsTheMesh(t *testing.T) {
 		t.Fatalf("load the example mesh: %v", err)
 	}
 
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const (
 		appID   = 5150
 		inst    = 4711
 		account = "acme"
 		repo    = "acme/data-mesh"
 	)
-	fake := ghfake.New(ghfake.Options{Spec: spec, AppID: appID, PublicKey: &key.PublicKey})
-	t.Cleanup(fake.Close)
+	fake := ghfaketest.New(t, appID)
 	fake.AddInstallation(inst, account)
 	r := fake.AddRepo(inst, repo, "main")
 	if _, err := r.CommitDir("main", filepath.Join(root, "testdata", "mesh")); err != nil {
@@ -91,7 +79,7 @@ func TestBackstageIngestsTheMesh(t *testing.T) {
 	secret, token := randomHex(t, 16), randomHex(t, 16)
 	mb := startMeshbot(ctx, t, root, map[string]string{
 		"GITHUB_APP_ID":           fmt.Sprint(appID),
-		"GITHUB_PRIVATE_KEY":      string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})),
+		"GITHUB_PRIVATE_KEY":      string(ghfaketest.PEM()),
 		"GITHUB_WEBHOOK_SECRET":   secret,
 		"GITHUB_API_URL":          fake.URL(),
 		"MESHBOT_BACKSTAGE_TOKEN": token,

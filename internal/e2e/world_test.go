@@ -4,13 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,13 +15,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/meshbot/meshbot/internal/commands"
 	"github.com/meshbot/meshbot/internal/ghfake"
+	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
 	"github.com/meshbot/meshbot/internal/github"
 	"github.com/meshbot/meshbot/internal/index"
 	"github.com/meshbot/meshbot/internal/jobs"
@@ -52,14 +48,6 @@ const (
 var today = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
 var secret = []byte("e2e-webhook-secret")
-
-var testKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 var bundledPolicy = sync.OnceValues(func() (*policy.Set, error) {
 	return policy.Load(context.Background(), bundled.FS(), policy.Options{})
@@ -117,12 +105,7 @@ type world struct {
 
 func newWorld(t testing.TB, st store.Store) *world {
 	t.Helper()
-	spec, err := os.ReadFile(testutil.Shared(t, "external/github/openapi-subset.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := ghfake.New(ghfake.Options{Spec: spec, AppID: appID, PublicKey: &testKey().PublicKey})
-	t.Cleanup(f.Close)
+	f := ghfaketest.New(t, appID)
 	f.AddInstallation(inst, owner)
 	r := f.AddRepo(inst, repoFull, "main")
 	main, err := r.CommitDir("main", filepath.Join(testutil.RepoRoot(t), "testdata", "mesh"))
@@ -130,7 +113,7 @@ func newWorld(t testing.TB, st store.Store) *world {
 		t.Fatal(err)
 	}
 	app, err := github.NewApp(github.Config{
-		AppID: appID, PrivateKey: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(testKey())}),
+		AppID: appID, PrivateKey: ghfaketest.PEM(),
 		BaseURL: f.URL(), HTTPClient: f.Client(), RetryBaseDelay: 5 * time.Millisecond, MaxWait: 2 * time.Second, Logger: logger(),
 	})
 	if err != nil {
@@ -150,11 +133,6 @@ func newWorld(t testing.TB, st store.Store) *world {
 		deps: prcheck.Deps{GitHub: prcheck.FromApp(app), Store: st, Policy: policy.NewSwappable(pol), Now: func() time.Time { return today }, Logger: logger()},
 		ix:   index.NewIndexer(index.Deps{GitHub: index.FromApp(app), Registry: st, Logger: logger()}),
 	}
-	t.Cleanup(func() {
-		if v := f.Violations(); len(v) > 0 {
-			t.Errorf("the App sent bodies GitHub would refuse:\n%s", strings.Join(v, "\n"))
-		}
-	})
 	return w
 }
 

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	gh "github.com/google/go-github/v60/github"
+
+	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
 )
 
 func TestTokenExchange(t *testing.T) {
@@ -71,12 +73,12 @@ func TestNewAppConfig(t *testing.T) {
 		cfg  Config
 		ok   bool
 	}{
-		{"ok", Config{AppID: 1, PrivateKey: pemOf(testKey())}, true},
-		{"ghes", Config{AppID: 1, PrivateKey: pemOf(testKey()), BaseURL: "https://ghe.example.com/api/v3"}, true},
-		{"no app id", Config{PrivateKey: pemOf(testKey())}, false},
+		{"ok", Config{AppID: 1, PrivateKey: ghfaketest.PEM()}, true},
+		{"ghes", Config{AppID: 1, PrivateKey: ghfaketest.PEM(), BaseURL: "https://ghe.example.com/api/v3"}, true},
+		{"no app id", Config{PrivateKey: ghfaketest.PEM()}, false},
 		{"no key", Config{AppID: 1}, false},
 		{"not pem", Config{AppID: 1, PrivateKey: []byte("secret")}, false},
-		{"bad url", Config{AppID: 1, PrivateKey: pemOf(testKey()), BaseURL: "ghe.example.com"}, false},
+		{"bad url", Config{AppID: 1, PrivateKey: ghfaketest.PEM(), BaseURL: "ghe.example.com"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, err := NewApp(tc.cfg)
@@ -116,7 +118,7 @@ func TestGHESPrefix(t *testing.T) {
 		}
 	}
 	// Without the prefix nothing is found: the prefix really is in use.
-	bare, err := NewApp(Config{AppID: testAppID, PrivateKey: pemOf(testKey()), BaseURL: strings.TrimSuffix(e.fake.URL(), "api/v3/"), HTTPClient: e.fake.Client()})
+	bare, err := NewApp(Config{AppID: testAppID, PrivateKey: ghfaketest.PEM(), BaseURL: strings.TrimSuffix(e.fake.URL(), "api/v3/"), HTTPClient: e.fake.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}

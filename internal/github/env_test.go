@@ -1,33 +1,20 @@
 package github
 
 import (
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/meshbot/meshbot/internal/ghfake"
-	"github.com/meshbot/meshbot/internal/testutil"
+	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
 )
 
 const testAppID = 4242
-
-// The key is made once per test binary: RSA generation is the slowest step
-// of every test here. It is never written to disk.
-var testKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 func pemOf(k *rsa.PrivateKey) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
@@ -50,19 +37,16 @@ type envOpts struct {
 
 func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
-	spec, err := os.ReadFile(testutil.Shared(t, "external/github/openapi-subset.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := ghfaketest.Spec(t)
 	f := ghfake.New(ghfake.Options{
-		Spec: spec, AppID: testAppID, PublicKey: &testKey().PublicKey,
+		Spec: spec, AppID: testAppID, PublicKey: &ghfaketest.Key().PublicKey,
 		PathPrefix: o.prefix, MaxTreeEntries: o.maxTreeEntries,
 	})
 	t.Cleanup(f.Close)
 	f.AddInstallation(7, "acme")
 	repo := f.AddRepo(7, "acme/mesh", "main")
 	cfg := Config{
-		AppID: testAppID, PrivateKey: pemOf(testKey()), BaseURL: f.URL(), HTTPClient: f.Client(),
+		AppID: testAppID, PrivateKey: ghfaketest.PEM(), BaseURL: f.URL(), HTTPClient: f.Client(),
 		RetryBaseDelay: 5 * time.Millisecond, MaxWait: 5 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}

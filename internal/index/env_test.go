@@ -1,36 +1,20 @@
 package index
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/meshbot/meshbot/internal/ghfake"
+	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
 	"github.com/meshbot/meshbot/internal/github"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/store/storetest"
-	"github.com/meshbot/meshbot/internal/testutil"
 )
 
 const testAppID = 4242
-
-// One key per test binary: RSA generation dominates the tests' run time.
-var testKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 // backend is a registry implementation the tests run against.
 type backend struct {
@@ -64,20 +48,10 @@ type env struct {
 
 func newEnv(t testing.TB, b backend) *env {
 	t.Helper()
-	spec, err := os.ReadFile(testutil.Shared(t, "external/github/openapi-subset.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := ghfake.New(ghfake.Options{Spec: spec, AppID: testAppID, PublicKey: &testKey().PublicKey})
-	t.Cleanup(f.Close)
-	t.Cleanup(func() {
-		if v := f.Violations(); len(v) > 0 {
-			t.Errorf("GitHub would have refused %d request bodies:\n%s", len(v), strings.Join(v, "\n"))
-		}
-	})
+	f := ghfaketest.New(t, testAppID)
 	f.AddInstallation(7, "acme")
 	repo := f.AddRepo(7, "acme/mesh", "main")
-	key := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(testKey())})
+	key := ghfaketest.PEM()
 	app, err := github.NewApp(github.Config{
 		AppID: testAppID, PrivateKey: key, BaseURL: f.URL(), HTTPClient: f.Client(),
 		RetryBaseDelay: time.Millisecond, MaxWait: 2 * time.Second,

@@ -2,10 +2,6 @@ package prcheck
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
@@ -20,6 +16,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/meshbot/meshbot/internal/ghfake"
+	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
 	"github.com/meshbot/meshbot/internal/github"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
@@ -38,14 +35,6 @@ const (
 // today is the date the scenarios' sunset windows are judged on, as in the
 // CLI's golden tests.
 var today = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-
-var testKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 var bundledPolicy = sync.OnceValues(func() (*policy.Set, error) {
 	return policy.Load(context.Background(), bundled.FS(), policy.Options{})
@@ -66,12 +55,7 @@ type env struct {
 // example mesh when registered is true, and the bundled policy.
 func newEnv(t *testing.T, registered bool) *env {
 	t.Helper()
-	spec, err := os.ReadFile(testutil.Shared(t, "external/github/openapi-subset.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := ghfake.New(ghfake.Options{Spec: spec, AppID: appID, PublicKey: &testKey().PublicKey})
-	t.Cleanup(f.Close)
+	f := ghfaketest.New(t, appID)
 	f.AddInstallation(inst, "acme")
 	r := f.AddRepo(inst, repo, "main")
 	meshDir := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
@@ -80,7 +64,7 @@ func newEnv(t *testing.T, registered bool) *env {
 		t.Fatal(err)
 	}
 	app, err := github.NewApp(github.Config{
-		AppID: appID, PrivateKey: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(testKey())}),
+		AppID: appID, PrivateKey: ghfaketest.PEM(),
 		BaseURL: f.URL(), HTTPClient: f.Client(), RetryBaseDelay: time.Millisecond, MaxRetries: -1,
 		Logger: quiet(),
 	})
@@ -107,11 +91,6 @@ func newEnv(t *testing.T, registered bool) *env {
 	}
 	e := &env{t: t, fake: f, repo: r, store: st, gh: FromApp(app), main: main}
 	e.deps = Deps{GitHub: e.gh, Store: st, Policy: policy.NewSwappable(pol), Now: func() time.Time { return today }, Logger: quiet()}
-	t.Cleanup(func() {
-		if v := f.Violations(); len(v) > 0 {
-			t.Errorf("the App sent bodies GitHub would refuse:\n%s", strings.Join(v, "\n"))
-		}
-	})
 	return e
 }
 
