@@ -170,19 +170,25 @@ func BenchmarkLoadBundled(b *testing.B) {
 	}
 }
 
-// BenchmarkEvalSeed004 is the like-for-like figure against conftest: seed
-// 004's own policies (residency.rego and the fixed dataproduct.rego, four
-// rule bodies) on seed 004's descriptor, through meshbot's Eval.
-func BenchmarkEvalSeed004(b *testing.B) {
+// seedPolicy is seed 004's residency.rego and its dataproduct.rego as
+// meshbot's fix leaves it.
+func seedPolicy(t testing.TB) fstest.MapFS {
 	fsys := fstest.MapFS{}
 	for _, p := range []string{"residency/residency.rego", "fixed/dataproduct.rego"} {
 		src, err := os.ReadFile("testdata/seed004/" + p)
 		if err != nil {
-			b.Fatal(err)
+			t.Fatal(err)
 		}
 		fsys[p] = &fstest.MapFile{Data: src}
 	}
-	s, err := Load(context.Background(), fsys, Options{Timeout: time.Minute})
+	return fsys
+}
+
+// BenchmarkEvalSeed004 is the like-for-like figure against conftest: seed
+// 004's own policies (residency.rego and the fixed dataproduct.rego, four
+// rule bodies) on seed 004's descriptor, through meshbot's Eval.
+func BenchmarkEvalSeed004(b *testing.B) {
+	s, err := Load(context.Background(), seedPolicy(b), Options{Timeout: time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}

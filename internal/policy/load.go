@@ -20,6 +20,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/util"
 
+	"github.com/meshbot/meshbot/internal/irvm"
 	"github.com/meshbot/meshbot/internal/mesh"
 )
 
@@ -41,6 +42,9 @@ type Set struct {
 	rules      []*ruleInfo // aligned with the aggregator's results array
 	exceptions []string    // package of each entry of the aggregator's exceptions array
 	free       chan *evaluator
+	// prog is the query planned for irvm; nil when the plan needs topdown.
+	prog    *irvm.Program
+	dataVal ast.Object
 	// readsContext is false when no policy refers to data.meshbot: conftest
 	// policies do not, and then the context is neither built nor mounted.
 	readsContext bool
@@ -218,7 +222,43 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 		return nil, err
 	}
 	set.release(e)
+	if !opts.Topdown {
+		set.prog, set.dataVal, err = prepareProgram(ctx, compiler, set.query, pf.data)
+		if err != nil {
+			return nil, err
+		}
+	}
 	return set, nil
+}
+
+// prepareProgram plans the query for irvm. A plan irvm refuses is not an
+// error: the Set keeps evaluating with topdown.
+func prepareProgram(ctx context.Context, compiler *ast.Compiler, query ast.Body, data map[string]any) (*irvm.Program, ast.Object, error) {
+	plan, err := irvm.Plan(ctx, compiler, query)
+	if err != nil {
+		return nil, nil, nil
+	}
+	prog, err := irvm.Prepare(plan, compiler.Capabilities())
+	if err != nil {
+		return nil, nil, nil
+	}
+	v, err := ast.InterfaceToValue(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load policy: data: %w", err)
+	}
+	obj, ok := v.(ast.Object)
+	if !ok {
+		return nil, nil, fmt.Errorf("load policy: data is %T, not an object", v)
+	}
+	return prog, obj, nil
+}
+
+// Engine names the evaluator the Set uses: "irvm" or "topdown".
+func (s *Set) Engine() string {
+	if s.prog != nil {
+		return "irvm"
+	}
+	return "topdown"
 }
 
 func parserOptions() ast.ParserOptions {

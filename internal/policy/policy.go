@@ -35,6 +35,9 @@ const ContextPath = "data.meshbot.context"
 // Options tune Load.
 type Options struct {
 	Timeout time.Duration // per-document evaluation bound (default 2s)
+	// Topdown evaluates with OPA's tree-walking evaluator instead of the
+	// planned query; the differential tests compare the two.
+	Topdown bool
 }
 
 // Input is one document to judge and what meshbot knows around it.

@@ -1,0 +1,843 @@
+// Package irvm runs a policy that OPA's planner has lowered to its
+// intermediate representation (package ir), instead of OPA's tree-walking
+// evaluator (topdown).
+//
+// The planner is OPA's own: it resolves Rego's semantics (rule kinds,
+// defaults, else chains, comprehensions, every, with, virtual and base
+// documents) into a small imperative program of blocks and statements, the
+// same program OPA compiles to WebAssembly. Running that program directly
+// skips the per-evaluation set-up and unification that dominate topdown's
+// cost on small documents, and built-in functions are still OPA's own
+// implementations (topdown.GetBuiltin), so their results are identical.
+//
+// Prepare refuses a plan it cannot run exactly (an unknown built-in, a
+// relation built-in); the caller keeps topdown for those.
+package irvm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/ir"
+	"github.com/open-policy-agent/opa/v1/topdown"
+	"github.com/open-policy-agent/opa/v1/topdown/builtins"
+)
+
+// ErrUnsupported marks a plan Prepare will not run; evaluate it with topdown.
+var ErrUnsupported = errors.New("plan not supported by irvm")
+
+// Program is a prepared plan. It is immutable and safe for concurrent use;
+// each evaluation has its own frame stack and memo.
+type Program struct {
+	plan     *ir.Plan
+	strings  []*ast.Term
+	funcs    []*function
+	byName   map[string]*function
+	byPath   map[string]*function
+	builtins map[string]*builtin
+	calls    map[*ir.CallStmt]*call
+	locals   int // locals of the plan
+	caps     *ast.Capabilities
+}
+
+type function struct {
+	index  int
+	fn     *ir.Func
+	locals int
+	memo   bool // rules (input, data) are evaluated once per evaluation
+}
+
+type builtin struct {
+	name string
+	f    topdown.BuiltinFunc
+	void bool
+}
+
+// call is a CallStmt resolved at Prepare: a planned function or a built-in.
+type call struct {
+	fn  *function
+	bi  *builtin
+	loc *ast.Location
+}
+
+// Prepare checks and indexes a plan. The policy must hold exactly one plan.
+func Prepare(p *ir.Policy, caps *ast.Capabilities) (*Program, error) {
+	if p == nil || p.Plans == nil || len(p.Plans.Plans) != 1 {
+		return nil, fmt.Errorf("%w: want exactly one plan", ErrUnsupported)
+	}
+	prog := &Program{
+		plan:     p.Plans.Plans[0],
+		byName:   map[string]*function{},
+		byPath:   map[string]*function{},
+		builtins: map[string]*builtin{},
+		calls:    map[*ir.CallStmt]*call{},
+		caps:     caps,
+	}
+	if p.Static != nil {
+		for _, s := range p.Static.Strings {
+			prog.strings = append(prog.strings, ast.StringTerm(s.Value))
+		}
+		for _, b := range p.Static.BuiltinFuncs {
+			decl, ok := ast.BuiltinMap[b.Name]
+			impl := topdown.GetBuiltin(b.Name)
+			if !ok || impl == nil {
+				return nil, fmt.Errorf("%w: built-in %s", ErrUnsupported, b.Name)
+			}
+			if decl.Relation {
+				return nil, fmt.Errorf("%w: relation built-in %s", ErrUnsupported, b.Name)
+			}
+			prog.builtins[b.Name] = &builtin{name: b.Name, f: impl, void: decl.Decl.Result() == nil}
+		}
+	}
+	if p.Funcs != nil {
+		for i, f := range p.Funcs.Funcs {
+			fn := &function{index: i, fn: f, memo: len(f.Params) == 2}
+			fn.locals = maxLocal(f.Blocks, f.Params, f.Return) + 1
+			prog.funcs = append(prog.funcs, fn)
+			prog.byName[f.Name] = fn
+			if len(f.Path) > 0 {
+				prog.byPath[strings.Join(f.Path, "/")] = fn
+			}
+		}
+	}
+	prog.locals = maxLocal(prog.plan.Blocks, nil, 0) + 1
+	var err error
+	walk := func(b *ir.Block) {}
+	walk = func(b *ir.Block) {
+		for _, s := range b.Stmts {
+			switch s := s.(type) {
+			case *ir.CallStmt:
+				c := &call{loc: location(p, s.Location)}
+				if fn, ok := prog.byName[s.Func]; ok {
+					c.fn = fn
+				} else if bi, ok := prog.builtins[s.Func]; ok {
+					c.bi = bi
+				} else if err == nil {
+					err = fmt.Errorf("%w: unknown function %s", ErrUnsupported, s.Func)
+				}
+				prog.calls[s] = c
+			case *ir.BlockStmt:
+				for _, nb := range s.Blocks {
+					walk(nb)
+				}
+			case *ir.ScanStmt:
+				walk(s.Block)
+			case *ir.NotStmt:
+				walk(s.Block)
+			case *ir.WithStmt:
+				walk(s.Block)
+			}
+		}
+	}
+	for _, b := range prog.plan.Blocks {
+		walk(b)
+	}
+	for _, f := range prog.funcs {
+		for _, b := range f.fn.Blocks {
+			walk(b)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return prog, nil
+}
+
+func location(p *ir.Policy, l ir.Location) *ast.Location {
+	file := ""
+	if p.Static != nil && l.File >= 0 && l.File < len(p.Static.Files) {
+		file = p.Static.Files[l.File].Value
+	}
+	return &ast.Location{File: file, Row: l.Row, Col: l.Col}
+}
+
+// maxLocal is the highest local a function or plan uses, so a frame can be
+// sized once.
+func maxLocal(blocks []*ir.Block, params []ir.Local, ret ir.Local) int {
+	m := int(ret)
+	see := func(l ir.Local) {
+		if int(l) > m {
+			m = int(l)
+		}
+	}
+	seeOp := func(o ir.Operand) {
+		if l, ok := o.Value.(ir.Local); ok {
+			see(l)
+		}
+	}
+	for _, l := range params {
+		see(l)
+	}
+	var walk func(b *ir.Block)
+	walk = func(b *ir.Block) {
+		for _, s := range b.Stmts {
+			switch s := s.(type) {
+			case *ir.ReturnLocalStmt:
+				see(s.Source)
+			case *ir.CallStmt:
+				for _, a := range s.Args {
+					seeOp(a)
+				}
+				see(s.Result)
+			case *ir.CallDynamicStmt:
+				for _, a := range s.Args {
+					see(a)
+				}
+				for _, a := range s.Path {
+					seeOp(a)
+				}
+				see(s.Result)
+			case *ir.BlockStmt:
+				for _, nb := range s.Blocks {
+					walk(nb)
+				}
+			case *ir.DotStmt:
+				seeOp(s.Source)
+				seeOp(s.Key)
+				see(s.Target)
+			case *ir.LenStmt:
+				seeOp(s.Source)
+				see(s.Target)
+			case *ir.ScanStmt:
+				see(s.Source)
+				see(s.Key)
+				see(s.Value)
+				walk(s.Block)
+			case *ir.NotStmt:
+				walk(s.Block)
+			case *ir.AssignIntStmt:
+				see(s.Target)
+			case *ir.AssignVarStmt:
+				seeOp(s.Source)
+				see(s.Target)
+			case *ir.AssignVarOnceStmt:
+				seeOp(s.Source)
+				see(s.Target)
+			case *ir.ResetLocalStmt:
+				see(s.Target)
+			case *ir.MakeNullStmt:
+				see(s.Target)
+			case *ir.MakeNumberIntStmt:
+				see(s.Target)
+			case *ir.MakeNumberRefStmt:
+				see(s.Target)
+			case *ir.MakeArrayStmt:
+				see(s.Target)
+			case *ir.MakeObjectStmt:
+				see(s.Target)
+			case *ir.MakeSetStmt:
+				see(s.Target)
+			case *ir.EqualStmt:
+				seeOp(s.A)
+				seeOp(s.B)
+			case *ir.NotEqualStmt:
+				seeOp(s.A)
+				seeOp(s.B)
+			case *ir.IsArrayStmt:
+				seeOp(s.Source)
+			case *ir.IsObjectStmt:
+				seeOp(s.Source)
+			case *ir.IsSetStmt:
+				seeOp(s.Source)
+			case *ir.IsDefinedStmt:
+				see(s.Source)
+			case *ir.IsUndefinedStmt:
+				see(s.Source)
+			case *ir.ArrayAppendStmt:
+				seeOp(s.Value)
+				see(s.Array)
+			case *ir.ObjectInsertStmt:
+				seeOp(s.Key)
+				seeOp(s.Value)
+				see(s.Object)
+			case *ir.ObjectInsertOnceStmt:
+				seeOp(s.Key)
+				seeOp(s.Value)
+				see(s.Object)
+			case *ir.ObjectMergeStmt:
+				see(s.A)
+				see(s.B)
+				see(s.Target)
+			case *ir.SetAddStmt:
+				seeOp(s.Value)
+				see(s.Set)
+			case *ir.WithStmt:
+				see(s.Local)
+				seeOp(s.Value)
+				walk(s.Block)
+			case *ir.ResultSetAddStmt:
+				see(s.Value)
+			}
+		}
+	}
+	for _, b := range blocks {
+		walk(b)
+	}
+	return m
+}
+
+// EvalOptions are the per-evaluation settings built-ins may read.
+type EvalOptions struct {
+	// Time is the evaluation's clock (time.now_ns); zero means now.
+	Time time.Time
+}
+
+// Eval runs the plan with input and data and returns the values the plan
+// added to its result set. It stops with ctx's error when ctx ends.
+func (p *Program) Eval(ctx context.Context, input, data ast.Value, opts EvalOptions) ([]*ast.Term, error) {
+	m := &machine{
+		prog:  p,
+		ctx:   ctx,
+		memo:  make([]*ast.Term, len(p.funcs)),
+		known: make([]bool, len(p.funcs)),
+		stack: make([]*ast.Term, 0, 256),
+	}
+	now := opts.Time
+	if now.IsZero() {
+		now = time.Now()
+	}
+	// Long-running built-ins (numbers.range, concat, replace, ...) watch
+	// Cancel, not ctx.
+	cancel := topdown.NewCancel()
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, cancel.Cancel)
+		defer stop()
+	}
+	m.bctx = topdown.BuiltinContext{
+		Context:      ctx,
+		Cancel:       cancel,
+		Seed:         rand.Reader,
+		Time:         ast.NumberTerm(jsonNumber(now.UnixNano())),
+		Cache:        builtins.Cache{},
+		Capabilities: p.caps,
+	}
+	frame := m.push(p.locals)
+	if input != nil {
+		frame[ir.Input] = ast.NewTerm(input)
+	}
+	if data != nil {
+		frame[ir.Data] = ast.NewTerm(data)
+	}
+	for _, b := range p.plan.Blocks {
+		st, err := m.block(b, frame)
+		if err != nil {
+			return nil, err
+		}
+		if st.ret {
+			break
+		}
+	}
+	// A built-in cut short by the deadline reads as undefined; the results
+	// of such a run are not the policy's.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return m.results, nil
+}
+
+func jsonNumber(n int64) json.Number { return json.Number(strconv.FormatInt(n, 10)) }
+
+type machine struct {
+	prog    *Program
+	ctx     context.Context
+	bctx    topdown.BuiltinContext
+	stack   []*ast.Term
+	memo    []*ast.Term
+	known   []bool
+	results []*ast.Term
+	steps   int
+}
+
+func (m *machine) push(n int) []*ast.Term {
+	start := len(m.stack)
+	for range n {
+		m.stack = append(m.stack, nil)
+	}
+	// A later push may move the stack; a frame keeps the array it was cut
+	// from, which nothing else writes to, so callers hold on to it.
+	return m.stack[start : start+n : start+n]
+}
+
+func (m *machine) pop(n int) {
+	m.stack = m.stack[:len(m.stack)-n]
+}
+
+// status is how a block ended. brk > 0 asks the enclosing blocks to end too:
+// a block ending with brk k makes its parent act as if it ran BreakStmt k-1.
+// ret is a function's return.
+type status struct {
+	brk  uint32
+	done bool // the last statement ran (the block is defined)
+	ret  bool
+	val  *ast.Term
+}
+
+var (
+	errConflict       = errors.New("eval_conflict_error: complete rules must not produce multiple outputs")
+	errObjectConflict = errors.New("eval_conflict_error: object keys must be unique")
+	errMergeConflict  = errors.New("eval_conflict_error: merge of base and virtual documents conflicts")
+)
+
+func (m *machine) operand(frame []*ast.Term, o ir.Operand) *ast.Term {
+	switch v := o.Value.(type) {
+	case ir.Local:
+		return frame[v]
+	case ir.StringIndex:
+		return m.prog.strings[v]
+	case ir.Bool:
+		return ast.InternedTerm(bool(v))
+	}
+	return nil
+}
+
+// tick checks for cancellation every so often: ctx.Err takes a lock.
+func (m *machine) tick() error {
+	m.steps++
+	if m.steps&1023 == 0 {
+		if err := m.ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *machine) block(b *ir.Block, frame []*ast.Term) (status, error) {
+	for _, s := range b.Stmts {
+		switch s := s.(type) {
+		case *ir.ReturnLocalStmt:
+			return status{ret: true, val: frame[s.Source]}, nil
+		case *ir.CallStmt:
+			ok, err := m.call(s, frame)
+			if err != nil {
+				return status{}, err
+			}
+			if !ok {
+				return status{}, nil
+			}
+		case *ir.CallDynamicStmt:
+			st, ok, err := m.callDynamic(s, frame)
+			if err != nil || !ok {
+				return st, err
+			}
+		case *ir.BlockStmt:
+			for _, nb := range s.Blocks {
+				st, err := m.block(nb, frame)
+				if err != nil || st.ret {
+					return st, err
+				}
+				if st.brk > 0 {
+					return status{brk: st.brk - 1}, nil
+				}
+			}
+		case *ir.BreakStmt:
+			return status{brk: s.Index}, nil
+		case *ir.DotStmt:
+			v := dot(m.operand(frame, s.Source), m.operand(frame, s.Key))
+			if v == nil {
+				return status{}, nil
+			}
+			frame[s.Target] = v
+		case *ir.LenStmt:
+			n, ok := length(m.operand(frame, s.Source))
+			if !ok {
+				return status{}, nil
+			}
+			frame[s.Target] = ast.InternedTerm(n)
+		case *ir.ScanStmt:
+			st, err := m.scan(s, frame)
+			if err != nil || st.ret {
+				return st, err
+			}
+			if st.brk > 0 {
+				return status{brk: st.brk - 1}, nil
+			}
+		case *ir.NotStmt:
+			st, err := m.block(s.Block, frame)
+			if err != nil || st.ret {
+				return st, err
+			}
+			if st.brk > 0 {
+				return status{brk: st.brk - 1}, nil
+			}
+			if st.done {
+				return status{}, nil
+			}
+		case *ir.AssignIntStmt:
+			frame[s.Target] = ast.InternedTerm(int(s.Value))
+		case *ir.AssignVarStmt:
+			frame[s.Target] = m.operand(frame, s.Source)
+		case *ir.AssignVarOnceStmt:
+			v := m.operand(frame, s.Source)
+			if cur := frame[s.Target]; cur != nil {
+				if cur.Value.Compare(v.Value) != 0 {
+					return status{}, fmt.Errorf("%s: %w", locText(s.Location), errConflict)
+				}
+				continue
+			}
+			frame[s.Target] = v
+		case *ir.ResetLocalStmt:
+			frame[s.Target] = nil
+		case *ir.MakeNullStmt:
+			frame[s.Target] = ast.InternedNullTerm
+		case *ir.MakeNumberIntStmt:
+			frame[s.Target] = ast.InternedTerm(int(s.Value))
+		case *ir.MakeNumberRefStmt:
+			frame[s.Target] = ast.NumberTerm(numberRef(m.prog.strings[s.Index]))
+		case *ir.MakeArrayStmt:
+			frame[s.Target] = ast.NewTerm(ast.NewArrayWithCapacity(int(s.Capacity)))
+		case *ir.MakeObjectStmt:
+			frame[s.Target] = ast.NewTerm(ast.NewObject())
+		case *ir.MakeSetStmt:
+			frame[s.Target] = ast.NewTerm(ast.NewSet())
+		case *ir.EqualStmt:
+			a, b := m.operand(frame, s.A), m.operand(frame, s.B)
+			if a == nil || b == nil || a.Value.Compare(b.Value) != 0 {
+				return status{}, nil
+			}
+		case *ir.NotEqualStmt:
+			a, b := m.operand(frame, s.A), m.operand(frame, s.B)
+			if a == nil || b == nil || a.Value.Compare(b.Value) == 0 {
+				return status{}, nil
+			}
+		case *ir.IsArrayStmt:
+			v := m.operand(frame, s.Source)
+			if v == nil {
+				return status{}, nil
+			}
+			if _, ok := v.Value.(*ast.Array); !ok {
+				return status{}, nil
+			}
+		case *ir.IsObjectStmt:
+			v := m.operand(frame, s.Source)
+			if v == nil {
+				return status{}, nil
+			}
+			if _, ok := v.Value.(ast.Object); !ok {
+				return status{}, nil
+			}
+		case *ir.IsSetStmt:
+			v := m.operand(frame, s.Source)
+			if v == nil {
+				return status{}, nil
+			}
+			if _, ok := v.Value.(ast.Set); !ok {
+				return status{}, nil
+			}
+		case *ir.IsDefinedStmt:
+			if frame[s.Source] == nil {
+				return status{}, nil
+			}
+		case *ir.IsUndefinedStmt:
+			if frame[s.Source] != nil {
+				return status{}, nil
+			}
+		case *ir.ArrayAppendStmt:
+			arr := frame[s.Array].Value.(*ast.Array)
+			frame[s.Array].Value = arr.Append(m.operand(frame, s.Value))
+		case *ir.ObjectInsertStmt:
+			frame[s.Object].Value.(ast.Object).Insert(m.operand(frame, s.Key), m.operand(frame, s.Value))
+		case *ir.ObjectInsertOnceStmt:
+			obj := frame[s.Object].Value.(ast.Object)
+			k, v := m.operand(frame, s.Key), m.operand(frame, s.Value)
+			if cur := obj.Get(k); cur != nil {
+				if cur.Value.Compare(v.Value) != 0 {
+					return status{}, fmt.Errorf("%s: %w", locText(s.Location), errObjectConflict)
+				}
+				continue
+			}
+			obj.Insert(k, v)
+		case *ir.ObjectMergeStmt:
+			a, aok := frame[s.A].Value.(ast.Object)
+			b, bok := frame[s.B].Value.(ast.Object)
+			if !aok || !bok {
+				return status{}, fmt.Errorf("%s: %w", locText(s.Location), errMergeConflict)
+			}
+			merged, ok := a.Merge(b)
+			if !ok {
+				return status{}, fmt.Errorf("%s: %w", locText(s.Location), errMergeConflict)
+			}
+			frame[s.Target] = ast.NewTerm(merged)
+		case *ir.SetAddStmt:
+			frame[s.Set].Value.(ast.Set).Add(m.operand(frame, s.Value))
+		case *ir.WithStmt:
+			st, err := m.with(s, frame)
+			if err != nil || st.ret {
+				return st, err
+			}
+			if st.brk > 0 {
+				return status{brk: st.brk - 1}, nil
+			}
+			if !st.done {
+				return status{}, nil
+			}
+		case *ir.NopStmt:
+		case *ir.ResultSetAddStmt:
+			m.results = append(m.results, frame[s.Value])
+		default:
+			return status{}, fmt.Errorf("irvm: statement %T", s)
+		}
+	}
+	return status{done: true}, nil
+}
+
+// numberRef is the number a MakeNumberRefStmt names, kept as written.
+func numberRef(t *ast.Term) json.Number { return json.Number(t.Value.(ast.String)) }
+
+func locText(l ir.Location) string { return fmt.Sprintf("%d:%d", l.Row, l.Col) }
+
+func dot(src, key *ast.Term) *ast.Term {
+	if src == nil || key == nil {
+		return nil
+	}
+	switch v := src.Value.(type) {
+	case ast.Object:
+		return v.Get(key)
+	case *ast.Array:
+		n, ok := key.Value.(ast.Number)
+		if !ok {
+			return nil
+		}
+		i, ok := n.Int()
+		if !ok {
+			return nil
+		}
+		return v.Get(ast.InternedTerm(i))
+	case ast.Set:
+		if v.Contains(key) {
+			return key
+		}
+	}
+	return nil
+}
+
+func length(t *ast.Term) (int, bool) {
+	if t == nil {
+		return 0, false
+	}
+	switch v := t.Value.(type) {
+	case *ast.Array:
+		return v.Len(), true
+	case ast.Object:
+		return v.Len(), true
+	case ast.Set:
+		return v.Len(), true
+	case ast.String:
+		return len([]rune(string(v))), true
+	}
+	return 0, false
+}
+
+func (m *machine) scan(s *ir.ScanStmt, frame []*ast.Term) (status, error) {
+	src := frame[s.Source]
+	if src == nil {
+		return status{}, nil
+	}
+	// The scan's block is a level of its own and so is the scan: a break
+	// of 1 from the block leaves the scan and goes on after it.
+	body := func(k, v *ast.Term) (status, bool, error) {
+		if err := m.tick(); err != nil {
+			return status{}, true, err
+		}
+		frame[s.Key], frame[s.Value] = k, v
+		st, err := m.block(s.Block, frame)
+		if err != nil || st.ret {
+			return st, true, err
+		}
+		if st.brk > 0 {
+			if st.brk == 1 {
+				return status{}, true, nil
+			}
+			return status{brk: st.brk - 1}, true, nil
+		}
+		return status{}, false, nil
+	}
+	switch v := src.Value.(type) {
+	case *ast.Array:
+		for i := range v.Len() {
+			st, stop, err := body(ast.InternedTerm(i), v.Elem(i))
+			if stop {
+				return st, err
+			}
+		}
+	case ast.Object:
+		for _, k := range v.Keys() {
+			st, stop, err := body(k, v.Get(k))
+			if stop {
+				return st, err
+			}
+		}
+	case ast.Set:
+		for _, e := range v.Slice() {
+			st, stop, err := body(e, e)
+			if stop {
+				return st, err
+			}
+		}
+	}
+	return status{}, nil
+}
+
+func (m *machine) with(s *ir.WithStmt, frame []*ast.Term) (status, error) {
+	saved := frame[s.Local]
+	val := m.operand(frame, s.Value)
+	if len(s.Path) == 0 {
+		frame[s.Local] = val
+	} else {
+		frame[s.Local] = upsert(saved, s.Path, m.prog.strings, val)
+	}
+	// A with changes what rules see: their memoised values do not hold
+	// inside it, nor do values computed inside hold after it.
+	memo, known := m.memo, m.known
+	m.memo, m.known = make([]*ast.Term, len(memo)), make([]bool, len(known))
+	st, err := m.block(s.Block, frame)
+	m.memo, m.known = memo, known
+	frame[s.Local] = saved
+	return st, err
+}
+
+// upsert copies the objects along path and sets the value at its end.
+func upsert(t *ast.Term, path []int, strs []*ast.Term, val *ast.Term) *ast.Term {
+	var obj ast.Object
+	if t != nil {
+		if o, ok := t.Value.(ast.Object); ok {
+			obj = o.Copy()
+		}
+	}
+	if obj == nil {
+		obj = ast.NewObject()
+	}
+	key := strs[path[0]]
+	if len(path) == 1 {
+		obj.Insert(key, val)
+	} else {
+		obj.Insert(key, upsert(obj.Get(key), path[1:], strs, val))
+	}
+	return ast.NewTerm(obj)
+}
+
+func (m *machine) call(s *ir.CallStmt, frame []*ast.Term) (bool, error) {
+	c := m.prog.calls[s]
+	if c.fn != nil {
+		args := make([]*ast.Term, len(s.Args))
+		for i, a := range s.Args {
+			args[i] = m.operand(frame, a)
+		}
+		v, err := m.invoke(c.fn, args)
+		if err != nil || v == nil {
+			return false, err
+		}
+		frame[s.Result] = v
+		return true, nil
+	}
+	args := make([]*ast.Term, len(s.Args))
+	for i, a := range s.Args {
+		args[i] = m.operand(frame, a)
+		if args[i] == nil {
+			return false, nil
+		}
+	}
+	var out *ast.Term
+	called := false
+	bctx := m.bctx
+	bctx.Location = c.loc
+	err := c.bi.f(bctx, args, func(t *ast.Term) error {
+		out = t
+		called = true
+		return nil
+	})
+	if err != nil {
+		// As topdown does without strict built-in errors: a failing
+		// built-in is undefined, and only a halt stops the evaluation.
+		var h topdown.Halt
+		if errors.As(err, &h) {
+			return false, h.Err
+		}
+		return false, nil
+	}
+	if c.bi.void {
+		return called, nil
+	}
+	if out == nil {
+		return false, nil
+	}
+	frame[s.Result] = out
+	return true, nil
+}
+
+func (m *machine) callDynamic(s *ir.CallDynamicStmt, frame []*ast.Term) (status, bool, error) {
+	parts := make([]string, len(s.Path))
+	for i, p := range s.Path {
+		t := m.operand(frame, p)
+		if t == nil {
+			return status{}, false, nil
+		}
+		str, ok := t.Value.(ast.String)
+		if !ok {
+			return status{}, false, nil
+		}
+		parts[i] = string(str)
+	}
+	fn, ok := m.prog.byPath[strings.Join(parts, "/")]
+	if !ok {
+		return status{}, false, nil // not a rule: the plan reads the base document next
+	}
+	args := make([]*ast.Term, len(s.Args))
+	for i, a := range s.Args {
+		args[i] = frame[a]
+	}
+	v, err := m.invoke(fn, args)
+	if err != nil {
+		return status{}, false, err
+	}
+	if v == nil {
+		// The rule exists and is undefined: the whole reference is, so the
+		// plan's enclosing blocks end (the planner nests this call two
+		// blocks deep inside the reference's block).
+		return status{brk: 2}, false, nil
+	}
+	frame[s.Result] = v
+	return status{}, true, nil
+}
+
+func (m *machine) invoke(fn *function, args []*ast.Term) (*ast.Term, error) {
+	if err := m.tick(); err != nil {
+		return nil, err
+	}
+	if fn.memo && m.known[fn.index] {
+		return m.memo[fn.index], nil
+	}
+	base := len(m.stack)
+	frame := m.push(fn.locals)
+	for i, p := range fn.fn.Params {
+		if i < len(args) {
+			frame[p] = args[i]
+		}
+	}
+	var result *ast.Term
+	for _, b := range fn.fn.Blocks {
+		st, err := m.block(b, frame)
+		if err != nil {
+			m.stack = m.stack[:base]
+			return nil, err
+		}
+		if st.ret {
+			result = st.val
+			break
+		}
+		if st.brk > 0 {
+			break
+		}
+	}
+	m.stack = m.stack[:base]
+	if fn.memo {
+		m.memo[fn.index], m.known[fn.index] = result, true
+	}
+	return result, nil
+}
