@@ -20,8 +20,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -45,6 +47,9 @@ type Program struct {
 	calls    map[*ir.CallStmt]*call
 	locals   int // locals of the plan
 	caps     *ast.Capabilities
+	// machines are reused: an evaluation's frames, memo and built-in cache
+	// are most of what it would otherwise allocate.
+	machines sync.Pool
 }
 
 type function struct {
@@ -292,13 +297,19 @@ type EvalOptions struct {
 // Eval runs the plan with input and data and returns the values the plan
 // added to its result set. It stops with ctx's error when ctx ends.
 func (p *Program) Eval(ctx context.Context, input, data ast.Value, opts EvalOptions) ([]*ast.Term, error) {
-	m := &machine{
-		prog:  p,
-		ctx:   ctx,
-		memo:  make([]*ast.Term, len(p.funcs)),
-		known: make([]bool, len(p.funcs)),
-		stack: make([]*ast.Term, 0, 256),
+	m, _ := p.machines.Get().(*machine)
+	if m == nil {
+		m = &machine{
+			prog:  p,
+			memo:  make([]*ast.Term, len(p.funcs)),
+			known: make([]bool, len(p.funcs)),
+			stack: make([]*ast.Term, 0, 256),
+			cache: builtins.Cache{},
+		}
+		m.emit = m.output
 	}
+	defer p.release(m)
+	m.ctx = ctx
 	now := opts.Time
 	if now.IsZero() {
 		now = time.Now()
@@ -315,7 +326,7 @@ func (p *Program) Eval(ctx context.Context, input, data ast.Value, opts EvalOpti
 		Cancel:       cancel,
 		Seed:         rand.Reader,
 		Time:         ast.NumberTerm(jsonNumber(now.UnixNano())),
-		Cache:        builtins.Cache{},
+		Cache:        m.cache,
 		Capabilities: p.caps,
 	}
 	frame := m.push(p.locals)
@@ -339,7 +350,21 @@ func (p *Program) Eval(ctx context.Context, input, data ast.Value, opts EvalOpti
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return m.results, nil
+	return slices.Clone(m.results), nil
+}
+
+func (p *Program) release(m *machine) {
+	m.ctx, m.bctx = nil, topdown.BuiltinContext{}
+	clear(m.memo)
+	clear(m.known)
+	clear(m.stack[:cap(m.stack)])
+	m.stack = m.stack[:0]
+	clear(m.results)
+	m.results = m.results[:0]
+	clear(m.cache)
+	m.out, m.outSet = nil, false
+	m.steps = 0
+	p.machines.Put(m)
 }
 
 func jsonNumber(n int64) json.Number { return json.Number(strconv.FormatInt(n, 10)) }
@@ -348,11 +373,22 @@ type machine struct {
 	prog    *Program
 	ctx     context.Context
 	bctx    topdown.BuiltinContext
+	cache   builtins.Cache
 	stack   []*ast.Term
 	memo    []*ast.Term
 	known   []bool
 	results []*ast.Term
 	steps   int
+	// A built-in's output lands here through emit, bound once per machine
+	// so that a call does not allocate a closure.
+	emit   func(*ast.Term) error
+	out    *ast.Term
+	outSet bool
+}
+
+func (m *machine) output(t *ast.Term) error {
+	m.out, m.outSet = t, true
+	return nil
 }
 
 func (m *machine) push(n int) []*ast.Term {
@@ -384,6 +420,10 @@ var (
 	errObjectConflict = errors.New("eval_conflict_error: object keys must be unique")
 	errMergeConflict  = errors.New("eval_conflict_error: merge of base and virtual documents conflicts")
 )
+
+// emptySet stands for every set a plan makes until something is added; it
+// is never changed.
+var emptySet = ast.NewTerm(ast.NewSet())
 
 func (m *machine) operand(frame []*ast.Term, o ir.Operand) *ast.Term {
 	switch v := o.Value.(type) {
@@ -495,7 +535,9 @@ func (m *machine) block(b *ir.Block, frame []*ast.Term) (status, error) {
 		case *ir.MakeObjectStmt:
 			frame[s.Target] = ast.NewTerm(ast.NewObject())
 		case *ir.MakeSetStmt:
-			frame[s.Target] = ast.NewTerm(ast.NewSet())
+			// Most rule bodies add nothing: their set is the shared empty
+			// one until the first add replaces it.
+			frame[s.Target] = emptySet
 		case *ir.EqualStmt:
 			a, b := m.operand(frame, s.A), m.operand(frame, s.B)
 			if a == nil || b == nil || a.Value.Compare(b.Value) != 0 {
@@ -565,6 +607,9 @@ func (m *machine) block(b *ir.Block, frame []*ast.Term) (status, error) {
 			}
 			frame[s.Target] = ast.NewTerm(merged)
 		case *ir.SetAddStmt:
+			if frame[s.Set] == emptySet {
+				frame[s.Set] = ast.NewTerm(ast.NewSet())
+			}
 			frame[s.Set].Value.(ast.Set).Add(m.operand(frame, s.Value))
 		case *ir.WithStmt:
 			st, err := m.with(s, frame)
@@ -725,9 +770,10 @@ func upsert(t *ast.Term, path []int, strs []*ast.Term, val *ast.Term) *ast.Term 
 func (m *machine) call(s *ir.CallStmt, frame []*ast.Term) (bool, error) {
 	c := m.prog.calls[s]
 	if c.fn != nil {
-		args := make([]*ast.Term, len(s.Args))
-		for i, a := range s.Args {
-			args[i] = m.operand(frame, a)
+		var buf [4]*ast.Term
+		args := buf[:0]
+		for _, a := range s.Args {
+			args = append(args, m.operand(frame, a))
 		}
 		v, err := m.invoke(c.fn, args)
 		if err != nil || v == nil {
@@ -743,15 +789,12 @@ func (m *machine) call(s *ir.CallStmt, frame []*ast.Term) (bool, error) {
 			return false, nil
 		}
 	}
-	var out *ast.Term
-	called := false
+	m.out, m.outSet = nil, false
 	bctx := m.bctx
 	bctx.Location = c.loc
-	err := c.bi.f(bctx, args, func(t *ast.Term) error {
-		out = t
-		called = true
-		return nil
-	})
+	err := c.bi.f(bctx, args, m.emit)
+	out, called := m.out, m.outSet
+	m.out, m.outSet = nil, false
 	if err != nil {
 		// As topdown does without strict built-in errors: a failing
 		// built-in is undefined, and only a halt stops the evaluation.

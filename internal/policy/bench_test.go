@@ -2,7 +2,6 @@ package policy
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 	"testing/fstest"
@@ -33,10 +32,23 @@ func benchInput(b *testing.B) Input {
 	}}
 }
 
-// BenchmarkEval is meshbot's path: one prepared query for every rule body of
-// the bundled policy, the context re-mounted with `with`.
+// BenchmarkEval is meshbot's path: one planned query for every rule body of
+// the bundled policy, run by irvm, with the context mounted.
 func BenchmarkEval(b *testing.B) {
-	s := loadBench(b)
+	benchEval(b, loadBench(b))
+}
+
+// BenchmarkEvalTopdown is the same query through OPA's topdown, the
+// engine Eval used before irvm and still uses for plans irvm refuses.
+func BenchmarkEvalTopdown(b *testing.B) {
+	s, err := Load(context.Background(), bundled.FS(), Options{Timeout: time.Minute, Topdown: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchEval(b, s)
+}
+
+func benchEval(b *testing.B, s *Set) {
 	in := benchInput(b)
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -117,40 +129,6 @@ func BenchmarkEvalConftestPerRule(b *testing.B) {
 	}
 }
 
-// BenchmarkEvalWithContext is the alternative Eval did not take: document
-// and context in one input, re-mounted by the query with `with input as
-// input.doc with data.meshbot.context as input.ctx`. No store write, but
-// `with` on data disables OPA's rule cache for the whole evaluation.
-func BenchmarkEvalWithContext(b *testing.B) {
-	s := loadBench(b)
-	ctx := context.Background()
-	q := fmt.Sprintf("%s = %s.results with input as input.doc with %s as input.ctx", resultVar, aggregatorPkg, ContextPath)
-	store := inmem.NewFromObjectWithOpts(s.data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
-	pq, err := rego.New(rego.Query(q), rego.Compiler(s.compiler), rego.Store(store)).PrepareForEval(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	in := benchInput(b)
-	b.ReportAllocs()
-	start := processCPU()
-	defer func() { b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op") }()
-	for b.Loop() {
-		v, err := toAST(in.Doc.Value)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cv, err := contextValue(in.Context)
-		if err != nil {
-			b.Fatal(err)
-		}
-		input := ast.NewObject(ast.Item(ast.StringTerm("doc"), ast.NewTerm(v)), ast.Item(ast.StringTerm("ctx"), ast.NewTerm(cv)))
-		rs, err := pq.Eval(ctx, rego.EvalParsedInput(input))
-		if err != nil || len(rs) != 1 {
-			b.Fatal(err, rs)
-		}
-	}
-}
-
 func BenchmarkToAST(b *testing.B) {
 	in := benchInput(b)
 	b.ReportAllocs()
@@ -184,20 +162,28 @@ func seedPolicy(t testing.TB) fstest.MapFS {
 	return fsys
 }
 
-// BenchmarkEvalSeed004 is the like-for-like figure against conftest: seed
-// 004's own policies (residency.rego and the fixed dataproduct.rego, four
-// rule bodies) on seed 004's descriptor, through meshbot's Eval.
+// BenchmarkEvalSeed004 is the like-for-like figure against conftest and the
+// issue's reference: seed 004's own policies (residency.rego and the fixed
+// dataproduct.rego, four rule bodies) on seed 004's descriptor, through
+// meshbot's Eval, planned (irvm) and through topdown.
 func BenchmarkEvalSeed004(b *testing.B) {
-	s, err := Load(context.Background(), seedPolicy(b), Options{Timeout: time.Minute})
-	if err != nil {
-		b.Fatal(err)
-	}
-	in := benchInput(b)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.Eval(ctx, in); err != nil {
-			b.Fatal(err)
-		}
+	for _, engine := range []struct {
+		name    string
+		topdown bool
+	}{{"irvm", false}, {"topdown", true}} {
+		b.Run(engine.name, func(b *testing.B) {
+			s, err := Load(context.Background(), seedPolicy(b), Options{Timeout: time.Minute, Topdown: engine.topdown})
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := benchInput(b)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Eval(ctx, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -79,17 +79,13 @@ func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 	return out, nil
 }
 
-// evalPlan runs the planned query (package irvm). The context is mounted by
-// handing the plan a data document whose meshbot.context is this
-// evaluation's: the top level is copied, the data below it is shared.
+// evalPlan runs the planned query (package irvm). Input, data and context
+// reach the plan as lazy objects: a value is converted to OPA's form when a
+// rule first reads it, and most rules read a few keys of each.
 func (s *Set) evalPlan(ctx context.Context, docVal ast.Value, in Input) (results, exceptions ast.Value, err error) {
 	data := s.dataVal
 	if s.readsContext {
-		ctxVal, err := contextValue(in.Context)
-		if err != nil {
-			return nil, nil, fmt.Errorf("context: %w", err)
-		}
-		data = withContext(s.dataVal, ctxVal)
+		data = s.dataWithContext(in.Context)
 	}
 	rs, err := s.prog.Eval(ctx, docVal, data, irvm.EvalOptions{})
 	if err != nil || len(rs) == 0 {
@@ -105,24 +101,33 @@ func (s *Set) evalPlan(ctx context.Context, docVal ast.Value, in Input) (results
 var (
 	resultVarTerm    = ast.StringTerm(resultVar)
 	exceptionVarTerm = ast.StringTerm(exceptionVar)
-	meshbotTerm      = ast.StringTerm("meshbot")
-	contextTerm      = ast.StringTerm("context")
 )
 
-func withContext(data ast.Object, ctxVal ast.Value) ast.Object {
-	out := ast.NewObject()
-	data.Foreach(func(k, v *ast.Term) {
-		if k.Equal(meshbotTerm) {
-			mb := ast.NewObject()
-			if o, ok := v.Value.(ast.Object); ok {
-				o.Foreach(func(k2, v2 *ast.Term) { mb.Insert(k2, v2) })
-			}
-			mb.Insert(contextTerm, ast.NewTerm(ctxVal))
-			v = ast.NewTerm(mb)
-		}
-		out.Insert(k, v)
-	})
-	return out
+// dataWithContext is the data document with this evaluation's context at
+// meshbot.context. Everything else was converted once, at Load.
+func (s *Set) dataWithContext(c Context) ast.Object {
+	mb := make(map[string]any, len(s.meshbotData)+1)
+	for k, v := range s.meshbotData {
+		mb[k] = v
+	}
+	mb["context"] = map[string]any{
+		"path": c.Path, "kind": c.Kind, "base": c.Base,
+		"changes": listOrEmpty(c.Changes), "consumers": listOrEmpty(c.Consumers), "today": c.Today,
+	}
+	top := make(map[string]any, len(s.topData)+1)
+	for k, v := range s.topData {
+		top[k] = v
+	}
+	top["meshbot"] = mb
+	return ast.LazyObject(top)
+}
+
+// listOrEmpty keeps the context's lists arrays, as contextValue makes them.
+func listOrEmpty(xs []any) []any {
+	if xs == nil {
+		return []any{}
+	}
+	return xs
 }
 
 // evalTopdown is OPA's own evaluator, for plans irvm does not run. The
@@ -371,7 +376,8 @@ func toAST(v any) (ast.Value, error) {
 }
 
 func contextValue(c Context) (ast.Value, error) {
-	base, err := toAST(c.Base)
+	// The base document is as large as the input and few rules read it.
+	base, err := inputValue(c.Base)
 	if err != nil {
 		return nil, fmt.Errorf("base: %w", err)
 	}

@@ -45,6 +45,10 @@ type Set struct {
 	// prog is the query planned for irvm; nil when the plan needs topdown.
 	prog    *irvm.Program
 	dataVal ast.Object
+	// topData and meshbotData are data's top level and data.meshbot's
+	// keys (context aside), converted once; each evaluation puts its
+	// context beside them.
+	topData, meshbotData map[string]any
 	// readsContext is false when no policy refers to data.meshbot: conftest
 	// policies do not, and then the context is neither built nor mounted.
 	readsContext bool
@@ -226,6 +230,23 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 		set.prog, set.dataVal, err = prepareProgram(ctx, compiler, set.query, pf.data)
 		if err != nil {
 			return nil, err
+		}
+		if set.prog != nil {
+			set.topData, set.meshbotData = map[string]any{}, map[string]any{}
+			set.dataVal.Foreach(func(k, v *ast.Term) {
+				key, _ := k.Value.(ast.String)
+				if key != "meshbot" {
+					set.topData[string(key)] = v.Value
+					return
+				}
+				if mb, ok := v.Value.(ast.Object); ok {
+					mb.Foreach(func(k2, v2 *ast.Term) {
+						if key2, _ := k2.Value.(ast.String); key2 != "context" {
+							set.meshbotData[string(key2)] = v2.Value
+						}
+					})
+				}
+			})
 		}
 	}
 	return set, nil
