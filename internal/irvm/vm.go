@@ -297,38 +297,8 @@ type EvalOptions struct {
 // Eval runs the plan with input and data and returns the values the plan
 // added to its result set. It stops with ctx's error when ctx ends.
 func (p *Program) Eval(ctx context.Context, input, data ast.Value, opts EvalOptions) ([]*ast.Term, error) {
-	m, _ := p.machines.Get().(*machine)
-	if m == nil {
-		m = &machine{
-			prog:  p,
-			memo:  make([]*ast.Term, len(p.funcs)),
-			known: make([]bool, len(p.funcs)),
-			stack: make([]*ast.Term, 0, 256),
-			cache: builtins.Cache{},
-		}
-		m.emit = m.output
-	}
-	defer p.release(m)
-	m.ctx = ctx
-	now := opts.Time
-	if now.IsZero() {
-		now = time.Now()
-	}
-	// Long-running built-ins (numbers.range, concat, replace, ...) watch
-	// Cancel, not ctx.
-	cancel := topdown.NewCancel()
-	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, cancel.Cancel)
-		defer stop()
-	}
-	m.bctx = topdown.BuiltinContext{
-		Context:      ctx,
-		Cancel:       cancel,
-		Seed:         rand.Reader,
-		Time:         ast.NumberTerm(jsonNumber(now.UnixNano())),
-		Cache:        m.cache,
-		Capabilities: p.caps,
-	}
+	m, done := p.start(ctx, opts)
+	defer done()
 	frame := m.push(p.locals)
 	if input != nil {
 		frame[ir.Input] = ast.NewTerm(input)
@@ -353,6 +323,77 @@ func (p *Program) Eval(ctx context.Context, input, data ast.Value, opts EvalOpti
 	return slices.Clone(m.results), nil
 }
 
+// Func finds a planned rule by its path (data.a.b.c is "a.b.c"). Only
+// rules the plan's query reaches are planned.
+func (p *Program) Func(path string) (int, bool) {
+	fn, ok := p.byName["g0.data."+path]
+	if !ok || len(fn.fn.Params) != 2 {
+		return 0, false
+	}
+	return fn.index, true
+}
+
+// EvalFuncs evaluates planned rules (see Func) with input and data and
+// returns their values, nil where a rule is undefined. Rules shared between
+// them are evaluated once. Callers that want several rules' values avoid
+// the plan's own assembly of them.
+func (p *Program) EvalFuncs(ctx context.Context, input, data ast.Value, funcs []int, opts EvalOptions) ([]*ast.Term, error) {
+	m, done := p.start(ctx, opts)
+	defer done()
+	args := []*ast.Term{ast.NewTerm(input), ast.NewTerm(data)}
+	out := make([]*ast.Term, len(funcs))
+	for i, f := range funcs {
+		v, err := m.invoke(p.funcs[f], args)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// start readies a machine for one evaluation; done returns it to the pool.
+func (p *Program) start(ctx context.Context, opts EvalOptions) (m *machine, done func()) {
+	m, _ = p.machines.Get().(*machine)
+	if m == nil {
+		m = &machine{
+			prog:  p,
+			memo:  make([]*ast.Term, len(p.funcs)),
+			known: make([]bool, len(p.funcs)),
+			stack: make([]*ast.Term, 0, 256),
+			cache: builtins.Cache{},
+		}
+		m.emit = m.output
+	}
+	m.ctx = ctx
+	now := opts.Time
+	if now.IsZero() {
+		now = time.Now()
+	}
+	// Long-running built-ins (numbers.range, concat, replace, ...) watch
+	// Cancel, not ctx.
+	cancel := topdown.NewCancel()
+	stop := func() bool { return false }
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, cancel.Cancel)
+	}
+	m.bctx = topdown.BuiltinContext{
+		Context:      ctx,
+		Cancel:       cancel,
+		Seed:         rand.Reader,
+		Time:         ast.NumberTerm(jsonNumber(now.UnixNano())),
+		Cache:        m.cache,
+		Capabilities: p.caps,
+	}
+	return m, func() {
+		stop()
+		p.release(m)
+	}
+}
+
 func (p *Program) release(m *machine) {
 	m.ctx, m.bctx = nil, topdown.BuiltinContext{}
 	clear(m.memo)
@@ -363,6 +404,7 @@ func (p *Program) release(m *machine) {
 	m.results = m.results[:0]
 	clear(m.cache)
 	m.out, m.outSet = nil, false
+	clear(m.args[:cap(m.args)])
 	m.steps = 0
 	p.machines.Put(m)
 }
@@ -384,6 +426,7 @@ type machine struct {
 	emit   func(*ast.Term) error
 	out    *ast.Term
 	outSet bool
+	args   []*ast.Term
 }
 
 func (m *machine) output(t *ast.Term) error {
@@ -782,13 +825,17 @@ func (m *machine) call(s *ir.CallStmt, frame []*ast.Term) (bool, error) {
 		frame[s.Result] = v
 		return true, nil
 	}
-	args := make([]*ast.Term, len(s.Args))
-	for i, a := range s.Args {
-		args[i] = m.operand(frame, a)
-		if args[i] == nil {
+	// Built-ins do not keep their operand slice, and none calls back into
+	// the machine, so one buffer serves every call.
+	args := m.args[:0]
+	for _, a := range s.Args {
+		v := m.operand(frame, a)
+		if v == nil {
 			return false, nil
 		}
+		args = append(args, v)
 	}
+	m.args = args
 	m.out, m.outSet = nil, false
 	bctx := m.bctx
 	bctx.Location = c.loc

@@ -33,7 +33,7 @@ func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	var results, exceptions ast.Value
+	var results, exceptions []*ast.Term
 	if s.prog != nil {
 		results, exceptions, err = s.evalPlan(ctx, docVal, in)
 	} else {
@@ -45,18 +45,14 @@ func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 		}
 		return nil, fmt.Errorf("evaluate policy %s on %s: %w", s.version, in.Doc.Path, err)
 	}
-	if results == nil {
-		return nil, nil
-	}
-	sets, _ := results.(*ast.Array)
-	if sets == nil {
-		return nil, fmt.Errorf("evaluate policy %s on %s: unexpected result %v", s.version, in.Doc.Path, results)
-	}
 	var exempt map[string]map[string]bool
 
 	var out []Result
-	for i := range min(sets.Len(), len(s.rules)) {
-		set, ok := sets.Elem(i).Value.(ast.Set)
+	for i := range min(len(results), len(s.rules)) {
+		if results[i] == nil {
+			continue
+		}
+		set, ok := results[i].Value.(ast.Set)
 		if !ok || set.Len() == 0 {
 			continue
 		}
@@ -82,26 +78,17 @@ func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 // evalPlan runs the planned query (package irvm). Input, data and context
 // reach the plan as lazy objects: a value is converted to OPA's form when a
 // rule first reads it, and most rules read a few keys of each.
-func (s *Set) evalPlan(ctx context.Context, docVal ast.Value, in Input) (results, exceptions ast.Value, err error) {
+func (s *Set) evalPlan(ctx context.Context, docVal ast.Value, in Input) (results, exceptions []*ast.Term, err error) {
 	data := s.dataVal
 	if s.readsContext {
 		data = s.dataWithContext(in.Context)
 	}
-	rs, err := s.prog.Eval(ctx, docVal, data, irvm.EvalOptions{})
-	if err != nil || len(rs) == 0 {
+	vals, err := s.prog.EvalFuncs(ctx, docVal, data, s.funcs, irvm.EvalOptions{})
+	if err != nil {
 		return nil, nil, err
 	}
-	obj, ok := rs[0].Value.(ast.Object)
-	if !ok {
-		return nil, nil, fmt.Errorf("unexpected result %v", rs[0])
-	}
-	return termOf(obj.Get(resultVarTerm)), termOf(obj.Get(exceptionVarTerm)), nil
+	return vals[:len(s.rules)], vals[len(s.rules):], nil
 }
-
-var (
-	resultVarTerm    = ast.StringTerm(resultVar)
-	exceptionVarTerm = ast.StringTerm(exceptionVar)
-)
 
 // dataWithContext is the data document with this evaluation's context at
 // meshbot.context. Everything else was converted once, at Load.
@@ -133,7 +120,7 @@ func listOrEmpty(xs []any) []any {
 // evalTopdown is OPA's own evaluator, for plans irvm does not run. The
 // context is written at data.meshbot.context inside a transaction of the
 // evaluator's own store and dropped afterwards.
-func (s *Set) evalTopdown(ctx context.Context, docVal ast.Value, in Input) (results, exceptions ast.Value, err error) {
+func (s *Set) evalTopdown(ctx context.Context, docVal ast.Value, in Input) (results, exceptions []*ast.Term, err error) {
 	e, err := s.acquire(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -159,7 +146,19 @@ func (s *Set) evalTopdown(ctx context.Context, docVal ast.Value, in Input) (resu
 	if err != nil || len(rs) == 0 {
 		return nil, nil, err
 	}
-	return termOf(rs[0].Bindings[resultVar]), termOf(rs[0].Bindings[exceptionVar]), nil
+	return elems(termOf(rs[0].Bindings[resultVar])), elems(termOf(rs[0].Bindings[exceptionVar])), nil
+}
+
+func elems(v ast.Value) []*ast.Term {
+	arr, ok := v.(*ast.Array)
+	if !ok {
+		return nil
+	}
+	out := make([]*ast.Term, arr.Len())
+	for i := range out {
+		out[i] = arr.Elem(i)
+	}
+	return out
 }
 
 var contextStorePath = storage.MustParsePath("/meshbot/context")
@@ -171,14 +170,13 @@ func termOf(v any) ast.Value {
 	return nil
 }
 
-func (s *Set) exemptions(v ast.Value) map[string]map[string]bool {
+func (s *Set) exemptions(lists []*ast.Term) map[string]map[string]bool {
 	out := map[string]map[string]bool{}
-	lists, ok := v.(*ast.Array)
-	if !ok {
-		return out
-	}
-	for i := range min(lists.Len(), len(s.exceptions)) {
-		names, ok := lists.Elem(i).Value.(ast.Set)
+	for i := range min(len(lists), len(s.exceptions)) {
+		if lists[i] == nil {
+			continue
+		}
+		names, ok := lists[i].Value.(ast.Set)
 		if !ok || names.Len() == 0 {
 			continue
 		}

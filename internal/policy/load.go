@@ -44,6 +44,7 @@ type Set struct {
 	free       chan *evaluator
 	// prog is the query planned for irvm; nil when the plan needs topdown.
 	prog    *irvm.Program
+	funcs   []int // the plan's functions of rules, then of exceptions
 	dataVal ast.Object
 	// topData and meshbotData are data's top level and data.meshbot's
 	// keys (context aside), converted once; each evaluation puts its
@@ -232,6 +233,12 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 			return nil, err
 		}
 		if set.prog != nil {
+			set.funcs = planFuncs(set.prog, plan)
+		}
+		if set.funcs == nil {
+			set.prog = nil // a rule the planner named otherwise: topdown judges
+		}
+		if set.prog != nil {
 			set.topData, set.meshbotData = map[string]any{}, map[string]any{}
 			set.dataVal.Foreach(func(k, v *ast.Term) {
 				key, _ := k.Value.(ast.String)
@@ -272,6 +279,28 @@ func prepareProgram(ctx context.Context, compiler *ast.Compiler, query ast.Body,
 		return nil, nil, fmt.Errorf("load policy: data is %T, not an object", v)
 	}
 	return prog, obj, nil
+}
+
+// planFuncs finds the planned function of every rule body's companion and
+// every package's exception rule, in the order Eval reads them; nil when
+// one is missing.
+func planFuncs(prog *irvm.Program, plan *companionPlan) []int {
+	var out []int
+	for i, r := range plan.rules {
+		f, ok := prog.Func(fmt.Sprintf("%s.%s%d", r.pkg, companionPrefix, i))
+		if !ok {
+			return nil
+		}
+		out = append(out, f)
+	}
+	for _, pkg := range plan.exceptions {
+		f, ok := prog.Func(pkg + "." + exceptionRule)
+		if !ok {
+			return nil
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // Engine names the evaluator the Set uses: "irvm" or "topdown".
