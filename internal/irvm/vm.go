@@ -301,10 +301,10 @@ func (p *Program) Eval(ctx context.Context, input, data ast.Value, opts EvalOpti
 	defer done()
 	frame := m.push(p.locals)
 	if input != nil {
-		frame[ir.Input] = ast.NewTerm(input)
+		frame[ir.Input] = m.root(input)
 	}
 	if data != nil {
-		frame[ir.Data] = ast.NewTerm(data)
+		frame[ir.Data] = m.root(data)
 	}
 	for _, b := range p.plan.Blocks {
 		st, err := m.block(b, frame)
@@ -340,7 +340,7 @@ func (p *Program) Func(path string) (int, bool) {
 func (p *Program) EvalFuncs(ctx context.Context, input, data ast.Value, funcs []int, opts EvalOptions) ([]*ast.Term, error) {
 	m, done := p.start(ctx, opts)
 	defer done()
-	args := []*ast.Term{ast.NewTerm(input), ast.NewTerm(data)}
+	args := []*ast.Term{m.root(input), m.root(data)}
 	out := make([]*ast.Term, len(funcs))
 	for i, f := range funcs {
 		v, err := m.invoke(p.funcs[f], args)
@@ -355,16 +355,24 @@ func (p *Program) EvalFuncs(ctx context.Context, input, data ast.Value, funcs []
 	return out, nil
 }
 
+func (m *machine) root(v ast.Value) *ast.Term {
+	t := ast.NewTerm(v)
+	m.stable[t] = struct{}{}
+	return t
+}
+
 // start readies a machine for one evaluation; done returns it to the pool.
 func (p *Program) start(ctx context.Context, opts EvalOptions) (m *machine, done func()) {
 	m, _ = p.machines.Get().(*machine)
 	if m == nil {
 		m = &machine{
-			prog:  p,
-			memo:  make([]*ast.Term, len(p.funcs)),
-			known: make([]bool, len(p.funcs)),
-			stack: make([]*ast.Term, 0, 256),
-			cache: builtins.Cache{},
+			prog:   p,
+			memo:   make([]*ast.Term, len(p.funcs)),
+			known:  make([]bool, len(p.funcs)),
+			stack:  make([]*ast.Term, 0, 256),
+			cache:  builtins.Cache{},
+			dots:   map[dotKey]*ast.Term{},
+			stable: map[*ast.Term]struct{}{},
 		}
 		m.emit = m.output
 	}
@@ -405,6 +413,8 @@ func (p *Program) release(m *machine) {
 	clear(m.cache)
 	m.out, m.outSet = nil, false
 	clear(m.args[:cap(m.args)])
+	clear(m.dots)
+	clear(m.stable)
 	m.steps = 0
 	p.machines.Put(m)
 }
@@ -427,6 +437,8 @@ type machine struct {
 	out    *ast.Term
 	outSet bool
 	args   []*ast.Term
+	dots   map[dotKey]*ast.Term
+	stable map[*ast.Term]struct{}
 }
 
 func (m *machine) output(t *ast.Term) error {
@@ -522,7 +534,7 @@ func (m *machine) block(b *ir.Block, frame []*ast.Term) (status, error) {
 		case *ir.BreakStmt:
 			return status{brk: s.Index}, nil
 		case *ir.DotStmt:
-			v := dot(m.operand(frame, s.Source), m.operand(frame, s.Key))
+			v := m.dot(m.operand(frame, s.Source), m.operand(frame, s.Key))
 			if v == nil {
 				return status{}, nil
 			}
@@ -679,6 +691,31 @@ func (m *machine) block(b *ir.Block, frame []*ast.Term) (status, error) {
 func numberRef(t *ast.Term) json.Number { return json.Number(t.Value.(ast.String)) }
 
 func locText(l ir.Location) string { return fmt.Sprintf("%d:%d", l.Row, l.Col) }
+
+// dot remembers lookups into the input and data documents: every rule of
+// a policy reads input.spec and the like again, and the input arrives as a
+// lazy object whose every read allocates. Only those documents and values
+// read from them are remembered; objects a plan builds change as it runs.
+func (m *machine) dot(src, key *ast.Term) *ast.Term {
+	if src == nil || key == nil {
+		return nil
+	}
+	if _, ok := m.stable[src]; !ok {
+		return dot(src, key)
+	}
+	k := dotKey{src, key}
+	if v, ok := m.dots[k]; ok {
+		return v
+	}
+	v := dot(src, key)
+	m.dots[k] = v
+	if v != nil {
+		m.stable[v] = struct{}{}
+	}
+	return v
+}
+
+type dotKey struct{ src, key *ast.Term }
 
 func dot(src, key *ast.Term) *ast.Term {
 	if src == nil || key == nil {
