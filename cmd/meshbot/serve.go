@@ -112,7 +112,7 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	if cfg.PolicyDir != "" {
 		source = cfg.PolicyDir
 	}
-	log.Info("policy loaded", "source", source, "version", set.Version(), "rules", set.Rules())
+	log.Info("policy loaded", "source", source, "version", set.Version(), "rules", set.Rules(), "engine", set.Engine())
 	if cfg.PolicyRepo() != "" {
 		log.Info("policy repository configured; following it is not implemented yet, the policy above stays active", "repo", cfg.PolicyRepo())
 	}

@@ -172,3 +172,26 @@ func FuzzEnginesAgree(f *testing.F) {
 		}
 	})
 }
+
+// A plan irvm will not run (walk is a relation) is judged by topdown, with
+// the same results.
+func TestEngineFallsBack(t *testing.T) {
+	src := `package walked
+import rego.v1
+deny contains sprintf("empty string at %v", [concat(".", path)]) if {
+	walk(input, [path, value])
+	value == ""
+}
+`
+	s, err := Load(context.Background(), fstest.MapFS{"w.rego": &fstest.MapFile{Data: []byte(src)}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Engine() != "topdown" {
+		t.Fatalf("engine %s, want topdown for a policy that calls walk", s.Engine())
+	}
+	res := evalDoc(t, s, parseDoc(t, "dp.yaml", "kind: DataProduct\nmetadata:\n  name: \"\"\n"), Context{})
+	if len(res) != 1 || res[0].Message != "empty string at metadata.name" {
+		t.Fatalf("results %+v", res)
+	}
+}
