@@ -9,7 +9,7 @@ CONFTEST_VERSION    ?= latest
 # registered consumers read, inside the same major version.
 RUN_SCENARIO ?= breaking-consumer
 
-.PHONY: all build run example test test-go test-rego bench lint clean tools
+.PHONY: all build run example test test-go test-rego test-deploy bench lint clean tools
 
 all: build
 
@@ -37,9 +37,9 @@ example: build
 	  echo "Try --format sarif|json|github, or another scenario: make example RUN_SCENARIO=<name> (see testdata/scenarios)."; \
 	  [ $$code -le 1 ]
 
-# `make test`: every test, Go and Rego. It installs and starts what the tests
-# need, so it works on a fresh machine.
-test: test-go test-rego
+# `make test`: every test, Go and Rego, and the deployment files. It installs
+# and starts what the tests need, so it works on a fresh machine.
+test: test-go test-rego test-deploy
 
 # Redis-backed tests (store, queue, webhook, end to end) talk to a real
 # redis-server: scripts/redis-test.sh installs one when missing and starts a
@@ -50,6 +50,13 @@ test-go:
 
 test-rego: build
 	./$(BIN) policy test policy
+
+# deploy/: the Dockerfile (BuildKit's checks, its build stage run without an
+# engine, the binary started) and the Helm chart (lint, renders validated
+# against the Kubernetes API schemas). Installs helm and kubeconform into
+# .tools/ on first use.
+test-deploy:
+	./scripts/deploy-check.sh
 
 bench: build $(TOOLS)/conftest
 	MESHBOT_TEST_REDIS_URL=$${MESHBOT_TEST_REDIS_URL:-$$(scripts/redis-test.sh)} $(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
