@@ -59,6 +59,15 @@ expect_fail() {
 }
 
 # --- tools ------------------------------------------------------------------
+# file and curl are not on every Debian; install them as redis-test.sh does.
+missing=()
+for cmd in file curl; do command -v "$cmd" >/dev/null || missing+=("$cmd"); done
+if [ ${#missing[@]} -gt 0 ]; then
+	[ "$(id -u)" = 0 ] || fail "needs ${missing[*]}: install them (Debian/Ubuntu: sudo apt-get install ${missing[*]})"
+	echo "installing ${missing[*]}" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+fi
 # Each version gets its own folder, so changing a pin installs the new one.
 install() { # NAME PACKAGE VERSION
 	local dir=$TOOLS/$1-$3
