@@ -35,6 +35,10 @@ import (
 // ErrUnsupported marks a plan Prepare will not run; evaluate it with topdown.
 var ErrUnsupported = errors.New("plan not supported by irvm")
 
+// readsClock are the built-ins that read BuiltinContext.Time (topdown's
+// time.go, tokens.go and http.go); only plans calling one pay for a clock.
+var readsClock = map[string]bool{"time.now_ns": true, "io.jwt.decode_verify": true, "http.send": true}
+
 // Program is a prepared plan. It is immutable and safe for concurrent use;
 // each evaluation has its own frame stack and memo.
 type Program struct {
@@ -47,6 +51,7 @@ type Program struct {
 	calls    map[*ir.CallStmt]*call
 	locals   int // locals of the plan
 	caps     *ast.Capabilities
+	clock    bool // a built-in reads the evaluation's time
 	// machines are reused: an evaluation's frames, memo and built-in cache
 	// are most of what it would otherwise allocate.
 	machines sync.Pool
@@ -99,6 +104,7 @@ func Prepare(p *ir.Policy, caps *ast.Capabilities) (*Program, error) {
 				return nil, fmt.Errorf("%w: relation built-in %s", ErrUnsupported, b.Name)
 			}
 			prog.builtins[b.Name] = &builtin{name: b.Name, f: impl, void: decl.Decl.Result() == nil}
+			prog.clock = prog.clock || readsClock[b.Name]
 		}
 	}
 	if p.Funcs != nil {
@@ -392,9 +398,11 @@ func (p *Program) start(ctx context.Context, opts EvalOptions) (m *machine, done
 		Context:      ctx,
 		Cancel:       cancel,
 		Seed:         rand.Reader,
-		Time:         ast.NumberTerm(jsonNumber(now.UnixNano())),
 		Cache:        m.cache,
 		Capabilities: p.caps,
+	}
+	if p.clock {
+		m.bctx.Time = ast.NumberTerm(jsonNumber(now.UnixNano()))
 	}
 	return m, func() {
 		stop()
@@ -406,8 +414,8 @@ func (p *Program) release(m *machine) {
 	m.ctx, m.bctx = nil, topdown.BuiltinContext{}
 	clear(m.memo)
 	clear(m.known)
-	clear(m.stack[:cap(m.stack)])
-	m.stack = m.stack[:0]
+	clear(m.stack[:m.high])
+	m.stack, m.high = m.stack[:0], 0
 	clear(m.results)
 	m.results = m.results[:0]
 	clear(m.cache)
@@ -427,6 +435,7 @@ type machine struct {
 	bctx    topdown.BuiltinContext
 	cache   builtins.Cache
 	stack   []*ast.Term
+	high    int // the stack's high-water mark, cleared on release
 	memo    []*ast.Term
 	known   []bool
 	results []*ast.Term
@@ -451,6 +460,7 @@ func (m *machine) push(n int) []*ast.Term {
 	for range n {
 		m.stack = append(m.stack, nil)
 	}
+	m.high = max(m.high, len(m.stack))
 	// A later push may move the stack; a frame keeps the array it was cut
 	// from, which nothing else writes to, so callers hold on to it.
 	return m.stack[start : start+n : start+n]

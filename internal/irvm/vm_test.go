@@ -269,3 +269,19 @@ n := count([1 | some a in numbers.range(1, 300); some b in numbers.range(1, 300)
 		t.Fatalf("stopped after %s, want soon after the 50 ms deadline", d)
 	}
 }
+
+func TestClock(t *testing.T) {
+	m := ast.MustParseModuleWithOpts("package t\nnow := time.now_ns()\n", ast.ParserOptions{RegoVersion: ast.RegoV1})
+	compiler := ast.NewCompiler()
+	compiler.Compile(map[string]*ast.Module{"t": m})
+	prog := prepare(t, compiler, ast.MustParseBody("x = data.t.now"))
+	at := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
+	rs, err := prog.Eval(context.Background(), ast.NewObject(), ast.NewObject(), EvalOptions{Time: at})
+	if err != nil || len(rs) != 1 {
+		t.Fatal(err, rs)
+	}
+	got := rs[0].Value.(ast.Object).Get(ast.StringTerm("x"))
+	if want := ast.NumberTerm(jsonNumber(at.UnixNano())); !got.Equal(want) {
+		t.Fatalf("time.now_ns() = %v, want %v", got, want)
+	}
+}
