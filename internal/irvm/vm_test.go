@@ -129,6 +129,18 @@ paths contains p if { walk(input, [p, v]); is_string(v) }`,
 		inputs: []string{`{"o":{"z":"1","a":"2","m":"3"}}`},
 	},
 	{
+		name: "iteration order over values the plan builds",
+		module: `package t
+s := {x | some x in input.xs}
+o := {k: 1 | some k in input.xs}
+from_set := [x | some x in s]
+from_obj := [k | some k, _ in o]
+pairs := [[k, v] | some k, v in {"b": 2, "a": 1, "c": [3]}]
+nested := {p: {q | some q in input.xs; q != p} | some p in input.xs}`,
+		query:  "a = data.t",
+		inputs: []string{`{"xs":["c","a","b","a"]}`, `{"xs":[3,1,2]}`, `{"xs":[]}`},
+	},
+	{
 		name: "not over a function and object pattern matching",
 		module: `package t
 pair(x) if { [a, b] := x; a < b }

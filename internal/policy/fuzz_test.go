@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -12,12 +13,16 @@ import (
 
 // FuzzLoad feeds arbitrary policy source (the guild's repository is outside
 // input) to Load: it compiles or returns a CompileError, never panics, and a
-// Set that loads evaluates without panicking.
+// Set that loads evaluates without panicking, with the same results from
+// irvm and from topdown.
 func FuzzLoad(f *testing.F) {
 	f.Add("package a\ndeny contains \"x\" if input.kind == \"DataProduct\"\n")
 	f.Add("package a\ndeny contains msg if {\n\tnot input.spec.outputPorts[_].contract\n\tmsg := \"m\"\n}\n")
 	f.Add("package a\nexception contains r if { r := [\"x\"] }\ndeny_x := {\"msg\": \"m\", \"_loc\": {\"line\": 2}} if true\n")
 	f.Add("package a\nimport data.b\nwarn if http.send({})\n")
+	f.Add("package a\nwarn contains x if { some x in input.spec.outputPorts; x.type == \"iceberg\" }\n")
+	f.Add("package a\nn := count([p | some p in input.spec.outputPorts])\ndeny contains sprintf(\"%d\", [n]) if n > 1\n")
+	f.Add("package a\ndefault v := 1\nv := 2 if input.kind\ndeny contains v if true\nexception contains [\"\"] if v == 2\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		s, err := Load(context.Background(), fstest.MapFS{"p.rego": &fstest.MapFile{Data: []byte(src)}}, Options{})
 		if err != nil {
@@ -36,7 +41,19 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal(err)
 		}
 		s.timeout = 200_000_000 // 200ms: fuzzed policies may loop
-		_, _ = s.Eval(context.Background(), Input{Doc: doc})
+		got, gerr := s.Eval(context.Background(), Input{Doc: doc})
+		td, err := Load(context.Background(), fstest.MapFS{"p.rego": &fstest.MapFile{Data: []byte(src)}}, Options{Topdown: true})
+		if err != nil {
+			t.Fatalf("loads for irvm, not for topdown: %v", err)
+		}
+		td.timeout = s.timeout
+		want, werr := td.Eval(context.Background(), Input{Doc: doc})
+		if errors.Is(gerr, context.DeadlineExceeded) || errors.Is(werr, context.DeadlineExceeded) {
+			return // one engine ran out of time: nothing to compare
+		}
+		if (gerr != nil) != (werr != nil) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("irvm %+v (%v)\ntopdown %+v (%v)", got, gerr, want, werr)
+		}
 	})
 }
 
