@@ -37,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { printf '\n== deploy-check: %s\n' "$*"; }
+step() { printf '\n== deploy-check: %s (at %ds)\n' "$*" $((SECONDS - start)); }
 fail() {
 	echo "deploy-check: FAIL: $*" >&2
 	exit 1
