@@ -298,13 +298,20 @@ func maxLocal(blocks []*ir.Block, params []ir.Local, ret ir.Local) int {
 type EvalOptions struct {
 	// Time is the evaluation's clock (time.now_ns); zero means now.
 	Time time.Time
+	// Timeout bounds the evaluation (zero: only ctx does). It is cheaper
+	// than a context with a deadline, which the hot path would pay for on
+	// every document.
+	Timeout time.Duration
 }
+
+// ErrTimeout is returned when EvalOptions.Timeout ran out.
+var ErrTimeout = fmt.Errorf("irvm: evaluation timed out: %w", context.DeadlineExceeded)
 
 // Eval runs the plan with input and data and returns the values the plan
 // added to its result set. It stops with ctx's error when ctx ends.
 func (p *Program) Eval(ctx context.Context, input, data ast.Value, opts EvalOptions) ([]*ast.Term, error) {
-	m, done := p.start(ctx, opts)
-	defer done()
+	m := p.start(ctx, opts)
+	defer m.finish()
 	frame := m.push(p.locals)
 	if input != nil {
 		frame[ir.Input] = m.root(input)
@@ -323,7 +330,7 @@ func (p *Program) Eval(ctx context.Context, input, data ast.Value, opts EvalOpti
 	}
 	// A built-in cut short by the deadline reads as undefined; the results
 	// of such a run are not the policy's.
-	if err := ctx.Err(); err != nil {
+	if err := m.stopped(); err != nil {
 		return nil, err
 	}
 	return slices.Clone(m.results), nil
@@ -344,8 +351,8 @@ func (p *Program) Func(path string) (int, bool) {
 // them are evaluated once. Callers that want several rules' values avoid
 // the plan's own assembly of them.
 func (p *Program) EvalFuncs(ctx context.Context, input, data ast.Value, funcs []int, opts EvalOptions) ([]*ast.Term, error) {
-	m, done := p.start(ctx, opts)
-	defer done()
+	m := p.start(ctx, opts)
+	defer m.finish()
 	args := []*ast.Term{m.root(input), m.root(data)}
 	out := make([]*ast.Term, len(funcs))
 	for i, f := range funcs {
@@ -355,7 +362,7 @@ func (p *Program) EvalFuncs(ctx context.Context, input, data ast.Value, funcs []
 		}
 		out[i] = v
 	}
-	if err := ctx.Err(); err != nil {
+	if err := m.stopped(); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -367,8 +374,8 @@ func (m *machine) root(v ast.Value) *ast.Term {
 	return t
 }
 
-// start readies a machine for one evaluation; done returns it to the pool.
-func (p *Program) start(ctx context.Context, opts EvalOptions) (m *machine, done func()) {
+// start readies a machine for one evaluation; finish returns it.
+func (p *Program) start(ctx context.Context, opts EvalOptions) (m *machine) {
 	m, _ = p.machines.Get().(*machine)
 	if m == nil {
 		m = &machine{
@@ -390,9 +397,11 @@ func (p *Program) start(ctx context.Context, opts EvalOptions) (m *machine, done
 	// Long-running built-ins (numbers.range, concat, replace, ...) watch
 	// Cancel, not ctx.
 	cancel := topdown.NewCancel()
-	stop := func() bool { return false }
 	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, cancel.Cancel)
+		m.stopCtx = context.AfterFunc(ctx, cancel.Cancel)
+	}
+	if opts.Timeout > 0 {
+		m.timer = time.AfterFunc(opts.Timeout, cancel.Cancel)
 	}
 	m.bctx = topdown.BuiltinContext{
 		Context:      ctx,
@@ -404,10 +413,19 @@ func (p *Program) start(ctx context.Context, opts EvalOptions) (m *machine, done
 	if p.clock {
 		m.bctx.Time = ast.NumberTerm(jsonNumber(now.UnixNano()))
 	}
-	return m, func() {
-		stop()
-		p.release(m)
+	return m
+}
+
+// finish stops the machine's watchers and returns it to the pool.
+func (m *machine) finish() {
+	if m.stopCtx != nil {
+		m.stopCtx()
 	}
+	if m.timer != nil {
+		m.timer.Stop()
+	}
+	m.stopCtx, m.timer = nil, nil
+	m.prog.release(m)
 }
 
 func (p *Program) release(m *machine) {
@@ -446,8 +464,11 @@ type machine struct {
 	out    *ast.Term
 	outSet bool
 	args   []*ast.Term
-	dots   map[dotKey]*ast.Term
-	stable map[*ast.Term]struct{}
+	// what ends an evaluation early: ctx and EvalOptions.Timeout
+	stopCtx func() bool
+	timer   *time.Timer
+	dots    map[dotKey]*ast.Term
+	stable  map[*ast.Term]struct{}
 }
 
 func (m *machine) output(t *ast.Term) error {
@@ -506,9 +527,17 @@ func (m *machine) operand(frame []*ast.Term, o ir.Operand) *ast.Term {
 func (m *machine) tick() error {
 	m.steps++
 	if m.steps&1023 == 0 {
-		if err := m.ctx.Err(); err != nil {
-			return err
-		}
+		return m.stopped()
+	}
+	return nil
+}
+
+func (m *machine) stopped() error {
+	if err := m.ctx.Err(); err != nil {
+		return err
+	}
+	if m.bctx.Cancel.Cancelled() {
+		return ErrTimeout
 	}
 	return nil
 }
@@ -890,6 +919,10 @@ func (m *machine) call(s *ir.CallStmt, frame []*ast.Term) (bool, error) {
 	out, called := m.out, m.outSet
 	m.out, m.outSet = nil, false
 	if err != nil {
+		// A built-in that watches Cancel gives up with an error of its own.
+		if stop := m.stopped(); stop != nil {
+			return false, stop
+		}
 		// As topdown does without strict built-in errors: a failing
 		// built-in is undefined, and only a halt stops the evaluation.
 		var h topdown.Halt

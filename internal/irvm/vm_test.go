@@ -2,6 +2,7 @@ package irvm
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -295,5 +296,21 @@ func TestClock(t *testing.T) {
 	got := rs[0].Value.(ast.Object).Get(ast.StringTerm("x"))
 	if want := ast.NumberTerm(jsonNumber(at.UnixNano())); !got.Equal(want) {
 		t.Fatalf("time.now_ns() = %v, want %v", got, want)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	m := ast.MustParseModuleWithOpts(`package t
+n := count([1 | some a in numbers.range(1, 300); some b in numbers.range(1, 300); some c in numbers.range(1, 300)])`, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	compiler := ast.NewCompiler()
+	compiler.Compile(map[string]*ast.Module{"t": m})
+	prog := prepare(t, compiler, ast.MustParseBody("x = data.t.n"))
+	start := time.Now()
+	_, err := prog.Eval(context.Background(), ast.NewObject(), ast.NewObject(), EvalOptions{Timeout: 50 * time.Millisecond})
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("stopped after %s, want soon after 50 ms", d)
 	}
 }

@@ -31,8 +31,6 @@ func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("evaluate policy on %s: input: %w", in.Doc.Path, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
 	var results, exceptions []*ast.Term
 	if s.prog != nil {
 		results, exceptions, err = s.evalPlan(ctx, docVal, in)
@@ -40,8 +38,8 @@ func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 		results, exceptions, err = s.evalTopdown(ctx, docVal, in)
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("evaluate policy %s on %s: stopped after %s (Options.Timeout): %w", s.version, in.Doc.Path, s.timeout, ctx.Err())
+		if errors.Is(err, irvm.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("evaluate policy %s on %s: stopped after %s (Options.Timeout): %w", s.version, in.Doc.Path, s.timeout, context.DeadlineExceeded)
 		}
 		return nil, fmt.Errorf("evaluate policy %s on %s: %w", s.version, in.Doc.Path, err)
 	}
@@ -83,7 +81,7 @@ func (s *Set) evalPlan(ctx context.Context, docVal ast.Value, in Input) (results
 	if s.readsContext {
 		data = s.dataWithContext(in.Context)
 	}
-	vals, err := s.prog.EvalFuncs(ctx, docVal, data, s.funcs, irvm.EvalOptions{})
+	vals, err := s.prog.EvalFuncs(ctx, docVal, data, s.funcs, irvm.EvalOptions{Timeout: s.timeout})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -121,6 +119,8 @@ func listOrEmpty(xs []any) []any {
 // context is written at data.meshbot.context inside a transaction of the
 // evaluator's own store and dropped afterwards.
 func (s *Set) evalTopdown(ctx context.Context, docVal ast.Value, in Input) (results, exceptions []*ast.Term, err error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	e, err := s.acquire(ctx)
 	if err != nil {
 		return nil, nil, err
