@@ -243,8 +243,9 @@ func (l *locator) locate(doc *mesh.Document, msg string) (mesh.Pos, bool) {
 	}
 	bestDepth, bestNeg := 0, false
 	var best []any
+	var seen mentioned
 	for _, c := range l.cands {
-		concrete := resolve(doc.Value, c, msg)
+		concrete := resolve(doc.Value, c, msg, &seen)
 		d := len(concrete)
 		if d == 0 {
 			continue
@@ -262,7 +263,7 @@ func (l *locator) locate(doc *mesh.Document, msg string) (mesh.Pos, bool) {
 
 // resolve walks a candidate path through the document as far as it exists,
 // choosing concrete elements for iterations.
-func resolve(root any, c candidate, msg string) []any {
+func resolve(root any, c candidate, msg string, seen *mentioned) []any {
 	out := make([]any, 0, len(c.path))
 	val := root
 	for i, el := range c.path {
@@ -286,7 +287,7 @@ func resolve(root any, c candidate, msg string) []any {
 		case star:
 			switch coll := val.(type) {
 			case []any:
-				idx := chooseElement(coll, msg, c.path[i+1:], c.negated)
+				idx := seen.choose(coll, msg, c.path[i+1:], c.negated)
 				if idx < 0 {
 					return out
 				}
@@ -305,18 +306,51 @@ func resolve(root any, c candidate, msg string) []any {
 	return out
 }
 
-// chooseElement picks the element of a collection a message is about: the
-// one whose values the message quotes (its name above all); else the only
-// element; else, for a rule about something missing, the first element that
-// lacks it. -1 when the message does not tell.
-func chooseElement(arr []any, msg string, rest []any, negated bool) int {
+// mentioned remembers, within one locate, which element of an array the
+// message quotes: candidates of one rule often iterate the same array.
+type mentioned []struct {
+	first *any
+	idx   int
+}
+
+func (m *mentioned) choose(arr []any, msg string, rest []any, negated bool) int {
+	if m == nil || len(arr) == 0 {
+		return chooseElement(arr, msg, rest, negated)
+	}
+	for _, e := range *m {
+		if e.first == &arr[0] {
+			return e.idx
+		}
+	}
+	idx := quotedElement(arr, msg)
+	if idx >= 0 {
+		*m = append(*m, struct {
+			first *any
+			idx   int
+		}{&arr[0], idx})
+		return idx
+	}
+	return chooseElement(arr, msg, rest, negated)
+}
+
+// quotedElement is the element whose values the message quotes most
+// (its name above all), or -1.
+func quotedElement(arr []any, msg string) int {
 	best, bestScore := -1, 0
 	for i, el := range arr {
 		if s := mentionScore(el, msg); s > bestScore {
 			best, bestScore = i, s
 		}
 	}
-	if best >= 0 {
+	return best
+}
+
+// chooseElement picks the element of a collection a message is about: the
+// one whose values the message quotes (its name above all); else the only
+// element; else, for a rule about something missing, the first element that
+// lacks it. -1 when the message does not tell.
+func chooseElement(arr []any, msg string, rest []any, negated bool) int {
+	if best := quotedElement(arr, msg); best >= 0 {
 		return best
 	}
 	if len(arr) == 1 {
@@ -324,7 +358,7 @@ func chooseElement(arr []any, msg string, rest []any, negated bool) int {
 	}
 	if negated && len(rest) > 0 {
 		for i, el := range arr {
-			if got := resolve(el, candidate{path: rest, negated: true}, msg); len(got) < len(rest) {
+			if got := resolve(el, candidate{path: rest, negated: true}, msg, nil); len(got) < len(rest) {
 				return i
 			}
 		}
