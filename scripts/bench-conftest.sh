@@ -5,7 +5,7 @@
 # Prints the median wall time of whole-process runs and the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-conftest=${1:?usage: bench-conftest.sh PATH_TO_CONFTEST [RUNS]}
+conftest=$(realpath "${1:?usage: bench-conftest.sh PATH_TO_CONFTEST [RUNS]}") # runs from inside the mesh
 runs=${2:-5}
 root=$(pwd)
 work=$(mktemp -d)
