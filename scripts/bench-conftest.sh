@@ -26,6 +26,13 @@ ms() { # wall milliseconds of one run of "$@", output discarded, exit code ignor
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 series() { for _ in $(seq "$runs"); do ms "$@"; done | median; }
 
+# Timed runs ignore exit codes (both tools exit 1 on findings), so check once
+# that each tool really judged the mesh.
+out=$(cd "$work/head" && "$conftest" test --all-namespaces --no-color -p "$root/policy" "${descriptors[@]}" 2>&1 || true)
+grep -q ' tests, ' <<<"$out" || { echo "conftest did not run the policy on the mesh: $out" >&2; exit 1; }
+out=$("$work/meshbot" check --format json "$work/head" 2>&1 || true)
+grep -q '"summary"' <<<"$out" || { echo "meshbot check did not report on the mesh: $out" >&2; exit 1; }
+
 conftest_ms=$(cd "$work/head" && series "$conftest" test --all-namespaces --no-color -p "$root/policy" "${descriptors[@]}")
 policy_ms=$(series "$work/meshbot" check "$work/head")
 full_ms=$(series "$work/meshbot" check --base "$work/base" "$work/head")
