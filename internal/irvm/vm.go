@@ -487,10 +487,6 @@ func (m *machine) push(n int) []*ast.Term {
 	return m.stack[start : start+n : start+n]
 }
 
-func (m *machine) pop(n int) {
-	m.stack = m.stack[:len(m.stack)-n]
-}
-
 // status is how a block ended. brk > 0 asks the enclosing blocks to end too:
 // a block ending with brk k makes its parent act as if it ran BreakStmt k-1.
 // ret is a function's return.
