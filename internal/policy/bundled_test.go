@@ -174,36 +174,3 @@ spec:
 		t.Errorf("clean product has findings: %+v", res)
 	}
 }
-
-// Concurrent evaluations get their own evaluators and the same answers.
-func TestEvalConcurrent(t *testing.T) {
-	s := loadBundled(t)
-	docs := []*mesh.Document{readFixture(t, "messy.yaml"), readDoc(t, "testdata/seed004/dataproduct.yaml")}
-	ctxs := []Context{{Kind: "descriptor", Today: "2027-02-01"}, {Kind: "descriptor", Today: "2026-01-01"}}
-	want := make([]int, len(docs))
-	for i := range docs {
-		want[i] = len(evalDoc(t, s, docs[i], ctxs[i]))
-	}
-	errs := make(chan error, 8)
-	for g := range 8 {
-		go func() {
-			for n := range 10 {
-				i := (g + n) % len(docs)
-				res, err := s.Eval(context.Background(), Input{Doc: docs[i], Context: ctxs[i]})
-				if err == nil && len(res) != want[i] {
-					err = fmt.Errorf("doc %d: %d findings, want %d", i, len(res), want[i])
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-			errs <- nil
-		}()
-	}
-	for range 8 {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
-	}
-}

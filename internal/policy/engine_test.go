@@ -2,11 +2,13 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -193,5 +195,44 @@ deny contains sprintf("empty string at %v", [concat(".", path)]) if {
 	res := evalDoc(t, s, parseDoc(t, "dp.yaml", "kind: DataProduct\nmetadata:\n  name: \"\"\n"), Context{})
 	if len(res) != 1 || res[0].Message != "empty string at metadata.name" {
 		t.Fatalf("results %+v", res)
+	}
+}
+
+// One Set serves every worker of a check at once: concurrent evaluations
+// must give what sequential ones give, on either engine (run with -race
+// too).
+func TestEvalConcurrent(t *testing.T) {
+	pair := loadPair(t, "bundled", bundled.FS())
+	docs := corpus(t)
+	for _, s := range []*Set{pair.plan, pair.topdwn} {
+		t.Run(s.Engine(), func(t *testing.T) { evalConcurrently(t, s, docs) })
+	}
+}
+
+func evalConcurrently(t *testing.T, s *Set, docs []*mesh.Document) {
+	want := make([][]Result, len(docs))
+	for i, doc := range docs {
+		want[i] = evalDoc(t, s, doc, Context{Kind: "descriptor", Today: "2027-01-15", Base: doc.Value})
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range docs {
+				i := (j + w*7) % len(docs)
+				got, err := s.Eval(context.Background(), Input{Doc: docs[i], Context: Context{Path: docs[i].Path, Kind: "descriptor", Today: "2027-01-15", Base: docs[i].Value}})
+				if err != nil || !reflect.DeepEqual(got, want[i]) {
+					errs <- fmt.Sprintf("%s: %v\n got %+v\nwant %+v", docs[i].Path, err, got, want[i])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
