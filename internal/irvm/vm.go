@@ -390,10 +390,6 @@ func (p *Program) start(ctx context.Context, opts EvalOptions) (m *machine) {
 		m.emit = m.output
 	}
 	m.ctx = ctx
-	now := opts.Time
-	if now.IsZero() {
-		now = time.Now()
-	}
 	// Long-running built-ins (numbers.range, concat, replace, ...) watch
 	// Cancel, not ctx.
 	cancel := topdown.NewCancel()
@@ -411,6 +407,10 @@ func (p *Program) start(ctx context.Context, opts EvalOptions) (m *machine) {
 		Capabilities: p.caps,
 	}
 	if p.clock {
+		now := opts.Time
+		if now.IsZero() {
+			now = time.Now()
+		}
 		m.bctx.Time = ast.NumberTerm(jsonNumber(now.UnixNano()))
 	}
 	return m
