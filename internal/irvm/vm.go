@@ -68,6 +68,9 @@ type builtin struct {
 	name string
 	f    topdown.BuiltinFunc
 	void bool
+	// relation built-ins (walk) have many outputs; the plan scans an
+	// array of them.
+	relation bool
 }
 
 // call is a CallStmt resolved at Prepare: a planned function or a built-in.
@@ -100,10 +103,7 @@ func Prepare(p *ir.Policy, caps *ast.Capabilities) (*Program, error) {
 			if !ok || impl == nil {
 				return nil, fmt.Errorf("%w: built-in %s", ErrUnsupported, b.Name)
 			}
-			if decl.Relation {
-				return nil, fmt.Errorf("%w: relation built-in %s", ErrUnsupported, b.Name)
-			}
-			prog.builtins[b.Name] = &builtin{name: b.Name, f: impl, void: decl.Decl.Result() == nil}
+			prog.builtins[b.Name] = &builtin{name: b.Name, f: impl, void: decl.Decl.Result() == nil, relation: decl.Relation}
 			prog.clock = prog.clock || readsClock[b.Name]
 		}
 	}
@@ -387,7 +387,7 @@ func (p *Program) start(ctx context.Context, opts EvalOptions) (m *machine) {
 			dots:   map[dotKey]*ast.Term{},
 			stable: map[*ast.Term]struct{}{},
 		}
-		m.emit = m.output
+		m.emit, m.gather = m.output, m.collect
 	}
 	m.ctx = ctx
 	// Long-running built-ins (numbers.range, concat, replace, ...) watch
@@ -461,6 +461,8 @@ type machine struct {
 	// A built-in's output lands here through emit, bound once per machine
 	// so that a call does not allocate a closure.
 	emit   func(*ast.Term) error
+	gather func(*ast.Term) error
+	outs   []*ast.Term
 	out    *ast.Term
 	outSet bool
 	args   []*ast.Term
@@ -473,6 +475,11 @@ type machine struct {
 
 func (m *machine) output(t *ast.Term) error {
 	m.out, m.outSet = t, true
+	return nil
+}
+
+func (m *machine) collect(t *ast.Term) error {
+	m.outs = append(m.outs, t)
 	return nil
 }
 
@@ -911,6 +918,9 @@ func (m *machine) call(s *ir.CallStmt, frame []*ast.Term) (bool, error) {
 	m.out, m.outSet = nil, false
 	bctx := m.bctx
 	bctx.Location = c.loc
+	if c.bi.relation {
+		return m.callRelation(s, c, bctx, args, frame)
+	}
 	err := c.bi.f(bctx, args, m.emit)
 	out, called := m.out, m.outSet
 	m.out, m.outSet = nil, false
@@ -934,6 +944,26 @@ func (m *machine) call(s *ir.CallStmt, frame []*ast.Term) (bool, error) {
 		return false, nil
 	}
 	frame[s.Result] = out
+	return true, nil
+}
+
+func (m *machine) callRelation(s *ir.CallStmt, c *call, bctx topdown.BuiltinContext, args []*ast.Term, frame []*ast.Term) (bool, error) {
+	m.outs = m.outs[:0]
+	err := c.bi.f(bctx, args, m.gather)
+	outs := ast.NewArray(slices.Clone(m.outs)...) // NewArray keeps its slice
+	clear(m.outs)
+	m.outs = m.outs[:0]
+	if err != nil {
+		if stop := m.stopped(); stop != nil {
+			return false, stop
+		}
+		var h topdown.Halt
+		if errors.As(err, &h) {
+			return false, h.Err
+		}
+		return false, nil
+	}
+	frame[s.Result] = ast.NewTerm(outs)
 	return true, nil
 }
 

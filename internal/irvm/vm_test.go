@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/ir"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/util"
@@ -121,13 +122,15 @@ byname[input.name] := input.owner if input.name`,
 		inputs: []string{`{"name":"a_b"}`, `{"name":"ab","owner":"me"}`, `{}`},
 	},
 	{
-		name: "sets and objects as input values, set iteration order",
+		name: "sets and objects as input values, set iteration order, walk (a relation)",
 		module: `package t
 keys := [k | some k, _ in input.o]
 vals := {v | some v in input.o}
-paths contains p if { walk(input, [p, v]); is_string(v) }`,
-		query:  "a = data.t.keys; b = data.t.vals",
-		inputs: []string{`{"o":{"z":"1","a":"2","m":"3"}}`},
+paths contains p if { walk(input, [p, v]); is_string(v) }
+nodes := count([x | walk(input, x)])
+leaves := [v | walk(input.o, [_, v]); not is_object(v); not is_array(v)]`,
+		query:  "a = data.t.keys; b = data.t.vals; c = data.t.paths; d = data.t.nodes; e = data.t.leaves",
+		inputs: []string{`{"o":{"z":"1","a":"2","m":"3"}}`, `{"o":{"x":[{"y":"s"}, 1, "t"]}}`, `{}`},
 	},
 	{
 		name: "iteration order over values the plan builds",
@@ -312,5 +315,20 @@ n := count([1 | some a in numbers.range(1, 300); some b in numbers.range(1, 300)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("stopped after %s, want soon after 50 ms", d)
+	}
+}
+
+// A plan naming a built-in topdown does not have is refused, so that the
+// caller keeps topdown.
+func TestPrepareRefuses(t *testing.T) {
+	p := &ir.Policy{
+		Static: &ir.Static{BuiltinFuncs: []*ir.BuiltinFunc{{Name: "no.such.builtin"}}},
+		Plans:  &ir.Plans{Plans: []*ir.Plan{{Name: "eval"}}},
+	}
+	if _, err := Prepare(p, nil); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("err = %v, want ErrUnsupported", err)
+	}
+	if _, err := Prepare(&ir.Policy{Plans: &ir.Plans{}}, nil); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("no plan: err = %v, want ErrUnsupported", err)
 	}
 }
