@@ -925,17 +925,7 @@ func (m *machine) call(s *ir.CallStmt, frame []*ast.Term) (bool, error) {
 	out, called := m.out, m.outSet
 	m.out, m.outSet = nil, false
 	if err != nil {
-		// A built-in that watches Cancel gives up with an error of its own.
-		if stop := m.stopped(); stop != nil {
-			return false, stop
-		}
-		// As topdown does without strict built-in errors: a failing
-		// built-in is undefined, and only a halt stops the evaluation.
-		var h topdown.Halt
-		if errors.As(err, &h) {
-			return false, h.Err
-		}
-		return false, nil
+		return false, m.builtinError(err)
 	}
 	if c.bi.void {
 		return called, nil
@@ -947,6 +937,21 @@ func (m *machine) call(s *ir.CallStmt, frame []*ast.Term) (bool, error) {
 	return true, nil
 }
 
+// builtinError is what a failed built-in call does to the evaluation: nil
+// (the call is undefined, as in topdown without strict built-in errors), or
+// the error that ends it: the deadline, which built-ins watching Cancel
+// report as an error of their own, or a halt.
+func (m *machine) builtinError(err error) error {
+	if stop := m.stopped(); stop != nil {
+		return stop
+	}
+	var h topdown.Halt
+	if errors.As(err, &h) {
+		return h.Err
+	}
+	return nil
+}
+
 func (m *machine) callRelation(s *ir.CallStmt, c *call, bctx topdown.BuiltinContext, args []*ast.Term, frame []*ast.Term) (bool, error) {
 	m.outs = m.outs[:0]
 	err := c.bi.f(bctx, args, m.gather)
@@ -954,14 +959,7 @@ func (m *machine) callRelation(s *ir.CallStmt, c *call, bctx topdown.BuiltinCont
 	clear(m.outs)
 	m.outs = m.outs[:0]
 	if err != nil {
-		if stop := m.stopped(); stop != nil {
-			return false, stop
-		}
-		var h topdown.Halt
-		if errors.As(err, &h) {
-			return false, h.Err
-		}
-		return false, nil
+		return false, m.builtinError(err)
 	}
 	frame[s.Result] = ast.NewTerm(outs)
 	return true, nil
