@@ -220,13 +220,6 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 
 		readsContext: readsContext(user),
 	}
-	// Prepare one evaluator now: a query that cannot be prepared fails Load,
-	// not the first check.
-	e, err := set.newEvaluator(ctx)
-	if err != nil {
-		return nil, err
-	}
-	set.release(e)
 	if !opts.Topdown {
 		set.prog, set.dataVal, err = prepareProgram(ctx, compiler, set.query, pf.data)
 		if err != nil {
@@ -237,26 +230,41 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 		}
 		if set.funcs == nil {
 			set.prog = nil // a rule the planner named otherwise: topdown judges
+		} else {
+			set.topData, set.meshbotData = splitData(set.dataVal)
 		}
-		if set.prog != nil {
-			set.topData, set.meshbotData = map[string]any{}, map[string]any{}
-			set.dataVal.Foreach(func(k, v *ast.Term) {
-				key, _ := k.Value.(ast.String)
-				if key != "meshbot" {
-					set.topData[string(key)] = v.Value
-					return
-				}
-				if mb, ok := v.Value.(ast.Object); ok {
-					mb.Foreach(func(k2, v2 *ast.Term) {
-						if key2, _ := k2.Value.(ast.String); key2 != "context" {
-							set.meshbotData[string(key2)] = v2.Value
-						}
-					})
+	}
+	if set.prog == nil {
+		// Prepare one evaluator now: a query that cannot be prepared fails
+		// Load, not the first check.
+		e, err := set.newEvaluator(ctx)
+		if err != nil {
+			return nil, err
+		}
+		set.release(e)
+	}
+	return set, nil
+}
+
+// splitData is data's top level and data.meshbot's keys but context, which
+// each evaluation completes with its own context.
+func splitData(data ast.Object) (top, meshbot map[string]any) {
+	top, meshbot = map[string]any{}, map[string]any{}
+	data.Foreach(func(k, v *ast.Term) {
+		key, _ := k.Value.(ast.String)
+		if key != "meshbot" {
+			top[string(key)] = v.Value
+			return
+		}
+		if mb, ok := v.Value.(ast.Object); ok {
+			mb.Foreach(func(k2, v2 *ast.Term) {
+				if key2, _ := k2.Value.(ast.String); key2 != "context" {
+					meshbot[string(key2)] = v2.Value
 				}
 			})
 		}
-	}
-	return set, nil
+	})
+	return top, meshbot
 }
 
 // prepareProgram plans the query for irvm. A plan irvm refuses is not an
