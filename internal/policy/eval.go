@@ -95,10 +95,7 @@ func (s *Set) dataWithContext(c Context) ast.Object {
 	for k, v := range s.meshbotData {
 		mb[k] = v
 	}
-	mb["context"] = map[string]any{
-		"path": c.Path, "kind": c.Kind, "base": c.Base,
-		"changes": listOrEmpty(c.Changes), "consumers": listOrEmpty(c.Consumers), "today": c.Today,
-	}
+	mb["context"] = contextDoc(c)
 	top := make(map[string]any, len(s.topData)+1)
 	for k, v := range s.topData {
 		top[k] = v
@@ -107,7 +104,17 @@ func (s *Set) dataWithContext(c Context) ast.Object {
 	return ast.LazyObject(top)
 }
 
-// listOrEmpty keeps the context's lists arrays, as contextValue makes them.
+// contextDoc is the context as policies read it at data.meshbot.context,
+// in Go form: both engines hand it to OPA as a lazy object, so the base
+// document (as large as the input) is converted only where a rule reads it.
+func contextDoc(c Context) map[string]any {
+	return map[string]any{
+		"path": c.Path, "kind": c.Kind, "base": c.Base,
+		"changes": listOrEmpty(c.Changes), "consumers": listOrEmpty(c.Consumers), "today": c.Today,
+	}
+}
+
+// listOrEmpty keeps the context's lists arrays when none were given.
 func listOrEmpty(xs []any) []any {
 	if xs == nil {
 		return []any{}
@@ -128,10 +135,7 @@ func (s *Set) evalTopdown(ctx context.Context, docVal ast.Value, in Input) (resu
 	defer s.release(e)
 	opts := []rego.EvalOption{rego.EvalParsedInput(docVal)}
 	if s.readsContext {
-		ctxVal, err := contextValue(in.Context)
-		if err != nil {
-			return nil, nil, fmt.Errorf("context: %w", err)
-		}
+		ctxVal := ast.LazyObject(contextDoc(in.Context))
 		txn, err := e.store.NewTransaction(ctx, storage.WriteParams)
 		if err != nil {
 			return nil, nil, err
@@ -373,37 +377,3 @@ func toAST(v any) (ast.Value, error) {
 	return ast.InterfaceToValue(v)
 }
 
-func contextValue(c Context) (ast.Value, error) {
-	// The base document is as large as the input and few rules read it.
-	base, err := inputValue(c.Base)
-	if err != nil {
-		return nil, fmt.Errorf("base: %w", err)
-	}
-	list := func(xs []any) (ast.Value, error) {
-		terms := make([]*ast.Term, 0, len(xs))
-		for _, x := range xs {
-			v, err := toAST(x)
-			if err != nil {
-				return nil, err
-			}
-			terms = append(terms, ast.NewTerm(v))
-		}
-		return ast.NewArray(terms...), nil
-	}
-	changes, err := list(c.Changes)
-	if err != nil {
-		return nil, fmt.Errorf("changes: %w", err)
-	}
-	consumers, err := list(c.Consumers)
-	if err != nil {
-		return nil, fmt.Errorf("consumers: %w", err)
-	}
-	return ast.NewObject(
-		ast.Item(ast.StringTerm("path"), ast.StringTerm(c.Path)),
-		ast.Item(ast.StringTerm("kind"), ast.StringTerm(c.Kind)),
-		ast.Item(ast.StringTerm("base"), ast.NewTerm(base)),
-		ast.Item(ast.StringTerm("changes"), ast.NewTerm(changes)),
-		ast.Item(ast.StringTerm("consumers"), ast.NewTerm(consumers)),
-		ast.Item(ast.StringTerm("today"), ast.StringTerm(c.Today)),
-	), nil
-}
