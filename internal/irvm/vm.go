@@ -646,27 +646,15 @@ func (m *machine) block(b *ir.Block, frame []*ast.Term) (status, error) {
 				return status{}, nil
 			}
 		case *ir.IsArrayStmt:
-			v := m.operand(frame, s.Source)
-			if v == nil {
-				return status{}, nil
-			}
-			if _, ok := v.Value.(*ast.Array); !ok {
+			if !isKind[*ast.Array](m.operand(frame, s.Source)) {
 				return status{}, nil
 			}
 		case *ir.IsObjectStmt:
-			v := m.operand(frame, s.Source)
-			if v == nil {
-				return status{}, nil
-			}
-			if _, ok := v.Value.(ast.Object); !ok {
+			if !isKind[ast.Object](m.operand(frame, s.Source)) {
 				return status{}, nil
 			}
 		case *ir.IsSetStmt:
-			v := m.operand(frame, s.Source)
-			if v == nil {
-				return status{}, nil
-			}
-			if _, ok := v.Value.(ast.Set); !ok {
+			if !isKind[ast.Set](m.operand(frame, s.Source)) {
 				return status{}, nil
 			}
 		case *ir.IsDefinedStmt:
@@ -727,6 +715,15 @@ func (m *machine) block(b *ir.Block, frame []*ast.Term) (status, error) {
 		}
 	}
 	return status{done: true}, nil
+}
+
+// isKind reports whether a defined value is of kind V.
+func isKind[V ast.Value](t *ast.Term) bool {
+	if t == nil {
+		return false
+	}
+	_, ok := t.Value.(V)
+	return ok
 }
 
 // numberRef is the number a MakeNumberRefStmt names, kept as written.
