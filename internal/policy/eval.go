@@ -376,4 +376,3 @@ func toAST(v any) (ast.Value, error) {
 	}
 	return ast.InterfaceToValue(v)
 }
-
