@@ -12,11 +12,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/meshbot/meshbot/internal/checks"
+	"github.com/meshbot/meshbot/internal/engine"
 	"github.com/meshbot/meshbot/internal/gitsnap"
 	"github.com/meshbot/meshbot/internal/impact"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/policy"
+	"github.com/meshbot/meshbot/internal/render"
 	bundled "github.com/meshbot/meshbot/policy"
 )
 
@@ -33,7 +34,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		base      = fl.String("base", "", "the version to compare with: a git ref of DIR's repository or another folder")
 		consumers repeated
 		policyDir = fl.String("policy", "", "policy folder (default: the bundled policy)")
-		format    = fl.String("format", "text", "output: "+strings.Join(checks.Formats, "|"))
+		format    = fl.String("format", "text", "output: "+render.FormatNames("|"))
 		todayFlag = fl.String("today", "", "judge as of this date (YYYY-MM-DD; default: today), for reproducible reports")
 	)
 	fl.Var(&consumers, "consumers", "a checkout whose descriptors register consumers, or a registry file (repeatable)")
@@ -51,8 +52,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "meshbot check: one DIR at most, got %q\n", fl.Args())
 		return exitUnusable
 	}
-	if !validFormat(*format) {
-		fmt.Fprintf(stderr, "meshbot check: unknown --format %q (want %s)\n", *format, strings.Join(checks.Formats, ", "))
+	outFormat, err := render.ParseFormat(*format)
+	if err != nil {
+		fmt.Fprintf(stderr, "meshbot check: unknown --format %q (want %s)\n", *format, render.FormatNames(", "))
 		return exitUnusable
 	}
 	dir := "."
@@ -69,7 +71,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		today = t
 	}
 
-	req := checks.Request{Today: today}
+	req := engine.Request{Today: today}
 	if err := checkDir(dir); err != nil {
 		fmt.Fprintf(stderr, "meshbot check: %v\n", err)
 		return exitUnusable
@@ -112,12 +114,12 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	req.Policy = pol
 
-	rep, err := checks.Evaluate(ctx, req)
+	rep, err := engine.Evaluate(ctx, req)
 	if err != nil {
 		fmt.Fprintf(stderr, "meshbot check: %v\n", err)
 		return exitUnusable
 	}
-	if err := checks.Render(stdout, rep, *format, version); err != nil {
+	if err := render.Write(stdout, rep, outFormat, version); err != nil {
 		fmt.Fprintf(stderr, "meshbot check: write report: %v\n", err)
 		return exitUnusable
 	}
@@ -125,15 +127,6 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFindings
 	}
 	return exitOK
-}
-
-func validFormat(f string) bool {
-	for _, x := range checks.Formats {
-		if f == x {
-			return true
-		}
-	}
-	return false
 }
 
 // checkDir refuses what is not a readable folder.

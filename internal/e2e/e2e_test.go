@@ -15,11 +15,12 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	"github.com/meshbot/meshbot/internal/checks"
+	"github.com/meshbot/meshbot/internal/engine"
 	"github.com/meshbot/meshbot/internal/ghfake"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/prcheck"
+	"github.com/meshbot/meshbot/internal/render"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/store/storetest"
 	"github.com/meshbot/meshbot/internal/testutil"
@@ -40,12 +41,12 @@ func engineAnnotations(t *testing.T, name string) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := checks.Evaluate(ctx, checks.Request{Head: hm, Base: bm, Policy: pol, Today: today})
+	rep, err := engine.Evaluate(ctx, engine.Request{Head: hm, Base: bm, Policy: pol, Today: today})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]bool{}
-	for _, a := range checks.RenderCheckRun(rep).Annotations {
+	for _, a := range render.CheckRun(rep).Annotations {
 		out[fmt.Sprintf("%s:%d %s %s", a.Path, a.StartLine, a.Level, a.Title)] = true
 	}
 	return out

@@ -35,11 +35,13 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	"github.com/meshbot/meshbot/internal/checks"
+	"github.com/meshbot/meshbot/internal/checkrun"
+	"github.com/meshbot/meshbot/internal/engine"
 	"github.com/meshbot/meshbot/internal/github"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/policy"
+	"github.com/meshbot/meshbot/internal/render"
 	"github.com/meshbot/meshbot/internal/store"
 )
 
@@ -257,25 +259,31 @@ func (c *checker) judge(ctx context.Context, j *job) (string, github.Output, err
 	if err != nil {
 		return "", github.Output{}, fmt.Errorf("check %s: registry: %w", j.Key(), err)
 	}
-	req := checks.Request{Head: head, Base: base, Consumers: [][]*mesh.Product{consumers}, Today: c.now()}
+	req := engine.Request{Head: head, Base: base, Consumers: [][]*mesh.Product{consumers}, Today: c.now()}
 	if c.policy != nil {
 		req.Policy = c.policy.Load()
 	}
-	rep, err := checks.Evaluate(ctx, req)
+	rep, err := engine.Evaluate(ctx, req)
 	if err != nil {
 		return "", github.Output{}, fmt.Errorf("check %s: evaluate: %w", j.Key(), err)
 	}
-	ro := checks.RenderCheckRun(rep)
-	out := github.Output{Title: ro.Title, Summary: ro.Summary, Annotations: make([]github.Annotation, 0, len(ro.Annotations))}
-	for _, a := range ro.Annotations {
-		out.Annotations = append(out.Annotations, github.Annotation{
-			Path: a.Path, StartLine: a.StartLine, EndLine: a.EndLine, StartColumn: a.StartColumn, EndColumn: a.EndColumn,
-			Level: a.Level, Title: a.Title, Message: a.Message, RawDetails: a.RawDetails,
-		})
-	}
+	ro := render.CheckRun(rep)
 	j.log.Info("prcheck: evaluated", slog.Int("descriptors", len(head.Products)), slog.Int("contracts", len(head.Contracts)),
 		slog.Int("consumers", len(consumers)), slog.Int("findings", len(rep.Findings)), slog.Int("fetched", f.fetched()))
-	return ro.Conclusion, out, nil
+	return string(ro.Conclusion), githubOutput(ro), nil
+}
+
+// githubOutput bridges to the GitHub client's own output type until
+// CompleteCheckRun takes a checkrun.Output.
+func githubOutput(o checkrun.Output) github.Output {
+	out := github.Output{Title: o.Title, Summary: o.Summary, Text: o.Text, Annotations: make([]github.Annotation, 0, len(o.Annotations))}
+	for _, a := range o.Annotations {
+		out.Annotations = append(out.Annotations, github.Annotation{
+			Path: a.Path, StartLine: a.StartLine, EndLine: a.EndLine, StartColumn: a.StartColumn, EndColumn: a.EndColumn,
+			Level: string(a.Level), Title: a.Title, Message: a.Message, RawDetails: a.RawDetails,
+		})
+	}
+	return out
 }
 
 // anyCandidate says whether any changed file could matter: only YAML and

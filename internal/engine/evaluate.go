@@ -1,12 +1,10 @@
-package checks
+package engine
 
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/meshbot/meshbot/internal/compat"
@@ -36,7 +34,8 @@ type Request struct {
 	Today            time.Time
 }
 
-// Evaluate judges the change from Base to Head.
+// Evaluate judges the change from Base to Head: the change set in, the
+// report out.
 func Evaluate(ctx context.Context, req Request) (*Report, error) {
 	if req.Head == nil {
 		return nil, fmt.Errorf("evaluate: no head checkout")
@@ -44,29 +43,48 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 	if req.Today.IsZero() {
 		req.Today = time.Now()
 	}
-	today := req.Today.Format(time.DateOnly)
 	rep := &Report{Compared: req.Base != nil, Checked: Counts{Descriptors: len(req.Head.Products), Contracts: len(req.Head.Contracts)}}
 	if req.Policy != nil {
 		rep.PolicyVersion = req.Policy.Version()
 	}
-
-	sources := append([][]*mesh.Product{req.Head.Products}, req.Consumers...)
-	graph := impact.Build(sources...)
-
-	for _, p := range req.Head.Problems {
-		rep.Findings = append(rep.Findings, problemFinding(p, LevelError))
-	}
-	for _, p := range req.ConsumerProblems {
-		rep.Findings = append(rep.Findings, problemFinding(p, LevelNotice))
-	}
+	graph := impact.Build(append([][]*mesh.Product{req.Head.Products}, req.Consumers...)...)
+	rep.Findings = problemFindings(req)
 
 	var changes []compat.Change
 	if req.Base != nil {
 		changes = compat.Compare(req.Base, req.Head).Changes
 	}
-	changed := changedProducts(req.Base, req.Head, changes)
-	rep.Checked.Changed = len(changed.files)
+	scope := changedProducts(req.Base, req.Head, changes)
+	rep.Checked.Changed = len(scope.files)
+	rep.Findings = append(rep.Findings, changeFindings(req, graph, changes)...)
 
+	if req.Policy != nil {
+		found, err := evalPolicy(ctx, req, graph, changes, scope)
+		if err != nil {
+			return nil, err
+		}
+		rep.Findings = append(rep.Findings, found...)
+	}
+	rep.Impact = impacts(req, graph, scope)
+	rep.Finish()
+	return rep, nil
+}
+
+// problemFindings are the files that could not be read: the head's fail the
+// change, the consumers' are only noted (the change did not cause them).
+func problemFindings(req Request) []Finding {
+	out := make([]Finding, 0, len(req.Head.Problems)+len(req.ConsumerProblems))
+	for _, p := range req.Head.Problems {
+		out = append(out, problemFinding(p, LevelError))
+	}
+	for _, p := range req.ConsumerProblems {
+		out = append(out, problemFinding(p, LevelNotice))
+	}
+	return out
+}
+
+// changeFindings judges every classified change between base and head.
+func changeFindings(req Request, graph *impact.Graph, changes []compat.Change) []Finding {
 	broken := map[string]bool{}
 	for _, p := range req.Head.Problems {
 		broken[p.Pos.File] = true
@@ -82,17 +100,14 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 		}
 		found = append(found, changeFinding(c, graph, req.Base, req.Today))
 	}
-	rep.Findings = append(rep.Findings, mergeSharedContracts(found)...)
+	return mergeSharedContracts(found)
+}
 
-	if req.Policy != nil {
-		found, err := evalPolicy(ctx, req, graph, changes, changed, today)
-		if err != nil {
-			return nil, err
-		}
-		rep.Findings = append(rep.Findings, found...)
-	}
-
-	for id := range changed.products {
+// impacts is the reach of every changed product; a removed product's owner
+// is read from the base.
+func impacts(req Request, graph *impact.Graph, scope changeScope) []Impact {
+	out := make([]Impact, 0, len(scope.products))
+	for id := range scope.products {
 		im := Impact{Product: id, InDegree: graph.InDegree(id), Downstream: graph.Downstream(id)}
 		if p := graph.Product(id); p != nil {
 			im.Owner = p.Owner
@@ -104,10 +119,9 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 		if im.Downstream == nil {
 			im.Downstream = []string{}
 		}
-		rep.Impact = append(rep.Impact, im)
+		out = append(out, im)
 	}
-	rep.finish()
-	return rep, nil
+	return out
 }
 
 const noConsumer = " No registered consumer depends on it."
@@ -320,132 +334,4 @@ func changedProducts(base, head *mesh.Mesh, changes []compat.Change) changeScope
 		}
 	}
 	return s
-}
-
-type policyJob struct {
-	doc  *mesh.Document
-	kind string
-	prod *mesh.Product
-}
-
-func evalPolicy(ctx context.Context, req Request, g *impact.Graph, changes []compat.Change, scope changeScope, today string) ([]Finding, error) {
-	byFile := map[string]*mesh.Product{}
-	for _, p := range req.Head.Products {
-		byFile[p.File] = p
-	}
-	changesByFile := map[string][]any{}
-	for _, c := range changes {
-		file := c.Pos.File
-		if c.Contract != "" && !c.InBase {
-			file = c.Contract
-		}
-		changesByFile[file] = append(changesByFile[file], changeContext(c))
-	}
-	var jobs []policyJob
-	for path, doc := range req.Head.Documents {
-		if !scope.files[path] {
-			continue
-		}
-		j := policyJob{doc: doc, kind: "contract", prod: byFile[path]}
-		if j.prod != nil {
-			j.kind = "descriptor"
-		}
-		jobs = append(jobs, j)
-	}
-	slices.SortFunc(jobs, func(a, b policyJob) int { return strings.Compare(a.doc.Path, b.doc.Path) })
-
-	results := make([][]Finding, len(jobs))
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range max(1, min(runtime.GOMAXPROCS(0), len(jobs))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i], errs[i] = evalOne(ctx, req, g, jobs[i], changesByFile, today)
-			}
-		}()
-	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	var out []Finding
-	for i := range jobs {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		out = append(out, results[i]...)
-	}
-	return out, nil
-}
-
-func evalOne(ctx context.Context, req Request, g *impact.Graph, j policyJob, changesByFile map[string][]any, today string) ([]Finding, error) {
-	pc := policy.Context{Path: j.doc.Path, Kind: j.kind, Today: today, Changes: changesByFile[j.doc.Path], Consumers: []any{}}
-	if pc.Changes == nil {
-		pc.Changes = []any{}
-	}
-	if req.Base != nil {
-		if old, ok := req.Base.Documents[j.doc.Path]; ok {
-			pc.Base = old.Value
-		}
-	}
-	product := ""
-	if j.prod != nil {
-		product = j.prod.ID()
-		for _, c := range g.ConsumersOf(product, "") {
-			if c.Product == product {
-				continue
-			}
-			fields := make([]any, 0, len(c.Fields))
-			for _, f := range c.Fields {
-				fields = append(fields, f.Name)
-			}
-			pc.Consumers = append(pc.Consumers, map[string]any{
-				"product": c.Product, "owner": c.Owner, "input_port": c.InputPort,
-				"port": c.Port, "fields": fields, "file": c.File,
-			})
-		}
-	}
-	res, err := req.Policy.Eval(ctx, policy.Input{Doc: j.doc, Context: pc})
-	if err != nil {
-		return nil, fmt.Errorf("evaluate policy on %s: %w", j.doc.Path, err)
-	}
-	out := make([]Finding, 0, len(res))
-	for _, r := range res {
-		f := Finding{
-			Rule:    r.ID,
-			Source:  SourcePolicy,
-			Level:   LevelError,
-			Title:   r.Title,
-			Message: r.Message,
-			Pos:     r.Pos,
-			Product: product,
-		}
-		if r.Severity == "warn" {
-			f.Level = LevelWarning
-		}
-		if len(r.Related) > 0 {
-			f.Link = r.Related[0]
-		}
-		if f.Pos.File == "" {
-			f.Pos = mesh.Pos{File: j.doc.Path, Line: 1}
-		}
-		out = append(out, f)
-	}
-	return out, nil
-}
-
-func changeContext(c compat.Change) map[string]any {
-	fields := make([]any, 0, len(c.Fields))
-	for _, f := range c.Fields {
-		fields = append(fields, f)
-	}
-	return map[string]any{
-		"rule": c.Rule, "severity": c.Severity.String(), "message": c.Message,
-		"product": c.Product, "port": c.Port, "contract": c.Contract, "fields": fields,
-		"old": c.Old, "new": c.New, "file": c.Pos.File, "line": int64(c.Pos.Line),
-	}
 }

@@ -1,49 +1,27 @@
-package checks
+package render
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/meshbot/meshbot/internal/checkrun"
+	"github.com/meshbot/meshbot/internal/engine"
 )
 
-// GitHub's limits on a check run's output.
-const (
-	MaxOutputChars = 65535
-	// summaryBudget leaves room under MaxOutputChars for the truncation note.
-	summaryBudget = 60000
-)
+// summaryBudget leaves room under checkrun.MaxOutputChars for the
+// truncation note.
+const summaryBudget = 60000
 
-// Annotation is a check-run annotation, in GitHub's terms.
-type Annotation struct {
-	Path        string
-	StartLine   int
-	EndLine     int
-	StartColumn int
-	EndColumn   int
-	Level       string // notice | warning | failure
-	Title       string
-	Message     string
-	RawDetails  string
-}
-
-// CheckRunOutput is what a check run shows: a conclusion, a one-line title,
-// a markdown summary and annotations at file and line.
-type CheckRunOutput struct {
-	Conclusion  string // success | neutral | failure
-	Title       string
-	Summary     string
-	Annotations []Annotation
-}
-
-// RenderCheckRun turns a report into a check run's output. Warnings make the
-// run neutral (it still passes branch protection) so they are seen; errors
-// make it fail.
-func RenderCheckRun(r *Report) CheckRunOutput {
-	out := CheckRunOutput{Conclusion: "success", Title: r.Summary}
+// CheckRun turns a report into a check run's output. Warnings make the run
+// neutral (it still passes branch protection) so they are seen; errors make
+// it fail.
+func CheckRun(r *engine.Report) checkrun.Output {
+	out := checkrun.Output{Conclusion: checkrun.Success, Title: r.Summary}
 	switch {
 	case r.Failed():
-		out.Conclusion = "failure"
+		out.Conclusion = checkrun.Failure
 	case r.Checked.Warnings > 0:
-		out.Conclusion = "neutral"
+		out.Conclusion = checkrun.Neutral
 	}
 	out.Summary = checkRunSummary(r)
 	for _, f := range r.Findings {
@@ -52,18 +30,26 @@ func RenderCheckRun(r *Report) CheckRunOutput {
 	return out
 }
 
-func annotation(f Finding) Annotation {
+// annotationLevel is a finding's level in GitHub's terms.
+func annotationLevel(l engine.Level) checkrun.Level {
+	switch l {
+	case engine.LevelError:
+		return checkrun.LevelFailure
+	case engine.LevelWarning:
+		return checkrun.LevelWarning
+	}
+	return checkrun.LevelNotice
+}
+
+func annotation(f engine.Finding) checkrun.Annotation {
 	line := max(f.Pos.Line, 1)
-	a := Annotation{
+	a := checkrun.Annotation{
 		Path:      f.Pos.File,
 		StartLine: line,
 		EndLine:   line,
-		Level:     map[Level]string{LevelError: "failure", LevelWarning: "warning"}[f.Level],
+		Level:     annotationLevel(f.Level),
 		Title:     f.Rule,
 		Message:   f.Message,
-	}
-	if a.Level == "" {
-		a.Level = "notice"
 	}
 	if f.Title != "" {
 		a.Title = f.Title + " (" + f.Rule + ")"
@@ -93,9 +79,9 @@ func annotation(f Finding) Annotation {
 	return a
 }
 
-var levelIcon = map[Level]string{LevelError: "❌", LevelWarning: "⚠️", LevelNotice: "ℹ️"}
+var levelIcon = map[engine.Level]string{engine.LevelError: "❌", engine.LevelWarning: "⚠️", engine.LevelNotice: "ℹ️"}
 
-func checkRunSummary(r *Report) string {
+func checkRunSummary(r *engine.Report) string {
 	var b strings.Builder
 	if r.Checked.Changed == 0 && len(r.Findings) == 0 {
 		b.WriteString("No data product descriptor or contract changed in this pull request.\n")
@@ -127,7 +113,7 @@ func checkRunSummary(r *Report) string {
 
 	var breaks []string
 	for _, f := range r.Findings {
-		if f.Level != LevelError {
+		if f.Level != engine.LevelError {
 			continue
 		}
 		for _, c := range f.Consumers {
@@ -156,7 +142,7 @@ func checkRunSummary(r *Report) string {
 func writeRows(b *strings.Builder, rows []string, what string) {
 	for i, row := range rows {
 		if b.Len()+len(row)+1 > summaryBudget {
-			fmt.Fprintf(b, "\n_… %d more %s not shown: the summary is limited to %d characters; every finding is also an annotation._\n", len(rows)-i, what, MaxOutputChars)
+			fmt.Fprintf(b, "\n_… %d more %s not shown: the summary is limited to %d characters; every finding is also an annotation._\n", len(rows)-i, what, checkrun.MaxOutputChars)
 			return
 		}
 		b.WriteString(row + "\n")

@@ -1,4 +1,4 @@
-package checks
+package render
 
 import (
 	"bytes"
@@ -6,24 +6,25 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshbot/meshbot/internal/engine"
 	"github.com/meshbot/meshbot/internal/mesh"
 )
 
-func sampleReport() *Report {
-	r := &Report{Compared: true, Checked: Counts{Changed: 2}, PolicyVersion: "v1", Findings: []Finding{
-		{Rule: "compat/field-removed", Source: SourceCompat, Level: LevelError, Title: "Breaking change", Message: "field a.b was removed",
-			Pos: mesh.Pos{File: "o/c.yaml", Line: 12, Col: 7}, Consumers: []Consumer{{Product: "f.r", Owner: "team-f", InputPort: "in"}}},
-		{Rule: "policy/x", Source: SourcePolicy, Level: LevelWarning, Message: "100% sure, really:\nyes", Pos: mesh.Pos{File: "o/d,1.yaml", Line: 3}},
-		{Rule: "input/yaml-syntax", Source: SourceInput, Level: LevelError, Message: "broken", Pos: mesh.Pos{File: "o/e.yaml"}},
-		{Rule: "compat/field-removed", Source: SourceCompat, Level: LevelNotice, Message: "again", Pos: mesh.Pos{File: "o/f.yaml", Line: 1}},
+func sampleReport() *engine.Report {
+	r := &engine.Report{Compared: true, Checked: engine.Counts{Changed: 2}, PolicyVersion: "v1", Findings: []engine.Finding{
+		{Rule: "compat/field-removed", Source: engine.SourceCompat, Level: engine.LevelError, Title: "Breaking change", Message: "field a.b was removed",
+			Pos: mesh.Pos{File: "o/c.yaml", Line: 12, Col: 7}, Consumers: []engine.Consumer{{Product: "f.r", Owner: "team-f", InputPort: "in"}}},
+		{Rule: "policy/x", Source: engine.SourcePolicy, Level: engine.LevelWarning, Message: "100% sure, really:\nyes", Pos: mesh.Pos{File: "o/d,1.yaml", Line: 3}},
+		{Rule: "input/yaml-syntax", Source: engine.SourceInput, Level: engine.LevelError, Message: "broken", Pos: mesh.Pos{File: "o/e.yaml"}},
+		{Rule: "compat/field-removed", Source: engine.SourceCompat, Level: engine.LevelNotice, Message: "again", Pos: mesh.Pos{File: "o/f.yaml", Line: 1}},
 	}}
-	r.finish()
+	r.Finish()
 	return r
 }
 
 func TestSARIFStructure(t *testing.T) {
 	var buf bytes.Buffer
-	if err := RenderSARIF(&buf, sampleReport(), "1.2.3"); err != nil {
+	if err := SARIF(&buf, sampleReport(), "1.2.3"); err != nil {
 		t.Fatal(err)
 	}
 	var log sarifLog
@@ -61,7 +62,7 @@ func TestSARIFStructure(t *testing.T) {
 
 func TestGitHubAnnotationsEscape(t *testing.T) {
 	var buf bytes.Buffer
-	if err := RenderGitHub(&buf, sampleReport()); err != nil {
+	if err := WorkflowCommands(&buf, sampleReport()); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()

@@ -1,4 +1,4 @@
-package checks
+package engine
 
 import (
 	"strings"
@@ -113,7 +113,7 @@ func TestDeprecationWindow(t *testing.T) {
 
 func TestSummaryLine(t *testing.T) {
 	r := &Report{}
-	r.finish()
+	r.Finish()
 	if r.Summary != "No data products changed" || r.Conclusion != "success" {
 		t.Fatalf("empty report: %q %q", r.Summary, r.Conclusion)
 	}
@@ -121,7 +121,7 @@ func TestSummaryLine(t *testing.T) {
 		{Rule: "a", Level: LevelError, Consumers: []Consumer{{Product: "x"}, {Product: "y"}}},
 		{Rule: "b", Level: LevelWarning},
 	}}
-	r.finish()
+	r.Finish()
 	if r.Summary != "Fails: 1 error, 1 warning; breaks 2 registered consumers" || r.Conclusion != "failure" {
 		t.Fatalf("summary %q, conclusion %q", r.Summary, r.Conclusion)
 	}
