@@ -16,9 +16,9 @@ import (
 	"github.com/meshbot/meshbot/internal/gitsnap"
 	"github.com/meshbot/meshbot/internal/impact"
 	"github.com/meshbot/meshbot/internal/mesh"
-	"github.com/meshbot/meshbot/internal/policy"
+	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/render"
-	bundled "github.com/meshbot/meshbot/policy"
+	"github.com/meshbot/meshbot/policy"
 )
 
 // repeated collects a flag given several times.
@@ -208,8 +208,8 @@ func readCapped(path string) ([]byte, error) {
 	return src, nil
 }
 
-func loadPolicy(ctx context.Context, dir string) (*policy.Set, error) {
-	var fsys fs.FS = bundled.FS()
+func loadPolicy(ctx context.Context, dir string) (*policyeval.Set, error) {
+	var fsys fs.FS = policy.FS()
 	if dir != "" {
 		st, err := os.Stat(dir)
 		if err != nil {
@@ -220,11 +220,11 @@ func loadPolicy(ctx context.Context, dir string) (*policy.Set, error) {
 		}
 		fsys = os.DirFS(dir)
 	}
-	return policy.Load(ctx, fsys, policy.Options{})
+	return policyeval.Load(ctx, fsys, policyeval.Options{})
 }
 
 func printPolicyError(w io.Writer, err error) {
-	var ce *policy.CompileError
+	var ce *policyeval.CompileError
 	if errors.As(err, &ce) {
 		fmt.Fprintf(w, "meshbot: the policy does not compile (%d error(s)):\n", len(ce.Errors))
 		for _, p := range ce.Errors {

@@ -20,7 +20,7 @@ import (
 	"github.com/meshbot/meshbot/internal/index"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/metrics"
-	"github.com/meshbot/meshbot/internal/policy"
+	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/prcheck"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/webhook"
@@ -53,7 +53,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 	defer st.Close()
 	gin.SetMode(gin.ReleaseMode)
 	if err := serve(ctx, cfg, st, serveDeps{Logger: log}); err != nil {
-		var ce *policy.CompileError
+		var ce *policyeval.CompileError
 		if errors.As(err, &ce) {
 			printPolicyError(stderr, err)
 			return exitUnusable
@@ -107,7 +107,7 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	if err != nil {
 		return err
 	}
-	pol := policy.NewSwappable(set)
+	pol := policyeval.NewSwappable(set)
 	source := "bundled"
 	if cfg.PolicyDir != "" {
 		source = cfg.PolicyDir
@@ -242,7 +242,7 @@ func drainMemory(st store.Store, log *slog.Logger) {
 // jobHandlers are the handlers of every job kind. Without a GitHub App each
 // fails permanently with a message saying so, so the job is dead-lettered
 // (visible in logs and metrics) instead of retried for nothing.
-func jobHandlers(cfg *config.Config, st store.Store, pol *policy.Swappable, log *slog.Logger) (map[string]jobs.Handler, error) {
+func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, log *slog.Logger) (map[string]jobs.Handler, error) {
 	if !cfg.HasApp() {
 		log.Warn("no GitHub App configured (GITHUB_APP_ID): deliveries are accepted, but every job that needs GitHub fails; see README \"Installing the GitHub App\"")
 		noApp := func(_ context.Context, j store.Job) error {

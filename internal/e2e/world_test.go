@@ -25,14 +25,14 @@ import (
 	"github.com/meshbot/meshbot/internal/github"
 	"github.com/meshbot/meshbot/internal/index"
 	"github.com/meshbot/meshbot/internal/jobs"
-	"github.com/meshbot/meshbot/internal/policy"
+	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/prcheck"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/store/storetest"
 	"github.com/meshbot/meshbot/internal/testutil"
 	"github.com/meshbot/meshbot/internal/webhook"
 	"github.com/meshbot/meshbot/internal/worker"
-	bundled "github.com/meshbot/meshbot/policy"
+	"github.com/meshbot/meshbot/policy"
 )
 
 const (
@@ -49,8 +49,8 @@ var today = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
 var secret = []byte("e2e-webhook-secret")
 
-var bundledPolicy = sync.OnceValues(func() (*policy.Set, error) {
-	return policy.Load(context.Background(), bundled.FS(), policy.Options{})
+var bundledPolicy = sync.OnceValues(func() (*policyeval.Set, error) {
+	return policyeval.Load(context.Background(), policy.FS(), policyeval.Options{})
 })
 
 func logger() *slog.Logger {
@@ -130,7 +130,7 @@ func newWorld(t testing.TB, st store.Store) *world {
 	hook := httptest.NewServer(in.Router())
 	t.Cleanup(hook.Close)
 	w := &world{t: t, fake: f, repo: r, st: st, app: app, hook: hook, main: main,
-		deps: prcheck.Deps{GitHub: prcheck.FromApp(app), Store: st, Policy: policy.NewSwappable(pol), Now: func() time.Time { return today }, Logger: logger()},
+		deps: prcheck.Deps{GitHub: prcheck.FromApp(app), Store: st, Policy: policyeval.NewSwappable(pol), Now: func() time.Time { return today }, Logger: logger()},
 		ix:   index.NewIndexer(index.Deps{GitHub: index.FromApp(app), Registry: st, Logger: logger()}),
 	}
 	return w

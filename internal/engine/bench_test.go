@@ -12,8 +12,8 @@ import (
 
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/meshgen"
-	"github.com/meshbot/meshbot/internal/policy"
-	bundled "github.com/meshbot/meshbot/policy"
+	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/policy"
 )
 
 // BenchmarkCheck1000 is the whole of `meshbot check --base` on a generated
@@ -32,7 +32,7 @@ func BenchmarkCheck1000(b *testing.B) {
 	if err := meshgen.Generate(head, opts); err != nil {
 		b.Fatal(err)
 	}
-	pol, err := policy.Load(ctx, bundled.FS(), policy.Options{})
+	pol, err := policyeval.Load(ctx, policy.FS(), policyeval.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/meshbot/meshbot/internal/compat"
 	"github.com/meshbot/meshbot/internal/impact"
 	"github.com/meshbot/meshbot/internal/mesh"
-	"github.com/meshbot/meshbot/internal/policy"
+	"github.com/meshbot/meshbot/internal/policyeval"
 )
 
 // DocsBase is where rule documentation lives; findings link into it.
@@ -30,7 +30,7 @@ type Request struct {
 	// ConsumerProblems are problems met while reading Consumers; they are
 	// reported as notices, since the change under review did not cause them.
 	ConsumerProblems []mesh.Problem
-	Policy           *policy.Set
+	Policy           *policyeval.Set
 	Today            time.Time
 }
 

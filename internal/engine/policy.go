@@ -12,7 +12,7 @@ import (
 	"github.com/meshbot/meshbot/internal/compat"
 	"github.com/meshbot/meshbot/internal/impact"
 	"github.com/meshbot/meshbot/internal/mesh"
-	"github.com/meshbot/meshbot/internal/policy"
+	"github.com/meshbot/meshbot/internal/policyeval"
 )
 
 type policyJob struct {
@@ -79,7 +79,7 @@ func evalPolicy(ctx context.Context, req Request, g *impact.Graph, changes []com
 }
 
 func evalOne(ctx context.Context, req Request, g *impact.Graph, j policyJob, changesByFile map[string][]any, today string) ([]Finding, error) {
-	pc := policy.Context{Path: j.doc.Path, Kind: j.kind, Today: today, Changes: changesByFile[j.doc.Path], Consumers: []any{}}
+	pc := policyeval.Context{Path: j.doc.Path, Kind: j.kind, Today: today, Changes: changesByFile[j.doc.Path], Consumers: []any{}}
 	if pc.Changes == nil {
 		pc.Changes = []any{}
 	}
@@ -105,7 +105,7 @@ func evalOne(ctx context.Context, req Request, g *impact.Graph, j policyJob, cha
 			})
 		}
 	}
-	res, err := req.Policy.Eval(ctx, policy.Input{Doc: j.doc, Context: pc})
+	res, err := req.Policy.Eval(ctx, policyeval.Input{Doc: j.doc, Context: pc})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate policy on %s: %w", j.doc.Path, err)
 	}

@@ -1,7 +1,7 @@
 // Package prcheck performs the pull-request check: for a jobs.Check it
 // creates the check run `meshbot` at the head SHA, works out which
 // descriptors and contracts the pull request touches, fetches their base and
-// head versions at exact SHAs, runs the engine (internal/checks) with the
+// head versions at exact SHAs, runs the engine (internal/engine) with the
 // installation's registry as consumers, and completes the check run.
 //
 // Errors. Broken YAML and missing contracts are findings, not errors: the
@@ -40,7 +40,7 @@ import (
 	"github.com/meshbot/meshbot/internal/github"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
-	"github.com/meshbot/meshbot/internal/policy"
+	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/render"
 	"github.com/meshbot/meshbot/internal/store"
 )
@@ -68,7 +68,7 @@ type Deps struct {
 	GitHub GitHub
 	Store  Store
 	// Policy is read once per job, so a swap applies from the next job on.
-	Policy *policy.Swappable
+	Policy *policyeval.Swappable
 	Now    func() time.Time // default time.Now; fixes "today" for sunset windows
 	Logger *slog.Logger     // default slog.Default()
 	// Concurrency bounds the file fetches of one check; default 8.
@@ -78,7 +78,7 @@ type Deps struct {
 type checker struct {
 	gh     GitHub
 	store  Store
-	policy *policy.Swappable
+	policy *policyeval.Swappable
 	now    func() time.Time
 	log    *slog.Logger
 	limit  int

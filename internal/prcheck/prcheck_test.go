@@ -20,10 +20,10 @@ import (
 	"github.com/meshbot/meshbot/internal/github"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
-	"github.com/meshbot/meshbot/internal/policy"
+	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/testutil"
-	bundled "github.com/meshbot/meshbot/policy"
+	"github.com/meshbot/meshbot/policy"
 )
 
 const (
@@ -36,8 +36,8 @@ const (
 // CLI's golden tests.
 var today = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
-var bundledPolicy = sync.OnceValues(func() (*policy.Set, error) {
-	return policy.Load(context.Background(), bundled.FS(), policy.Options{})
+var bundledPolicy = sync.OnceValues(func() (*policyeval.Set, error) {
+	return policyeval.Load(context.Background(), policy.FS(), policyeval.Options{})
 })
 
 type env struct {
@@ -52,7 +52,7 @@ type env struct {
 
 // newEnv is a fake GitHub holding acme/mesh with testdata/mesh on main, the
 // real App client against it, a memory store whose registry holds the
-// example mesh when registered is true, and the bundled policy.
+// example mesh when registered is true, and the bundled policyeval.
 func newEnv(t *testing.T, registered bool) *env {
 	t.Helper()
 	f := ghfaketest.New(t, appID)
@@ -90,7 +90,7 @@ func newEnv(t *testing.T, registered bool) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, fake: f, repo: r, store: st, gh: FromApp(app), main: main}
-	e.deps = Deps{GitHub: e.gh, Store: st, Policy: policy.NewSwappable(pol), Now: func() time.Time { return today }, Logger: quiet()}
+	e.deps = Deps{GitHub: e.gh, Store: st, Policy: policyeval.NewSwappable(pol), Now: func() time.Time { return today }, Logger: quiet()}
 	return e
 }
 

@@ -1,4 +1,4 @@
-package policy
+package policyeval
 
 import (
 	"context"
@@ -14,13 +14,13 @@ import (
 
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/meshgen"
-	bundled "github.com/meshbot/meshbot/policy"
+	"github.com/meshbot/meshbot/policy"
 )
 
 // loadBench loads the bundled policy with a generous bound: benchmarks
 // measure speed, and a loaded shared machine must not trip Options.Timeout.
 func loadBench(b *testing.B) *Set {
-	s, err := Load(context.Background(), bundled.FS(), Options{Timeout: time.Minute})
+	s, err := Load(context.Background(), policy.FS(), Options{Timeout: time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func BenchmarkEval(b *testing.B) {
 // BenchmarkEvalTopdown is the same query through OPA's topdown, the
 // engine Eval used before irvm and still uses for plans irvm refuses.
 func BenchmarkEvalTopdown(b *testing.B) {
-	s, err := Load(context.Background(), bundled.FS(), Options{Timeout: time.Minute, Topdown: true})
+	s, err := Load(context.Background(), policy.FS(), Options{Timeout: time.Minute, Topdown: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func BenchmarkEvalParallel(b *testing.B) {
 // query per package and rule name (data.<pkg>.<rule>), input the document,
 // no context and no per-body attribution.
 func BenchmarkEvalConftestPerRule(b *testing.B) {
-	pf, err := readPolicy(bundled.FS())
+	pf, err := readPolicy(policy.FS())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func BenchmarkToAST(b *testing.B) {
 func BenchmarkLoadBundled(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Load(context.Background(), bundled.FS(), Options{}); err != nil {
+		if _, err := Load(context.Background(), policy.FS(), Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

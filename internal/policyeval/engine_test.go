@@ -1,4 +1,4 @@
-package policy
+package policyeval
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/testutil"
-	bundled "github.com/meshbot/meshbot/policy"
+	"github.com/meshbot/meshbot/policy"
 )
 
 // enginePair is one policy folder loaded twice: planned (irvm) and topdown.
@@ -60,7 +60,7 @@ exception contains rules if { input.metadata.name == "legacy"; rules := ["owner"
 
 func policyPairs(t testing.TB) []enginePair {
 	return []enginePair{
-		loadPair(t, "bundled", bundled.FS()),
+		loadPair(t, "bundled", policy.FS()),
 		loadPair(t, "seed004", seedPolicy(t)),
 		loadPair(t, "failing", os.DirFS("testdata/failing")),
 		loadPair(t, "inline", fstest.MapFS{"inline.rego": &fstest.MapFile{Data: []byte(inlinePolicy)}}),
@@ -200,7 +200,7 @@ deny contains sprintf("empty string at %v", [concat(".", path)]) if {
 // must give what sequential ones give, on either engine (run with -race
 // too).
 func TestEvalConcurrent(t *testing.T) {
-	pair := loadPair(t, "bundled", bundled.FS())
+	pair := loadPair(t, "bundled", policy.FS())
 	docs := corpus(t)
 	for _, s := range []*Set{pair.plan, pair.topdwn} {
 		t.Run(s.Engine(), func(t *testing.T) { evalConcurrently(t, s, docs) })

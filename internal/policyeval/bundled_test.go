@@ -1,4 +1,4 @@
-package policy
+package policyeval
 
 import (
 	"bytes"
@@ -11,14 +11,14 @@ import (
 	"testing"
 
 	"github.com/meshbot/meshbot/internal/mesh"
-	bundled "github.com/meshbot/meshbot/policy"
+	"github.com/meshbot/meshbot/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func loadBundled(t testing.TB) *Set {
 	t.Helper()
-	s, err := Load(context.Background(), bundled.FS(), Options{})
+	s, err := Load(context.Background(), policy.FS(), Options{})
 	if err != nil {
 		t.Fatalf("load bundled policy: %v", err)
 	}
@@ -36,7 +36,7 @@ func readFixture(t testing.TB, name string) *mesh.Document {
 
 // The bundled policy's own Rego unit tests pass through Test.
 func TestBundledPolicyTestsPass(t *testing.T) {
-	rep, err := Test(context.Background(), bundled.FS())
+	rep, err := Test(context.Background(), policy.FS())
 	if err != nil {
 		t.Fatal(err)
 	}

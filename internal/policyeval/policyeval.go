@@ -1,5 +1,5 @@
-// Package policy evaluates Rego policy against meshbot's documents the way
-// conftest does (every package's deny/violation/warn rules, message strings
+// Package policyeval evaluates Rego policy against meshbot's documents the
+// way conftest does (every package's deny/violation/warn rules, message strings
 // or objects, exception rules), inside a sandbox (no network, no runtime
 // environment, bounded time), and points every finding at a line of the
 // document it judged.
@@ -16,7 +16,7 @@
 //
 // time.now_ns stays available, but policies should compare dates with
 // data.meshbot.context.today: it is what the report shows and what tests mock.
-package policy
+package policyeval
 
 import (
 	"sync/atomic"

@@ -1,4 +1,4 @@
-package policy
+package policyeval
 
 import (
 	"fmt"
@@ -36,7 +36,10 @@ type ruleInfo struct {
 	loc       *locator
 }
 
-type companionPlan struct {
+// companions is what Load generates next to the user's policy: the
+// companion modules, the rule bodies they evaluate and the packages with
+// exception rules.
+type companions struct {
 	modules    map[string]*ast.Module
 	rules      []*ruleInfo
 	exceptions []string // packages with exception rules, aligned with the aggregator's exceptions
@@ -80,8 +83,8 @@ func ruleName(r *ast.Rule) string {
 	return "" // ref heads (deny.foo contains ...) are not conftest rules
 }
 
-func buildCompanions(pf *policyFiles) (*companionPlan, error) {
-	plan := &companionPlan{modules: map[string]*ast.Module{}}
+func buildCompanions(pf *policyFiles) (*companions, error) {
+	comp := &companions{modules: map[string]*ast.Module{}}
 	paths := make([]string, 0, len(pf.modules))
 	for p := range pf.modules {
 		paths = append(paths, p)
@@ -109,7 +112,7 @@ func buildCompanions(pf *policyFiles) (*companionPlan, error) {
 			name := ruleName(r)
 			if name == "exception" && !excPkgs[pkg] {
 				excPkgs[pkg] = true
-				plan.exceptions = append(plan.exceptions, pkg)
+				comp.exceptions = append(comp.exceptions, pkg)
 				excRefs = append(excRefs, pkgRef.Append(ast.StringTerm(exceptionRule)).String())
 				fmt.Fprintf(&src, "%s contains name if { some names in exception; some name in names }\n", exceptionRule)
 				wrote = true
@@ -119,7 +122,7 @@ func buildCompanions(pf *policyFiles) (*companionPlan, error) {
 			if sev == "" || r.Default || len(r.Head.Args) > 0 {
 				continue
 			}
-			id := fmt.Sprintf("%s%d", companionPrefix, len(plan.rules))
+			id := fmt.Sprintf("%s%d", companionPrefix, len(comp.rules))
 			info := &ruleInfo{
 				pkg:       pkg,
 				name:      name,
@@ -132,7 +135,7 @@ func buildCompanions(pf *policyFiles) (*companionPlan, error) {
 				info.policyPos = mesh.Pos{File: r.Location.File, Line: r.Location.Row, Col: r.Location.Col}
 			}
 			applyAnnotations(info, r.Annotations)
-			plan.rules = append(plan.rules, info)
+			comp.rules = append(comp.rules, info)
 			results = append(results, pkgRef.Append(ast.StringTerm(id)).String())
 
 			if r.Head.RuleKind() == ast.MultiValue {
@@ -161,7 +164,7 @@ func buildCompanions(pf *policyFiles) (*companionPlan, error) {
 			c.Module = cm
 			cm.Rules = append(cm.Rules, c)
 		}
-		plan.modules[file] = cm
+		comp.modules[file] = cm
 	}
 
 	var agg strings.Builder
@@ -172,8 +175,8 @@ func buildCompanions(pf *policyFiles) (*companionPlan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aggregator: %w", err)
 	}
-	plan.modules["meshbot#aggregator"] = am
-	return plan, nil
+	comp.modules["meshbot#aggregator"] = am
+	return comp, nil
 }
 
 func applyAnnotations(info *ruleInfo, anns []*ast.Annotations) {

@@ -1,4 +1,4 @@
-package policy
+package policyeval
 
 import (
 	"context"
@@ -185,15 +185,15 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 		return nil, err
 	}
 
-	plan, err := buildCompanions(pf)
+	comp, err := buildCompanions(pf)
 	if err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
-	all := make(map[string]*ast.Module, len(pf.modules)+len(plan.modules))
+	all := make(map[string]*ast.Module, len(pf.modules)+len(comp.modules))
 	for k, m := range pf.modules {
 		all[k] = m
 	}
-	for k, m := range plan.modules {
+	for k, m := range comp.modules {
 		all[k] = m
 	}
 	compiler, err := compile(all, false)
@@ -214,8 +214,8 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 		compiler:   compiler,
 		data:       pf.data,
 		query:      ast.MustParseBody(fmt.Sprintf("%s = %s.results; %s = %s.exceptions", resultVar, aggregatorPkg, exceptionVar, aggregatorPkg)),
-		rules:      plan.rules,
-		exceptions: plan.exceptions,
+		rules:      comp.rules,
+		exceptions: comp.exceptions,
 		free:       make(chan *evaluator, maxIdleEvaluators),
 
 		readsContext: readsContext(user),
@@ -226,7 +226,7 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 			return nil, err
 		}
 		if set.prog != nil {
-			set.funcs = planFuncs(set.prog, plan)
+			set.funcs = ruleFuncs(set.prog, comp)
 		}
 		if set.funcs == nil {
 			set.prog = nil // a rule the planner named otherwise: topdown judges
@@ -289,19 +289,19 @@ func prepareProgram(ctx context.Context, compiler *ast.Compiler, query ast.Body,
 	return prog, obj, nil
 }
 
-// planFuncs finds the planned function of every rule body's companion and
+// ruleFuncs finds the planned function of every rule body's companion and
 // every package's exception rule, in the order Eval reads them; nil when
 // one is missing.
-func planFuncs(prog *irvm.Program, plan *companionPlan) []int {
+func ruleFuncs(prog *irvm.Program, comp *companions) []int {
 	var out []int
-	for i, r := range plan.rules {
+	for i, r := range comp.rules {
 		f, ok := prog.Func(fmt.Sprintf("%s.%s%d", r.pkg, companionPrefix, i))
 		if !ok {
 			return nil
 		}
 		out = append(out, f)
 	}
-	for _, pkg := range plan.exceptions {
+	for _, pkg := range comp.exceptions {
 		f, ok := prog.Func(pkg + "." + exceptionRule)
 		if !ok {
 			return nil
