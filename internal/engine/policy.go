@@ -15,36 +15,44 @@ import (
 	"github.com/meshbot/meshbot/internal/policyeval"
 )
 
+// policyJob is one changed document of the head for the policy to judge.
 type policyJob struct {
 	doc  *mesh.Document
-	kind string
-	prod *mesh.Product
+	kind policyeval.Kind
+	prod *mesh.Product // the descriptor's product; nil for a contract
+}
+
+// policyScope is what every job's context is built from.
+type policyScope struct {
+	req           Request
+	graph         *impact.Graph
+	changesByFile map[string][]policyeval.Change
+	today         string
 }
 
 // evalPolicy runs the policy on every changed document of the head, in
 // parallel, and returns the findings in the documents' order.
 func evalPolicy(ctx context.Context, req Request, g *impact.Graph, changes []compat.Change, scope changeScope) ([]Finding, error) {
-	today := req.Today.Format(time.DateOnly)
-	byFile := map[string]*mesh.Product{}
-	for _, p := range req.Head.Products {
-		byFile[p.File] = p
-	}
-	changesByFile := map[string][]any{}
+	ps := policyScope{req: req, graph: g, changesByFile: map[string][]policyeval.Change{}, today: req.Today.Format(time.DateOnly)}
 	for _, c := range changes {
 		file := c.Pos.File
 		if c.Contract != "" && !c.InBase {
 			file = c.Contract
 		}
-		changesByFile[file] = append(changesByFile[file], changeContext(c))
+		ps.changesByFile[file] = append(ps.changesByFile[file], changeContext(c))
+	}
+	byFile := map[string]*mesh.Product{}
+	for _, p := range req.Head.Products {
+		byFile[p.File] = p
 	}
 	var jobs []policyJob
 	for path, doc := range req.Head.Documents {
 		if !scope.files[path] {
 			continue
 		}
-		j := policyJob{doc: doc, kind: "contract", prod: byFile[path]}
+		j := policyJob{doc: doc, kind: policyeval.KindContract, prod: byFile[path]}
 		if j.prod != nil {
-			j.kind = "descriptor"
+			j.kind = policyeval.KindDescriptor
 		}
 		jobs = append(jobs, j)
 	}
@@ -59,7 +67,7 @@ func evalPolicy(ctx context.Context, req Request, g *impact.Graph, changes []com
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i], errs[i] = evalOne(ctx, req, g, jobs[i], changesByFile, today)
+				results[i], errs[i] = ps.evalOne(ctx, jobs[i])
 			}
 		}()
 	}
@@ -78,36 +86,15 @@ func evalPolicy(ctx context.Context, req Request, g *impact.Graph, changes []com
 	return out, nil
 }
 
-func evalOne(ctx context.Context, req Request, g *impact.Graph, j policyJob, changesByFile map[string][]any, today string) ([]Finding, error) {
-	pc := policyeval.Context{Path: j.doc.Path, Kind: j.kind, Today: today, Changes: changesByFile[j.doc.Path], Consumers: []any{}}
-	if pc.Changes == nil {
-		pc.Changes = []any{}
-	}
-	if req.Base != nil {
-		if old, ok := req.Base.Documents[j.doc.Path]; ok {
-			pc.Base = old.Value
-		}
+// evalOne judges one document with its context.
+func (ps policyScope) evalOne(ctx context.Context, j policyJob) ([]Finding, error) {
+	res, err := ps.req.Policy.Eval(ctx, policyeval.Input{Doc: j.doc, Context: ps.context(j)})
+	if err != nil {
+		return nil, fmt.Errorf("evaluate policy on %s: %w", j.doc.Path, err)
 	}
 	product := ""
 	if j.prod != nil {
 		product = j.prod.ID()
-		for _, c := range g.ConsumersOf(product, "") {
-			if c.Product == product {
-				continue
-			}
-			fields := make([]any, 0, len(c.Fields))
-			for _, f := range c.Fields {
-				fields = append(fields, f.Name)
-			}
-			pc.Consumers = append(pc.Consumers, map[string]any{
-				"product": c.Product, "owner": c.Owner, "input_port": c.InputPort,
-				"port": c.Port, "fields": fields, "file": c.File,
-			})
-		}
-	}
-	res, err := req.Policy.Eval(ctx, policyeval.Input{Doc: j.doc, Context: pc})
-	if err != nil {
-		return nil, fmt.Errorf("evaluate policy on %s: %w", j.doc.Path, err)
 	}
 	out := make([]Finding, 0, len(res))
 	for _, r := range res {
@@ -120,7 +107,7 @@ func evalOne(ctx context.Context, req Request, g *impact.Graph, j policyJob, cha
 			Pos:     r.Pos,
 			Product: product,
 		}
-		if r.Severity == "warn" {
+		if r.Severity == policyeval.SeverityWarn {
 			f.Level = LevelWarning
 		}
 		if len(r.Related) > 0 {
@@ -134,14 +121,39 @@ func evalOne(ctx context.Context, req Request, g *impact.Graph, j policyJob, cha
 	return out, nil
 }
 
-func changeContext(c compat.Change) map[string]any {
-	fields := make([]any, 0, len(c.Fields))
-	for _, f := range c.Fields {
-		fields = append(fields, f)
+// context is what the policy reads at data.meshbot.context for one
+// document, built once per document.
+func (ps policyScope) context(j policyJob) policyeval.Context {
+	pc := policyeval.Context{Path: j.doc.Path, Kind: j.kind, Today: ps.today, Changes: ps.changesByFile[j.doc.Path]}
+	if ps.req.Base != nil {
+		if old, ok := ps.req.Base.Documents[j.doc.Path]; ok {
+			pc.Base = old.Value
+		}
 	}
-	return map[string]any{
-		"rule": c.Rule, "severity": c.Severity.String(), "message": c.Message,
-		"product": c.Product, "port": c.Port, "contract": c.Contract, "fields": fields,
-		"old": c.Old, "new": c.New, "file": c.Pos.File, "line": int64(c.Pos.Line),
+	if j.prod == nil {
+		return pc
+	}
+	product := j.prod.ID()
+	for _, c := range ps.graph.ConsumersOf(product, "") {
+		if c.Product == product {
+			continue
+		}
+		fields := make([]string, len(c.Fields))
+		for i, f := range c.Fields {
+			fields[i] = f.Name
+		}
+		pc.Consumers = append(pc.Consumers, policyeval.Consumer{
+			Product: c.Product, Owner: c.Owner, InputPort: c.InputPort,
+			Port: c.Port, Fields: fields, File: c.File,
+		})
+	}
+	return pc
+}
+
+func changeContext(c compat.Change) policyeval.Change {
+	return policyeval.Change{
+		Rule: c.Rule, Severity: c.Severity.String(), Message: c.Message,
+		Product: c.Product, Port: c.Port, Contract: c.Contract, Fields: c.Fields,
+		Old: c.Old, New: c.New, File: c.Pos.File, Line: c.Pos.Line,
 	}
 }

@@ -246,9 +246,9 @@ func TestPassesBundledPolicy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kind := "contract"
+			kind := policyeval.KindContract
 			if strings.HasSuffix(name, "/dataproduct.yaml") {
-				kind = "descriptor"
+				kind = policyeval.KindDescriptor
 			}
 			results, err := set.Eval(ctx, policyeval.Input{Doc: doc, Context: policyeval.Context{Path: name, Kind: kind, Today: "2026-11-21"}})
 			if err != nil {

@@ -31,7 +31,7 @@ func benchInput(b testing.TB) Input {
 	doc := readDoc(b, "testdata/seed004/dataproduct.yaml")
 	return Input{Doc: doc, Context: Context{
 		Path: doc.Path, Kind: "descriptor", Today: "2027-01-15",
-		Consumers: []any{map[string]any{"product": "sales.forecast", "owner": "team-sales", "input_port": "orders", "port": "iceberg-curated", "fields": []any{"order_id"}}},
+		Consumers: []Consumer{{Product: "sales.forecast", Owner: "team-sales", InputPort: "orders", Port: "iceberg-curated", Fields: []string{"order_id"}}},
 	}}
 }
 
@@ -212,15 +212,15 @@ func BenchmarkEvalPerDocument(b *testing.B) {
 	}
 	type job struct {
 		in   Input
-		kind string
+		kind Kind
 	}
 	var jobs []job
 	for path, doc := range m.Documents {
-		kind := "contract"
+		kind := KindContract
 		if descriptors[path] {
-			kind = "descriptor"
+			kind = KindDescriptor
 		}
-		jobs = append(jobs, job{Input{Doc: doc, Context: Context{Path: path, Kind: kind, Today: "2026-11-21", Base: doc.Value, Changes: []any{}, Consumers: []any{}}}, kind})
+		jobs = append(jobs, job{Input{Doc: doc, Context: Context{Path: path, Kind: kind, Today: "2026-11-21", Base: doc.Value}}, kind})
 	}
 	if len(jobs) < 2000 {
 		b.Fatalf("%d documents, want 2,000", len(jobs))
@@ -236,7 +236,7 @@ func BenchmarkEvalPerDocument(b *testing.B) {
 				b.Fatal(err)
 			}
 			d := time.Since(start)
-			times[j.kind] = append(times[j.kind], d)
+			times[string(j.kind)] = append(times[string(j.kind)], d)
 			times["all"] = append(times["all"], d)
 		}
 	}

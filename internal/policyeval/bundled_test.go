@@ -111,8 +111,8 @@ func TestBundledGolden(t *testing.T) {
 		{"removed ports", "messy.yaml", Context{
 			Kind: "descriptor", Today: "2027-02-01",
 			Base: readFixture(t, "base.yaml").Value,
-			Consumers: []any{
-				map[string]any{"product": "sales.forecast", "owner": "team-sales", "input_port": "revenue", "port": "legacy-csv", "fields": []any{"total"}, "file": "sales/dataproduct.yaml"},
+			Consumers: []Consumer{
+				{Product: "sales.forecast", Owner: "team-sales", InputPort: "revenue", Port: "legacy-csv", Fields: []string{"total"}, File: "sales/dataproduct.yaml"},
 			},
 		}, "removed.golden"},
 		{"contract", "contract.yaml", Context{Kind: "contract", Today: "2027-02-01"}, "contract.golden"},

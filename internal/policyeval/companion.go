@@ -27,7 +27,7 @@ const (
 type ruleInfo struct {
 	pkg       string // "mesh.residency"
 	name      string // as written: deny, deny_foo, warn_bar
-	severity  string
+	severity  Severity
 	id        string
 	title     string
 	related   []string
@@ -47,8 +47,11 @@ type companions struct {
 
 // severityOf tells conftest's rule families apart: deny, violation and warn,
 // alone or with a _suffix.
-func severityOf(name string) string {
-	for _, fam := range []struct{ prefix, sev string }{
+func severityOf(name string) Severity {
+	for _, fam := range []struct {
+		prefix string
+		sev    Severity
+	}{
 		{"deny", SeverityDeny}, {"violation", SeverityDeny}, {"warn", SeverityWarn},
 	} {
 		if name == fam.prefix || strings.HasPrefix(name, fam.prefix+"_") {

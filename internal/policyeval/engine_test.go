@@ -119,8 +119,8 @@ func TestEnginesAgree(t *testing.T) {
 		return []Context{
 			{Path: doc.Path, Kind: "descriptor", Today: "2027-01-15"},
 			{Path: doc.Path, Kind: "contract", Today: "2030-01-01", Base: doc.Value,
-				Changes:   []any{map[string]any{"rule": "field-removed", "severity": "breaking"}},
-				Consumers: []any{map[string]any{"product": "sales.forecast", "owner": "team-sales", "fields": []any{"order_id"}}}},
+				Changes:   []Change{{Rule: "field-removed", Severity: "breaking"}},
+				Consumers: []Consumer{{Product: "sales.forecast", Owner: "team-sales", Fields: []string{"order_id"}}}},
 		}
 	}
 	compared, findings := 0, 0

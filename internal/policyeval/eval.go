@@ -95,31 +95,13 @@ func (s *Set) dataWithContext(c Context) ast.Object {
 	for k, v := range s.meshbotData {
 		mb[k] = v
 	}
-	mb["context"] = contextDoc(c)
+	mb["context"] = c.doc()
 	top := make(map[string]any, len(s.topData)+1)
 	for k, v := range s.topData {
 		top[k] = v
 	}
 	top["meshbot"] = mb
 	return ast.LazyObject(top)
-}
-
-// contextDoc is the context as policies read it at data.meshbot.context,
-// in Go form: both engines hand it to OPA as a lazy object, so the base
-// document (as large as the input) is converted only where a rule reads it.
-func contextDoc(c Context) map[string]any {
-	return map[string]any{
-		"path": c.Path, "kind": c.Kind, "base": c.Base,
-		"changes": listOrEmpty(c.Changes), "consumers": listOrEmpty(c.Consumers), "today": c.Today,
-	}
-}
-
-// listOrEmpty keeps the context's lists arrays when none were given.
-func listOrEmpty(xs []any) []any {
-	if xs == nil {
-		return []any{}
-	}
-	return xs
 }
 
 // evalTopdown is OPA's own evaluator, for plans irvm does not run. The
@@ -135,7 +117,7 @@ func (s *Set) evalTopdown(ctx context.Context, docVal ast.Value, in Input) (resu
 	defer s.release(e)
 	opts := []rego.EvalOption{rego.EvalParsedInput(docVal)}
 	if s.readsContext {
-		ctxVal := ast.LazyObject(contextDoc(in.Context))
+		ctxVal := ast.LazyObject(in.Context.doc())
 		txn, err := e.store.NewTransaction(ctx, storage.WriteParams)
 		if err != nil {
 			return nil, nil, err

@@ -114,9 +114,10 @@ test_deny_looking contains "a test rule" if true
 	doc := parseDoc(t, "dp.yaml", sampleDoc)
 	res := evalDoc(t, s, doc, Context{})
 	type row struct {
-		Sev, Rule, Msg string
-		Pos            mesh.Pos
-		Meta           map[string]any
+		Sev       Severity
+		Rule, Msg string
+		Pos       mesh.Pos
+		Meta      map[string]any
 	}
 	var got []row
 	for _, r := range res {
@@ -188,10 +189,8 @@ deny contains sprintf("input keys %v", [sort(object.keys(input))]) if true
 	res := evalDoc(t, s, doc, Context{
 		Path: "dp.yaml", Kind: "descriptor", Today: "2027-01-15",
 		Base:      map[string]any{"metadata": map[string]any{"name": "old"}},
-		Consumers: []any{map[string]any{"product": "sales.forecast", "owner": "team-sales", "port": "curated"}},
-		Changes: []any{struct {
-			Rule string `json:"rule"`
-		}{"field-removed"}},
+		Consumers: []Consumer{{Product: "sales.forecast", Owner: "team-sales", Port: "curated"}},
+		Changes:   []Change{{Rule: "field-removed"}},
 	})
 	var msgs []string
 	for _, r := range res {
@@ -509,11 +508,11 @@ warn contains "hardened" if true
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
+	got := map[string]Severity{}
 	for _, r := range evalDoc(t, s, parseDoc(t, "dp.yaml", sampleDoc), Context{}) {
 		got[r.Message] = r.Severity
 	}
-	if want := map[string]string{"softened": SeverityWarn, "hardened": SeverityDeny}; !reflect.DeepEqual(got, want) {
+	if want := map[string]Severity{"softened": SeverityWarn, "hardened": SeverityDeny}; !reflect.DeepEqual(got, want) {
 		t.Errorf("severities %v, want %v", got, want)
 	}
 }

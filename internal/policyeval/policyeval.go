@@ -5,14 +5,8 @@
 // document it judged.
 //
 // Policies see the document exactly as written as input, and meshbot's
-// context for that document at data.meshbot.context:
-//
-//	data.meshbot.context.path       the document's file path
-//	data.meshbot.context.kind       "descriptor" | "contract"
-//	data.meshbot.context.base       the base version's value (null when the file is new)
-//	data.meshbot.context.changes    changes computed between base and head
-//	data.meshbot.context.consumers  registered consumers of the product
-//	data.meshbot.context.today      today's date, YYYY-MM-DD
+// context for that document (type Context: path, kind, base version,
+// changes, consumers, today) at data.meshbot.context.
 //
 // time.now_ns stays available, but policies should compare dates with
 // data.meshbot.context.today: it is what the report shows and what tests mock.
@@ -46,19 +40,9 @@ type Input struct {
 	Context Context
 }
 
-// Context is mounted for policies at data.meshbot.context.
-type Context struct {
-	Path      string `json:"path"`      // the document's file path
-	Kind      string `json:"kind"`      // "descriptor" | "contract"
-	Base      any    `json:"base"`      // the base version's value (nil when the file is new)
-	Changes   []any  `json:"changes"`   // computed breaking/other changes, opaque to this package
-	Consumers []any  `json:"consumers"` // registered consumers: [{product, owner, input_port, port, fields, file}]
-	Today     string `json:"today"`     // YYYY-MM-DD
-}
-
 // Result is one message of a deny, violation or warn rule.
 type Result struct {
-	Severity  string         // "deny" (deny and violation rules) or "warn"
+	Severity  Severity       // deny (deny and violation rules) or warn
 	Package   string         // e.g. "mesh.residency"
 	Rule      string         // rule name as written: deny, deny_foo, violation_x, warn_y
 	ID        string         // METADATA custom.id, else "<package>/<rule>"
@@ -70,10 +54,13 @@ type Result struct {
 	PolicyPos mesh.Pos       // the rule's location in the policy file
 }
 
-// Severities of a Result.
+// Severity is what a rule's family makes of its messages.
+type Severity string
+
+// The severities of a Result: conftest's rule families.
 const (
-	SeverityDeny = "deny"
-	SeverityWarn = "warn"
+	SeverityDeny Severity = "deny" // deny and violation rules: the check fails
+	SeverityWarn Severity = "warn" // warn rules: the check passes with a warning
 )
 
 // Problem is one compile error of a policy folder.

@@ -320,9 +320,9 @@ func TestExampleMeshPassesBundledPolicy(t *testing.T) {
 		t.Fatalf("only %d documents read", len(m.Documents))
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.Documents)) {
-		kind := "contract"
+		kind := policyeval.KindContract
 		if m.Contracts[name] == nil {
-			kind = "descriptor"
+			kind = policyeval.KindDescriptor
 		}
 		results, err := set.Eval(ctx, policyeval.Input{Doc: m.Documents[name], Context: policyeval.Context{Path: name, Kind: kind, Today: "2026-11-21"}})
 		if err != nil {
