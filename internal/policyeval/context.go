@@ -101,11 +101,11 @@ func (c Context) doc() map[string]any {
 	}
 }
 
-// names keeps a list of names an array, never null.
-func names(xs []string) []any {
-	out := make([]any, len(xs))
-	for i, x := range xs {
-		out[i] = x
+// names keeps a list of names an array, never null. OPA converts a
+// []string without boxing each name.
+func names(xs []string) []string {
+	if xs == nil {
+		return []string{}
 	}
-	return out
+	return xs
 }
