@@ -27,7 +27,46 @@ type repeated []string
 func (r *repeated) String() string     { return strings.Join(*r, ",") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
+// checkOptions are meshbot check's flags and folder, validated.
+type checkOptions struct {
+	dir, base, policyDir string
+	consumers            []string
+	format               render.Format
+	today                time.Time
+}
+
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, code, ok := parseCheck(args, stderr)
+	if !ok {
+		return code
+	}
+	req, err := checkRequest(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "meshbot check: %v\n", err)
+		return exitUnusable
+	}
+	if req.Policy, err = loadPolicy(ctx, opts.policyDir); err != nil {
+		printPolicyError(stderr, err)
+		return exitUnusable
+	}
+	rep, err := engine.Evaluate(ctx, req)
+	if err != nil {
+		fmt.Fprintf(stderr, "meshbot check: %v\n", err)
+		return exitUnusable
+	}
+	if err := render.Write(stdout, rep, opts.format, version); err != nil {
+		fmt.Fprintf(stderr, "meshbot check: write report: %v\n", err)
+		return exitUnusable
+	}
+	if rep.Failed() {
+		return exitFindings
+	}
+	return exitOK
+}
+
+// parseCheck reads the command line; when it is not usable it says why
+// and returns the exit code to end with.
+func parseCheck(args []string, stderr io.Writer) (opts checkOptions, code int, ok bool) {
 	fl := flag.NewFlagSet("meshbot check", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	var (
@@ -44,89 +83,70 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+			return opts, exitOK, false
 		}
-		return exitUnusable
+		return opts, exitUnusable, false
 	}
 	if fl.NArg() > 1 {
 		fmt.Fprintf(stderr, "meshbot check: one DIR at most, got %q\n", fl.Args())
-		return exitUnusable
+		return opts, exitUnusable, false
 	}
-	outFormat, err := render.ParseFormat(*format)
+	f, err := render.ParseFormat(*format)
 	if err != nil {
 		fmt.Fprintf(stderr, "meshbot check: unknown --format %q (want %s)\n", *format, render.FormatNames(", "))
-		return exitUnusable
+		return opts, exitUnusable, false
 	}
-	dir := "."
+	opts = checkOptions{dir: ".", base: *base, policyDir: *policyDir, consumers: consumers, format: f, today: time.Now()}
 	if fl.NArg() == 1 {
-		dir = fl.Arg(0)
+		opts.dir = fl.Arg(0)
 	}
-	today := time.Now()
 	if *todayFlag != "" {
 		t, err := time.Parse(time.DateOnly, *todayFlag)
 		if err != nil {
 			fmt.Fprintf(stderr, "meshbot check: --today %q is not a YYYY-MM-DD date\n", *todayFlag)
-			return exitUnusable
+			return opts, exitUnusable, false
 		}
-		today = t
+		opts.today = t
 	}
+	return opts, exitOK, true
+}
 
-	req := engine.Request{Today: today}
-	if err := checkDir(dir); err != nil {
-		fmt.Fprintf(stderr, "meshbot check: %v\n", err)
-		return exitUnusable
+// checkRequest loads the head, the base and the consumers the engine
+// judges with.
+func checkRequest(ctx context.Context, opts checkOptions) (engine.Request, error) {
+	req := engine.Request{Today: opts.today}
+	if err := checkDir(opts.dir); err != nil {
+		return req, err
 	}
-	if *base == "" {
+	if opts.base == "" {
 		var err error
-		if req.Head, err = loadDir(ctx, dir); err != nil {
-			fmt.Fprintf(stderr, "meshbot check: %v\n", err)
-			return exitUnusable
+		req.Head, err = loadDir(ctx, opts.dir)
+		if err != nil {
+			return req, err
 		}
 	} else {
-		baseDir, cleanup, err := resolveBase(ctx, dir, *base)
+		baseDir, cleanup, err := resolveBase(ctx, opts.dir, opts.base)
 		if err != nil {
-			fmt.Fprintf(stderr, "meshbot check: --base: %v\n", err)
-			return exitUnusable
+			return req, fmt.Errorf("--base: %w", err)
 		}
 		// Files identical on both sides are read once and parsed only
 		// where their content matters.
-		req.Head, req.Base, err = mesh.LoadPair(ctx, os.DirFS(dir), os.DirFS(baseDir))
+		req.Head, req.Base, err = mesh.LoadPair(ctx, os.DirFS(opts.dir), os.DirFS(baseDir))
 		cleanup()
 		if err != nil {
-			fmt.Fprintf(stderr, "meshbot check: %v\n", err)
-			return exitUnusable
+			return req, err
 		}
-		req.Head.Root, req.Base.Root = dir, *base
+		req.Head.Root, req.Base.Root = opts.dir, opts.base
 	}
-	for _, c := range consumers {
+	for _, c := range opts.consumers {
 		products, problems, err := loadConsumers(ctx, c)
 		if err != nil {
-			fmt.Fprintf(stderr, "meshbot check: --consumers: %v\n", err)
-			return exitUnusable
+			return req, fmt.Errorf("--consumers: %w", err)
 		}
 		req.Consumers = append(req.Consumers, products)
 		req.ConsumerProblems = append(req.ConsumerProblems, problems...)
 	}
-	pol, err := loadPolicy(ctx, *policyDir)
-	if err != nil {
-		printPolicyError(stderr, err)
-		return exitUnusable
-	}
-	req.Policy = pol
-
-	rep, err := engine.Evaluate(ctx, req)
-	if err != nil {
-		fmt.Fprintf(stderr, "meshbot check: %v\n", err)
-		return exitUnusable
-	}
-	if err := render.Write(stdout, rep, outFormat, version); err != nil {
-		fmt.Fprintf(stderr, "meshbot check: write report: %v\n", err)
-		return exitUnusable
-	}
-	if rep.Failed() {
-		return exitFindings
-	}
-	return exitOK
+	return req, nil
 }
 
 // checkDir refuses what is not a readable folder.

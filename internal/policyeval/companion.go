@@ -2,7 +2,8 @@ package policyeval
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -86,88 +87,22 @@ func ruleName(r *ast.Rule) string {
 	return "" // ref heads (deny.foo contains ...) are not conftest rules
 }
 
+// buildCompanions writes a companion module for every policy module with
+// deny/violation/warn or exception rules, and the aggregator whose results
+// and exceptions arrays the prepared query reads.
 func buildCompanions(pf *policyFiles) (*companions, error) {
 	comp := &companions{modules: map[string]*ast.Module{}}
-	paths := make([]string, 0, len(pf.modules))
-	for p := range pf.modules {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-
 	var results, excRefs []string
 	excPkgs := map[string]bool{}
-	for _, p := range paths {
-		m := pf.modules[p]
+	for _, p := range slices.Sorted(maps.Keys(pf.modules)) {
 		if isTestFile(p) {
 			continue
 		}
-		pkgRef := m.Package.Path
-		pkg := strings.TrimPrefix(pkgRef.String(), "data.")
-
-		var src strings.Builder
-		fmt.Fprintf(&src, "%s\n", m.Package)
-		for _, imp := range m.Imports {
-			fmt.Fprintf(&src, "%s\n", imp)
-		}
-		var clones []*ast.Rule
-		wrote := false
-		for _, r := range m.Rules {
-			name := ruleName(r)
-			if name == "exception" && !excPkgs[pkg] {
-				excPkgs[pkg] = true
-				comp.exceptions = append(comp.exceptions, pkg)
-				excRefs = append(excRefs, pkgRef.Append(ast.StringTerm(exceptionRule)).String())
-				fmt.Fprintf(&src, "%s contains name if { some names in exception; some name in names }\n", exceptionRule)
-				wrote = true
-				continue
-			}
-			sev := severityOf(name)
-			if sev == "" || r.Default || len(r.Head.Args) > 0 {
-				continue
-			}
-			id := fmt.Sprintf("%s%d", companionPrefix, len(comp.rules))
-			info := &ruleInfo{
-				pkg:       pkg,
-				name:      name,
-				severity:  sev,
-				id:        pkg + "/" + name,
-				exception: exceptionName(name),
-				loc:       analyze(r),
-			}
-			if r.Location != nil {
-				info.policyPos = mesh.Pos{File: r.Location.File, Line: r.Location.Row, Col: r.Location.Col}
-			}
-			applyAnnotations(info, r.Annotations)
-			comp.rules = append(comp.rules, info)
-			results = append(results, pkgRef.Append(ast.StringTerm(id)).String())
-
-			if r.Head.RuleKind() == ast.MultiValue {
-				c := r.Copy()
-				c.Head.Name = ast.Var(id)
-				c.Head.Reference = ast.Ref{ast.VarTerm(id)}
-				c.Annotations = nil
-				clones = append(clones, c)
-				continue
-			}
-			// A complete rule (deny := "msg" if ..., warn if ...) is unique in
-			// its package, so a wrapper reading it attributes correctly; false
-			// means no finding, as in conftest.
-			fmt.Fprintf(&src, "%s contains v if { v := %s; v != false }\n", id, name)
-			wrote = true
-		}
-		if len(clones) == 0 && !wrote {
-			continue
-		}
-		file := p + "#meshbot"
-		cm, err := ast.ParseModuleWithOpts(file, src.String(), parserOptions())
+		res, exc, err := comp.addModule(p, pf.modules[p], excPkgs)
 		if err != nil {
-			return nil, fmt.Errorf("companion of %s: %w", p, err)
+			return nil, err
 		}
-		for _, c := range clones {
-			c.Module = cm
-			cm.Rules = append(cm.Rules, c)
-		}
-		comp.modules[file] = cm
+		results, excRefs = append(results, res...), append(excRefs, exc...)
 	}
 
 	var agg strings.Builder
@@ -180,6 +115,88 @@ func buildCompanions(pf *policyFiles) (*companions, error) {
 	}
 	comp.modules["meshbot#aggregator"] = am
 	return comp, nil
+}
+
+// addModule writes the companion of policy module m (file p): a clone of
+// every deny/violation/warn body under a name of its own, and the package's
+// exception names. It returns the references the aggregator collects: one
+// per rule body, and the package's exceptions when it has any (excPkgs
+// counts each package once).
+func (comp *companions) addModule(p string, m *ast.Module, excPkgs map[string]bool) (results, excRefs []string, err error) {
+	pkgRef := m.Package.Path
+	pkg := strings.TrimPrefix(pkgRef.String(), "data.")
+
+	var src strings.Builder
+	fmt.Fprintf(&src, "%s\n", m.Package)
+	for _, imp := range m.Imports {
+		fmt.Fprintf(&src, "%s\n", imp)
+	}
+	var clones []*ast.Rule
+	wrote := false
+	for _, r := range m.Rules {
+		name := ruleName(r)
+		if name == "exception" && !excPkgs[pkg] {
+			excPkgs[pkg] = true
+			comp.exceptions = append(comp.exceptions, pkg)
+			excRefs = append(excRefs, pkgRef.Append(ast.StringTerm(exceptionRule)).String())
+			fmt.Fprintf(&src, "%s contains name if { some names in exception; some name in names }\n", exceptionRule)
+			wrote = true
+			continue
+		}
+		sev := severityOf(name)
+		if sev == "" || r.Default || len(r.Head.Args) > 0 {
+			continue
+		}
+		id := fmt.Sprintf("%s%d", companionPrefix, len(comp.rules))
+		comp.rules = append(comp.rules, ruleInfoOf(r, pkg, name, sev))
+		results = append(results, pkgRef.Append(ast.StringTerm(id)).String())
+
+		if r.Head.RuleKind() == ast.MultiValue {
+			c := r.Copy()
+			c.Head.Name = ast.Var(id)
+			c.Head.Reference = ast.Ref{ast.VarTerm(id)}
+			c.Annotations = nil
+			clones = append(clones, c)
+			continue
+		}
+		// A complete rule (deny := "msg" if ..., warn if ...) is unique in
+		// its package, so a wrapper reading it attributes correctly; false
+		// means no finding, as in conftest.
+		fmt.Fprintf(&src, "%s contains v if { v := %s; v != false }\n", id, name)
+		wrote = true
+	}
+	if len(clones) == 0 && !wrote {
+		return results, excRefs, nil
+	}
+	file := p + "#meshbot"
+	cm, err := ast.ParseModuleWithOpts(file, src.String(), parserOptions())
+	if err != nil {
+		return nil, nil, fmt.Errorf("companion of %s: %w", p, err)
+	}
+	for _, c := range clones {
+		c.Module = cm
+		cm.Rules = append(cm.Rules, c)
+	}
+	comp.modules[file] = cm
+	return results, excRefs, nil
+}
+
+// ruleInfoOf is what Eval needs to know of rule body r to report its
+// messages.
+func ruleInfoOf(r *ast.Rule, pkg, name string, sev Severity) *ruleInfo {
+	info := &ruleInfo{
+		pkg:       pkg,
+		name:      name,
+		severity:  sev,
+		id:        pkg + "/" + name,
+		exception: exceptionName(name),
+		loc:       analyze(r),
+	}
+	if r.Location != nil {
+		info.policyPos = mesh.Pos{File: r.Location.File, Line: r.Location.Row, Col: r.Location.Col}
+	}
+	applyAnnotations(info, r.Annotations)
+	return info
 }
 
 func applyAnnotations(info *ruleInfo, anns []*ast.Annotations) {

@@ -293,9 +293,6 @@ func jsonText(v any) string {
 	return string(bs)
 }
 
-// toAST converts a parsed document to OPA's value without the reflection
-// and JSON round trip of ast.InterfaceToValue; anything unusual falls back
-// to it.
 // inputValue is the document as OPA's input. A mapping (every descriptor and
 // contract) is handed over lazily: OPA converts the keys a policy reads, when
 // it reads them, which is most of the cost of an evaluation otherwise.
@@ -306,6 +303,9 @@ func inputValue(v any) (ast.Value, error) {
 	return toAST(v)
 }
 
+// toAST converts a parsed document to OPA's value without the reflection
+// and JSON round trip of ast.InterfaceToValue; anything unusual falls back
+// to it.
 func toAST(v any) (ast.Value, error) {
 	switch x := v.(type) {
 	case nil:

@@ -451,7 +451,11 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-// A failed load leaves the active policy in place.
+// A failed load leaves the active policy in place. Swap has no production
+// caller yet: following the guild's policy repository (MESHBOT_POLICY_REPO,
+// "a later release" in the README) will swap, and product.md promises that a
+// policy that does not compile leaves the previous one active. This test
+// keeps Swap, and that promise, until then.
 func TestSwappable(t *testing.T) {
 	first, err := loadFiles(t, map[string]string{"a.rego": "package a\ndeny contains \"first\" if true\n"})
 	if err != nil {

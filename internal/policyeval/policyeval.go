@@ -23,9 +23,6 @@ import (
 // is zero.
 const DefaultTimeout = 2 * time.Second
 
-// ContextPath is where Context is mounted for policies.
-const ContextPath = "data.meshbot.context"
-
 // Options tune Load.
 type Options struct {
 	Timeout time.Duration // per-document evaluation bound (default 2s)
