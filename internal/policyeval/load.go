@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"regexp"
 	"sort"
@@ -189,25 +190,13 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
-	all := make(map[string]*ast.Module, len(pf.modules)+len(comp.modules))
-	for k, m := range pf.modules {
-		all[k] = m
-	}
-	for k, m := range comp.modules {
-		all[k] = m
-	}
+	all := maps.Clone(pf.modules)
+	maps.Copy(all, comp.modules)
 	compiler, err := compile(all, false)
 	if err != nil {
 		return nil, fmt.Errorf("load policy: companion modules: %w", err)
 	}
-
-	if m, ok := pf.data["meshbot"].(map[string]any); ok {
-		if _, ok := m["context"]; !ok {
-			m["context"] = map[string]any{}
-		}
-	} else {
-		pf.data["meshbot"] = map[string]any{"context": map[string]any{}}
-	}
+	reserveContext(pf.data)
 	set := &Set{
 		version:    pf.version,
 		timeout:    opts.Timeout,
@@ -221,17 +210,8 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 		readsContext: readsContext(user),
 	}
 	if !opts.Topdown {
-		set.prog, set.dataVal, err = prepareProgram(ctx, compiler, set.query, pf.data)
-		if err != nil {
+		if err := set.prepareIRVM(ctx, comp); err != nil {
 			return nil, err
-		}
-		if set.prog != nil {
-			set.funcs = ruleFuncs(set.prog, comp)
-		}
-		if set.funcs == nil {
-			set.prog = nil // a rule the planner named otherwise: topdown judges
-		} else {
-			set.topData, set.meshbotData = splitData(set.dataVal)
 		}
 	}
 	if set.prog == nil {
@@ -244,6 +224,34 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 		set.release(e)
 	}
 	return set, nil
+}
+
+// reserveContext makes room at data.meshbot.context, where each evaluation
+// mounts its Context, keeping data files' other keys under data.meshbot.
+func reserveContext(data map[string]any) {
+	if m, ok := data["meshbot"].(map[string]any); ok {
+		if _, ok := m["context"]; !ok {
+			m["context"] = map[string]any{}
+		}
+		return
+	}
+	data["meshbot"] = map[string]any{"context": map[string]any{}}
+}
+
+// prepareIRVM plans the query for irvm. When irvm cannot run the plan, or
+// the planner named a rule otherwise, s.prog stays nil and topdown judges.
+func (s *Set) prepareIRVM(ctx context.Context, comp *companions) error {
+	prog, dataVal, err := prepareProgram(ctx, s.compiler, s.query, s.data)
+	if err != nil || prog == nil {
+		return err
+	}
+	funcs := ruleFuncs(prog, comp)
+	if funcs == nil {
+		return nil
+	}
+	s.prog, s.funcs, s.dataVal = prog, funcs, dataVal
+	s.topData, s.meshbotData = splitData(dataVal)
+	return nil
 }
 
 // splitData is data's top level and data.meshbot's keys but context, which
