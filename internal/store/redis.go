@@ -567,23 +567,21 @@ func (r *redisStore) ProductsByRepo(ctx context.Context, installation int64) ([]
 	}
 	slices.SortFunc(out, func(a, b RepoProducts) int { return strings.Compare(a.Repo, b.Repo) })
 	// Decoding dominates for big registries; repositories decode independently.
-	errs := make([]error, len(out))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i := range out {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i].Products, errs[i] = decodeProducts([]byte(all[out[i].Repo]))
-			if errs[i] != nil {
-				errs[i] = fmt.Errorf("registry: %d/%s: %w", installation, out[i].Repo, errs[i])
+			ps, err := decodeProducts([]byte(all[out[i].Repo]))
+			if err != nil {
+				out[i].Unreadable = fmt.Errorf("registry: %d/%s: %w", installation, out[i].Repo, err)
+				return
 			}
+			out[i].Products = ps
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
 	return out, nil
 }
 
