@@ -3,7 +3,8 @@
 // SHA per pull request, and the mesh registry of every installation.
 //
 // Two implementations share one contract and one test suite: Redis
-// (NewRedis, production, any number of replicas) and memory (NewMemory, the
+// (NewRedis, production, any number of replicas; one server, Redis Cluster
+// or Sentinel, see ParseRedisURL) and memory (NewMemory, the
 // embedded default when no Redis is configured: one process, nothing
 // survives a restart; the caller says so in its log).
 package store
