@@ -57,10 +57,12 @@ const (
 )
 
 // Store is the state a check reads: the newest head SHA per pull request
-// and the registry. A store.Store provides it.
+// and the registry; and the queue, for re-indexing repositories whose
+// registry record does not decode. A store.Store provides it.
 type Store interface {
 	store.Latest
 	store.Registry
+	store.Dedup
 }
 
 // Deps are the check's collaborators.
@@ -230,7 +232,13 @@ func (c *checker) judge(ctx context.Context, j *job) (string, github.Output, err
 	for _, f := range files {
 		changes = append(changes, change{Path: f.GetFilename(), Previous: f.GetPreviousFilename(), Status: f.GetStatus()})
 	}
-	reg := &registryView{load: func() ([]store.RepoProducts, error) { return c.store.ProductsByRepo(ctx, j.Installation) }, repo: j.fullName()}
+	reg := &registryView{load: func() ([]store.RepoProducts, error) {
+		rs, err := c.store.ProductsByRepo(ctx, j.Installation)
+		if err == nil {
+			c.reindex(ctx, j, rs)
+		}
+		return rs, err
+	}, repo: j.fullName()}
 	var pl plan
 	if anyCandidate(changes) {
 		if pl, err = reg.classify(changes); err != nil {
