@@ -16,12 +16,12 @@ import (
 	"github.com/meshbot/meshbot/internal/backstage"
 	"github.com/meshbot/meshbot/internal/commands"
 	"github.com/meshbot/meshbot/internal/config"
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/index"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/metrics"
 	"github.com/meshbot/meshbot/internal/policy"
-	"github.com/meshbot/meshbot/internal/prcheck"
+	"github.com/meshbot/meshbot/internal/pullcheck"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/webhook"
 	"github.com/meshbot/meshbot/internal/worker"
@@ -249,18 +249,18 @@ func jobHandlers(cfg *config.Config, st store.Store, pol *policy.Swappable, log 
 			log.Error("job needs GitHub but no GitHub App is configured: set GITHUB_APP_ID, GITHUB_PRIVATE_KEY(_FILE) and GITHUB_WEBHOOK_SECRET", "job", j.ID, "kind", j.Kind)
 			return store.Permanent(errors.New("no GitHub App configured"))
 		}
-		return map[string]jobs.Handler{jobs.KindCheck: noApp, jobs.KindIndex: noApp, jobs.KindPurge: noApp, jobs.KindCommand: noApp}, nil
+		return map[string]jobs.Handler{jobs.KindPullCheck: noApp, jobs.KindIndex: noApp, jobs.KindPurge: noApp, jobs.KindCommand: noApp}, nil
 	}
-	app, err := github.NewApp(github.Config{AppID: cfg.AppID, PrivateKey: cfg.PrivateKey, BaseURL: cfg.APIURL, Logger: log})
+	app, err := githubapp.NewApp(githubapp.Config{AppID: cfg.AppID, PrivateKey: cfg.PrivateKey, BaseURL: cfg.APIURL, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("GitHub App %d (key from %s): %w", cfg.AppID, cfg.KeySource, err)
 	}
 	ix := index.NewIndexer(index.Deps{GitHub: index.FromApp(app), Registry: st, Logger: log})
 	return map[string]jobs.Handler{
-		jobs.KindCheck:   prcheck.New(prcheck.Deps{GitHub: prcheck.FromApp(app), Store: st, Policy: pol, Logger: log}),
-		jobs.KindIndex:   ix.HandleIndex,
-		jobs.KindPurge:   ix.HandlePurge,
-		jobs.KindCommand: commands.New(commands.Deps{GitHub: commands.FromApp(app), Queue: st, Latest: st, Logger: log}),
+		jobs.KindPullCheck: pullcheck.New(pullcheck.Deps{GitHub: pullcheck.FromApp(app), Store: st, Policy: pol, Logger: log}),
+		jobs.KindIndex:     ix.HandleIndex,
+		jobs.KindPurge:     ix.HandlePurge,
+		jobs.KindCommand:   commands.New(commands.Deps{GitHub: commands.FromApp(app), Queue: st, Latest: st, Logger: log}),
 	}, nil
 }
 

@@ -50,7 +50,7 @@ func TestServeShutdownAnswersInFlight(t *testing.T) {
 	go func() {
 		done <- serve(ctx, cfg, st, serveDeps{
 			Logger:    slog.New(slog.DiscardHandler),
-			Handlers:  map[string]jobs.Handler{jobs.KindCheck: record},
+			Handlers:  map[string]jobs.Handler{jobs.KindPullCheck: record},
 			Listening: func(a string) { addr <- a },
 			Workers:   1,
 		})

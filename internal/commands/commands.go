@@ -7,20 +7,20 @@ import (
 	"log/slog"
 	"strings"
 
-	gh "github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v60/github"
 
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/store"
 )
 
 // Client is what commands ask of an installation's GitHub client;
-// *github.Client has these methods.
+// *githubapp.Client has these methods.
 type Client interface {
-	Comment(ctx context.Context, owner, repo string, issue int, body string) (*gh.IssueComment, error)
+	Comment(ctx context.Context, owner, repo string, issue int, body string) (*github.IssueComment, error)
 	React(ctx context.Context, owner, repo string, commentID int64, content string) error
 	Permission(ctx context.Context, owner, repo, user string) (string, error)
-	PullRequest(ctx context.Context, owner, repo string, n int) (*gh.PullRequest, error)
+	PullRequest(ctx context.Context, owner, repo string, n int) (*github.PullRequest, error)
 }
 
 // GitHub hands out the client of an installation.
@@ -29,9 +29,9 @@ type GitHub interface {
 }
 
 // FromApp adapts the App's installation clients to GitHub.
-func FromApp(app *github.App) GitHub { return appClients{app} }
+func FromApp(app *githubapp.App) GitHub { return appClients{app} }
 
-type appClients struct{ app *github.App }
+type appClients struct{ app *githubapp.App }
 
 func (a appClients) Client(installation int64) (Client, error) {
 	c, err := a.app.Installation(installation)
@@ -215,7 +215,7 @@ func (h *handler) handle(ctx context.Context, j store.Job) error {
 	switch {
 	case errors.As(err, &ref):
 		return finish(fmt.Sprintf("@%s, %s", in.User, ref.msg), ReactRefused)
-	case err != nil && (errors.Is(err, github.ErrNotFound) || store.IsPermanent(err)):
+	case err != nil && (errors.Is(err, githubapp.ErrNotFound) || store.IsPermanent(err)):
 		log.WarnContext(ctx, "command: failed", slog.Any("err", err))
 		return finish(fmt.Sprintf("@%s, `%s` failed: %s", in.User, cmd.Usage, err), ReactRefused)
 	case err != nil:
@@ -266,7 +266,7 @@ func runRecheck(ctx context.Context, env Env, _ Invocation) (string, error) {
 	if head == "" {
 		return "", fmt.Errorf("pull request #%d has no head SHA", in.Issue)
 	}
-	check := jobs.Check{
+	check := jobs.PullCheck{
 		Delivery: in.Delivery, Installation: in.Installation, Owner: in.Owner, Repo: in.Repo,
 		PR: in.Issue, HeadSHA: head, BaseSHA: pr.GetBase().GetSHA(), BaseRef: pr.GetBase().GetRef(),
 	}
@@ -278,7 +278,7 @@ func runRecheck(ctx context.Context, env Env, _ Invocation) (string, error) {
 	if id == "" {
 		id = fmt.Sprintf("comment-%d", in.CommentID)
 	}
-	job, err := jobs.New(id+".recheck", jobs.KindCheck, key, check)
+	job, err := jobs.New(id+".recheck", jobs.KindPullCheck, key, check)
 	if err != nil {
 		return "", err
 	}

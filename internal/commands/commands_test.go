@@ -15,7 +15,7 @@ import (
 
 	"github.com/meshbot/meshbot/internal/ghfake"
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/testutil"
@@ -57,7 +57,7 @@ func newEnv(t *testing.T) *env {
 	}
 	key := ghfaketest.PEM()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app, err := github.NewApp(github.Config{
+	app, err := githubapp.NewApp(githubapp.Config{
 		AppID: testAppID, PrivateKey: key, BaseURL: f.URL(), HTTPClient: f.Client(),
 		RetryBaseDelay: time.Millisecond, MaxWait: time.Second, MaxRetries: 1, Logger: log,
 	})
@@ -208,14 +208,14 @@ func TestRecheckByWriter(t *testing.T) {
 	if err != nil || l == nil {
 		t.Fatalf("no check job enqueued: %v", err)
 	}
-	var c jobs.Check
+	var c jobs.PullCheck
 	if err := jobs.Decode(l.Job, &c); err != nil {
 		t.Fatal(err)
 	}
-	want := jobs.Check{Delivery: c.Delivery, Installation: 7, Owner: "acme", Repo: "mesh", PR: prNumber,
+	want := jobs.PullCheck{Delivery: c.Delivery, Installation: 7, Owner: "acme", Repo: "mesh", PR: prNumber,
 		HeadSHA: head, BaseSHA: e.repo.Branch("main"), BaseRef: "main"}
-	if l.Job.Kind != jobs.KindCheck || c != want || l.Job.Key != want.Key() || c.Delivery == "" {
-		t.Errorf("job %s key %q: %+v\nwant kind %s key %q: %+v", l.Job.Kind, l.Job.Key, c, jobs.KindCheck, want.Key(), want)
+	if l.Job.Kind != jobs.KindPullCheck || c != want || l.Job.Key != want.Key() || c.Delivery == "" {
+		t.Errorf("job %s key %q: %+v\nwant kind %s key %q: %+v", l.Job.Kind, l.Job.Key, c, jobs.KindPullCheck, want.Key(), want)
 	}
 	if ok, _ := e.store.IsLatest(ctx, want.Key(), head); !ok {
 		t.Error("the head is not recorded as the newest")

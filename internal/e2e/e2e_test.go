@@ -13,13 +13,13 @@ import (
 	"testing"
 	"time"
 
-	gh "github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v60/github"
 
 	"github.com/meshbot/meshbot/internal/checks"
 	"github.com/meshbot/meshbot/internal/ghfake"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
-	"github.com/meshbot/meshbot/internal/prcheck"
+	"github.com/meshbot/meshbot/internal/pullcheck"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/store/storetest"
 	"github.com/meshbot/meshbot/internal/testutil"
@@ -81,7 +81,7 @@ func TestScenarios(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					p := prs[name]
 					run := w.completed(p.sha, 30*time.Second)
-					if run.Name != prcheck.CheckName {
+					if run.Name != pullcheck.CheckName {
 						t.Errorf("check run named %q", run.Name)
 					}
 					switch want := p.spec.Expect.Exit; {
@@ -216,21 +216,21 @@ func filesAt(t *testing.T, r *ghfake.Repo, sha string) map[string][]byte {
 // stallingGitHub is the App's real client whose file listing stalls until
 // its job is cancelled: a worker that hangs mid-job.
 type stallingGitHub struct {
-	prcheck.GitHub
+	pullcheck.GitHub
 	stalled chan struct{}
 }
 
-func (s stallingGitHub) Installation(id int64) (prcheck.Client, error) {
+func (s stallingGitHub) Installation(id int64) (pullcheck.Client, error) {
 	c, err := s.GitHub.Installation(id)
 	return stallingClient{c, s.stalled}, err
 }
 
 type stallingClient struct {
-	prcheck.Client
+	pullcheck.Client
 	stalled chan struct{}
 }
 
-func (c stallingClient) PullFiles(ctx context.Context, owner, repo string, n int) ([]*gh.CommitFile, error) {
+func (c stallingClient) PullFiles(ctx context.Context, owner, repo string, n int) ([]*github.CommitFile, error) {
 	select {
 	case c.stalled <- struct{}{}:
 	default:
@@ -320,8 +320,8 @@ func TestRedisRestart(t *testing.T) {
 	// Each check takes a little longer than usual, so the second kill finds
 	// jobs in flight.
 	h := w.handlers(nil)
-	check := h[jobs.KindCheck]
-	h[jobs.KindCheck] = func(ctx context.Context, j store.Job) error {
+	check := h[jobs.KindPullCheck]
+	h[jobs.KindPullCheck] = func(ctx context.Context, j store.Job) error {
 		select {
 		case <-time.After(150 * time.Millisecond):
 		case <-ctx.Done():

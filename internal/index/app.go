@@ -6,15 +6,15 @@ import (
 	"fmt"
 	"net/http"
 
-	gh "github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v60/github"
 
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 )
 
 // FromApp adapts the App's installation clients to GitHub.
-func FromApp(app *github.App) GitHub { return appRepos{app} }
+func FromApp(app *githubapp.App) GitHub { return appRepos{app} }
 
-type appRepos struct{ app *github.App }
+type appRepos struct{ app *githubapp.App }
 
 func (a appRepos) Repos(installation int64) (Repos, error) {
 	c, err := a.app.Installation(installation)
@@ -24,7 +24,7 @@ func (a appRepos) Repos(installation int64) (Repos, error) {
 	return clientRepos{c}, nil
 }
 
-type clientRepos struct{ *github.Client }
+type clientRepos struct{ *githubapp.Client }
 
 func (c clientRepos) BranchHead(ctx context.Context, owner, repo, branch string) (string, error) {
 	// The ref endpoint rather than the branch one: go-github decodes its
@@ -32,9 +32,9 @@ func (c clientRepos) BranchHead(ctx context.Context, owner, repo, branch string)
 	// failure.
 	ref, _, err := c.GitHub().Git.GetRef(ctx, owner, repo, "heads/"+branch)
 	if err != nil {
-		var er *gh.ErrorResponse
+		var er *github.ErrorResponse
 		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
-			return "", fmt.Errorf("branch %s of %s/%s: %w", branch, owner, repo, github.ErrNotFound)
+			return "", fmt.Errorf("branch %s of %s/%s: %w", branch, owner, repo, githubapp.ErrNotFound)
 		}
 		return "", fmt.Errorf("branch %s of %s/%s: %w", branch, owner, repo, err)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/meshbot/meshbot/internal/ghfake"
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/store/storetest"
@@ -42,7 +42,7 @@ type env struct {
 	fake  *ghfake.Fake
 	repo  *ghfake.Repo
 	store store.Store
-	app   *github.App
+	app   *githubapp.App
 	ix    *Indexer
 }
 
@@ -52,7 +52,7 @@ func newEnv(t testing.TB, b backend) *env {
 	f.AddInstallation(7, "acme")
 	repo := f.AddRepo(7, "acme/mesh", "main")
 	key := ghfaketest.PEM()
-	app, err := github.NewApp(github.Config{
+	app, err := githubapp.NewApp(githubapp.Config{
 		AppID: testAppID, PrivateKey: key, BaseURL: f.URL(), HTTPClient: f.Client(),
 		RetryBaseDelay: time.Millisecond, MaxWait: 2 * time.Second,
 		Logger: quiet(),

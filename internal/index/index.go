@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/memfs"
 	"github.com/meshbot/meshbot/internal/mesh"
@@ -29,7 +29,7 @@ type Repos interface {
 	DefaultBranch(ctx context.Context, owner, repo string) (string, error)
 	// BranchHead is the commit SHA branch points at.
 	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
-	Tree(ctx context.Context, owner, repo, ref string) ([]github.TreeEntry, error)
+	Tree(ctx context.Context, owner, repo, ref string) ([]githubapp.TreeEntry, error)
 	File(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
 	// InstallationRepos lists every repository the installation can see
 	// (owner/name), for a whole-installation scan.
@@ -181,7 +181,7 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client Repos
 	full := owner + "/" + repo
 	branch, err := client.DefaultBranch(ctx, owner, repo)
 	if err != nil {
-		if errors.Is(err, github.ErrNotFound) {
+		if errors.Is(err, githubapp.ErrNotFound) {
 			// Gone or out of reach: the purge that follows removal does the
 			// rest; retrying cannot help.
 			return store.Permanent(fmt.Errorf("index %s: %w", full, err))
@@ -189,7 +189,7 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client Repos
 		return fmt.Errorf("index %s: %w", full, err)
 	}
 	tip, err := client.BranchHead(ctx, owner, repo, branch)
-	if errors.Is(err, github.ErrNotFound) {
+	if errors.Is(err, githubapp.ErrNotFound) {
 		// A repository without commits has no default branch yet.
 		log.InfoContext(ctx, "index: default branch has no commits", slog.String("branch", branch))
 		return ix.put(ctx, inst, full, nil)
@@ -244,7 +244,7 @@ func (ix *Indexer) read(ctx context.Context, client Repos, owner, repo, sha stri
 	if err != nil {
 		return nil, nil, err
 	}
-	blobs := make(map[string]github.TreeEntry)
+	blobs := make(map[string]githubapp.TreeEntry)
 	var descs, contracts []string
 	for _, e := range tree {
 		if e.Type != "blob" || skipped(e.Path) || !memfs.ValidPath(e.Path) {

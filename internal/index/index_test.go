@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/store"
@@ -321,9 +321,9 @@ func TestRateLimitIsReturned(t *testing.T) {
 		"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {strconv.FormatInt(reset.Unix(), 10)},
 	})
 	err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}))
-	var rl *github.RateLimitError
+	var rl *githubapp.RateLimitError
 	if !errors.As(err, &rl) {
-		t.Fatalf("err = %v, want a *github.RateLimitError for the queue to back off", err)
+		t.Fatalf("err = %v, want a *githubapp.RateLimitError for the queue to back off", err)
 	}
 	if store.IsPermanent(err) {
 		t.Error("a rate limit was marked permanent")
@@ -333,7 +333,7 @@ func TestRateLimitIsReturned(t *testing.T) {
 func TestMissingRepoIsPermanent(t *testing.T) {
 	e := newEnv(t, backends(t)[0])
 	err := e.ix.HandleIndex(context.Background(), indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "nope"}))
-	if err == nil || !store.IsPermanent(err) || !errors.Is(err, github.ErrNotFound) {
+	if err == nil || !store.IsPermanent(err) || !errors.Is(err, githubapp.ErrNotFound) {
 		t.Fatalf("err = %v, want a permanent not-found", err)
 	}
 }
@@ -387,7 +387,7 @@ type movingRepos struct {
 	m *moving
 }
 
-func (r movingRepos) Tree(ctx context.Context, owner, repo, ref string) ([]github.TreeEntry, error) {
+func (r movingRepos) Tree(ctx context.Context, owner, repo, ref string) ([]githubapp.TreeEntry, error) {
 	t, err := r.Repos.Tree(ctx, owner, repo, ref)
 	r.m.once.Do(r.m.push)
 	return t, err

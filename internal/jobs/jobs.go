@@ -14,14 +14,14 @@ import (
 
 // Kinds of job.
 const (
-	KindCheck   = "check"   // judge a pull request's head and post a check run
-	KindIndex   = "index"   // (re)index a repository's default branch into the registry
-	KindPurge   = "purge"   // drop repositories or a whole installation from the registry
-	KindCommand = "command" // a `/mesh` comment command
+	KindPullCheck = "check"   // judge a pull request's head and post a check run
+	KindIndex     = "index"   // (re)index a repository's default branch into the registry
+	KindPurge     = "purge"   // drop repositories or a whole installation from the registry
+	KindCommand   = "command" // a `/mesh` comment command
 )
 
-// Check asks for the check run of one head SHA.
-type Check struct {
+// PullCheck asks for the check run of one head SHA.
+type PullCheck struct {
 	Delivery     string `json:"delivery"`
 	Installation int64  `json:"installation"`
 	Owner        string `json:"owner"`
@@ -36,7 +36,7 @@ type Check struct {
 
 // Key is the supersession key: a newer head SHA for the same pull request
 // makes work on an older one stale.
-func (c Check) Key() string {
+func (c PullCheck) Key() string {
 	if c.PR == 0 {
 		return fmt.Sprintf("%d/%s/%s@%s", c.Installation, c.Owner, c.Repo, c.HeadSHA)
 	}

@@ -31,8 +31,8 @@ func FuzzRoute(f *testing.F) {
 			}
 			ids[j.ID] = true
 			switch j.Kind {
-			case jobs.KindCheck:
-				var c jobs.Check
+			case jobs.KindPullCheck:
+				var c jobs.PullCheck
 				decode(t, j.Payload, &c)
 				if c.Key() != j.Key || !validSHA(c.HeadSHA) || c.Installation <= 0 {
 					t.Errorf("check job %+v with key %q", c, j.Key)

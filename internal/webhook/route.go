@@ -228,14 +228,14 @@ func (r *router) repo(p *payload) (owner, name string, err error) {
 // check adds a Check job; latest records the head as the pull request's
 // newest, which only the events that carry the pull request's current head
 // may do.
-func (r *router) check(c jobs.Check, latest bool) error {
+func (r *router) check(c jobs.PullCheck, latest bool) error {
 	if !validSHA(c.HeadSHA) {
 		return fmt.Errorf("head sha %q is not a commit id", c.HeadSHA)
 	}
 	if latest && c.PR != 0 {
 		r.w.Heads = append(r.w.Heads, Head{Key: c.Key(), SHA: c.HeadSHA})
 	}
-	return r.add(jobs.KindCheck, c.Key(), c)
+	return r.add(jobs.KindPullCheck, c.Key(), c)
 }
 
 func (r *router) pullRequest(p *payload) error {
@@ -252,7 +252,7 @@ func (r *router) pullRequest(p *payload) error {
 	if pr == nil || pr.Number <= 0 {
 		return errors.New("no pull_request number")
 	}
-	return r.check(jobs.Check{
+	return r.check(jobs.PullCheck{
 		Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name,
 		PR: pr.Number, HeadSHA: pr.Head.SHA, BaseSHA: pr.Base.SHA, BaseRef: pr.Base.Ref,
 	}, true)
@@ -283,7 +283,7 @@ func (r *router) checkSuite(p *payload) error {
 		}
 		// The suite may be an older commit of the pull request; only its
 		// current head becomes the newest.
-		err := r.check(jobs.Check{
+		err := r.check(jobs.PullCheck{
 			Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name,
 			PR: pr.Number, HeadSHA: cs.HeadSHA, BaseSHA: pr.Base.SHA, BaseRef: pr.Base.Ref,
 		}, pr.Head.SHA == cs.HeadSHA)
@@ -306,7 +306,7 @@ func (r *router) checkRun(p *payload) error {
 	if cr == nil || cr.ID <= 0 {
 		return errors.New("no check_run id")
 	}
-	base := jobs.Check{Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name,
+	base := jobs.PullCheck{Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name,
 		HeadSHA: cr.HeadSHA, CheckRunID: cr.ID}
 	if len(cr.PullRequests) == 0 {
 		return r.check(base, false)

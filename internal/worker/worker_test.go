@@ -119,12 +119,12 @@ func TestSuccessAcked(t *testing.T) {
 			var observed atomic.Int64
 			opts := poolOpts()
 			opts.Observe = func(kind string, d time.Duration, err error) {
-				if kind == jobs.KindCheck && err == nil && d >= 0 {
+				if kind == jobs.KindPullCheck && err == nil && d >= 0 {
 					observed.Add(1)
 				}
 			}
-			p := New(s, map[string]jobs.Handler{jobs.KindCheck: func(ctx context.Context, j store.Job) error {
-				var c jobs.Check
+			p := New(s, map[string]jobs.Handler{jobs.KindPullCheck: func(ctx context.Context, j store.Job) error {
+				var c jobs.PullCheck
 				if err := jobs.Decode(j, &c); err != nil {
 					return err
 				}
@@ -135,7 +135,7 @@ func TestSuccessAcked(t *testing.T) {
 			}}, opts)
 			const n = 20
 			for i := range n {
-				enqueue(t, s, fmt.Sprintf("d%d", i), jobs.KindCheck, jobs.Check{Delivery: fmt.Sprintf("d%d", i)})
+				enqueue(t, s, fmt.Sprintf("d%d", i), jobs.KindPullCheck, jobs.PullCheck{Delivery: fmt.Sprintf("d%d", i)})
 			}
 			stop := start(t, p)
 			eventually(t, 5*time.Second, "every job observed", func() bool { return observed.Load() == n })
@@ -160,13 +160,13 @@ func TestFailureRetriedThenDeadLettered(t *testing.T) {
 			s := b.open(t, fast)
 			var mu sync.Mutex
 			var attempts []int
-			p := New(s, map[string]jobs.Handler{jobs.KindCheck: func(ctx context.Context, j store.Job) error {
+			p := New(s, map[string]jobs.Handler{jobs.KindPullCheck: func(ctx context.Context, j store.Job) error {
 				mu.Lock()
 				attempts = append(attempts, j.Attempt)
 				mu.Unlock()
 				return errors.New("github answered 502")
 			}}, poolOpts())
-			enqueue(t, s, "boom", jobs.KindCheck, jobs.Check{Delivery: "boom"})
+			enqueue(t, s, "boom", jobs.KindPullCheck, jobs.PullCheck{Delivery: "boom"})
 			start(t, p)
 			eventually(t, 5*time.Second, "the job dead-lettered", func() bool { return stats(t, s).Dead == 1 })
 			dl, err := s.DeadLetters(context.Background(), 10)
@@ -191,7 +191,7 @@ func TestPermanentAndPanicDeadLetterAtOnce(t *testing.T) {
 			s := b.open(t, fast)
 			var calls atomic.Int64
 			p := New(s, map[string]jobs.Handler{
-				jobs.KindCheck: func(ctx context.Context, j store.Job) error {
+				jobs.KindPullCheck: func(ctx context.Context, j store.Job) error {
 					calls.Add(1)
 					return store.Permanent(errors.New("payload does not decode"))
 				},
@@ -200,7 +200,7 @@ func TestPermanentAndPanicDeadLetterAtOnce(t *testing.T) {
 					panic("nil map")
 				},
 			}, poolOpts())
-			enqueue(t, s, "perm", jobs.KindCheck, jobs.Check{})
+			enqueue(t, s, "perm", jobs.KindPullCheck, jobs.PullCheck{})
 			enqueue(t, s, "panic", jobs.KindIndex, jobs.Index{})
 			start(t, p)
 			eventually(t, 5*time.Second, "both dead-lettered", func() bool { return stats(t, s).Dead == 2 })
@@ -229,7 +229,7 @@ func TestUnknownKind(t *testing.T) {
 			var observedErr atomic.Value
 			opts.Observe = func(kind string, d time.Duration, err error) { observedErr.Store(fmt.Sprint(kind, ": ", err)) }
 			p := New(s, map[string]jobs.Handler{}, opts)
-			enqueue(t, s, "what", "teleport", jobs.Check{Delivery: "what"})
+			enqueue(t, s, "what", "teleport", jobs.PullCheck{Delivery: "what"})
 			start(t, p)
 			eventually(t, 5*time.Second, "dead-lettered", func() bool { return stats(t, s).Dead == 1 })
 			dl, _ := s.DeadLetters(context.Background(), 1)
@@ -254,7 +254,7 @@ func TestHeartbeatKeepsLease(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			s := b.open(t, fast)
 			var runs atomic.Int64
-			h := map[string]jobs.Handler{jobs.KindCheck: func(ctx context.Context, j store.Job) error {
+			h := map[string]jobs.Handler{jobs.KindPullCheck: func(ctx context.Context, j store.Job) error {
 				runs.Add(1)
 				select {
 				case <-time.After(4 * fast.VisibilityTimeout):
@@ -263,7 +263,7 @@ func TestHeartbeatKeepsLease(t *testing.T) {
 					return ctx.Err()
 				}
 			}}
-			enqueue(t, s, "long", jobs.KindCheck, jobs.Check{})
+			enqueue(t, s, "long", jobs.KindPullCheck, jobs.PullCheck{})
 			start(t, New(s, h, poolOpts()))
 			eventually(t, 2*time.Second, "the job started", func() bool { return runs.Load() == 1 })
 			start(t, New(s, h, poolOpts()))
@@ -283,7 +283,7 @@ func TestWithoutHeartbeatTakenOver(t *testing.T) {
 	defer s.Close()
 	var runs atomic.Int64
 	release := make(chan struct{})
-	h := map[string]jobs.Handler{jobs.KindCheck: func(ctx context.Context, j store.Job) error {
+	h := map[string]jobs.Handler{jobs.KindPullCheck: func(ctx context.Context, j store.Job) error {
 		if runs.Add(1) == 1 {
 			<-release
 		}
@@ -291,7 +291,7 @@ func TestWithoutHeartbeatTakenOver(t *testing.T) {
 	}}
 	opts := poolOpts()
 	opts.Heartbeat = time.Hour
-	enqueue(t, s, "long", jobs.KindCheck, jobs.Check{})
+	enqueue(t, s, "long", jobs.KindPullCheck, jobs.PullCheck{})
 	start(t, New(s, h, opts))
 	eventually(t, 2*time.Second, "the job started", func() bool { return runs.Load() == 1 })
 	start(t, New(s, h, opts))
@@ -305,7 +305,7 @@ func TestShutdownDrains(t *testing.T) {
 			s := b.open(t, fast)
 			started := make(chan struct{})
 			var finished atomic.Bool
-			h := map[string]jobs.Handler{jobs.KindCheck: func(ctx context.Context, j store.Job) error {
+			h := map[string]jobs.Handler{jobs.KindPullCheck: func(ctx context.Context, j store.Job) error {
 				close(started)
 				select {
 				case <-time.After(300 * time.Millisecond):
@@ -315,7 +315,7 @@ func TestShutdownDrains(t *testing.T) {
 					return ctx.Err()
 				}
 			}}
-			enqueue(t, s, "drain", jobs.KindCheck, jobs.Check{})
+			enqueue(t, s, "drain", jobs.KindPullCheck, jobs.PullCheck{})
 			stop := start(t, New(s, h, poolOpts()))
 			<-started
 			if err := stop(); err != nil {
@@ -340,7 +340,7 @@ func TestShutdownHandsBack(t *testing.T) {
 			var mu sync.Mutex
 			var attempts []int
 			started := make(chan struct{}, 1)
-			h := map[string]jobs.Handler{jobs.KindCheck: func(ctx context.Context, j store.Job) error {
+			h := map[string]jobs.Handler{jobs.KindPullCheck: func(ctx context.Context, j store.Job) error {
 				mu.Lock()
 				attempts = append(attempts, j.Attempt)
 				mu.Unlock()
@@ -353,7 +353,7 @@ func TestShutdownHandsBack(t *testing.T) {
 			}}
 			opts := poolOpts()
 			opts.Drain = 100 * time.Millisecond
-			enqueue(t, s, "stuck", jobs.KindCheck, jobs.Check{})
+			enqueue(t, s, "stuck", jobs.KindPullCheck, jobs.PullCheck{})
 			stop := start(t, New(s, h, opts))
 			<-started
 			t0 := time.Now()
@@ -384,8 +384,8 @@ func TestLogAttributes(t *testing.T) {
 	opts := poolOpts()
 	opts.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
 	var done atomic.Bool
-	p := New(s, map[string]jobs.Handler{jobs.KindCheck: func(context.Context, store.Job) error { done.Store(true); return nil }}, opts)
-	enqueue(t, s, "abc-123", jobs.KindCheck, jobs.Check{Delivery: "abc-123", Installation: 7, Owner: "acme", Repo: "mesh", PR: 12, HeadSHA: "f00"})
+	p := New(s, map[string]jobs.Handler{jobs.KindPullCheck: func(context.Context, store.Job) error { done.Store(true); return nil }}, opts)
+	enqueue(t, s, "abc-123", jobs.KindPullCheck, jobs.PullCheck{Delivery: "abc-123", Installation: 7, Owner: "acme", Repo: "mesh", PR: 12, HeadSHA: "f00"})
 	stop := start(t, p)
 	eventually(t, 5*time.Second, "done", done.Load)
 	_ = stop()

@@ -1,7 +1,7 @@
-// Package github is meshbot's GitHub client: App and per-installation
+// Package githubapp is meshbot's GitHub client: App and per-installation
 // authentication (ghinstallation), GitHub Enterprise Server base URLs,
 // retries and rate limits, pagination, and fetching files at exact SHAs.
-package github
+package githubapp
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
-	gh "github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v60/github"
 )
 
 // ErrNotFound is wrapped by every error that stems from a 404.
@@ -51,7 +51,7 @@ type App struct {
 	base      *url.URL
 	rt        http.RoundTripper
 	log       *slog.Logger
-	appClient *gh.Client
+	appClient *github.Client
 	// Installation clients are few (one per installation of the App) and
 	// each carries its cached token, so they are kept for the process.
 	clients sync.Map // int64 -> *Client
@@ -149,8 +149,8 @@ func (a *App) appsTransport() *ghinstallation.AppsTransport {
 	return atr
 }
 
-func newGH(hc *http.Client, base *url.URL) *gh.Client {
-	c := gh.NewClient(hc)
+func newGH(hc *http.Client, base *url.URL) *github.Client {
+	c := github.NewClient(hc)
 	u := *base
 	c.BaseURL = &u
 	c.UserAgent = "meshbot"
@@ -158,7 +158,7 @@ func newGH(hc *http.Client, base *url.URL) *gh.Client {
 }
 
 // AppClient talks as the App itself (JWT), e.g. to list installations.
-func (a *App) AppClient() *gh.Client { return a.appClient }
+func (a *App) AppClient() *github.Client { return a.appClient }
 
 // Installation returns the client of an installation; the same *Client
 // (and so the same cached token) for the same id.
@@ -177,20 +177,20 @@ func (a *App) Installation(id int64) (*Client, error) {
 
 // Client is an installation's client.
 type Client struct {
-	gh  *gh.Client
+	gh  *github.Client
 	log *slog.Logger
 }
 
 // GitHub exposes the underlying go-github client for calls this package
 // does not wrap; it shares the token, retries and rate-limit handling.
-func (c *Client) GitHub() *gh.Client { return c.gh }
+func (c *Client) GitHub() *github.Client { return c.gh }
 
 // wrap adds what was being done to an API error, maps 404 to ErrNotFound
 // and go-github's own rate-limit refusals (it stops calling once a response
 // said the quota is spent) to *RateLimitError, so callers see one kind.
 func wrap(err error, format string, args ...any) error {
 	what := fmt.Sprintf(format, args...)
-	var rle *gh.RateLimitError
+	var rle *github.RateLimitError
 	if errors.As(err, &rle) {
 		rl := &RateLimitError{Reset: rle.Rate.Reset.Time}
 		if rle.Response != nil && rle.Response.Request != nil {
@@ -198,7 +198,7 @@ func wrap(err error, format string, args ...any) error {
 		}
 		return fmt.Errorf("%s: %w", what, rl)
 	}
-	var are *gh.AbuseRateLimitError
+	var are *github.AbuseRateLimitError
 	if errors.As(err, &are) {
 		wait := time.Minute
 		if are.RetryAfter != nil {
@@ -210,7 +210,7 @@ func wrap(err error, format string, args ...any) error {
 		}
 		return fmt.Errorf("%s: %w", what, rl)
 	}
-	var er *gh.ErrorResponse
+	var er *github.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
 		return fmt.Errorf("%s: %w (%s)", what, ErrNotFound, er.Message)
 	}
@@ -218,7 +218,7 @@ func wrap(err error, format string, args ...any) error {
 }
 
 // Repo fetches a repository.
-func (c *Client) Repo(ctx context.Context, owner, repo string) (*gh.Repository, error) {
+func (c *Client) Repo(ctx context.Context, owner, repo string) (*github.Repository, error) {
 	r, _, err := c.gh.Repositories.Get(ctx, owner, repo)
 	if err != nil {
 		return nil, wrap(err, "get repository %s/%s", owner, repo)
@@ -236,7 +236,7 @@ func (c *Client) DefaultBranch(ctx context.Context, owner, repo string) (string,
 }
 
 // PullRequest fetches a pull request.
-func (c *Client) PullRequest(ctx context.Context, owner, repo string, n int) (*gh.PullRequest, error) {
+func (c *Client) PullRequest(ctx context.Context, owner, repo string, n int) (*github.PullRequest, error) {
 	pr, _, err := c.gh.PullRequests.Get(ctx, owner, repo, n)
 	if err != nil {
 		return nil, wrap(err, "get pull request %s/%s#%d", owner, repo, n)
@@ -248,9 +248,9 @@ func (c *Client) PullRequest(ctx context.Context, owner, repo string, n int) (*g
 const MaxPullFiles = 3000
 
 // PullFiles lists every file of a pull request (GitHub stops at 3,000).
-func (c *Client) PullFiles(ctx context.Context, owner, repo string, n int) ([]*gh.CommitFile, error) {
-	opts := &gh.ListOptions{PerPage: 100}
-	var all []*gh.CommitFile
+func (c *Client) PullFiles(ctx context.Context, owner, repo string, n int) ([]*github.CommitFile, error) {
+	opts := &github.ListOptions{PerPage: 100}
+	var all []*github.CommitFile
 	for {
 		files, resp, err := c.gh.PullRequests.ListFiles(ctx, owner, repo, n, opts)
 		if err != nil {
@@ -272,7 +272,7 @@ func (c *Client) PullFiles(ctx context.Context, owner, repo string, n int) ([]*g
 // contents API does not inline (over 1 MB) are fetched through the blobs
 // API.
 func (c *Client) File(ctx context.Context, owner, repo, path, ref string) ([]byte, error) {
-	fc, _, _, err := c.gh.Repositories.GetContents(ctx, owner, repo, path, &gh.RepositoryContentGetOptions{Ref: ref})
+	fc, _, _, err := c.gh.Repositories.GetContents(ctx, owner, repo, path, &github.RepositoryContentGetOptions{Ref: ref})
 	if err != nil {
 		return nil, wrap(err, "fetch %s@%s", path, ref)
 	}
@@ -343,7 +343,7 @@ func (c *Client) Tree(ctx context.Context, owner, repo, ref string) ([]TreeEntry
 	return out, nil
 }
 
-func entries(t *gh.Tree, prefix string) []TreeEntry {
+func entries(t *github.Tree, prefix string) []TreeEntry {
 	out := make([]TreeEntry, 0, len(t.Entries))
 	for _, e := range t.Entries {
 		out = append(out, TreeEntry{Path: prefix + e.GetPath(), SHA: e.GetSHA(), Size: int64(e.GetSize()), Type: e.GetType(), Mode: e.GetMode()})
@@ -352,9 +352,9 @@ func entries(t *gh.Tree, prefix string) []TreeEntry {
 }
 
 // InstallationRepos lists every repository the installation can see.
-func (c *Client) InstallationRepos(ctx context.Context) ([]*gh.Repository, error) {
-	opts := &gh.ListOptions{PerPage: 100}
-	var all []*gh.Repository
+func (c *Client) InstallationRepos(ctx context.Context) ([]*github.Repository, error) {
+	opts := &github.ListOptions{PerPage: 100}
+	var all []*github.Repository
 	for {
 		list, resp, err := c.gh.Apps.ListRepos(ctx, opts)
 		if err != nil {
@@ -369,8 +369,8 @@ func (c *Client) InstallationRepos(ctx context.Context) ([]*gh.Repository, error
 }
 
 // Comment posts a comment on an issue or pull request.
-func (c *Client) Comment(ctx context.Context, owner, repo string, issue int, body string) (*gh.IssueComment, error) {
-	cm, _, err := c.gh.Issues.CreateComment(ctx, owner, repo, issue, &gh.IssueComment{Body: &body})
+func (c *Client) Comment(ctx context.Context, owner, repo string, issue int, body string) (*github.IssueComment, error) {
+	cm, _, err := c.gh.Issues.CreateComment(ctx, owner, repo, issue, &github.IssueComment{Body: &body})
 	if err != nil {
 		return nil, wrap(err, "comment on %s/%s#%d", owner, repo, issue)
 	}

@@ -1,4 +1,4 @@
-package github
+package githubapp
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	gh "github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v60/github"
 )
 
 // GitHub's limits on check-run output.
@@ -39,18 +39,18 @@ type Annotation struct {
 // checkRunPatch is the PATCH body. go-github's UpdateCheckRunOptions always
 // sends "name", which would rename the run to "" when it is not known.
 type checkRunPatch struct {
-	Name        string               `json:"name,omitempty"`
-	DetailsURL  *string              `json:"details_url,omitempty"`
-	ExternalID  *string              `json:"external_id,omitempty"`
-	Status      *string              `json:"status,omitempty"`
-	Conclusion  *string              `json:"conclusion,omitempty"`
-	CompletedAt *gh.Timestamp        `json:"completed_at,omitempty"`
-	Output      *gh.CheckRunOutput   `json:"output,omitempty"`
-	Actions     []*gh.CheckRunAction `json:"actions,omitempty"`
+	Name        string                   `json:"name,omitempty"`
+	DetailsURL  *string                  `json:"details_url,omitempty"`
+	ExternalID  *string                  `json:"external_id,omitempty"`
+	Status      *string                  `json:"status,omitempty"`
+	Conclusion  *string                  `json:"conclusion,omitempty"`
+	CompletedAt *github.Timestamp        `json:"completed_at,omitempty"`
+	Output      *github.CheckRunOutput   `json:"output,omitempty"`
+	Actions     []*github.CheckRunAction `json:"actions,omitempty"`
 }
 
 // CreateCheckRun creates a check run.
-func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, opts gh.CreateCheckRunOptions) (*gh.CheckRun, error) {
+func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, opts github.CreateCheckRunOptions) (*github.CheckRun, error) {
 	cr, _, err := c.gh.Checks.CreateCheckRun(ctx, owner, repo, opts)
 	if err != nil {
 		return nil, wrap(err, "create check run %q on %s/%s@%s", opts.Name, owner, repo, opts.HeadSHA)
@@ -59,20 +59,20 @@ func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, opts gh
 }
 
 // UpdateCheckRun updates a check run; an empty Name leaves the name as is.
-func (c *Client) UpdateCheckRun(ctx context.Context, owner, repo string, id int64, opts gh.UpdateCheckRunOptions) (*gh.CheckRun, error) {
+func (c *Client) UpdateCheckRun(ctx context.Context, owner, repo string, id int64, opts github.UpdateCheckRunOptions) (*github.CheckRun, error) {
 	return c.patchCheckRun(ctx, owner, repo, id, checkRunPatch{
 		Name: opts.Name, DetailsURL: opts.DetailsURL, ExternalID: opts.ExternalID, Status: opts.Status,
 		Conclusion: opts.Conclusion, CompletedAt: opts.CompletedAt, Output: opts.Output, Actions: opts.Actions,
 	})
 }
 
-func (c *Client) patchCheckRun(ctx context.Context, owner, repo string, id int64, body checkRunPatch) (*gh.CheckRun, error) {
+func (c *Client) patchCheckRun(ctx context.Context, owner, repo string, id int64, body checkRunPatch) (*github.CheckRun, error) {
 	u := fmt.Sprintf("repos/%s/%s/check-runs/%d", url.PathEscape(owner), url.PathEscape(repo), id)
 	req, err := c.gh.NewRequest(http.MethodPatch, u, body)
 	if err != nil {
 		return nil, fmt.Errorf("update check run %d on %s/%s: %w", id, owner, repo, err)
 	}
-	cr := new(gh.CheckRun)
+	cr := new(github.CheckRun)
 	if _, err := c.gh.Do(ctx, req, cr); err != nil {
 		return nil, wrap(err, "update check run %d on %s/%s", id, owner, repo)
 	}
@@ -91,11 +91,11 @@ func (c *Client) CompleteCheckRun(ctx context.Context, owner, repo string, id in
 	title := Truncate(out.Title, MaxOutputChars)
 	summary := Truncate(out.Summary, MaxOutputChars)
 	text := Truncate(out.Text, MaxOutputChars)
-	anns := make([]*gh.CheckRunAnnotation, 0, len(out.Annotations))
+	anns := make([]*github.CheckRunAnnotation, 0, len(out.Annotations))
 	for _, a := range out.Annotations {
 		anns = append(anns, a.toGitHub())
 	}
-	batches := [][]*gh.CheckRunAnnotation{nil}
+	batches := [][]*github.CheckRunAnnotation{nil}
 	if len(anns) > 0 {
 		batches = batches[:0]
 		for len(anns) > 0 {
@@ -105,17 +105,17 @@ func (c *Client) CompleteCheckRun(ctx context.Context, owner, repo string, id in
 		}
 	}
 	for i, batch := range batches {
-		o := &gh.CheckRunOutput{Title: &title, Summary: &summary, Annotations: batch}
+		o := &github.CheckRunOutput{Title: &title, Summary: &summary, Annotations: batch}
 		body := checkRunPatch{Output: o}
 		if i == len(batches)-1 {
 			if text != "" {
 				o.Text = &text
 			}
-			body.Status = gh.String("completed")
+			body.Status = github.String("completed")
 			body.Conclusion = &conclusion
-			body.CompletedAt = &gh.Timestamp{Time: time.Now().UTC().Truncate(time.Second)}
+			body.CompletedAt = &github.Timestamp{Time: time.Now().UTC().Truncate(time.Second)}
 		} else {
-			body.Status = gh.String("in_progress")
+			body.Status = github.String("in_progress")
 		}
 		if _, err := c.patchCheckRun(ctx, owner, repo, id, body); err != nil {
 			return fmt.Errorf("complete check run (batch %d of %d): %w", i+1, len(batches), err)
@@ -154,7 +154,7 @@ func truncateBytes(s string, limit int) string {
 // toGitHub normalises an annotation to what GitHub accepts: lines from 1,
 // end not before start, columns only on a single line, a known level, a
 // message, and titles and messages within their limits.
-func (a Annotation) toGitHub() *gh.CheckRunAnnotation {
+func (a Annotation) toGitHub() *github.CheckRunAnnotation {
 	start := max(a.StartLine, 1)
 	end := max(a.EndLine, start)
 	level := a.Level
@@ -174,23 +174,23 @@ func (a Annotation) toGitHub() *gh.CheckRunAnnotation {
 	if msg == "" {
 		msg = "(no message)"
 	}
-	out := &gh.CheckRunAnnotation{
-		Path: gh.String(a.Path), StartLine: gh.Int(start), EndLine: gh.Int(end),
-		AnnotationLevel: gh.String(level), Message: gh.String(truncateBytes(msg, maxAnnotationMessage)),
+	out := &github.CheckRunAnnotation{
+		Path: github.String(a.Path), StartLine: github.Int(start), EndLine: github.Int(end),
+		AnnotationLevel: github.String(level), Message: github.String(truncateBytes(msg, maxAnnotationMessage)),
 	}
 	if start == end && a.StartColumn > 0 {
-		out.StartColumn = gh.Int(a.StartColumn)
-		out.EndColumn = gh.Int(max(a.EndColumn, a.StartColumn))
+		out.StartColumn = github.Int(a.StartColumn)
+		out.EndColumn = github.Int(max(a.EndColumn, a.StartColumn))
 	}
 	if a.Title != "" {
 		t := a.Title
 		if utf8.RuneCountInString(t) > maxAnnotationTitle {
 			t = string([]rune(t)[:maxAnnotationTitle-1]) + "…"
 		}
-		out.Title = gh.String(t)
+		out.Title = github.String(t)
 	}
 	if a.RawDetails != "" {
-		out.RawDetails = gh.String(truncateBytes(a.RawDetails, maxAnnotationMessage))
+		out.RawDetails = github.String(truncateBytes(a.RawDetails, maxAnnotationMessage))
 	}
 	return out
 }

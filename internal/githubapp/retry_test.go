@@ -1,4 +1,4 @@
-package github
+package githubapp
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	gh "github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v60/github"
 )
 
 func hdr(kv ...string) http.Header {
@@ -131,7 +131,7 @@ func TestRetryTokenExchangeAndBodies(t *testing.T) {
 	ctx := context.Background()
 	// The very first request is the token exchange: it is retried too.
 	e.fake.FailNext(1, 502, nil)
-	cr, err := e.client.CreateCheckRun(ctx, "acme", "mesh", gh.CreateCheckRunOptions{Name: "meshbot", HeadSHA: sha, Status: gh.String("in_progress")})
+	cr, err := e.client.CreateCheckRun(ctx, "acme", "mesh", github.CreateCheckRunOptions{Name: "meshbot", HeadSHA: sha, Status: github.String("in_progress")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +140,8 @@ func TestRetryTokenExchangeAndBodies(t *testing.T) {
 	}
 	// A request with a body is replayed whole.
 	e.fake.FailNext(2, 504, nil)
-	if _, err := e.client.UpdateCheckRun(ctx, "acme", "mesh", cr.GetID(), gh.UpdateCheckRunOptions{
-		Output: &gh.CheckRunOutput{Title: gh.String("t"), Summary: gh.String("replayed")},
+	if _, err := e.client.UpdateCheckRun(ctx, "acme", "mesh", cr.GetID(), github.UpdateCheckRunOptions{
+		Output: &github.CheckRunOutput{Title: github.String("t"), Summary: github.String("replayed")},
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package prcheck
+package pullcheck
 
 import (
 	"context"
@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	gh "github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v60/github"
 
 	"github.com/meshbot/meshbot/internal/ghfake"
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/policy"
@@ -63,7 +63,7 @@ func newEnv(t *testing.T, registered bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := github.NewApp(github.Config{
+	app, err := githubapp.NewApp(githubapp.Config{
 		AppID: appID, PrivateKey: ghfaketest.PEM(),
 		BaseURL: f.URL(), HTTPClient: f.Client(), RetryBaseDelay: time.Millisecond, MaxRetries: -1,
 		Logger: quiet(),
@@ -98,7 +98,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 // scenario pushes a branch with the scenario's head and opens pull request
 // n from it; it returns the job that checks it.
-func (e *env) scenario(name string, n int) jobs.Check {
+func (e *env) scenario(name string, n int) jobs.PullCheck {
 	e.t.Helper()
 	root := testutil.RepoRoot(e.t)
 	dir := e.t.TempDir()
@@ -110,12 +110,12 @@ func (e *env) scenario(name string, n int) jobs.Check {
 		e.t.Fatal(err)
 	}
 	e.repo.OpenPullRequest(n, "main", name)
-	return jobs.Check{Delivery: "delivery-" + name, Installation: inst, Owner: "acme", Repo: "mesh", PR: n, HeadSHA: sha, BaseSHA: e.main}
+	return jobs.PullCheck{Delivery: "delivery-" + name, Installation: inst, Owner: "acme", Repo: "mesh", PR: n, HeadSHA: sha, BaseSHA: e.main}
 }
 
 // branch commits files over the example mesh on a new branch and opens
 // pull request n.
-func (e *env) branch(name string, n int, change map[string]string) jobs.Check {
+func (e *env) branch(name string, n int, change map[string]string) jobs.PullCheck {
 	e.t.Helper()
 	root := testutil.RepoRoot(e.t)
 	dir := e.t.TempDir()
@@ -142,12 +142,12 @@ func (e *env) branch(name string, n int, change map[string]string) jobs.Check {
 		e.t.Fatal(err)
 	}
 	e.repo.OpenPullRequest(n, "main", name)
-	return jobs.Check{Delivery: "delivery-" + name, Installation: inst, Owner: "acme", Repo: "mesh", PR: n, HeadSHA: sha}
+	return jobs.PullCheck{Delivery: "delivery-" + name, Installation: inst, Owner: "acme", Repo: "mesh", PR: n, HeadSHA: sha}
 }
 
-func (e *env) run(h jobs.Handler, c jobs.Check, attempt int) error {
+func (e *env) run(h jobs.Handler, c jobs.PullCheck, attempt int) error {
 	e.t.Helper()
-	j, err := jobs.New(c.Delivery, jobs.KindCheck, c.Key(), c)
+	j, err := jobs.New(c.Delivery, jobs.KindPullCheck, c.Key(), c)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -320,7 +320,7 @@ type pushingClient struct {
 	p pushDuring
 }
 
-func (c pushingClient) PullFiles(ctx context.Context, owner, repo string, n int) ([]*gh.CommitFile, error) {
+func (c pushingClient) PullFiles(ctx context.Context, owner, repo string, n int) ([]*github.CommitFile, error) {
 	if err := c.p.st.SetLatest(ctx, c.p.key, c.p.newer); err != nil {
 		return nil, err
 	}
@@ -361,7 +361,7 @@ type failingClient struct {
 	fails *int
 }
 
-func (c failingClient) PullFiles(ctx context.Context, owner, repo string, n int) ([]*gh.CommitFile, error) {
+func (c failingClient) PullFiles(ctx context.Context, owner, repo string, n int) ([]*github.CommitFile, error) {
 	if *c.fails > 0 {
 		*c.fails--
 		return nil, errors.New("github: 502 Bad Gateway")
@@ -405,23 +405,23 @@ func TestRetryReusesCheckRun(t *testing.T) {
 func TestPermanentErrors(t *testing.T) {
 	e := newEnv(t, true)
 	h := New(e.deps)
-	bad := store.Job{ID: "x", Kind: jobs.KindCheck, Payload: []byte("{not json"), Attempt: 1}
+	bad := store.Job{ID: "x", Kind: jobs.KindPullCheck, Payload: []byte("{not json"), Attempt: 1}
 	if err := h(context.Background(), bad); !store.IsPermanent(err) {
 		t.Errorf("undecodable payload: %v, want permanent", err)
 	}
-	if err := e.run(h, jobs.Check{Delivery: "d", Installation: inst, Owner: "acme", Repo: "mesh", PR: 1}, 1); !store.IsPermanent(err) {
+	if err := e.run(h, jobs.PullCheck{Delivery: "d", Installation: inst, Owner: "acme", Repo: "mesh", PR: 1}, 1); !store.IsPermanent(err) {
 		t.Errorf("no head sha: %v, want permanent", err)
 	}
 	// A pull request that does not exist cannot be checked by retrying.
-	err := e.run(h, jobs.Check{Delivery: "d2", Installation: inst, Owner: "acme", Repo: "mesh", PR: 404, HeadSHA: e.main}, 1)
-	if !store.IsPermanent(err) || !errors.Is(err, github.ErrNotFound) {
+	err := e.run(h, jobs.PullCheck{Delivery: "d2", Installation: inst, Owner: "acme", Repo: "mesh", PR: 404, HeadSHA: e.main}, 1)
+	if !store.IsPermanent(err) || !errors.Is(err, githubapp.ErrNotFound) {
 		t.Errorf("missing pull request: %v, want permanent not-found", err)
 	}
 }
 
 func TestNoPullRequestNoCheckRun(t *testing.T) {
 	e := newEnv(t, true)
-	if err := e.run(New(e.deps), jobs.Check{Delivery: "d", Installation: inst, Owner: "acme", Repo: "mesh", HeadSHA: e.main}, 1); err != nil {
+	if err := e.run(New(e.deps), jobs.PullCheck{Delivery: "d", Installation: inst, Owner: "acme", Repo: "mesh", HeadSHA: e.main}, 1); err != nil {
 		t.Fatal(err)
 	}
 	if rs := e.runs(e.main); len(rs) != 0 {

@@ -1,4 +1,4 @@
-package github
+package githubapp
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	gh "github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v60/github"
 
 	"github.com/meshbot/meshbot/internal/ghfake"
 )
@@ -42,8 +42,8 @@ func TestCompleteCheckRun(t *testing.T) {
 			e := newEnv(t, envOpts{})
 			sha := e.repo.Commit("main", map[string][]byte{"a": []byte("a")})
 			ctx := context.Background()
-			cr, err := e.client.CreateCheckRun(ctx, "acme", "mesh", gh.CreateCheckRunOptions{
-				Name: "meshbot", HeadSHA: sha, Status: gh.String("in_progress"), ExternalID: gh.String("delivery-1"),
+			cr, err := e.client.CreateCheckRun(ctx, "acme", "mesh", github.CreateCheckRunOptions{
+				Name: "meshbot", HeadSHA: sha, Status: github.String("in_progress"), ExternalID: github.String("delivery-1"),
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -158,7 +158,7 @@ func TestAnnotationNormalised(t *testing.T) {
 			e := newEnv(t, envOpts{})
 			sha := e.repo.Commit("main", map[string][]byte{"a": []byte("a")})
 			ctx := context.Background()
-			cr, err := e.client.CreateCheckRun(ctx, "acme", "mesh", gh.CreateCheckRunOptions{Name: "meshbot", HeadSHA: sha})
+			cr, err := e.client.CreateCheckRun(ctx, "acme", "mesh", github.CreateCheckRunOptions{Name: "meshbot", HeadSHA: sha})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package github
+package githubapp
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	gh "github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v60/github"
 
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
 )
@@ -376,10 +376,10 @@ func TestInvalidBodyCaught(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.violationsAllowed = true
 	sha := e.repo.Commit("main", map[string][]byte{"a": []byte("a")})
-	_, err := e.client.CreateCheckRun(context.Background(), "acme", "mesh", gh.CreateCheckRunOptions{
-		Name: "meshbot", HeadSHA: sha, Status: gh.String("completed"), // no conclusion
+	_, err := e.client.CreateCheckRun(context.Background(), "acme", "mesh", github.CreateCheckRunOptions{
+		Name: "meshbot", HeadSHA: sha, Status: github.String("completed"), // no conclusion
 	})
-	var er *gh.ErrorResponse
+	var er *github.ErrorResponse
 	if !errors.As(err, &er) || er.Response.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("err = %v, want a 422", err)
 	}
