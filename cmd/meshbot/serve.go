@@ -255,12 +255,12 @@ func jobHandlers(cfg *config.Config, st store.Store, pol *policy.Swappable, log 
 	if err != nil {
 		return nil, fmt.Errorf("GitHub App %d (key from %s): %w", cfg.AppID, cfg.KeySource, err)
 	}
-	ix := index.NewIndexer(index.Deps{GitHub: index.FromApp(app), Registry: st, Logger: log})
+	ix := index.NewIndexer(index.Deps{GitHub: app, Registry: st, Logger: log})
 	return map[string]jobs.Handler{
-		jobs.KindPullCheck: pullcheck.New(pullcheck.Deps{GitHub: pullcheck.FromApp(app), Store: st, Policy: pol, Logger: log}),
+		jobs.KindPullCheck: pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log}),
 		jobs.KindIndex:     ix.HandleIndex,
 		jobs.KindPurge:     ix.HandlePurge,
-		jobs.KindCommand:   commands.New(commands.Deps{GitHub: commands.FromApp(app), Queue: st, Latest: st, Logger: log}),
+		jobs.KindCommand:   commands.New(commands.Deps{GitHub: app, Queue: st, Latest: st, Logger: log}),
 	}, nil
 }
 

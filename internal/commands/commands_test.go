@@ -68,7 +68,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { _ = s.Close() })
 	return &env{
 		fake: f, repo: repo, pr: pr, store: s, payload: payload,
-		handle: New(Deps{GitHub: FromApp(app), Queue: s, Latest: s, Logger: log}),
+		handle: New(Deps{GitHub: app, Queue: s, Latest: s, Logger: log}),
 	}
 }
 

@@ -13,10 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-github/v60/github"
-
 	"github.com/meshbot/meshbot/internal/checks"
 	"github.com/meshbot/meshbot/internal/ghfake"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/pullcheck"
@@ -216,21 +215,21 @@ func filesAt(t *testing.T, r *ghfake.Repo, sha string) map[string][]byte {
 // stallingGitHub is the App's real client whose file listing stalls until
 // its job is cancelled: a worker that hangs mid-job.
 type stallingGitHub struct {
-	pullcheck.GitHub
+	githubapp.Clients
 	stalled chan struct{}
 }
 
-func (s stallingGitHub) Installation(id int64) (pullcheck.Client, error) {
-	c, err := s.GitHub.Installation(id)
+func (s stallingGitHub) Installation(id int64) (githubapp.Installation, error) {
+	c, err := s.Clients.Installation(id)
 	return stallingClient{c, s.stalled}, err
 }
 
 type stallingClient struct {
-	pullcheck.Client
+	githubapp.Installation
 	stalled chan struct{}
 }
 
-func (c stallingClient) PullFiles(ctx context.Context, owner, repo string, n int) ([]*github.CommitFile, error) {
+func (c stallingClient) ChangedFiles(ctx context.Context, owner, repo string, n int) ([]githubapp.ChangedFile, error) {
 	select {
 	case c.stalled <- struct{}{}:
 	default:

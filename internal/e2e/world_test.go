@@ -130,15 +130,15 @@ func newWorld(t testing.TB, st store.Store) *world {
 	hook := httptest.NewServer(in.Router())
 	t.Cleanup(hook.Close)
 	w := &world{t: t, fake: f, repo: r, st: st, app: app, hook: hook, main: main,
-		deps: pullcheck.Deps{GitHub: pullcheck.FromApp(app), Store: st, Policy: policy.NewSwappable(pol), Now: func() time.Time { return today }, Logger: logger()},
-		ix:   index.NewIndexer(index.Deps{GitHub: index.FromApp(app), Registry: st, Logger: logger()}),
+		deps: pullcheck.Deps{GitHub: app, Store: st, Policy: policy.NewSwappable(pol), Now: func() time.Time { return today }, Logger: logger()},
+		ix:   index.NewIndexer(index.Deps{GitHub: app, Registry: st, Logger: logger()}),
 	}
 	return w
 }
 
 // handlers are every job handler of `meshbot serve`; check runs through gh
 // (the App's clients unless a test wraps them).
-func (w *world) handlers(gh pullcheck.GitHub) map[string]jobs.Handler {
+func (w *world) handlers(gh githubapp.Clients) map[string]jobs.Handler {
 	deps := w.deps
 	if gh != nil {
 		deps.GitHub = gh
@@ -147,7 +147,7 @@ func (w *world) handlers(gh pullcheck.GitHub) map[string]jobs.Handler {
 		jobs.KindPullCheck: pullcheck.New(deps),
 		jobs.KindIndex:     w.ix.HandleIndex,
 		jobs.KindPurge:     w.ix.HandlePurge,
-		jobs.KindCommand:   commands.New(commands.Deps{GitHub: commands.FromApp(w.app), Queue: w.st, Latest: w.st, Logger: logger()}),
+		jobs.KindCommand:   commands.New(commands.Deps{GitHub: w.app, Queue: w.st, Latest: w.st, Logger: logger()}),
 	}
 }
 

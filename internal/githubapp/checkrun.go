@@ -10,100 +10,83 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/meshbot/meshbot/internal/checkrun"
 )
-
-// GitHub's limits on check-run output.
-const (
-	MaxOutputChars       = 65535 // title, summary and text, in characters
-	AnnotationsPerCall   = 50
-	maxAnnotationTitle   = 255       // characters
-	maxAnnotationMessage = 64 * 1024 // bytes, message and raw_details
-)
-
-// Output is a check run's report.
-type Output struct {
-	Title, Summary, Text string
-	Annotations          []Annotation
-}
-
-// Annotation pins a finding to a file and line range.
-type Annotation struct {
-	Path                   string
-	StartLine, EndLine     int
-	StartColumn, EndColumn int
-	Level                  string // notice, warning or failure
-	Title, Message         string
-	RawDetails             string
-}
 
 // checkRunPatch is the PATCH body. go-github's UpdateCheckRunOptions always
-// sends "name", which would rename the run to "" when it is not known.
+// sends "name", which would rename the run to "".
 type checkRunPatch struct {
-	Name        string                   `json:"name,omitempty"`
-	DetailsURL  *string                  `json:"details_url,omitempty"`
-	ExternalID  *string                  `json:"external_id,omitempty"`
-	Status      *string                  `json:"status,omitempty"`
-	Conclusion  *string                  `json:"conclusion,omitempty"`
-	CompletedAt *github.Timestamp        `json:"completed_at,omitempty"`
-	Output      *github.CheckRunOutput   `json:"output,omitempty"`
-	Actions     []*github.CheckRunAction `json:"actions,omitempty"`
+	Status      *string                `json:"status,omitempty"`
+	Conclusion  *string                `json:"conclusion,omitempty"`
+	CompletedAt *github.Timestamp      `json:"completed_at,omitempty"`
+	Output      *github.CheckRunOutput `json:"output,omitempty"`
 }
 
-// CreateCheckRun creates a check run.
-func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, opts github.CreateCheckRunOptions) (*github.CheckRun, error) {
+func (c *client) CreateCheckRun(ctx context.Context, owner, repo string, run NewCheckRun) (int64, error) {
+	opts := github.CreateCheckRunOptions{
+		Name:    run.Name,
+		HeadSHA: run.HeadSHA,
+		Status:  github.String("in_progress"),
+		Output:  &github.CheckRunOutput{Title: github.String(run.Title), Summary: github.String(run.Summary)},
+	}
+	if !run.StartedAt.IsZero() {
+		opts.StartedAt = &github.Timestamp{Time: run.StartedAt.UTC().Truncate(time.Second)}
+	}
+	if run.ExternalID != "" {
+		opts.ExternalID = github.String(run.ExternalID)
+	}
 	cr, _, err := c.gh.Checks.CreateCheckRun(ctx, owner, repo, opts)
 	if err != nil {
-		return nil, wrap(err, "create check run %q on %s/%s@%s", opts.Name, owner, repo, opts.HeadSHA)
+		return 0, wrap(err, "create check run %q on %s/%s@%s", run.Name, owner, repo, run.HeadSHA)
 	}
-	return cr, nil
+	return cr.GetID(), nil
 }
 
-// UpdateCheckRun updates a check run; an empty Name leaves the name as is.
-func (c *Client) UpdateCheckRun(ctx context.Context, owner, repo string, id int64, opts github.UpdateCheckRunOptions) (*github.CheckRun, error) {
-	return c.patchCheckRun(ctx, owner, repo, id, checkRunPatch{
-		Name: opts.Name, DetailsURL: opts.DetailsURL, ExternalID: opts.ExternalID, Status: opts.Status,
-		Conclusion: opts.Conclusion, CompletedAt: opts.CompletedAt, Output: opts.Output, Actions: opts.Actions,
-	})
+func (c *client) CheckRuns(ctx context.Context, owner, repo, sha, name string) ([]CheckRun, error) {
+	opts := &github.ListCheckRunsOptions{CheckName: &name, Filter: github.String("all"), ListOptions: github.ListOptions{PerPage: 100}}
+	var out []CheckRun
+	for {
+		res, resp, err := c.gh.Checks.ListCheckRunsForRef(ctx, owner, repo, sha, opts)
+		if err != nil {
+			return nil, wrap(err, "list check runs %q of %s/%s@%s", name, owner, repo, sha)
+		}
+		for _, r := range res.CheckRuns {
+			out = append(out, CheckRun{ID: r.GetID(), ExternalID: r.GetExternalID(), Completed: r.GetStatus() == "completed"})
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
 }
 
-func (c *Client) patchCheckRun(ctx context.Context, owner, repo string, id int64, body checkRunPatch) (*github.CheckRun, error) {
+func (c *client) patchCheckRun(ctx context.Context, owner, repo string, id int64, body checkRunPatch) error {
 	u := fmt.Sprintf("repos/%s/%s/check-runs/%d", url.PathEscape(owner), url.PathEscape(repo), id)
 	req, err := c.gh.NewRequest(http.MethodPatch, u, body)
 	if err != nil {
-		return nil, fmt.Errorf("update check run %d on %s/%s: %w", id, owner, repo, err)
+		return fmt.Errorf("update check run %d on %s/%s: %w", id, owner, repo, err)
 	}
-	cr := new(github.CheckRun)
-	if _, err := c.gh.Do(ctx, req, cr); err != nil {
-		return nil, wrap(err, "update check run %d on %s/%s", id, owner, repo)
+	if _, err := c.gh.Do(ctx, req, nil); err != nil {
+		return wrap(err, "update check run %d on %s/%s", id, owner, repo)
 	}
-	return cr, nil
+	return nil
 }
 
-// CompleteCheckRun writes the report and the conclusion. GitHub takes 50
-// annotations per request and appends them on every update, so all but the
-// last batch go out with status in_progress and the last one completes the
-// run: the conclusion never shows before every annotation is in. Text that
-// exceeds GitHub's limits is cut with a note saying how much is missing.
-func (c *Client) CompleteCheckRun(ctx context.Context, owner, repo string, id int64, conclusion string, out Output) error {
-	if conclusion == "" {
+// CompleteCheckRun: GitHub takes 50 annotations per request and appends
+// them on every update, so all but the last batch go out with status
+// in_progress and the last one completes the run: the conclusion never
+// shows before every annotation is in. Text over GitHub's limits is cut with
+// a note saying how much is missing.
+func (c *client) CompleteCheckRun(ctx context.Context, owner, repo string, id int64, out checkrun.Output) error {
+	if out.Conclusion == "" {
 		return errors.New("complete check run: conclusion is required")
 	}
-	title := Truncate(out.Title, MaxOutputChars)
-	summary := Truncate(out.Summary, MaxOutputChars)
-	text := Truncate(out.Text, MaxOutputChars)
-	anns := make([]*github.CheckRunAnnotation, 0, len(out.Annotations))
-	for _, a := range out.Annotations {
-		anns = append(anns, a.toGitHub())
-	}
-	batches := [][]*github.CheckRunAnnotation{nil}
-	if len(anns) > 0 {
-		batches = batches[:0]
-		for len(anns) > 0 {
-			n := min(len(anns), AnnotationsPerCall)
-			batches = append(batches, anns[:n])
-			anns = anns[n:]
-		}
-	}
+	conclusion := string(out.Conclusion)
+	title := checkrun.Truncate(out.Title, checkrun.MaxOutputChars)
+	summary := checkrun.Truncate(out.Summary, checkrun.MaxOutputChars)
+	text := checkrun.Truncate(out.Text, checkrun.MaxOutputChars)
+	batches := batchAnnotations(out.Annotations)
 	for i, batch := range batches {
 		o := &github.CheckRunOutput{Title: &title, Summary: &summary, Annotations: batch}
 		body := checkRunPatch{Output: o}
@@ -117,27 +100,30 @@ func (c *Client) CompleteCheckRun(ctx context.Context, owner, repo string, id in
 		} else {
 			body.Status = github.String("in_progress")
 		}
-		if _, err := c.patchCheckRun(ctx, owner, repo, id, body); err != nil {
+		if err := c.patchCheckRun(ctx, owner, repo, id, body); err != nil {
 			return fmt.Errorf("complete check run (batch %d of %d): %w", i+1, len(batches), err)
 		}
 	}
 	return nil
 }
 
-// Truncate cuts s to at most limit characters, ending with an honest note
-// of how much was left out.
-func Truncate(s string, limit int) string {
-	n := utf8.RuneCountInString(s)
-	if n <= limit {
-		return s
+// batchAnnotations converts annotations to GitHub's and cuts them into
+// batches of checkrun.AnnotationsPerCall; with none, one empty batch.
+func batchAnnotations(in []checkrun.Annotation) [][]*github.CheckRunAnnotation {
+	if len(in) == 0 {
+		return [][]*github.CheckRunAnnotation{nil}
 	}
-	note := func(more int) string {
-		return fmt.Sprintf("\n\n… truncated: %d more characters; see the full report with `meshbot check`.", more)
+	anns := make([]*github.CheckRunAnnotation, 0, len(in))
+	for _, a := range in {
+		anns = append(anns, toGitHub(a))
 	}
-	// Sized with the note for the whole length, whose count has the most
-	// digits, so the result always fits.
-	keep := max(limit-utf8.RuneCountInString(note(n)), 0)
-	return string([]rune(s)[:keep]) + note(n-keep)
+	var batches [][]*github.CheckRunAnnotation
+	for len(anns) > 0 {
+		n := min(len(anns), checkrun.AnnotationsPerCall)
+		batches = append(batches, anns[:n])
+		anns = anns[n:]
+	}
+	return batches
 }
 
 func truncateBytes(s string, limit int) string {
@@ -154,18 +140,18 @@ func truncateBytes(s string, limit int) string {
 // toGitHub normalises an annotation to what GitHub accepts: lines from 1,
 // end not before start, columns only on a single line, a known level, a
 // message, and titles and messages within their limits.
-func (a Annotation) toGitHub() *github.CheckRunAnnotation {
+func toGitHub(a checkrun.Annotation) *github.CheckRunAnnotation {
 	start := max(a.StartLine, 1)
 	end := max(a.EndLine, start)
 	level := a.Level
 	switch level {
-	case "notice", "warning", "failure":
+	case checkrun.LevelNotice, checkrun.LevelWarning, checkrun.LevelFailure:
 	case "error":
-		level = "failure"
+		level = checkrun.LevelFailure
 	case "":
-		level = "notice"
+		level = checkrun.LevelNotice
 	default:
-		level = "warning"
+		level = checkrun.LevelWarning
 	}
 	msg := a.Message
 	if msg == "" {
@@ -176,7 +162,7 @@ func (a Annotation) toGitHub() *github.CheckRunAnnotation {
 	}
 	out := &github.CheckRunAnnotation{
 		Path: github.String(a.Path), StartLine: github.Int(start), EndLine: github.Int(end),
-		AnnotationLevel: github.String(level), Message: github.String(truncateBytes(msg, maxAnnotationMessage)),
+		AnnotationLevel: github.String(string(level)), Message: github.String(truncateBytes(msg, checkrun.MaxAnnotationMessage)),
 	}
 	if start == end && a.StartColumn > 0 {
 		out.StartColumn = github.Int(a.StartColumn)
@@ -184,13 +170,13 @@ func (a Annotation) toGitHub() *github.CheckRunAnnotation {
 	}
 	if a.Title != "" {
 		t := a.Title
-		if utf8.RuneCountInString(t) > maxAnnotationTitle {
-			t = string([]rune(t)[:maxAnnotationTitle-1]) + "…"
+		if utf8.RuneCountInString(t) > checkrun.MaxAnnotationTitle {
+			t = string([]rune(t)[:checkrun.MaxAnnotationTitle-1]) + "…"
 		}
 		out.Title = github.String(t)
 	}
 	if a.RawDetails != "" {
-		out.RawDetails = github.String(truncateBytes(a.RawDetails, maxAnnotationMessage))
+		out.RawDetails = github.String(truncateBytes(a.RawDetails, checkrun.MaxAnnotationMessage))
 	}
 	return out
 }

@@ -24,26 +24,9 @@ import (
 	"github.com/meshbot/meshbot/internal/store"
 )
 
-// Repos is what indexing asks of an installation's GitHub client.
-type Repos interface {
-	DefaultBranch(ctx context.Context, owner, repo string) (string, error)
-	// BranchHead is the commit SHA branch points at.
-	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
-	Tree(ctx context.Context, owner, repo, ref string) ([]githubapp.TreeEntry, error)
-	File(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
-	// InstallationRepos lists every repository the installation can see
-	// (owner/name), for a whole-installation scan.
-	InstallationRepos(ctx context.Context) ([]string, error)
-}
-
-// GitHub hands out the client of an installation.
-type GitHub interface {
-	Repos(installation int64) (Repos, error)
-}
-
 // Deps are the Indexer's collaborators.
 type Deps struct {
-	GitHub   GitHub
+	GitHub   githubapp.Clients
 	Registry store.Registry
 	Logger   *slog.Logger // default slog.Default()
 	// Concurrency bounds the file fetches of one repository; default 8.
@@ -52,7 +35,7 @@ type Deps struct {
 
 // Indexer performs index and purge jobs.
 type Indexer struct {
-	gh    GitHub
+	gh    githubapp.Clients
 	reg   store.Registry
 	log   *slog.Logger
 	limit int
@@ -113,7 +96,7 @@ func (ix *Indexer) HandleIndex(ctx context.Context, j store.Job) error {
 		log.InfoContext(ctx, "index: push touches no YAML or JSON file, skipped", slog.Int("paths", len(in.Paths)))
 		return nil
 	}
-	client, err := ix.gh.Repos(in.Installation)
+	client, err := ix.gh.Installation(in.Installation)
 	if err != nil {
 		return fmt.Errorf("index: client of installation %d: %w", in.Installation, err)
 	}
@@ -123,8 +106,8 @@ func (ix *Indexer) HandleIndex(ctx context.Context, j store.Job) error {
 	return ix.indexRepo(ctx, log, client, in.Installation, in.Owner, in.Repo, in.Ref)
 }
 
-func (ix *Indexer) scanInstallation(ctx context.Context, log *slog.Logger, client Repos, inst int64) error {
-	repos, err := client.InstallationRepos(ctx)
+func (ix *Indexer) scanInstallation(ctx context.Context, log *slog.Logger, client githubapp.Installation, inst int64) error {
+	repos, err := client.Repositories(ctx)
 	if err != nil {
 		return fmt.Errorf("index installation %d: %w", inst, err)
 	}
@@ -177,7 +160,7 @@ const maxReads = 3
 // jobs of two pushes may run at once on two workers, and an older tree must
 // not replace a newer one. (A push landing between that last look and the
 // write is the one gap left; its own job writes after this one.)
-func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client Repos, inst int64, owner, repo, ref string) error {
+func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client githubapp.Installation, inst int64, owner, repo, ref string) error {
 	full := owner + "/" + repo
 	branch, err := client.DefaultBranch(ctx, owner, repo)
 	if err != nil {
@@ -189,7 +172,7 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client Repos
 		return fmt.Errorf("index %s: %w", full, err)
 	}
 	tip, err := client.BranchHead(ctx, owner, repo, branch)
-	if errors.Is(err, githubapp.ErrNotFound) {
+	if errors.Is(err, githubapp.ErrNotFound) || errors.Is(err, githubapp.ErrEmptyRepository) {
 		// A repository without commits has no default branch yet.
 		log.InfoContext(ctx, "index: default branch has no commits", slog.String("branch", branch))
 		return ix.put(ctx, inst, full, nil)
@@ -239,7 +222,7 @@ func (ix *Indexer) put(ctx context.Context, inst int64, full string, products []
 
 // read fetches the descriptors and contracts of owner/repo at sha and
 // loads them as mesh.Load loads a checkout.
-func (ix *Indexer) read(ctx context.Context, client Repos, owner, repo, sha string) ([]*mesh.Product, []mesh.Problem, error) {
+func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owner, repo, sha string) ([]*mesh.Product, []mesh.Problem, error) {
 	tree, err := client.Tree(ctx, owner, repo, sha)
 	if err != nil {
 		return nil, nil, err

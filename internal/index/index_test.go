@@ -372,23 +372,23 @@ func TestLaterReadmePushDoesNotStrandAnEarlierOne(t *testing.T) {
 // moving is the real client, with a push landing on the default branch
 // during the first tree read: the race between two pushes, made certain.
 type moving struct {
-	GitHub
+	githubapp.Clients
 	push func()
 	once sync.Once
 }
 
-func (m *moving) Repos(inst int64) (Repos, error) {
-	r, err := m.GitHub.Repos(inst)
+func (m *moving) Installation(inst int64) (githubapp.Installation, error) {
+	r, err := m.Clients.Installation(inst)
 	return movingRepos{r, m}, err
 }
 
 type movingRepos struct {
-	Repos
+	githubapp.Installation
 	m *moving
 }
 
 func (r movingRepos) Tree(ctx context.Context, owner, repo, ref string) ([]githubapp.TreeEntry, error) {
-	t, err := r.Repos.Tree(ctx, owner, repo, ref)
+	t, err := r.Installation.Tree(ctx, owner, repo, ref)
 	r.m.once.Do(r.m.push)
 	return t, err
 }
@@ -400,7 +400,7 @@ func TestBranchMovingWhileReading(t *testing.T) {
 	e.repo.Commit("main", files)
 	next := maps.Clone(files)
 	delete(next, "pricing/data-products/price-list/dataproduct.yaml")
-	gh := &moving{GitHub: FromApp(e.app), push: func() { e.repo.Commit("main", next) }}
+	gh := &moving{Clients: e.app, push: func() { e.repo.Commit("main", next) }}
 	ix := NewIndexer(Deps{GitHub: gh, Registry: e.store, Logger: quiet()})
 	if err := ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"})); err != nil {
 		t.Fatal(err)

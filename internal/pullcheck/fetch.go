@@ -57,13 +57,13 @@ func (f *fetcher) baseRef() string {
 func (f *fetcher) gather(ctx context.Context, changes []change, want toFetch, reg *registryView) (sides, error) {
 	for _, c := range changes {
 		f.touched.add(c.Path)
-		if c.inHead() {
+		if c.Status.InHead() {
 			f.atHead.add(c.Path)
 		}
-		if c.inBase() {
+		if c.Status.InBase() {
 			f.atBase.add(c.Path)
 		}
-		if c.Status == "renamed" && c.Previous != "" {
+		if c.Status == githubapp.FileRenamed && c.Previous != "" {
 			f.touched.add(c.Previous)
 			f.atBase.add(c.Previous)
 		}
@@ -257,7 +257,7 @@ func (f *fetcher) base(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f.baseSHA = pr.GetBase().GetSHA()
+	f.baseSHA = pr.BaseSHA
 	if f.baseSHA == "" {
 		return "", fmt.Errorf("pull request %s#%d has no base SHA", f.j.fullName(), f.j.PR)
 	}

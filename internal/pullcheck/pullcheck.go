@@ -33,8 +33,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-github/v60/github"
-
+	"github.com/meshbot/meshbot/internal/checkrun"
 	"github.com/meshbot/meshbot/internal/checks"
 	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
@@ -46,12 +45,10 @@ import (
 // CheckName is the check run's name; branch protection rules require it.
 const CheckName = "meshbot"
 
-// Conclusions and titles of the outcomes decided here rather than by the
-// engine.
+// Titles of the outcomes decided here rather than by the engine.
 const (
 	TitleNothingChanged = "No data products changed"
 	TitleSuperseded     = "Superseded by a newer commit"
-	ConclusionCancelled = "cancelled"
 )
 
 // Store is the state a check reads: the newest head SHA per pull request
@@ -63,7 +60,7 @@ type Store interface {
 
 // Deps are the check's collaborators.
 type Deps struct {
-	GitHub GitHub
+	GitHub githubapp.Clients
 	Store  Store
 	// Policy is read once per job, so a swap applies from the next job on.
 	Policy *policy.Swappable
@@ -74,7 +71,7 @@ type Deps struct {
 }
 
 type checker struct {
-	gh     GitHub
+	gh     githubapp.Clients
 	store  Store
 	policy *policy.Swappable
 	now    func() time.Time
@@ -101,7 +98,7 @@ func New(deps Deps) jobs.Handler {
 type job struct {
 	jobs.PullCheck
 	attempt int
-	cl      Client
+	cl      githubapp.Installation
 	log     *slog.Logger
 	runID   int64
 }
@@ -146,7 +143,7 @@ func (c *checker) handle(ctx context.Context, sj store.Job) error {
 		return nil
 	}
 	start := time.Now()
-	conclusion, out, err := c.judge(ctx, j)
+	out, err := c.judge(ctx, j)
 	if err != nil {
 		if errors.Is(err, githubapp.ErrNotFound) {
 			// The pull request or its repository is gone; retrying will
@@ -159,14 +156,13 @@ func (c *checker) handle(ctx context.Context, sj store.Job) error {
 		return err
 	} else if stale {
 		j.log.Info("pullcheck: superseded while running, cancelling the check run")
-		conclusion = ConclusionCancelled
-		out = githubapp.Output{Title: TitleSuperseded, Summary: fmt.Sprintf(
+		out = checkrun.Output{Conclusion: checkrun.Cancelled, Title: TitleSuperseded, Summary: fmt.Sprintf(
 			"A newer commit was pushed to pull request #%d while meshbot was checking %s; the check run of the newest commit has the verdict.", chk.PR, chk.HeadSHA)}
 	}
-	if err := j.cl.CompleteCheckRun(ctx, chk.Owner, chk.Repo, j.runID, conclusion, out); err != nil {
+	if err := j.cl.CompleteCheckRun(ctx, chk.Owner, chk.Repo, j.runID, out); err != nil {
 		return fmt.Errorf("check %s: %w", chk.Key(), err)
 	}
-	j.log.Info("pullcheck: check run completed", slog.Int64("check_run", j.runID), slog.String("conclusion", conclusion),
+	j.log.Info("pullcheck: check run completed", slog.Int64("check_run", j.runID), slog.String("conclusion", string(out.Conclusion)),
 		slog.String("title", out.Title), slog.Int("annotations", len(out.Annotations)), slog.Duration("took", time.Since(start)))
 	return nil
 }
@@ -188,74 +184,67 @@ func (c *checker) start(ctx context.Context, j *job) (done bool, err error) {
 			return false, fmt.Errorf("check %s: %w", j.Key(), err)
 		}
 		for _, r := range runs {
-			if r.GetExternalID() == j.Delivery && j.Delivery != "" {
-				j.runID = r.GetID()
+			if r.ExternalID == j.Delivery && j.Delivery != "" {
+				j.runID = r.ID
 				j.log.Info("pullcheck: retry, reusing the check run of this delivery", slog.Int64("check_run", j.runID), slog.Int("attempt", j.attempt))
-				return r.GetStatus() == "completed", nil
+				return r.Completed, nil
 			}
 		}
 	}
-	opts := github.CreateCheckRunOptions{
+	id, err := j.cl.CreateCheckRun(ctx, j.Owner, j.Repo, githubapp.NewCheckRun{
 		Name:       CheckName,
 		HeadSHA:    j.HeadSHA,
-		Status:     github.String("in_progress"),
-		StartedAt:  &github.Timestamp{Time: c.now().UTC().Truncate(time.Second)},
-		ExternalID: github.String(j.Delivery),
-		Output: &github.CheckRunOutput{
-			Title:   github.String("Checking data products"),
-			Summary: github.String("meshbot is reading the descriptors and contracts this pull request changes."),
-		},
-	}
-	if j.Delivery == "" {
-		opts.ExternalID = nil
-	}
-	run, err := j.cl.CreateCheckRun(ctx, j.Owner, j.Repo, opts)
+		ExternalID: j.Delivery,
+		StartedAt:  c.now(),
+		Title:      "Checking data products",
+		Summary:    "meshbot is reading the descriptors and contracts this pull request changes.",
+	})
 	if err != nil {
 		return false, fmt.Errorf("check %s: %w", j.Key(), err)
 	}
-	j.runID = run.GetID()
+	j.runID = id
 	j.log.Info("pullcheck: check run created", slog.Int64("check_run", j.runID))
 	return false, nil
 }
 
 // judge decides the conclusion and output of the check run.
-func (c *checker) judge(ctx context.Context, j *job) (string, githubapp.Output, error) {
-	files, err := j.cl.PullFiles(ctx, j.Owner, j.Repo, j.PR)
+func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
+	files, err := j.cl.ChangedFiles(ctx, j.Owner, j.Repo, j.PR)
 	if err != nil {
-		return "", githubapp.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
+		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
 	}
 	changes := make([]change, 0, len(files))
 	for _, f := range files {
-		changes = append(changes, change{Path: f.GetFilename(), Previous: f.GetPreviousFilename(), Status: f.GetStatus()})
+		changes = append(changes, change(f))
 	}
 	reg := &registryView{load: func() ([]store.RepoProducts, error) { return c.store.ProductsByRepo(ctx, j.Installation) }, repo: j.fullName()}
 	var want toFetch
 	if anyCandidate(changes) {
 		if want, err = reg.classify(changes); err != nil {
-			return "", githubapp.Output{}, fmt.Errorf("check %s: registry: %w", j.Key(), err)
+			return checkrun.Output{}, fmt.Errorf("check %s: registry: %w", j.Key(), err)
 		}
 	}
 	if want.empty() {
 		j.log.Info("pullcheck: no data product file changed", slog.Int("files", len(files)))
-		return "success", nothingChanged(len(files)), nil
+		return nothingChanged(len(files)), nil
 	}
 
 	f := newFetcher(j, c.limit)
 	sides, err := f.gather(ctx, changes, want, reg)
 	if err != nil {
-		return "", githubapp.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
+		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
 	}
 	if len(sides.head) == 0 && len(sides.base) == 0 {
 		j.log.Info("pullcheck: the changed files belong to no data product", slog.Any("unexplained", want.unexplained))
-		return "success", nothingChanged(len(files)), nil
+		return nothingChanged(len(files)), nil
 	}
 	head, base, err := load(ctx, j, sides, f.baseRef())
 	if err != nil {
-		return "", githubapp.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
+		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
 	}
 	consumers, err := reg.all()
 	if err != nil {
-		return "", githubapp.Output{}, fmt.Errorf("check %s: registry: %w", j.Key(), err)
+		return checkrun.Output{}, fmt.Errorf("check %s: registry: %w", j.Key(), err)
 	}
 	req := checks.Request{Head: head, Base: base, Consumers: [][]*mesh.Product{consumers}, Today: c.now()}
 	if c.policy != nil {
@@ -263,19 +252,27 @@ func (c *checker) judge(ctx context.Context, j *job) (string, githubapp.Output, 
 	}
 	rep, err := checks.Evaluate(ctx, req)
 	if err != nil {
-		return "", githubapp.Output{}, fmt.Errorf("check %s: evaluate: %w", j.Key(), err)
+		return checkrun.Output{}, fmt.Errorf("check %s: evaluate: %w", j.Key(), err)
 	}
-	ro := checks.RenderCheckRun(rep)
-	out := githubapp.Output{Title: ro.Title, Summary: ro.Summary, Annotations: make([]githubapp.Annotation, 0, len(ro.Annotations))}
-	for _, a := range ro.Annotations {
-		out.Annotations = append(out.Annotations, githubapp.Annotation{
-			Path: a.Path, StartLine: a.StartLine, EndLine: a.EndLine, StartColumn: a.StartColumn, EndColumn: a.EndColumn,
-			Level: a.Level, Title: a.Title, Message: a.Message, RawDetails: a.RawDetails,
-		})
-	}
+	out := checkRunOutput(checks.RenderCheckRun(rep))
 	j.log.Info("pullcheck: evaluated", slog.Int("descriptors", len(head.Products)), slog.Int("contracts", len(head.Contracts)),
 		slog.Int("consumers", len(consumers)), slog.Int("findings", len(rep.Findings)), slog.Int("fetched", f.fetched()))
-	return ro.Conclusion, out, nil
+	return out, nil
+}
+
+// checkRunOutput converts the engine's rendering to the seam's type.
+// TODO(merge r-engine): render.CheckRun returns checkrun.Output itself;
+// this function then goes.
+func checkRunOutput(ro checks.CheckRunOutput) checkrun.Output {
+	out := checkrun.Output{Conclusion: checkrun.Conclusion(ro.Conclusion), Title: ro.Title, Summary: ro.Summary,
+		Annotations: make([]checkrun.Annotation, 0, len(ro.Annotations))}
+	for _, a := range ro.Annotations {
+		out.Annotations = append(out.Annotations, checkrun.Annotation{
+			Path: a.Path, StartLine: a.StartLine, EndLine: a.EndLine, StartColumn: a.StartColumn, EndColumn: a.EndColumn,
+			Level: checkrun.Level(a.Level), Title: a.Title, Message: a.Message, RawDetails: a.RawDetails,
+		})
+	}
+	return out
 }
 
 // anyCandidate says whether any changed file could matter: only YAML and
@@ -292,8 +289,8 @@ func anyCandidate(changes []change) bool {
 	return false
 }
 
-func nothingChanged(files int) githubapp.Output {
-	return githubapp.Output{Title: TitleNothingChanged, Summary: fmt.Sprintf(
+func nothingChanged(files int) checkrun.Output {
+	return checkrun.Output{Conclusion: checkrun.Success, Title: TitleNothingChanged, Summary: fmt.Sprintf(
 		"None of the %d changed file(s) is a data product descriptor, a data contract, or a contract a data product names, so there is nothing for meshbot to judge.", files)}
 }
 

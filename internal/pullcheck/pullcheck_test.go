@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-github/v60/github"
-
+	"github.com/meshbot/meshbot/internal/checkrun"
 	"github.com/meshbot/meshbot/internal/ghfake"
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
 	"github.com/meshbot/meshbot/internal/githubapp"
@@ -45,7 +44,7 @@ type env struct {
 	fake  *ghfake.Fake
 	repo  *ghfake.Repo
 	store store.Store
-	gh    GitHub
+	gh    githubapp.Clients
 	main  string // sha of main: the example mesh
 	deps  Deps
 }
@@ -89,7 +88,7 @@ func newEnv(t *testing.T, registered bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, fake: f, repo: r, store: st, gh: FromApp(app), main: main}
+	e := &env{t: t, fake: f, repo: r, store: st, gh: app, main: main}
 	e.deps = Deps{GitHub: e.gh, Store: st, Policy: policy.NewSwappable(pol), Now: func() time.Time { return today }, Logger: quiet()}
 	return e
 }
@@ -304,39 +303,39 @@ func TestSupersededBeforeStart(t *testing.T) {
 // pushDuring is the real client, with a newer push recorded as the files
 // are listed: the moment a synchronize delivery would land mid-check.
 type pushDuring struct {
-	GitHub
+	githubapp.Clients
 	st    store.Latest
 	key   string
 	newer string
 }
 
-func (p pushDuring) Installation(id int64) (Client, error) {
-	c, err := p.GitHub.Installation(id)
+func (p pushDuring) Installation(id int64) (githubapp.Installation, error) {
+	c, err := p.Clients.Installation(id)
 	return pushingClient{c, p}, err
 }
 
 type pushingClient struct {
-	Client
+	githubapp.Installation
 	p pushDuring
 }
 
-func (c pushingClient) PullFiles(ctx context.Context, owner, repo string, n int) ([]*github.CommitFile, error) {
+func (c pushingClient) ChangedFiles(ctx context.Context, owner, repo string, n int) ([]githubapp.ChangedFile, error) {
 	if err := c.p.st.SetLatest(ctx, c.p.key, c.p.newer); err != nil {
 		return nil, err
 	}
-	return c.Client.PullFiles(ctx, owner, repo, n)
+	return c.Installation.ChangedFiles(ctx, owner, repo, n)
 }
 
 func TestSupersededWhileRunning(t *testing.T) {
 	e := newEnv(t, true)
 	c := e.scenario("breaking-consumer", 8)
 	deps := e.deps
-	deps.GitHub = pushDuring{GitHub: e.gh, st: e.store, key: c.Key(), newer: "0123456789abcdef0123456789abcdef01234567"}
+	deps.GitHub = pushDuring{Clients: e.gh, st: e.store, key: c.Key(), newer: "0123456789abcdef0123456789abcdef01234567"}
 	if err := e.run(New(deps), c, 1); err != nil {
 		t.Fatal(err)
 	}
 	run := e.only(c.HeadSHA)
-	if run.Status != "completed" || run.Conclusion != ConclusionCancelled || run.Title != TitleSuperseded {
+	if run.Status != "completed" || run.Conclusion != string(checkrun.Cancelled) || run.Title != TitleSuperseded {
 		t.Errorf("check run = %s %s %q, want completed cancelled %q", run.Status, run.Conclusion, run.Title, TitleSuperseded)
 	}
 	if len(run.Annotations) != 0 {
@@ -347,26 +346,26 @@ func TestSupersededWhileRunning(t *testing.T) {
 // failingFiles is the real client whose file listing fails a given number
 // of times, as a GitHub outage would.
 type failingFiles struct {
-	GitHub
+	githubapp.Clients
 	fails *int
 }
 
-func (f failingFiles) Installation(id int64) (Client, error) {
-	c, err := f.GitHub.Installation(id)
+func (f failingFiles) Installation(id int64) (githubapp.Installation, error) {
+	c, err := f.Clients.Installation(id)
 	return failingClient{c, f.fails}, err
 }
 
 type failingClient struct {
-	Client
+	githubapp.Installation
 	fails *int
 }
 
-func (c failingClient) PullFiles(ctx context.Context, owner, repo string, n int) ([]*github.CommitFile, error) {
+func (c failingClient) ChangedFiles(ctx context.Context, owner, repo string, n int) ([]githubapp.ChangedFile, error) {
 	if *c.fails > 0 {
 		*c.fails--
 		return nil, errors.New("github: 502 Bad Gateway")
 	}
-	return c.Client.PullFiles(ctx, owner, repo, n)
+	return c.Installation.ChangedFiles(ctx, owner, repo, n)
 }
 
 // TestRetryReusesCheckRun: a failed attempt returns the error (the queue

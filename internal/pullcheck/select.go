@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/mesh"
 )
 
@@ -12,15 +13,8 @@ import (
 type change struct {
 	Path     string // the file's path in the head
 	Previous string // for a rename, its path in the base
-	Status   string // added, removed, modified, renamed, copied, changed, unchanged
+	Status   githubapp.FileStatus
 }
-
-// inBase and inHead say which sides of the pull request hold the file at
-// Path.
-func (c change) inBase() bool {
-	return c.Status != "added" && c.Status != "copied" && c.Status != "renamed"
-}
-func (c change) inHead() bool { return c.Status != "removed" }
 
 // toFetch is which files of the mesh a pull request touches, and so which
 // files to fetch in their base and head versions.

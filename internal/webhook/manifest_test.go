@@ -59,12 +59,13 @@ func TestAppManifest(t *testing.T) {
 		"checks": {"write", []need{
 			{"internal/githubapp/checkrun.go", "Checks.CreateCheckRun"},
 			{"internal/githubapp/checkrun.go", "http.MethodPatch"},
-			{"internal/pullcheck/github.go", "Checks.ListCheckRunsForRef"},
+			{"internal/githubapp/checkrun.go", "Checks.ListCheckRunsForRef"},
 		}},
 		"contents": {"read", []need{
 			{"internal/githubapp/client.go", "Repositories.GetContents"},
 			{"internal/githubapp/client.go", "Git.GetTree"},
 			{"internal/githubapp/client.go", "Git.GetBlobRaw"},
+			{"internal/githubapp/client.go", "Git.GetRef"},
 		}},
 		// Comments and reactions on a pull request's conversation go through
 		// the issues API but are authorized against the pull request.
