@@ -82,8 +82,9 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 // serveDeps are what tests replace.
 type serveDeps struct {
 	Logger *slog.Logger
-	// Handlers replace every job handler (tests); nil builds the real ones.
-	Handlers map[string]jobs.Handler
+	// Jobs replaces the registry of job handlers (tests); nil builds the
+	// real one.
+	Jobs *jobs.Registry
 	// Listening is told the address once the server accepts connections.
 	Listening func(addr string)
 	Workers   int
@@ -122,7 +123,7 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	m := metrics.New(st, log)
 	m.SetPolicy(set.Version(), source)
 
-	handlers := deps.Handlers
+	handlers := deps.Jobs
 	if handlers == nil {
 		if handlers, err = jobHandlers(cfg, st, pol, log); err != nil {
 			return err
@@ -242,26 +243,34 @@ func drainMemory(st store.Store, log *slog.Logger) {
 // jobHandlers are the handlers of every job kind. Without a GitHub App each
 // fails permanently with a message saying so, so the job is dead-lettered
 // (visible in logs and metrics) instead of retried for nothing.
-func jobHandlers(cfg *config.Config, st store.Store, pol *policy.Swappable, log *slog.Logger) (map[string]jobs.Handler, error) {
+func jobHandlers(cfg *config.Config, st store.Store, pol *policy.Swappable, log *slog.Logger) (*jobs.Registry, error) {
+	reg := jobs.NewRegistry()
 	if !cfg.HasApp() {
 		log.Warn("no GitHub App configured (GITHUB_APP_ID): deliveries are accepted, but every job that needs GitHub fails; see README \"Installing the GitHub App\"")
-		noApp := func(_ context.Context, j store.Job) error {
-			log.Error("job needs GitHub but no GitHub App is configured: set GITHUB_APP_ID, GITHUB_PRIVATE_KEY(_FILE) and GITHUB_WEBHOOK_SECRET", "job", j.ID, "kind", j.Kind)
-			return store.Permanent(errors.New("no GitHub App configured"))
-		}
-		return map[string]jobs.Handler{jobs.KindPullCheck: noApp, jobs.KindIndex: noApp, jobs.KindPurge: noApp, jobs.KindCommand: noApp}, nil
+		jobs.Register(reg, jobs.KindPullCheck, noApp[jobs.PullCheck](log, jobs.KindPullCheck))
+		jobs.Register(reg, jobs.KindIndex, noApp[jobs.Index](log, jobs.KindIndex))
+		jobs.Register(reg, jobs.KindPurge, noApp[jobs.Purge](log, jobs.KindPurge))
+		jobs.Register(reg, jobs.KindCommand, noApp[jobs.Command](log, jobs.KindCommand))
+		return reg, nil
 	}
 	app, err := githubapp.NewApp(githubapp.Config{AppID: cfg.AppID, PrivateKey: cfg.PrivateKey, BaseURL: cfg.APIURL, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("GitHub App %d (key from %s): %w", cfg.AppID, cfg.KeySource, err)
 	}
 	ix := index.NewIndexer(index.Deps{GitHub: app, Registry: st, Logger: log})
-	return map[string]jobs.Handler{
-		jobs.KindPullCheck: pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log}),
-		jobs.KindIndex:     ix.HandleIndex,
-		jobs.KindPurge:     ix.HandlePurge,
-		jobs.KindCommand:   commands.New(commands.Deps{GitHub: app, Queue: st, Latest: st, Logger: log}),
-	}, nil
+	jobs.Register(reg, jobs.KindPullCheck, pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log}))
+	jobs.Register(reg, jobs.KindIndex, ix.HandleIndex)
+	jobs.Register(reg, jobs.KindPurge, ix.HandlePurge)
+	jobs.Register(reg, jobs.KindCommand, commands.New(commands.Deps{GitHub: app, Queue: st, Latest: st, Logger: log}))
+	return reg, nil
+}
+
+// noApp fails a job permanently, saying why, when no App is configured.
+func noApp[P jobs.Payload](log *slog.Logger, k jobs.Kind[P]) jobs.Handler[P] {
+	return func(_ context.Context, _ P, m jobs.Meta) error {
+		log.Error("job needs GitHub but no GitHub App is configured: set GITHUB_APP_ID, GITHUB_PRIVATE_KEY(_FILE) and GITHUB_WEBHOOK_SECRET", "job", m.ID, "kind", k.Name())
+		return store.Permanent(errors.New("no GitHub App configured"))
+	}
 }
 
 // displayAddr turns a wildcard listen address into one a newcomer can curl.

@@ -93,7 +93,7 @@ const (
 const maxReply = 60000
 
 // New returns the handler of jobs.KindCommand jobs.
-func New(deps Deps) jobs.Handler {
+func New(deps Deps) jobs.Handler[jobs.Command] {
 	h := &handler{deps: deps}
 	if h.deps.Logger == nil {
 		h.deps.Logger = slog.Default()
@@ -115,11 +115,7 @@ func (h *handler) find(name string) (Command, bool) {
 	return Command{}, false
 }
 
-func (h *handler) handle(ctx context.Context, j store.Job) error {
-	var in jobs.Command
-	if err := jobs.Decode(j, &in); err != nil {
-		return store.Permanent(err)
-	}
+func (h *handler) handle(ctx context.Context, in jobs.Command, _ jobs.Meta) error {
 	log := h.deps.Logger.With(slog.String("delivery", in.Delivery), slog.Int64("installation", in.Installation),
 		slog.String("repo", in.Owner+"/"+in.Repo), slog.Int("issue", in.Issue), slog.String("user", in.User))
 	if strings.HasSuffix(in.User, "[bot]") {
@@ -238,7 +234,7 @@ func runRecheck(ctx context.Context, env Env, _ Invocation) (string, error) {
 	if id == "" {
 		id = fmt.Sprintf("comment-%d", in.CommentID)
 	}
-	job, err := jobs.New(id+".recheck", jobs.KindPullCheck, key, check)
+	job, err := jobs.KindPullCheck.New(id+".recheck", key, check)
 	if err != nil {
 		return "", err
 	}

@@ -123,7 +123,7 @@ func BenchmarkPullRequest20Files(b *testing.B) {
 			finished := make(chan error, 1)
 			opts := poolOpts()
 			opts.Observe = func(kind string, _ time.Duration, err error) {
-				if kind == jobs.KindPullCheck {
+				if kind == jobs.KindPullCheck.Name() {
 					finished <- err
 				}
 			}
@@ -214,12 +214,7 @@ func BenchmarkRegistry10k(b *testing.B) {
 	h := pullcheck.New(w.deps)
 	check := func(i int) {
 		c := jobs.PullCheck{Delivery: fmt.Sprintf("bench-%d", i), Installation: inst, Owner: "acme", Repo: repo[len("acme/"):], PR: 1, HeadSHA: head, BaseSHA: main}
-		j, err := jobs.New(c.Delivery, jobs.KindPullCheck, c.Key(), c)
-		if err != nil {
-			b.Fatal(err)
-		}
-		j.Attempt = 1
-		if err := h(context.Background(), j); err != nil {
+		if err := h(context.Background(), c, jobs.Meta{ID: c.Delivery, Attempt: 1}); err != nil {
 			b.Fatal(err)
 		}
 	}

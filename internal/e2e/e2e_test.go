@@ -319,15 +319,15 @@ func TestRedisRestart(t *testing.T) {
 	// Each check takes a little longer than usual, so the second kill finds
 	// jobs in flight.
 	h := w.handlers(nil)
-	check := h[jobs.KindPullCheck]
-	h[jobs.KindPullCheck] = func(ctx context.Context, j store.Job) error {
+	check := pullcheck.New(w.deps)
+	jobs.Register(h, jobs.KindPullCheck, func(ctx context.Context, c jobs.PullCheck, m jobs.Meta) error {
 		select {
 		case <-time.After(150 * time.Millisecond):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		return check(ctx, j)
-	}
+		return check(ctx, c, m)
+	})
 	w.startPool(h, poolOpts())
 	w.eventually(30*time.Second, "the first check run", func() bool { return len(w.fake.CheckRuns(repoFull)) > 0 })
 	srv.kill()

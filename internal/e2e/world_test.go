@@ -138,21 +138,21 @@ func newWorld(t testing.TB, st store.Store) *world {
 
 // handlers are every job handler of `meshbot serve`; check runs through gh
 // (the App's clients unless a test wraps them).
-func (w *world) handlers(gh githubapp.Clients) map[string]jobs.Handler {
+func (w *world) handlers(gh githubapp.Clients) *jobs.Registry {
 	deps := w.deps
 	if gh != nil {
 		deps.GitHub = gh
 	}
-	return map[string]jobs.Handler{
-		jobs.KindPullCheck: pullcheck.New(deps),
-		jobs.KindIndex:     w.ix.HandleIndex,
-		jobs.KindPurge:     w.ix.HandlePurge,
-		jobs.KindCommand:   commands.New(commands.Deps{GitHub: w.app, Queue: w.st, Latest: w.st, Logger: logger()}),
-	}
+	reg := jobs.NewRegistry()
+	jobs.Register(reg, jobs.KindPullCheck, pullcheck.New(deps))
+	jobs.Register(reg, jobs.KindIndex, w.ix.HandleIndex)
+	jobs.Register(reg, jobs.KindPurge, w.ix.HandlePurge)
+	jobs.Register(reg, jobs.KindCommand, commands.New(commands.Deps{GitHub: w.app, Queue: w.st, Latest: w.st, Logger: logger()}))
+	return reg
 }
 
 // startPool runs a worker pool until stop or the end of the test.
-func (w *world) startPool(h map[string]jobs.Handler, opts worker.Options) (stop func()) {
+func (w *world) startPool(h *jobs.Registry, opts worker.Options) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	p := worker.New(w.st, h, opts)

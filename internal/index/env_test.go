@@ -9,7 +9,6 @@ import (
 	"github.com/meshbot/meshbot/internal/ghfake"
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
 	"github.com/meshbot/meshbot/internal/githubapp"
-	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/store/storetest"
 )
@@ -65,21 +64,3 @@ func newEnv(t testing.TB, b backend) *env {
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-func indexJob(t *testing.T, in jobs.Index) store.Job {
-	t.Helper()
-	j, err := jobs.New("d-"+in.Repo+in.Ref, jobs.KindIndex, "", in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return j
-}
-
-func purgeJob(t *testing.T, in jobs.Purge) store.Job {
-	t.Helper()
-	j, err := jobs.New("p-1", jobs.KindPurge, "", in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return j
-}

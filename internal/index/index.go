@@ -83,11 +83,7 @@ func Relevant(paths []string) bool {
 // A job without a repository scans every repository of the installation
 // (after the App is installed, or to resynchronise) and drops from the
 // registry those the installation no longer sees.
-func (ix *Indexer) HandleIndex(ctx context.Context, j store.Job) error {
-	var in jobs.Index
-	if err := jobs.Decode(j, &in); err != nil {
-		return store.Permanent(err)
-	}
+func (ix *Indexer) HandleIndex(ctx context.Context, in jobs.Index, _ jobs.Meta) error {
 	log := ix.log.With(slog.String("delivery", in.Delivery), slog.Int64("installation", in.Installation))
 	if in.Repo != "" {
 		log = log.With(slog.String("repo", in.Owner+"/"+in.Repo))
@@ -322,11 +318,7 @@ func skipped(p string) bool {
 }
 
 // HandlePurge performs a jobs.KindPurge job.
-func (ix *Indexer) HandlePurge(ctx context.Context, j store.Job) error {
-	var in jobs.Purge
-	if err := jobs.Decode(j, &in); err != nil {
-		return store.Permanent(err)
-	}
+func (ix *Indexer) HandlePurge(ctx context.Context, in jobs.Purge, _ jobs.Meta) error {
 	log := ix.log.With(slog.String("delivery", in.Delivery), slog.Int64("installation", in.Installation))
 	if len(in.Repos) == 0 {
 		if err := ix.reg.DeleteInstallation(ctx, in.Installation); err != nil {

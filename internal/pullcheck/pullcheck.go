@@ -80,7 +80,7 @@ type checker struct {
 }
 
 // New returns the handler of jobs.KindPullCheck.
-func New(deps Deps) jobs.Handler {
+func New(deps Deps) jobs.Handler[jobs.PullCheck] {
 	c := &checker{gh: deps.GitHub, store: deps.Store, policy: deps.Policy, now: deps.Now, log: deps.Logger, limit: deps.Concurrency}
 	if c.now == nil {
 		c.now = time.Now
@@ -105,15 +105,11 @@ type job struct {
 
 func (j *job) fullName() string { return j.Owner + "/" + j.Repo }
 
-func (c *checker) handle(ctx context.Context, sj store.Job) error {
-	var chk jobs.PullCheck
-	if err := jobs.Decode(sj, &chk); err != nil {
-		return store.Permanent(err)
-	}
+func (c *checker) handle(ctx context.Context, chk jobs.PullCheck, m jobs.Meta) error {
 	log := c.log.With(slog.String("delivery", chk.Delivery), slog.Int64("installation", chk.Installation),
 		slog.String("repo", chk.Owner+"/"+chk.Repo), slog.Int("pr", chk.PR), slog.String("sha", chk.HeadSHA))
 	if chk.Owner == "" || chk.Repo == "" || chk.HeadSHA == "" {
-		return store.Permanent(fmt.Errorf("check job %s: owner, repo and head SHA are required", sj.ID))
+		return store.Permanent(fmt.Errorf("check job %s: owner, repo and head SHA are required", m.ID))
 	}
 	if chk.PR == 0 {
 		// Without a pull request there is no change to judge (a push to a
@@ -132,7 +128,7 @@ func (c *checker) handle(ctx context.Context, sj store.Job) error {
 	if err != nil {
 		return fmt.Errorf("check %s: installation client: %w", chk.Key(), err)
 	}
-	j := &job{PullCheck: chk, attempt: sj.Attempt, cl: cl, log: log}
+	j := &job{PullCheck: chk, attempt: m.Attempt, cl: cl, log: log}
 
 	done, err := c.start(ctx, j)
 	if err != nil {

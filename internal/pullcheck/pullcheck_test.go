@@ -144,14 +144,21 @@ func (e *env) branch(name string, n int, change map[string]string) jobs.PullChec
 	return jobs.PullCheck{Delivery: "delivery-" + name, Installation: inst, Owner: "acme", Repo: "mesh", PR: n, HeadSHA: sha}
 }
 
-func (e *env) run(h jobs.Handler, c jobs.PullCheck, attempt int) error {
+// run runs c as attempt through h, encoded and decoded as the worker does.
+func (e *env) run(h jobs.Handler[jobs.PullCheck], c jobs.PullCheck, attempt int) error {
 	e.t.Helper()
-	j, err := jobs.New(c.Delivery, jobs.KindPullCheck, c.Key(), c)
+	j, err := jobs.KindPullCheck.New(c.Delivery, c.Key(), c)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	j.Attempt = attempt
-	return h(context.Background(), j)
+	reg := jobs.NewRegistry()
+	jobs.Register(reg, jobs.KindPullCheck, h)
+	d, err := reg.Decode(j)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d.Run(context.Background())
 }
 
 // runs returns the check runs at sha.
@@ -404,10 +411,8 @@ func TestRetryReusesCheckRun(t *testing.T) {
 func TestPermanentErrors(t *testing.T) {
 	e := newEnv(t, true)
 	h := New(e.deps)
-	bad := store.Job{ID: "x", Kind: jobs.KindPullCheck, Payload: []byte("{not json"), Attempt: 1}
-	if err := h(context.Background(), bad); !store.IsPermanent(err) {
-		t.Errorf("undecodable payload: %v, want permanent", err)
-	}
+	// (An undecodable payload never reaches the handler: jobs.Registry
+	// refuses it, permanently; see internal/jobs.)
 	if err := e.run(h, jobs.PullCheck{Delivery: "d", Installation: inst, Owner: "acme", Repo: "mesh", PR: 1}, 1); !store.IsPermanent(err) {
 		t.Errorf("no head sha: %v, want permanent", err)
 	}

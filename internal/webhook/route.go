@@ -200,8 +200,11 @@ type router struct {
 	w        *Work
 }
 
-func (r *router) add(kind, key string, v any) error {
-	j, err := jobs.New(jobs.ID(r.delivery, len(r.w.Jobs)), kind, key, v)
+// nextID is the id of the delivery's next job.
+func (r *router) nextID() string { return jobs.ID(r.delivery, len(r.w.Jobs)) }
+
+// add takes a job from a jobs.Kind's New: r.add(jobs.KindX.New(r.nextID(), key, payload)).
+func (r *router) add(j store.Job, err error) error {
 	if err != nil {
 		return err
 	}
@@ -235,7 +238,7 @@ func (r *router) check(c jobs.PullCheck, latest bool) error {
 	if latest && c.PR != 0 {
 		r.w.Heads = append(r.w.Heads, Head{Key: c.Key(), SHA: c.HeadSHA})
 	}
-	return r.add(jobs.KindPullCheck, c.Key(), c)
+	return r.add(jobs.KindPullCheck.New(r.nextID(), c.Key(), c))
 }
 
 func (r *router) pullRequest(p *payload) error {
@@ -359,7 +362,7 @@ func (r *router) push(p *payload) error {
 		}
 		slices.Sort(ix.Paths)
 	}
-	return r.add(jobs.KindIndex, "", ix)
+	return r.add(jobs.KindIndex.New(r.nextID(), "", ix))
 }
 
 func (r *router) indexRepos(repos []repository) error {
@@ -368,9 +371,9 @@ func (r *router) indexRepos(repos []repository) error {
 		if !ok {
 			return fmt.Errorf("repository %q without owner and name", repo.FullName)
 		}
-		if err := r.add(jobs.KindIndex, "", jobs.Index{
+		if err := r.add(jobs.KindIndex.New(r.nextID(), "", jobs.Index{
 			Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name,
-		}); err != nil {
+		})); err != nil {
 			return err
 		}
 	}
@@ -387,7 +390,7 @@ func (r *router) installation(p *payload) error {
 		}
 		return r.indexRepos(p.Repositories)
 	case "deleted":
-		return r.add(jobs.KindPurge, "", jobs.Purge{Delivery: r.delivery, Installation: r.inst})
+		return r.add(jobs.KindPurge.New(r.nextID(), "", jobs.Purge{Delivery: r.delivery, Installation: r.inst}))
 	}
 	return r.ignore("installation %s needs no work", p.Action)
 }
@@ -408,7 +411,7 @@ func (r *router) installationRepositories(p *payload) error {
 		if len(purge.Repos) == 0 {
 			return r.ignore("no repositories removed")
 		}
-		return r.add(jobs.KindPurge, "", purge)
+		return r.add(jobs.KindPurge.New(r.nextID(), "", purge))
 	}
 	return r.ignore("installation_repositories %s needs no work", p.Action)
 }
@@ -440,11 +443,11 @@ func (r *router) issueComment(p *payload) error {
 	if c.User != nil {
 		login = c.User.Login
 	}
-	return r.add(jobs.KindCommand, "", jobs.Command{
+	return r.add(jobs.KindCommand.New(r.nextID(), "", jobs.Command{
 		Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name,
 		Issue: p.Issue.Number, IsPR: p.Issue.PullRequest != nil && string(*p.Issue.PullRequest) != "null",
 		CommentID: c.ID, User: login, Body: c.Body,
-	})
+	}))
 }
 
 // HasCommandLine reports whether any line of a comment starts with the word
