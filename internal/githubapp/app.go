@@ -45,7 +45,10 @@ type Config struct {
 	MaxWait        time.Duration
 }
 
-// App is a GitHub App: it mints installation clients and talks as the App.
+// App is the GitHub App, meshbot's Clients: it mints the installation
+// clients (JWT, then installation tokens) against github.com or GHES. A
+// call made as the App itself (listing deliveries, say) would be a method
+// here, next to Installation.
 type App struct {
 	appID int64
 	key   *rsa.PrivateKey

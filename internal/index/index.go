@@ -237,38 +237,66 @@ func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owne
 			contracts = append(contracts, e.Path)
 		}
 	}
-	var oversize []mesh.Problem
-	files := make(map[string][]byte)
-	var mu sync.Mutex
-	fetch := func(paths []string) error {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(ix.limit)
-		for _, p := range paths {
-			if e := blobs[p]; e.Size > mesh.MaxFileBytes {
-				// Not fetched: mesh.Load would refuse it anyway.
-				mu.Lock()
-				oversize = append(oversize, mesh.Problem{Code: mesh.CodeReadError, Pos: mesh.Pos{File: p},
-					Message: fmt.Sprintf("%s is %d bytes, over the %d-byte limit", p, e.Size, mesh.MaxFileBytes)})
-				mu.Unlock()
-				continue
-			}
-			g.Go(func() error {
-				b, err := client.File(gctx, owner, repo, p, sha)
-				if err != nil {
-					return err
-				}
-				mu.Lock()
-				files[p] = b
-				mu.Unlock()
-				return nil
-			})
-		}
-		return g.Wait()
-	}
-	if err := fetch(append(descs, contracts...)); err != nil {
+	got := &fetched{files: map[string][]byte{}}
+	if err := ix.fetch(ctx, client, owner, repo, sha, append(descs, contracts...), blobs, got); err != nil {
 		return nil, nil, err
 	}
-	// Contracts named by path that are not standalone by their file name.
+	if err := ix.fetch(ctx, client, owner, repo, sha, namedContracts(descs, got.files, blobs), blobs, got); err != nil {
+		return nil, nil, err
+	}
+	fsys, err := memfs.New(got.files)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := mesh.Load(ctx, fsys)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range m.Products {
+		p.Repo = owner + "/" + repo
+	}
+	return m.Products, append(got.oversize, m.Problems...), nil
+}
+
+// fetched are a repository's files read so far, and those too large to.
+type fetched struct {
+	mu       sync.Mutex
+	files    map[string][]byte
+	oversize []mesh.Problem
+}
+
+// fetch reads paths at sha into got, a bounded number at a time. A file over
+// mesh.MaxFileBytes is not fetched: mesh.Load would refuse it anyway, so it
+// becomes a problem at once.
+func (ix *Indexer) fetch(ctx context.Context, client githubapp.Installation, owner, repo, sha string, paths []string, blobs map[string]githubapp.TreeEntry, got *fetched) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(ix.limit)
+	for _, p := range paths {
+		if e := blobs[p]; e.Size > mesh.MaxFileBytes {
+			got.mu.Lock()
+			got.oversize = append(got.oversize, mesh.Problem{Code: mesh.CodeReadError, Pos: mesh.Pos{File: p},
+				Message: fmt.Sprintf("%s is %d bytes, over the %d-byte limit", p, e.Size, mesh.MaxFileBytes)})
+			got.mu.Unlock()
+			continue
+		}
+		g.Go(func() error {
+			b, err := client.File(gctx, owner, repo, p, sha)
+			if err != nil {
+				return err
+			}
+			got.mu.Lock()
+			got.files[p] = b
+			got.mu.Unlock()
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// namedContracts are the contracts the descriptors' output ports name by
+// path that exist in the tree and were not fetched as standalone contracts
+// (their file names do not say they are contracts).
+func namedContracts(descs []string, files map[string][]byte, blobs map[string]githubapp.TreeEntry) []string {
 	var refs []string
 	for _, d := range descs {
 		src, ok := files[d]
@@ -288,21 +316,7 @@ func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owne
 			}
 		}
 	}
-	if err := fetch(refs); err != nil {
-		return nil, nil, err
-	}
-	fsys, err := memfs.New(files)
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := mesh.Load(ctx, fsys)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, p := range m.Products {
-		p.Repo = owner + "/" + repo
-	}
-	return m.Products, append(oversize, m.Problems...), nil
+	return refs
 }
 
 // skipped mirrors the folders mesh.Load does not walk, so their files are

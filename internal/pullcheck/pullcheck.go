@@ -4,13 +4,17 @@
 // head versions at exact SHAs, runs the engine (internal/checks) with the
 // installation's registry as consumers, and completes the check run.
 //
+// It talks to GitHub only through githubapp.Installation.
+//
 // Errors. Broken YAML and missing contracts are findings, not errors: the
 // check still completes. A GitHub or store failure is returned, so the queue
 // retries the job with its backoff and dead-letters it after the last
-// attempt; a *githubapp.RateLimitError is returned the same way (the client has
-// already waited as long as it is allowed to, so the queue's backoff takes
-// over). A job that cannot succeed (an undecodable payload, a pull request
-// that no longer exists) is marked store.Permanent.
+// attempt; a *githubapp.RateLimitError is returned the same way (the client
+// has already waited as long as it is allowed to, so the queue's backoff
+// takes over). A job that cannot succeed (a job without head SHA, a pull
+// request that no longer exists: githubapp.ErrNotFound) is marked
+// store.Permanent; an undecodable payload never reaches the handler
+// (jobs.Registry refuses it).
 //
 // At-least-once. A job runs again when its worker died or its ack was lost.
 // On a retry (Attempt > 1) the check run this delivery created is looked up
