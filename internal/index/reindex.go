@@ -26,7 +26,7 @@ func Reindex(installation int64, repo string) (store.Delivery, error) {
 		return store.Delivery{}, fmt.Errorf("re-index %q: want owner/name", repo)
 	}
 	id := "reindex/" + strconv.FormatInt(installation, 10) + "/" + repo
-	j, err := jobs.New(id, jobs.KindIndex, "", jobs.Index{Delivery: id, Installation: installation, Owner: owner, Repo: name})
+	j, err := jobs.KindIndex.New(id, "", jobs.Index{Delivery: id, Installation: installation, Owner: owner, Repo: name})
 	if err != nil {
 		return store.Delivery{}, err
 	}

@@ -1,4 +1,4 @@
-package prcheck
+package pullcheck
 
 import (
 	"context"
@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	gh "github.com/google/go-github/v60/github"
-
+	"github.com/meshbot/meshbot/internal/checkrun"
 	"github.com/meshbot/meshbot/internal/ghfake"
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/policyeval"
@@ -45,14 +44,14 @@ type env struct {
 	fake  *ghfake.Fake
 	repo  *ghfake.Repo
 	store store.Store
-	gh    GitHub
+	gh    githubapp.Clients
 	main  string // sha of main: the example mesh
 	deps  Deps
 }
 
 // newEnv is a fake GitHub holding acme/mesh with testdata/mesh on main, the
 // real App client against it, a memory store whose registry holds the
-// example mesh when registered is true, and the bundled policyeval.
+// example mesh when registered is true, and the bundled policy.
 func newEnv(t *testing.T, registered bool) *env {
 	t.Helper()
 	f := ghfaketest.New(t, appID)
@@ -63,7 +62,7 @@ func newEnv(t *testing.T, registered bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := github.NewApp(github.Config{
+	app, err := githubapp.NewApp(githubapp.Config{
 		AppID: appID, PrivateKey: ghfaketest.PEM(),
 		BaseURL: f.URL(), HTTPClient: f.Client(), RetryBaseDelay: time.Millisecond, MaxRetries: -1,
 		Logger: quiet(),
@@ -89,7 +88,7 @@ func newEnv(t *testing.T, registered bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, fake: f, repo: r, store: st, gh: FromApp(app), main: main}
+	e := &env{t: t, fake: f, repo: r, store: st, gh: app, main: main}
 	e.deps = Deps{GitHub: e.gh, Store: st, Policy: policyeval.NewSwappable(pol), Now: func() time.Time { return today }, Logger: quiet()}
 	return e
 }
@@ -98,7 +97,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 // scenario pushes a branch with the scenario's head and opens pull request
 // n from it; it returns the job that checks it.
-func (e *env) scenario(name string, n int) jobs.Check {
+func (e *env) scenario(name string, n int) jobs.PullCheck {
 	e.t.Helper()
 	root := testutil.RepoRoot(e.t)
 	dir := e.t.TempDir()
@@ -110,12 +109,12 @@ func (e *env) scenario(name string, n int) jobs.Check {
 		e.t.Fatal(err)
 	}
 	e.repo.OpenPullRequest(n, "main", name)
-	return jobs.Check{Delivery: "delivery-" + name, Installation: inst, Owner: "acme", Repo: "mesh", PR: n, HeadSHA: sha, BaseSHA: e.main}
+	return jobs.PullCheck{Delivery: "delivery-" + name, Installation: inst, Owner: "acme", Repo: "mesh", PR: n, HeadSHA: sha, BaseSHA: e.main}
 }
 
 // branch commits files over the example mesh on a new branch and opens
 // pull request n.
-func (e *env) branch(name string, n int, change map[string]string) jobs.Check {
+func (e *env) branch(name string, n int, change map[string]string) jobs.PullCheck {
 	e.t.Helper()
 	root := testutil.RepoRoot(e.t)
 	dir := e.t.TempDir()
@@ -142,17 +141,24 @@ func (e *env) branch(name string, n int, change map[string]string) jobs.Check {
 		e.t.Fatal(err)
 	}
 	e.repo.OpenPullRequest(n, "main", name)
-	return jobs.Check{Delivery: "delivery-" + name, Installation: inst, Owner: "acme", Repo: "mesh", PR: n, HeadSHA: sha}
+	return jobs.PullCheck{Delivery: "delivery-" + name, Installation: inst, Owner: "acme", Repo: "mesh", PR: n, HeadSHA: sha}
 }
 
-func (e *env) run(h jobs.Handler, c jobs.Check, attempt int) error {
+// run runs c as attempt through h, encoded and decoded as the worker does.
+func (e *env) run(h jobs.Handler[jobs.PullCheck], c jobs.PullCheck, attempt int) error {
 	e.t.Helper()
-	j, err := jobs.New(c.Delivery, jobs.KindCheck, c.Key(), c)
+	j, err := jobs.KindPullCheck.New(c.Delivery, c.Key(), c)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	j.Attempt = attempt
-	return h(context.Background(), j)
+	reg := jobs.NewRegistry()
+	jobs.Register(reg, jobs.KindPullCheck, h)
+	d, err := reg.Decode(j)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d.Run(context.Background())
 }
 
 // runs returns the check runs at sha.
@@ -304,39 +310,39 @@ func TestSupersededBeforeStart(t *testing.T) {
 // pushDuring is the real client, with a newer push recorded as the files
 // are listed: the moment a synchronize delivery would land mid-check.
 type pushDuring struct {
-	GitHub
+	githubapp.Clients
 	st    store.Latest
 	key   string
 	newer string
 }
 
-func (p pushDuring) Installation(id int64) (Client, error) {
-	c, err := p.GitHub.Installation(id)
+func (p pushDuring) Installation(id int64) (githubapp.Installation, error) {
+	c, err := p.Clients.Installation(id)
 	return pushingClient{c, p}, err
 }
 
 type pushingClient struct {
-	Client
+	githubapp.Installation
 	p pushDuring
 }
 
-func (c pushingClient) PullFiles(ctx context.Context, owner, repo string, n int) ([]*gh.CommitFile, error) {
+func (c pushingClient) ChangedFiles(ctx context.Context, owner, repo string, n int) ([]githubapp.ChangedFile, error) {
 	if err := c.p.st.SetLatest(ctx, c.p.key, c.p.newer); err != nil {
 		return nil, err
 	}
-	return c.Client.PullFiles(ctx, owner, repo, n)
+	return c.Installation.ChangedFiles(ctx, owner, repo, n)
 }
 
 func TestSupersededWhileRunning(t *testing.T) {
 	e := newEnv(t, true)
 	c := e.scenario("breaking-consumer", 8)
 	deps := e.deps
-	deps.GitHub = pushDuring{GitHub: e.gh, st: e.store, key: c.Key(), newer: "0123456789abcdef0123456789abcdef01234567"}
+	deps.GitHub = pushDuring{Clients: e.gh, st: e.store, key: c.Key(), newer: "0123456789abcdef0123456789abcdef01234567"}
 	if err := e.run(New(deps), c, 1); err != nil {
 		t.Fatal(err)
 	}
 	run := e.only(c.HeadSHA)
-	if run.Status != "completed" || run.Conclusion != ConclusionCancelled || run.Title != TitleSuperseded {
+	if run.Status != "completed" || run.Conclusion != string(checkrun.Cancelled) || run.Title != TitleSuperseded {
 		t.Errorf("check run = %s %s %q, want completed cancelled %q", run.Status, run.Conclusion, run.Title, TitleSuperseded)
 	}
 	if len(run.Annotations) != 0 {
@@ -347,26 +353,26 @@ func TestSupersededWhileRunning(t *testing.T) {
 // failingFiles is the real client whose file listing fails a given number
 // of times, as a GitHub outage would.
 type failingFiles struct {
-	GitHub
+	githubapp.Clients
 	fails *int
 }
 
-func (f failingFiles) Installation(id int64) (Client, error) {
-	c, err := f.GitHub.Installation(id)
+func (f failingFiles) Installation(id int64) (githubapp.Installation, error) {
+	c, err := f.Clients.Installation(id)
 	return failingClient{c, f.fails}, err
 }
 
 type failingClient struct {
-	Client
+	githubapp.Installation
 	fails *int
 }
 
-func (c failingClient) PullFiles(ctx context.Context, owner, repo string, n int) ([]*gh.CommitFile, error) {
+func (c failingClient) ChangedFiles(ctx context.Context, owner, repo string, n int) ([]githubapp.ChangedFile, error) {
 	if *c.fails > 0 {
 		*c.fails--
 		return nil, errors.New("github: 502 Bad Gateway")
 	}
-	return c.Client.PullFiles(ctx, owner, repo, n)
+	return c.Installation.ChangedFiles(ctx, owner, repo, n)
 }
 
 // TestRetryReusesCheckRun: a failed attempt returns the error (the queue
@@ -405,23 +411,21 @@ func TestRetryReusesCheckRun(t *testing.T) {
 func TestPermanentErrors(t *testing.T) {
 	e := newEnv(t, true)
 	h := New(e.deps)
-	bad := store.Job{ID: "x", Kind: jobs.KindCheck, Payload: []byte("{not json"), Attempt: 1}
-	if err := h(context.Background(), bad); !store.IsPermanent(err) {
-		t.Errorf("undecodable payload: %v, want permanent", err)
-	}
-	if err := e.run(h, jobs.Check{Delivery: "d", Installation: inst, Owner: "acme", Repo: "mesh", PR: 1}, 1); !store.IsPermanent(err) {
+	// (An undecodable payload never reaches the handler: jobs.Registry
+	// refuses it, permanently; see internal/jobs.)
+	if err := e.run(h, jobs.PullCheck{Delivery: "d", Installation: inst, Owner: "acme", Repo: "mesh", PR: 1}, 1); !store.IsPermanent(err) {
 		t.Errorf("no head sha: %v, want permanent", err)
 	}
 	// A pull request that does not exist cannot be checked by retrying.
-	err := e.run(h, jobs.Check{Delivery: "d2", Installation: inst, Owner: "acme", Repo: "mesh", PR: 404, HeadSHA: e.main}, 1)
-	if !store.IsPermanent(err) || !errors.Is(err, github.ErrNotFound) {
+	err := e.run(h, jobs.PullCheck{Delivery: "d2", Installation: inst, Owner: "acme", Repo: "mesh", PR: 404, HeadSHA: e.main}, 1)
+	if !store.IsPermanent(err) || !errors.Is(err, githubapp.ErrNotFound) {
 		t.Errorf("missing pull request: %v, want permanent not-found", err)
 	}
 }
 
 func TestNoPullRequestNoCheckRun(t *testing.T) {
 	e := newEnv(t, true)
-	if err := e.run(New(e.deps), jobs.Check{Delivery: "d", Installation: inst, Owner: "acme", Repo: "mesh", HeadSHA: e.main}, 1); err != nil {
+	if err := e.run(New(e.deps), jobs.PullCheck{Delivery: "d", Installation: inst, Owner: "acme", Repo: "mesh", HeadSHA: e.main}, 1); err != nil {
 		t.Fatal(err)
 	}
 	if rs := e.runs(e.main); len(rs) != 0 {

@@ -1,7 +1,8 @@
-package prcheck
+package pullcheck
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -69,7 +70,7 @@ func TestUnreadableRegistryRecords(t *testing.T) {
 			break
 		}
 		var in jobs.Index
-		if err := jobs.Decode(l.Job, &in); err != nil || l.Job.Kind != jobs.KindIndex {
+		if err := json.Unmarshal(l.Job.Payload, &in); err != nil || l.Job.Kind != jobs.KindIndex.Name() {
 			t.Fatalf("queued %s job %s: %v", l.Job.Kind, l.Job.ID, err)
 		}
 		if in.Installation != inst || len(in.Paths) != 0 {

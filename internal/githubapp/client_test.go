@@ -1,4 +1,4 @@
-package github
+package githubapp
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	gh "github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v60/github"
 
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
 )
@@ -22,7 +22,7 @@ func TestTokenExchange(t *testing.T) {
 	e.repo.Commit("main", map[string][]byte{"a.txt": []byte("a")})
 	ctx := context.Background()
 
-	if _, err := e.client.Repo(ctx, "acme", "mesh"); err != nil {
+	if _, err := e.client.DefaultBranch(ctx, "acme", "mesh"); err != nil {
 		t.Fatalf("installation client: %v", err)
 	}
 	if n := e.count("POST", "/app/installations/7/access_tokens"); n != 1 {
@@ -39,9 +39,6 @@ func TestTokenExchange(t *testing.T) {
 	if again != e.client {
 		t.Error("Installation(7) returned a new client; want the cached one")
 	}
-	if app, _, err := e.app.AppClient().Apps.Get(ctx, ""); err != nil || app.GetID() != testAppID {
-		t.Errorf("app client: %v, %v", app.GetID(), err)
-	}
 
 	// An App holding another key is refused by the fake as by GitHub.
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -53,16 +50,13 @@ func TestTokenExchange(t *testing.T) {
 		t.Fatal(err)
 	}
 	wc, _ := wrong.Installation(7)
-	_, err = wc.Repo(ctx, "acme", "mesh")
+	_, err = wc.DefaultBranch(ctx, "acme", "mesh")
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("token with a JWT of another key: err = %v, want a 401", err)
 	}
-	if _, _, err := wrong.AppClient().Apps.Get(ctx, ""); err == nil {
-		t.Error("app client with another key was accepted")
-	}
 	// An installation the App does not have.
 	c99, _ := e.app.Installation(99)
-	if _, err := c99.Repo(ctx, "acme", "mesh"); err == nil {
+	if _, err := c99.DefaultBranch(ctx, "acme", "mesh"); err == nil {
 		t.Error("installation 99 got a token")
 	}
 }
@@ -85,8 +79,8 @@ func TestNewAppConfig(t *testing.T) {
 			if (err == nil) != tc.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
 			}
-			if err == nil && !strings.HasSuffix(a.AppClient().BaseURL.Path, "/") {
-				t.Errorf("base url %s lacks the trailing slash", a.AppClient().BaseURL)
+			if err == nil && !strings.HasSuffix(a.base.Path, "/") {
+				t.Errorf("base url %s lacks the trailing slash", a.base)
 			}
 		})
 	}
@@ -105,8 +99,8 @@ func TestGHESPrefix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pr.GetHead().GetSHA() != head {
-		t.Errorf("head sha %s, want %s", pr.GetHead().GetSHA(), head)
+	if pr.HeadSHA != head || pr.Number != 3 || pr.Closed || pr.BaseRef != "main" || len(pr.BaseSHA) != 40 {
+		t.Errorf("pull request %+v, want head %s", pr, head)
 	}
 	b, err := e.client.File(ctx, "acme", "mesh", "mesh/dataproduct.yaml", head)
 	if err != nil || string(b) != "kind: DataProduct\nspec: {}\n" {
@@ -136,7 +130,7 @@ func manyFiles(n int, content string) map[string][]byte {
 	return files
 }
 
-func TestPullFiles3000(t *testing.T) {
+func TestChangedFiles3000(t *testing.T) {
 	for _, tc := range []struct {
 		changed, want, pages int
 	}{
@@ -152,7 +146,7 @@ func TestPullFiles3000(t *testing.T) {
 			e.repo.Commit("main", manyFiles(tc.changed, ""))
 			e.repo.Commit("change", manyFiles(tc.changed, "spec: {}\n"))
 			e.repo.OpenPullRequest(1, "main", "change")
-			files, err := e.client.PullFiles(context.Background(), "acme", "mesh", 1)
+			files, err := e.client.ChangedFiles(context.Background(), "acme", "mesh", 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,11 +158,11 @@ func TestPullFiles3000(t *testing.T) {
 			}
 			seen := map[string]bool{}
 			for _, f := range files {
-				if seen[f.GetFilename()] {
-					t.Fatalf("%s listed twice", f.GetFilename())
+				if seen[f.Path] {
+					t.Fatalf("%s listed twice", f.Path)
 				}
-				seen[f.GetFilename()] = true
-				if f.GetStatus() != "modified" || f.GetAdditions() != 1 || f.GetDeletions() != 0 || len(f.GetSHA()) != 40 {
+				seen[f.Path] = true
+				if f.Status != FileModified || f.Previous != "" {
 					t.Fatalf("file %+v", f)
 				}
 			}
@@ -176,7 +170,7 @@ func TestPullFiles3000(t *testing.T) {
 	}
 }
 
-func TestPullFileStatuses(t *testing.T) {
+func TestChangedFileStatuses(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.repo.Commit("main", map[string][]byte{
 		"keep.yaml": []byte("a\nb\nc\n"), "gone.yaml": []byte("x\n"),
@@ -187,19 +181,19 @@ func TestPullFileStatuses(t *testing.T) {
 		"new/name.yaml": []byte("same\ncontent\n"), "edit.yaml": []byte("1\ntwo\n3\n4\n5\n"),
 	})
 	e.repo.OpenPullRequest(2, "main", "change")
-	files, err := e.client.PullFiles(context.Background(), "acme", "mesh", 2)
+	files, err := e.client.ChangedFiles(context.Background(), "acme", "mesh", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, f := range files {
-		got = append(got, fmt.Sprintf("%s %s +%d -%d prev=%s", f.GetStatus(), f.GetFilename(), f.GetAdditions(), f.GetDeletions(), f.GetPreviousFilename()))
+		got = append(got, fmt.Sprintf("%s %s prev=%s in base %v, in head %v", f.Status, f.Path, f.Previous, f.Status.InBase(), f.Status.InHead()))
 	}
 	want := []string{
-		"modified edit.yaml +2 -1 prev=",
-		"removed gone.yaml +0 -1 prev=",
-		"added new.yaml +2 -0 prev=", // byte order, as git orders paths
-		"renamed new/name.yaml +0 -0 prev=old/name.yaml",
+		"modified edit.yaml prev= in base true, in head true",
+		"removed gone.yaml prev= in base true, in head false",
+		"added new.yaml prev= in base false, in head true", // byte order, as git orders paths
+		"renamed new/name.yaml prev=old/name.yaml in base false, in head true",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("files:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -294,14 +288,14 @@ func TestTree(t *testing.T) {
 	}
 }
 
-func TestInstallationRepos(t *testing.T) {
+func TestRepositories(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	for i := range 149 { // 150 with the env's own
 		e.fake.AddRepo(7, fmt.Sprintf("acme/r%03d", i), "main")
 	}
 	e.fake.AddInstallation(8, "other")
 	e.fake.AddRepo(8, "other/hidden", "main")
-	repos, err := e.client.InstallationRepos(context.Background())
+	repos, err := e.client.Repositories(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,15 +303,15 @@ func TestInstallationRepos(t *testing.T) {
 		t.Errorf("%d repos, want 150", len(repos))
 	}
 	for _, r := range repos {
-		if r.GetOwner().GetLogin() != "acme" {
-			t.Errorf("saw %s of another installation", r.GetFullName())
+		if !strings.HasPrefix(r, "acme/") {
+			t.Errorf("saw %s of another installation", r)
 		}
 	}
 	if n := e.count("GET", "/installation/repositories"); n != 2 {
 		t.Errorf("%d pages, want 2", n)
 	}
 	// A repository of another installation is invisible.
-	if _, err := e.client.Repo(context.Background(), "other", "hidden"); !errors.Is(err, ErrNotFound) {
+	if _, err := e.client.DefaultBranch(context.Background(), "other", "hidden"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("other installation's repo: %v, want ErrNotFound", err)
 	}
 }
@@ -327,7 +321,10 @@ func TestPermission(t *testing.T) {
 	for _, role := range []string{"admin", "maintain", "write", "triage", "read"} {
 		e.repo.SetPermission("u-"+role, role)
 	}
-	for _, tc := range []struct{ user, want string }{
+	for _, tc := range []struct {
+		user string
+		want Role
+	}{
 		{"u-admin", "admin"}, {"u-maintain", "maintain"}, {"u-write", "write"},
 		{"u-triage", "triage"}, {"u-read", "read"}, {"stranger", "none"},
 	} {
@@ -348,12 +345,8 @@ func TestCommentAndReact(t *testing.T) {
 	if err := e.client.React(ctx, "acme", "mesh", id, "eyes"); err != nil {
 		t.Fatal(err)
 	}
-	c, err := e.client.Comment(ctx, "acme", "mesh", 5, "Commands: help, recheck")
-	if err != nil {
+	if err := e.client.Comment(ctx, "acme", "mesh", 5, "Commands: help, recheck"); err != nil {
 		t.Fatal(err)
-	}
-	if c.GetID() == 0 || c.GetUser().GetLogin() != "meshbot[bot]" {
-		t.Errorf("comment %+v", c)
 	}
 	got := e.fake.Comments("acme/mesh", 5)
 	if len(got) != 2 || got[1].Body != "Commands: help, recheck" {
@@ -365,7 +358,7 @@ func TestCommentAndReact(t *testing.T) {
 	if err := e.client.React(ctx, "acme", "mesh", 999999, "eyes"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("react to a missing comment: %v", err)
 	}
-	if _, err := e.client.Comment(ctx, "acme", "mesh", 77, "x"); !errors.Is(err, ErrNotFound) {
+	if err := e.client.Comment(ctx, "acme", "mesh", 77, "x"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("comment on a missing issue: %v", err)
 	}
 }
@@ -376,10 +369,10 @@ func TestInvalidBodyCaught(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.violationsAllowed = true
 	sha := e.repo.Commit("main", map[string][]byte{"a": []byte("a")})
-	_, err := e.client.CreateCheckRun(context.Background(), "acme", "mesh", gh.CreateCheckRunOptions{
-		Name: "meshbot", HeadSHA: sha, Status: gh.String("completed"), // no conclusion
+	_, _, err := e.client.gh.Checks.CreateCheckRun(context.Background(), "acme", "mesh", github.CreateCheckRunOptions{
+		Name: "meshbot", HeadSHA: sha, Status: github.String("completed"), // no conclusion
 	})
-	var er *gh.ErrorResponse
+	var er *github.ErrorResponse
 	if !errors.As(err, &er) || er.Response.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("err = %v, want a 422", err)
 	}
@@ -391,21 +384,79 @@ func TestInvalidBodyCaught(t *testing.T) {
 	}
 }
 
-func BenchmarkPullFiles3000(b *testing.B) {
+func BenchmarkChangedFiles3000(b *testing.B) {
 	e := newEnv(b, envOpts{})
 	e.repo.Commit("main", manyFiles(3000, ""))
 	e.repo.Commit("change", manyFiles(3000, "spec: {}\n"))
 	e.repo.OpenPullRequest(1, "main", "change")
 	ctx := context.Background()
-	if _, err := e.client.PullFiles(ctx, "acme", "mesh", 1); err != nil { // token exchange outside the loop
+	if _, err := e.client.ChangedFiles(ctx, "acme", "mesh", 1); err != nil { // token exchange outside the loop
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		files, err := e.client.PullFiles(ctx, "acme", "mesh", 1)
+		files, err := e.client.ChangedFiles(ctx, "acme", "mesh", 1)
 		if err != nil || len(files) != 3000 {
 			b.Fatalf("%d files, %v", len(files), err)
+		}
+	}
+}
+
+// TestErrorKinds: callers tell GitHub's answers apart by kind, not status.
+func TestErrorKinds(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		status  int
+		headers http.Header
+		branch  string
+		want    error
+	}{
+		{"missing branch", 0, nil, "nope", ErrNotFound},
+		{"empty repository", http.StatusConflict, nil, "main", ErrEmptyRepository},
+		{"server error after the retries", http.StatusBadGateway, nil, "main", ErrUnavailable},
+		{"quota spent", http.StatusForbidden, http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {"4102444800"}}, "main", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envOpts{cfg: func(c *Config) { c.MaxRetries = 1 }})
+			e.repo.Commit("main", map[string][]byte{"a": []byte("a")})
+			ctx := context.Background()
+			if _, err := e.client.DefaultBranch(ctx, "acme", "mesh"); err != nil { // the token first
+				t.Fatal(err)
+			}
+			if tc.status != 0 {
+				e.fake.FailNext(2, tc.status, tc.headers)
+			}
+			_, err := e.client.BranchHead(ctx, "acme", "mesh", tc.branch)
+			if tc.want == nil {
+				var rl *RateLimitError
+				if !errors.As(err, &rl) {
+					t.Fatalf("err = %v, want a *RateLimitError", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			for _, other := range []error{ErrNotFound, ErrEmptyRepository, ErrUnavailable} {
+				if other != tc.want && errors.Is(err, other) {
+					t.Errorf("err = %v is also %v", err, other)
+				}
+			}
+		})
+	}
+}
+
+func TestFileStatusSides(t *testing.T) {
+	for _, tc := range []struct {
+		status     FileStatus
+		base, head bool
+	}{
+		{FileAdded, false, true}, {FileRemoved, true, false}, {FileModified, true, true},
+		{FileRenamed, false, true}, {FileCopied, false, true}, {FileChanged, true, true},
+	} {
+		if tc.status.InBase() != tc.base || tc.status.InHead() != tc.head {
+			t.Errorf("%s: InBase %v InHead %v, want %v %v", tc.status, tc.status.InBase(), tc.status.InHead(), tc.base, tc.head)
 		}
 	}
 }

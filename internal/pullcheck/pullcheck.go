@@ -1,16 +1,20 @@
-// Package prcheck performs the pull-request check: for a jobs.Check it
+// Package pullcheck performs the pull-request check: for a jobs.PullCheck it
 // creates the check run `meshbot` at the head SHA, works out which
 // descriptors and contracts the pull request touches, fetches their base and
 // head versions at exact SHAs, runs the engine (internal/engine) with the
 // installation's registry as consumers, and completes the check run.
 //
+// It talks to GitHub only through githubapp.Installation.
+//
 // Errors. Broken YAML and missing contracts are findings, not errors: the
 // check still completes. A GitHub or store failure is returned, so the queue
 // retries the job with its backoff and dead-letters it after the last
-// attempt; a *github.RateLimitError is returned the same way (the client has
-// already waited as long as it is allowed to, so the queue's backoff takes
-// over). A job that cannot succeed (an undecodable payload, a pull request
-// that no longer exists) is marked store.Permanent.
+// attempt; a *githubapp.RateLimitError is returned the same way (the client
+// has already waited as long as it is allowed to, so the queue's backoff
+// takes over). A job that cannot succeed (a job without head SHA, a pull
+// request that no longer exists: githubapp.ErrNotFound) is marked
+// store.Permanent; an undecodable payload never reaches the handler
+// (jobs.Registry refuses it).
 //
 // At-least-once. A job runs again when its worker died or its ack was lost.
 // On a retry (Attempt > 1) the check run this delivery created is looked up
@@ -23,7 +27,7 @@
 // purpose (as Actions does for cancelled runs), it blocks nothing, because
 // branch protection looks at the new head, and the run does not stay
 // in progress for ever.
-package prcheck
+package pullcheck
 
 import (
 	"context"
@@ -33,11 +37,9 @@ import (
 	"strings"
 	"time"
 
-	gh "github.com/google/go-github/v60/github"
-
 	"github.com/meshbot/meshbot/internal/checkrun"
 	"github.com/meshbot/meshbot/internal/engine"
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/policyeval"
@@ -48,12 +50,10 @@ import (
 // CheckName is the check run's name; branch protection rules require it.
 const CheckName = "meshbot"
 
-// Conclusions and titles of the outcomes decided here rather than by the
-// engine.
+// Titles of the outcomes decided here rather than by the engine.
 const (
 	TitleNothingChanged = "No data products changed"
 	TitleSuperseded     = "Superseded by a newer commit"
-	ConclusionCancelled = "cancelled"
 )
 
 // Store is the state a check reads: the newest head SHA per pull request
@@ -67,7 +67,7 @@ type Store interface {
 
 // Deps are the check's collaborators.
 type Deps struct {
-	GitHub GitHub
+	GitHub githubapp.Clients
 	Store  Store
 	// Policy is read once per job, so a swap applies from the next job on.
 	Policy *policyeval.Swappable
@@ -78,7 +78,7 @@ type Deps struct {
 }
 
 type checker struct {
-	gh     GitHub
+	gh     githubapp.Clients
 	store  Store
 	policy *policyeval.Swappable
 	now    func() time.Time
@@ -86,8 +86,8 @@ type checker struct {
 	limit  int
 }
 
-// New returns the handler of jobs.KindCheck.
-func New(deps Deps) jobs.Handler {
+// New returns the handler of jobs.KindPullCheck.
+func New(deps Deps) jobs.Handler[jobs.PullCheck] {
 	c := &checker{gh: deps.GitHub, store: deps.Store, policy: deps.Policy, now: deps.Now, log: deps.Logger, limit: deps.Concurrency}
 	if c.now == nil {
 		c.now = time.Now
@@ -103,56 +103,52 @@ func New(deps Deps) jobs.Handler {
 
 // job is one check in progress.
 type job struct {
-	jobs.Check
+	jobs.PullCheck
 	attempt int
-	cl      Client
+	cl      githubapp.Installation
 	log     *slog.Logger
 	runID   int64
 }
 
 func (j *job) fullName() string { return j.Owner + "/" + j.Repo }
 
-func (c *checker) handle(ctx context.Context, sj store.Job) error {
-	var chk jobs.Check
-	if err := jobs.Decode(sj, &chk); err != nil {
-		return store.Permanent(err)
-	}
+func (c *checker) handle(ctx context.Context, chk jobs.PullCheck, m jobs.Meta) error {
 	log := c.log.With(slog.String("delivery", chk.Delivery), slog.Int64("installation", chk.Installation),
 		slog.String("repo", chk.Owner+"/"+chk.Repo), slog.Int("pr", chk.PR), slog.String("sha", chk.HeadSHA))
 	if chk.Owner == "" || chk.Repo == "" || chk.HeadSHA == "" {
-		return store.Permanent(fmt.Errorf("check job %s: owner, repo and head SHA are required", sj.ID))
+		return store.Permanent(fmt.Errorf("check job %s: owner, repo and head SHA are required", m.ID))
 	}
 	if chk.PR == 0 {
 		// Without a pull request there is no change to judge (a push to a
 		// branch nobody proposed): no check run, rather than a neutral one
 		// on every commit.
-		log.Info("prcheck: no pull request for this commit, nothing to check")
+		log.Info("pullcheck: no pull request for this commit, nothing to check")
 		return nil
 	}
 	if stale, err := c.superseded(ctx, chk); err != nil {
 		return err
 	} else if stale {
-		log.Info("prcheck: superseded by a newer head before it started, skipped")
+		log.Info("pullcheck: superseded by a newer head before it started, skipped")
 		return nil
 	}
 	cl, err := c.gh.Installation(chk.Installation)
 	if err != nil {
 		return fmt.Errorf("check %s: installation client: %w", chk.Key(), err)
 	}
-	j := &job{Check: chk, attempt: sj.Attempt, cl: cl, log: log}
+	j := &job{PullCheck: chk, attempt: m.Attempt, cl: cl, log: log}
 
 	done, err := c.start(ctx, j)
 	if err != nil {
 		return err
 	}
 	if done {
-		j.log.Info("prcheck: this delivery's check run is already complete", slog.Int64("check_run", j.runID))
+		j.log.Info("pullcheck: this delivery's check run is already complete", slog.Int64("check_run", j.runID))
 		return nil
 	}
 	start := time.Now()
-	conclusion, out, err := c.judge(ctx, j)
+	out, err := c.judge(ctx, j)
 	if err != nil {
-		if errors.Is(err, github.ErrNotFound) {
+		if errors.Is(err, githubapp.ErrNotFound) {
 			// The pull request or its repository is gone; retrying will
 			// not bring it back. The check run stays as it is.
 			return store.Permanent(err)
@@ -162,20 +158,19 @@ func (c *checker) handle(ctx context.Context, sj store.Job) error {
 	if stale, err := c.superseded(ctx, chk); err != nil {
 		return err
 	} else if stale {
-		j.log.Info("prcheck: superseded while running, cancelling the check run")
-		conclusion = ConclusionCancelled
-		out = github.Output{Title: TitleSuperseded, Summary: fmt.Sprintf(
+		j.log.Info("pullcheck: superseded while running, cancelling the check run")
+		out = checkrun.Output{Conclusion: checkrun.Cancelled, Title: TitleSuperseded, Summary: fmt.Sprintf(
 			"A newer commit was pushed to pull request #%d while meshbot was checking %s; the check run of the newest commit has the verdict.", chk.PR, chk.HeadSHA)}
 	}
-	if err := j.cl.CompleteCheckRun(ctx, chk.Owner, chk.Repo, j.runID, conclusion, out); err != nil {
+	if err := j.cl.CompleteCheckRun(ctx, chk.Owner, chk.Repo, j.runID, out); err != nil {
 		return fmt.Errorf("check %s: %w", chk.Key(), err)
 	}
-	j.log.Info("prcheck: check run completed", slog.Int64("check_run", j.runID), slog.String("conclusion", conclusion),
+	j.log.Info("pullcheck: check run completed", slog.Int64("check_run", j.runID), slog.String("conclusion", string(out.Conclusion)),
 		slog.String("title", out.Title), slog.Int("annotations", len(out.Annotations)), slog.Duration("took", time.Since(start)))
 	return nil
 }
 
-func (c *checker) superseded(ctx context.Context, chk jobs.Check) (bool, error) {
+func (c *checker) superseded(ctx context.Context, chk jobs.PullCheck) (bool, error) {
 	latest, err := c.store.IsLatest(ctx, chk.Key(), chk.HeadSHA)
 	if err != nil {
 		return false, fmt.Errorf("check %s: newest head: %w", chk.Key(), err)
@@ -192,45 +187,38 @@ func (c *checker) start(ctx context.Context, j *job) (done bool, err error) {
 			return false, fmt.Errorf("check %s: %w", j.Key(), err)
 		}
 		for _, r := range runs {
-			if r.GetExternalID() == j.Delivery && j.Delivery != "" {
-				j.runID = r.GetID()
-				j.log.Info("prcheck: retry, reusing the check run of this delivery", slog.Int64("check_run", j.runID), slog.Int("attempt", j.attempt))
-				return r.GetStatus() == "completed", nil
+			if r.ExternalID == j.Delivery && j.Delivery != "" {
+				j.runID = r.ID
+				j.log.Info("pullcheck: retry, reusing the check run of this delivery", slog.Int64("check_run", j.runID), slog.Int("attempt", j.attempt))
+				return r.Completed, nil
 			}
 		}
 	}
-	opts := gh.CreateCheckRunOptions{
+	id, err := j.cl.CreateCheckRun(ctx, j.Owner, j.Repo, githubapp.NewCheckRun{
 		Name:       CheckName,
 		HeadSHA:    j.HeadSHA,
-		Status:     gh.String("in_progress"),
-		StartedAt:  &gh.Timestamp{Time: c.now().UTC().Truncate(time.Second)},
-		ExternalID: gh.String(j.Delivery),
-		Output: &gh.CheckRunOutput{
-			Title:   gh.String("Checking data products"),
-			Summary: gh.String("meshbot is reading the descriptors and contracts this pull request changes."),
-		},
-	}
-	if j.Delivery == "" {
-		opts.ExternalID = nil
-	}
-	run, err := j.cl.CreateCheckRun(ctx, j.Owner, j.Repo, opts)
+		ExternalID: j.Delivery,
+		StartedAt:  c.now(),
+		Title:      "Checking data products",
+		Summary:    "meshbot is reading the descriptors and contracts this pull request changes.",
+	})
 	if err != nil {
 		return false, fmt.Errorf("check %s: %w", j.Key(), err)
 	}
-	j.runID = run.GetID()
-	j.log.Info("prcheck: check run created", slog.Int64("check_run", j.runID))
+	j.runID = id
+	j.log.Info("pullcheck: check run created", slog.Int64("check_run", j.runID))
 	return false, nil
 }
 
 // judge decides the conclusion and output of the check run.
-func (c *checker) judge(ctx context.Context, j *job) (string, github.Output, error) {
-	files, err := j.cl.PullFiles(ctx, j.Owner, j.Repo, j.PR)
+func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
+	files, err := j.cl.ChangedFiles(ctx, j.Owner, j.Repo, j.PR)
 	if err != nil {
-		return "", github.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
+		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
 	}
 	changes := make([]change, 0, len(files))
 	for _, f := range files {
-		changes = append(changes, change{Path: f.GetFilename(), Previous: f.GetPreviousFilename(), Status: f.GetStatus()})
+		changes = append(changes, change(f))
 	}
 	reg := &registryView{load: func() ([]store.RepoProducts, error) {
 		rs, err := c.store.ProductsByRepo(ctx, j.Installation)
@@ -239,33 +227,33 @@ func (c *checker) judge(ctx context.Context, j *job) (string, github.Output, err
 		}
 		return rs, err
 	}, repo: j.fullName()}
-	var pl plan
+	var want toFetch
 	if anyCandidate(changes) {
-		if pl, err = reg.classify(changes); err != nil {
-			return "", github.Output{}, fmt.Errorf("check %s: registry: %w", j.Key(), err)
+		if want, err = reg.classify(changes); err != nil {
+			return checkrun.Output{}, fmt.Errorf("check %s: registry: %w", j.Key(), err)
 		}
 	}
-	if pl.empty() {
-		j.log.Info("prcheck: no data product file changed", slog.Int("files", len(files)))
-		return "success", nothingChanged(len(files)), nil
+	if want.empty() {
+		j.log.Info("pullcheck: no data product file changed", slog.Int("files", len(files)))
+		return nothingChanged(len(files)), nil
 	}
 
 	f := newFetcher(j, c.limit)
-	sides, err := f.gather(ctx, changes, pl, reg)
+	sides, err := f.gather(ctx, changes, want, reg)
 	if err != nil {
-		return "", github.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
+		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
 	}
 	if len(sides.head) == 0 && len(sides.base) == 0 {
-		j.log.Info("prcheck: the changed files belong to no data product", slog.Any("unexplained", pl.unexplained))
-		return "success", nothingChanged(len(files)), nil
+		j.log.Info("pullcheck: the changed files belong to no data product", slog.Any("unexplained", want.unexplained))
+		return nothingChanged(len(files)), nil
 	}
 	head, base, err := load(ctx, j, sides, f.baseRef())
 	if err != nil {
-		return "", github.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
+		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
 	}
 	consumers, err := reg.all()
 	if err != nil {
-		return "", github.Output{}, fmt.Errorf("check %s: registry: %w", j.Key(), err)
+		return checkrun.Output{}, fmt.Errorf("check %s: registry: %w", j.Key(), err)
 	}
 	req := engine.Request{Head: head, Base: base, Consumers: [][]*mesh.Product{consumers}, Today: c.now()}
 	if c.policy != nil {
@@ -273,25 +261,12 @@ func (c *checker) judge(ctx context.Context, j *job) (string, github.Output, err
 	}
 	rep, err := engine.Evaluate(ctx, req)
 	if err != nil {
-		return "", github.Output{}, fmt.Errorf("check %s: evaluate: %w", j.Key(), err)
+		return checkrun.Output{}, fmt.Errorf("check %s: evaluate: %w", j.Key(), err)
 	}
-	ro := render.CheckRun(rep)
-	j.log.Info("prcheck: evaluated", slog.Int("descriptors", len(head.Products)), slog.Int("contracts", len(head.Contracts)),
+	out := render.CheckRun(rep)
+	j.log.Info("pullcheck: evaluated", slog.Int("descriptors", len(head.Products)), slog.Int("contracts", len(head.Contracts)),
 		slog.Int("consumers", len(consumers)), slog.Int("findings", len(rep.Findings)), slog.Int("fetched", f.fetched()))
-	return string(ro.Conclusion), githubOutput(ro), nil
-}
-
-// githubOutput bridges to the GitHub client's own output type until
-// CompleteCheckRun takes a checkrun.Output.
-func githubOutput(o checkrun.Output) github.Output {
-	out := github.Output{Title: o.Title, Summary: o.Summary, Text: o.Text, Annotations: make([]github.Annotation, 0, len(o.Annotations))}
-	for _, a := range o.Annotations {
-		out.Annotations = append(out.Annotations, github.Annotation{
-			Path: a.Path, StartLine: a.StartLine, EndLine: a.EndLine, StartColumn: a.StartColumn, EndColumn: a.EndColumn,
-			Level: string(a.Level), Title: a.Title, Message: a.Message, RawDetails: a.RawDetails,
-		})
-	}
-	return out
+	return out, nil
 }
 
 // anyCandidate says whether any changed file could matter: only YAML and
@@ -308,8 +283,8 @@ func anyCandidate(changes []change) bool {
 	return false
 }
 
-func nothingChanged(files int) github.Output {
-	return github.Output{Title: TitleNothingChanged, Summary: fmt.Sprintf(
+func nothingChanged(files int) checkrun.Output {
+	return checkrun.Output{Conclusion: checkrun.Success, Title: TitleNothingChanged, Summary: fmt.Sprintf(
 		"None of the %d changed file(s) is a data product descriptor, a data contract, or a contract a data product names, so there is nothing for meshbot to judge.", files)}
 }
 
@@ -355,9 +330,9 @@ func (r *registryView) get() error {
 	return nil
 }
 
-func (r *registryView) classify(changes []change) (plan, error) {
+func (r *registryView) classify(changes []change) (toFetch, error) {
 	if err := r.get(); err != nil {
-		return plan{}, err
+		return toFetch{}, err
 	}
 	return classify(changes, func(p string) []string { return r.users[p] }), nil
 }

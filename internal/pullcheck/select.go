@@ -1,10 +1,11 @@
-package prcheck
+package pullcheck
 
 import (
 	"path"
 	"slices"
 	"strings"
 
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/mesh"
 )
 
@@ -12,18 +13,12 @@ import (
 type change struct {
 	Path     string // the file's path in the head
 	Previous string // for a rename, its path in the base
-	Status   string // added, removed, modified, renamed, copied, changed, unchanged
+	Status   githubapp.FileStatus
 }
 
-// inBase and inHead say which sides of the pull request hold the file at
-// Path.
-func (c change) inBase() bool {
-	return c.Status != "added" && c.Status != "copied" && c.Status != "renamed"
-}
-func (c change) inHead() bool { return c.Status != "removed" }
-
-// plan is what a pull request touches of the mesh.
-type plan struct {
+// toFetch is which files of the mesh a pull request touches, and so which
+// files to fetch in their base and head versions.
+type toFetch struct {
 	// descriptors to judge, head and base versions; sorted.
 	descriptors []string
 	// contracts are changed files that Load reads as standalone contracts.
@@ -35,13 +30,13 @@ type plan struct {
 	unexplained []string
 }
 
-func (p plan) empty() bool {
+func (p toFetch) empty() bool {
 	return len(p.descriptors) == 0 && len(p.contracts) == 0 && len(p.unexplained) == 0
 }
 
 // classify sorts a pull request's files. contractOf says which registered
 // descriptors of this repository name a path as an output port's contract.
-func classify(changes []change, contractOf func(path string) []string) plan {
+func classify(changes []change, contractOf func(path string) []string) toFetch {
 	descs, contracts, unexplained := set{}, set{}, set{}
 	for _, c := range changes {
 		for _, p := range c.paths() {
@@ -69,7 +64,7 @@ func classify(changes []change, contractOf func(path string) []string) plan {
 			unexplained.add(p)
 		}
 	}
-	return plan{descriptors: descs.sorted(), contracts: contracts.sorted(), unexplained: unexplained.sorted()}
+	return toFetch{descriptors: descs.sorted(), contracts: contracts.sorted(), unexplained: unexplained.sorted()}
 }
 
 // paths are the paths a change touches: a rename touches two.

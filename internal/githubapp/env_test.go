@@ -1,4 +1,4 @@
-package github
+package githubapp
 
 import (
 	"crypto/rsa"
@@ -24,7 +24,7 @@ type env struct {
 	fake   *ghfake.Fake
 	repo   *ghfake.Repo
 	app    *App
-	client *Client
+	client *client
 	// violationsAllowed is set by tests that send bad bodies on purpose.
 	violationsAllowed bool
 }
@@ -61,7 +61,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{fake: f, repo: repo, app: app, client: c}
+	e := &env{fake: f, repo: repo, app: app, client: c.(*client)}
 	t.Cleanup(func() {
 		if v := f.Violations(); len(v) > 0 && !e.violationsAllowed {
 			t.Errorf("GitHub would have refused %d request bodies:\n%s", len(v), strings.Join(v, "\n"))

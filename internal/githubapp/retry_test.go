@@ -1,4 +1,4 @@
-package github
+package githubapp
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	gh "github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v60/github"
 )
 
 func hdr(kv ...string) http.Header {
@@ -50,7 +50,7 @@ func TestRetries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, envOpts{})
 			ctx := context.Background()
-			if _, err := e.client.Repo(ctx, "acme", "mesh"); err != nil { // token first
+			if _, err := e.client.DefaultBranch(ctx, "acme", "mesh"); err != nil { // token first
 				t.Fatal(err)
 			}
 			var h http.Header
@@ -60,7 +60,7 @@ func TestRetries(t *testing.T) {
 			before := e.count("GET", "/repos/acme/mesh")
 			e.fake.FailNext(tc.fail, tc.status, h)
 			start := time.Now()
-			_, err := e.client.Repo(ctx, "acme", "mesh")
+			_, err := e.client.DefaultBranch(ctx, "acme", "mesh")
 			elapsed := time.Since(start)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
@@ -85,12 +85,12 @@ func TestRetries(t *testing.T) {
 func TestPrimaryLimitResetHonoured(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	ctx := context.Background()
-	if _, err := e.client.Repo(ctx, "acme", "mesh"); err != nil {
+	if _, err := e.client.DefaultBranch(ctx, "acme", "mesh"); err != nil {
 		t.Fatal(err)
 	}
 	reset := time.Now().Add(2 * time.Second).Truncate(time.Second)
 	e.fake.FailNext(1, 403, hdr("X-RateLimit-Remaining", "0", "X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10)))
-	if _, err := e.client.Repo(ctx, "acme", "mesh"); err != nil {
+	if _, err := e.client.DefaultBranch(ctx, "acme", "mesh"); err != nil {
 		t.Fatal(err)
 	}
 	reqs := e.fake.Requests()
@@ -106,16 +106,16 @@ func TestPrimaryLimitResetHonoured(t *testing.T) {
 func TestQuotaSpentOnSuccess(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	ctx := context.Background()
-	if _, err := e.client.Repo(ctx, "acme", "mesh"); err != nil {
+	if _, err := e.client.DefaultBranch(ctx, "acme", "mesh"); err != nil {
 		t.Fatal(err)
 	}
 	reset := time.Now().Add(30 * time.Minute)
 	e.fake.FailNext(1, 200, hdr("X-RateLimit-Limit", "5000", "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10)))
-	if _, err := e.client.Repo(ctx, "acme", "mesh"); err != nil {
+	if _, err := e.client.DefaultBranch(ctx, "acme", "mesh"); err != nil {
 		t.Fatalf("the last allowed call: %v", err)
 	}
 	before := len(e.fake.Requests())
-	_, err := e.client.Repo(ctx, "acme", "mesh")
+	_, err := e.client.DefaultBranch(ctx, "acme", "mesh")
 	var rl *RateLimitError
 	if !errors.As(err, &rl) || rl.Reset.Unix() != reset.Unix() {
 		t.Fatalf("err = %v, want a RateLimitError until %s", err, reset)
@@ -131,7 +131,7 @@ func TestRetryTokenExchangeAndBodies(t *testing.T) {
 	ctx := context.Background()
 	// The very first request is the token exchange: it is retried too.
 	e.fake.FailNext(1, 502, nil)
-	cr, err := e.client.CreateCheckRun(ctx, "acme", "mesh", gh.CreateCheckRunOptions{Name: "meshbot", HeadSHA: sha, Status: gh.String("in_progress")})
+	id, err := e.client.CreateCheckRun(ctx, "acme", "mesh", NewCheckRun{Name: "meshbot", HeadSHA: sha})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +140,8 @@ func TestRetryTokenExchangeAndBodies(t *testing.T) {
 	}
 	// A request with a body is replayed whole.
 	e.fake.FailNext(2, 504, nil)
-	if _, err := e.client.UpdateCheckRun(ctx, "acme", "mesh", cr.GetID(), gh.UpdateCheckRunOptions{
-		Output: &gh.CheckRunOutput{Title: gh.String("t"), Summary: gh.String("replayed")},
+	if err := e.client.patchCheckRun(ctx, "acme", "mesh", id, checkRunPatch{
+		Output: &github.CheckRunOutput{Title: github.String("t"), Summary: github.String("replayed")},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -149,21 +149,21 @@ func TestRetryTokenExchangeAndBodies(t *testing.T) {
 	if len(runs) != 1 || runs[0].Summary != "replayed" || runs[0].Name != "meshbot" {
 		t.Errorf("check runs %+v", runs)
 	}
-	if n := e.count("PATCH", fmt.Sprintf("/repos/acme/mesh/check-runs/%d", cr.GetID())); n != 3 {
+	if n := e.count("PATCH", fmt.Sprintf("/repos/acme/mesh/check-runs/%d", id)); n != 3 {
 		t.Errorf("%d PATCH attempts, want 3", n)
 	}
 }
 
 func TestRetryWaitCancelled(t *testing.T) {
 	e := newEnv(t, envOpts{})
-	if _, err := e.client.Repo(context.Background(), "acme", "mesh"); err != nil {
+	if _, err := e.client.DefaultBranch(context.Background(), "acme", "mesh"); err != nil {
 		t.Fatal(err)
 	}
 	e.fake.FailNext(1, 403, hdr("Retry-After", "4"))
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := e.client.Repo(ctx, "acme", "mesh")
+	_, err := e.client.DefaultBranch(ctx, "acme", "mesh")
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the context's deadline", err)
 	}

@@ -1,4 +1,4 @@
-package github
+package githubapp
 
 import (
 	"context"
@@ -9,15 +9,14 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	gh "github.com/google/go-github/v60/github"
-
+	"github.com/meshbot/meshbot/internal/checkrun"
 	"github.com/meshbot/meshbot/internal/ghfake"
 )
 
-func annotations(n int) []Annotation {
-	out := make([]Annotation, n)
+func annotations(n int) []checkrun.Annotation {
+	out := make([]checkrun.Annotation, n)
 	for i := range out {
-		out[i] = Annotation{Path: fmt.Sprintf("p%d/dataproduct.yaml", i), StartLine: i + 1, EndLine: i + 1, Level: "warning", Title: "rule", Message: fmt.Sprintf("finding %d", i)}
+		out[i] = checkrun.Annotation{Path: fmt.Sprintf("p%d/dataproduct.yaml", i), StartLine: i + 1, EndLine: i + 1, Level: "warning", Title: "rule", Message: fmt.Sprintf("finding %d", i)}
 	}
 	return out
 }
@@ -42,14 +41,14 @@ func TestCompleteCheckRun(t *testing.T) {
 			e := newEnv(t, envOpts{})
 			sha := e.repo.Commit("main", map[string][]byte{"a": []byte("a")})
 			ctx := context.Background()
-			cr, err := e.client.CreateCheckRun(ctx, "acme", "mesh", gh.CreateCheckRunOptions{
-				Name: "meshbot", HeadSHA: sha, Status: gh.String("in_progress"), ExternalID: gh.String("delivery-1"),
+			id, err := e.client.CreateCheckRun(ctx, "acme", "mesh", NewCheckRun{
+				Name: "meshbot", HeadSHA: sha, ExternalID: "delivery-1", Title: "Checking", Summary: "in progress",
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = e.client.CompleteCheckRun(ctx, "acme", "mesh", cr.GetID(), "failure", Output{
-				Title: "2 policy violations", Summary: tc.summary, Text: "details", Annotations: annotations(tc.annotations),
+			err = e.client.CompleteCheckRun(ctx, "acme", "mesh", id, checkrun.Output{
+				Conclusion: checkrun.Failure, Title: "2 policy violations", Summary: tc.summary, Text: "details", Annotations: annotations(tc.annotations),
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -83,14 +82,14 @@ func TestCompleteCheckRun(t *testing.T) {
 			}
 			n := utf8.RuneCountInString(tc.summary)
 			got := utf8.RuneCountInString(run.Summary)
-			if n <= MaxOutputChars {
+			if n <= checkrun.MaxOutputChars {
 				if run.Summary != tc.summary {
 					t.Errorf("summary changed though within the limit")
 				}
 				return
 			}
-			if got > MaxOutputChars {
-				t.Errorf("summary has %d characters, over %d", got, MaxOutputChars)
+			if got > checkrun.MaxOutputChars {
+				t.Errorf("summary has %d characters, over %d", got, checkrun.MaxOutputChars)
 			}
 			m := noteRE.FindStringSubmatch(run.Summary)
 			if m == nil {
@@ -105,64 +104,33 @@ func TestCompleteCheckRun(t *testing.T) {
 	}
 }
 
-func TestTruncate(t *testing.T) {
-	for _, tc := range []struct {
-		in    string
-		limit int
-	}{
-		{"", 10}, {"short", 10}, {"exactly10!", 10}, {strings.Repeat("a", 100), 90},
-		{strings.Repeat("ü", 1000), 200}, {strings.Repeat("x", 70000), MaxOutputChars}, {strings.Repeat("x", 200), 5},
-	} {
-		got := Truncate(tc.in, tc.limit)
-		n := utf8.RuneCountInString(tc.in)
-		if n <= tc.limit {
-			if got != tc.in {
-				t.Errorf("Truncate(%d chars, %d) changed the text", n, tc.limit)
-			}
-			continue
-		}
-		if c := utf8.RuneCountInString(got); c > tc.limit && tc.limit >= 80 {
-			t.Errorf("Truncate(%d chars, %d) = %d chars", n, tc.limit, c)
-		}
-		m := noteRE.FindStringSubmatch(got)
-		if m == nil || !utf8.ValidString(got) {
-			t.Fatalf("Truncate(%d chars, %d) = %q: no note or invalid UTF-8", n, tc.limit, got)
-		}
-		more, _ := strconv.Atoi(m[1])
-		kept := utf8.RuneCountInString(got[:strings.Index(got, "\n\n…")])
-		if kept+more != n {
-			t.Errorf("kept %d + more %d != %d", kept, more, n)
-		}
-	}
-}
-
 func TestAnnotationNormalised(t *testing.T) {
 	long := strings.Repeat("t", 300)
 	for _, tc := range []struct {
 		name string
-		in   Annotation
+		in   checkrun.Annotation
 		want ghfake.Annotation
 	}{
-		{"as is", Annotation{Path: "a", StartLine: 3, EndLine: 4, Level: "failure", Title: "T", Message: "M", RawDetails: "R"},
+		{"as is", checkrun.Annotation{Path: "a", StartLine: 3, EndLine: 4, Level: "failure", Title: "T", Message: "M", RawDetails: "R"},
 			ghfake.Annotation{Path: "a", StartLine: 3, EndLine: 4, AnnotationLevel: "failure", Title: "T", Message: "M", RawDetails: "R"}},
-		{"line 0 and end before start", Annotation{Path: "a", StartLine: 0, EndLine: 0, Level: "error", Message: "M"},
+		{"line 0 and end before start", checkrun.Annotation{Path: "a", StartLine: 0, EndLine: 0, Level: "error", Message: "M"},
 			ghfake.Annotation{Path: "a", StartLine: 1, EndLine: 1, AnnotationLevel: "failure", Message: "M"}},
-		{"columns on one line", Annotation{Path: "a", StartLine: 2, EndLine: 2, StartColumn: 5, EndColumn: 3, Message: "M"},
+		{"columns on one line", checkrun.Annotation{Path: "a", StartLine: 2, EndLine: 2, StartColumn: 5, EndColumn: 3, Message: "M"},
 			ghfake.Annotation{Path: "a", StartLine: 2, EndLine: 2, StartColumn: 5, EndColumn: 5, AnnotationLevel: "notice", Message: "M"}},
-		{"columns across lines dropped", Annotation{Path: "a", StartLine: 2, EndLine: 9, StartColumn: 5, EndColumn: 3, Level: "warning", Message: "M"},
+		{"columns across lines dropped", checkrun.Annotation{Path: "a", StartLine: 2, EndLine: 9, StartColumn: 5, EndColumn: 3, Level: "warning", Message: "M"},
 			ghfake.Annotation{Path: "a", StartLine: 2, EndLine: 9, AnnotationLevel: "warning", Message: "M"}},
-		{"message from title, long title cut", Annotation{Path: "a", StartLine: 1, EndLine: 1, Level: "odd", Title: long},
+		{"message from title, long title cut", checkrun.Annotation{Path: "a", StartLine: 1, EndLine: 1, Level: "odd", Title: long},
 			ghfake.Annotation{Path: "a", StartLine: 1, EndLine: 1, AnnotationLevel: "warning", Title: long[:254] + "…", Message: long}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, envOpts{})
 			sha := e.repo.Commit("main", map[string][]byte{"a": []byte("a")})
 			ctx := context.Background()
-			cr, err := e.client.CreateCheckRun(ctx, "acme", "mesh", gh.CreateCheckRunOptions{Name: "meshbot", HeadSHA: sha})
+			id, err := e.client.CreateCheckRun(ctx, "acme", "mesh", NewCheckRun{Name: "meshbot", HeadSHA: sha})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := e.client.CompleteCheckRun(ctx, "acme", "mesh", cr.GetID(), "neutral", Output{Title: "t", Summary: "s", Annotations: []Annotation{tc.in}}); err != nil {
+			if err := e.client.CompleteCheckRun(ctx, "acme", "mesh", id, checkrun.Output{Conclusion: checkrun.Neutral, Title: "t", Summary: "s", Annotations: []checkrun.Annotation{tc.in}}); err != nil {
 				t.Fatal(err)
 			}
 			got := e.fake.CheckRuns("acme/mesh")[0].Annotations

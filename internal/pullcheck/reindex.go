@@ -1,4 +1,4 @@
-package prcheck
+package pullcheck
 
 import (
 	"context"
@@ -20,10 +20,10 @@ func (c *checker) reindex(ctx context.Context, j *job, rs []store.RepoProducts) 
 		if err == nil {
 			var first bool
 			if first, err = c.store.EnqueueDelivery(ctx, d); err == nil {
-				log.Warn("prcheck: registry record unreadable; judged without it, re-index queued", slog.Bool("queued_now", first))
+				log.Warn("pullcheck: registry record unreadable; judged without it, re-index queued", slog.Bool("queued_now", first))
 				continue
 			}
 		}
-		log.Error("prcheck: registry record unreadable; judged without it, re-index not queued", slog.Any("err", err))
+		log.Error("pullcheck: registry record unreadable; judged without it, re-index not queued", slog.Any("err", err))
 	}
 }

@@ -1,4 +1,4 @@
-package prcheck
+package pullcheck
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/memfs"
 	"github.com/meshbot/meshbot/internal/mesh"
 )
@@ -51,29 +51,29 @@ func (f *fetcher) baseRef() string {
 	return f.baseSHA
 }
 
-// gather fetches everything the plan needs: the descriptors, the contracts
+// gather fetches everything want names: the descriptors, the contracts
 // their ports name, the changed standalone contracts, and the descriptors
 // near changed files nothing else explains.
-func (f *fetcher) gather(ctx context.Context, changes []change, pl plan, reg *registryView) (sides, error) {
+func (f *fetcher) gather(ctx context.Context, changes []change, want toFetch, reg *registryView) (sides, error) {
 	for _, c := range changes {
 		f.touched.add(c.Path)
-		if c.inHead() {
+		if c.Status.InHead() {
 			f.atHead.add(c.Path)
 		}
-		if c.inBase() {
+		if c.Status.InBase() {
 			f.atBase.add(c.Path)
 		}
-		if c.Status == "renamed" && c.Previous != "" {
+		if c.Status == githubapp.FileRenamed && c.Previous != "" {
 			f.touched.add(c.Previous)
 			f.atBase.add(c.Previous)
 		}
 	}
-	if err := f.fetch(ctx, append(append([]string{}, pl.descriptors...), pl.contracts...)); err != nil {
+	if err := f.fetch(ctx, append(append([]string{}, want.descriptors...), want.contracts...)); err != nil {
 		return sides{}, err
 	}
-	named, byID := f.contractRefs(pl.descriptors)
+	named, byID := f.contractRefs(want.descriptors)
 	var rest []string
-	for _, p := range pl.unexplained {
+	for _, p := range want.unexplained {
 		if !named[p] {
 			rest = append(rest, p)
 		}
@@ -168,7 +168,7 @@ func (f *fetcher) fetch(ctx context.Context, paths []string) error {
 			continue
 		}
 		if !memfs.ValidPath(p) {
-			f.j.log.Warn("prcheck: skipping a file whose path meshbot cannot represent", slog.String("path", p))
+			f.j.log.Warn("pullcheck: skipping a file whose path meshbot cannot represent", slog.String("path", p))
 			continue
 		}
 		select {
@@ -237,7 +237,7 @@ func (f *fetcher) file(ctx context.Context, p, sha string) ([]byte, bool, error)
 	f.n.Add(1)
 	b, err := f.j.cl.File(ctx, f.j.Owner, f.j.Repo, p, sha)
 	switch {
-	case errors.Is(err, github.ErrNotFound):
+	case errors.Is(err, githubapp.ErrNotFound):
 		return nil, false, nil
 	case err != nil:
 		return nil, false, err
@@ -257,7 +257,7 @@ func (f *fetcher) base(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f.baseSHA = pr.GetBase().GetSHA()
+	f.baseSHA = pr.BaseSHA
 	if f.baseSHA == "" {
 		return "", fmt.Errorf("pull request %s#%d has no base SHA", f.j.fullName(), f.j.PR)
 	}

@@ -1,4 +1,4 @@
-package prcheck
+package pullcheck
 
 import (
 	"fmt"
@@ -92,20 +92,5 @@ func TestContractsUnder(t *testing.T) {
 	}
 	if got := len(contractsUnder(".", tree)); got != 4 {
 		t.Errorf("contractsUnder(.) = %d files, want 4", got)
-	}
-}
-
-func TestChangeSides(t *testing.T) {
-	for _, tc := range []struct {
-		status     string
-		base, head bool
-	}{
-		{"added", false, true}, {"removed", true, false}, {"modified", true, true},
-		{"renamed", false, true}, {"copied", false, true}, {"changed", true, true},
-	} {
-		c := change{Path: "x", Status: tc.status}
-		if c.inBase() != tc.base || c.inHead() != tc.head {
-			t.Errorf("%s: inBase %v inHead %v, want %v %v", tc.status, c.inBase(), c.inHead(), tc.base, tc.head)
-		}
 	}
 }

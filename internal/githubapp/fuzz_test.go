@@ -1,4 +1,4 @@
-package github
+package githubapp
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 )
 
 // FuzzRetryDecision throws arbitrary status codes and rate-limit headers at
@@ -43,35 +42,6 @@ func FuzzRetryDecision(f *testing.F) {
 			}
 			if !d.retry && d.rateLimit != nil {
 				t.Fatalf("rate limit without retry decision")
-			}
-		}
-	})
-}
-
-// FuzzTruncate: the result fits, is valid UTF-8 where the input was, and
-// anything within the limit is untouched.
-func FuzzTruncate(f *testing.F) {
-	f.Add("hello", 3)
-	f.Add(strings.Repeat("é", 300), 120)
-	f.Add("", 0)
-	f.Fuzz(func(t *testing.T, s string, limit int) {
-		if limit < 0 || limit > 1<<16 {
-			return
-		}
-		got := Truncate(s, limit)
-		n := utf8.RuneCountInString(s)
-		if n <= limit && got != s {
-			t.Fatalf("changed a text within the limit")
-		}
-		if n > limit {
-			if utf8.ValidString(s) && !utf8.ValidString(got) {
-				t.Fatalf("cut inside a character")
-			}
-			if limit >= 100 && utf8.RuneCountInString(got) > limit {
-				t.Fatalf("%d characters over the limit %d", utf8.RuneCountInString(got), limit)
-			}
-			if !strings.Contains(got, "truncated:") {
-				t.Fatalf("no note")
 			}
 		}
 	})
