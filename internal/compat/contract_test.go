@@ -213,7 +213,9 @@ func TestContractLevelRules(t *testing.T) {
 		{"completeness lowered", sla(mesh.SLA{Completeness: ">= 99.9%"}), sla(mesh.SLA{Completeness: ">= 99%"}), []string{"sla-completeness-lowered"}},
 		{"retention shortened", sla(mesh.SLA{Retention: "1y"}), sla(mesh.SLA{Retention: "P3M"}), []string{"sla-retention-shortened"}},
 		{"retention lengthened", sla(mesh.SLA{Retention: "30d"}), sla(mesh.SLA{Retention: "1y"}), []string{"sla-improved"}},
-		{"latency changed", sla(mesh.SLA{Latency: "1h"}), sla(mesh.SLA{Latency: "2h"}), []string{"sla-changed"}},
+		{"latency loosened", sla(mesh.SLA{Latency: "1h"}), sla(mesh.SLA{Latency: "2h"}), []string{"sla-loosened"}},
+		{"latency tightened", sla(mesh.SLA{Latency: "2h"}), sla(mesh.SLA{Latency: "1h"}), []string{"sla-improved"}},
+		{"latency unreadable", sla(mesh.SLA{Latency: "fast"}), sla(mesh.SLA{Latency: "slow"}), []string{"sla-changed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,6 +49,7 @@ const (
 	RuleSLAAvailabilityLowered = "sla-availability-lowered"
 	RuleSLACompletenessLowered = "sla-completeness-lowered"
 	RuleSLARetentionShortened  = "sla-retention-shortened"
+	RuleSLALoosened            = "sla-loosened"
 	RuleSLAImproved            = "sla-improved"
 	RuleSLAChanged             = "sla-changed"
 	RuleSunsetAdvanced         = "deprecation-sunset-advanced"
@@ -136,7 +137,8 @@ var ruleTable = [...]Rule{
 	{RuleSLAFreshnessLoosened, Breaking, "The freshness promise was loosened or dropped; consumers scheduled on it read stale data.", "Consumers schedule their own jobs against the producer's freshness; a looser bound means they read stale data without any error."},
 	{RuleSLAAvailabilityLowered, Warning, "The availability promise was lowered or dropped.", "A lower availability target changes neither data nor location; consumers plan around it but rarely break."},
 	{RuleSLACompletenessLowered, Warning, "The completeness promise was lowered or dropped.", ""},
-	{RuleSLARetentionShortened, Warning, "Retention was shortened or dropped; consumers replaying history may lose it.", "Consumers that replay or backfill lose history, but nothing fails at once."},
+	{RuleSLARetentionShortened, Breaking, "Retention was shortened or dropped; consumers replaying history lose it.", "Consumers that replay, backfill or audit rely on history being kept as long as promised; like a looser freshness, a shorter retention lets them down without any error at read time."},
+	{RuleSLALoosened, Breaking, "A service level other than freshness, availability and completeness was loosened or dropped (latency, frequency, time to resolve 4d to 7d, an end of support moved earlier).", "Consumers schedule and plan on each promised service level exactly as on freshness; a looser one lets them down without any error at read time. Tightened is fine."},
 	{RuleSLAImproved, Info, "A service level was tightened or newly promised.", ""},
 	{RuleSLAChanged, Info, "A service level changed in a way meshbot cannot order (latency, unparsable values).", ""},
 	{RuleSunsetAdvanced, Warning, "A deprecation's sunset date moved earlier; consumers have less time to migrate.", ""},

@@ -464,47 +464,84 @@ func numericOpt(o obj, k string) *float64 {
 	return o.num(k)
 }
 
-// odcsSLA maps slaProperties onto the comparable service levels. Values
-// with a unit become "<value><unit>" ("4d"), which ParseDuration reads.
+// odcsSLA maps slaProperties onto the comparable service levels. ODCS
+// writes the unit apart from the value (value: 4, unit: d; value: 99.5,
+// unit: percent): both are read together, as "4d" and "99.5%".
 func odcsSLA(o obj) SLA {
 	s := SLA{Pos: o.keyPos("slaProperties"), Locs: Locs{}}
 	for _, p := range o.objects("slaProperties") {
 		prop := p.reqStr("property")
-		if !p.has("value") {
-			if _, present := p.m["value"]; !present {
-				p.missing("value")
-			}
+		if _, present := p.m["value"]; !present {
+			p.missing("value")
 		}
-		val := p.scalarStr("value")
-		unit := p.str("unit")
-		written := val
-		if unit != "" {
-			written = val + unit
-			if _, ok := durationUnit(strings.ToLower(unit)); !ok {
-				written = val + " " + unit
-			}
-		}
-		switch strings.ToLower(prop) {
+		val := strings.TrimSpace(p.scalarStr("value"))
+		unit := strings.TrimSpace(p.str("unit"))
+		switch key := strings.ToLower(prop); key {
 		case "freshness":
-			s.Freshness = written
+			s.Freshness = withUnit(val, unit)
 			s.Locs["freshness"] = p.pos()
-			s.FreshnessMax = p.duration("value", written)
+			s.FreshnessMax = p.duration("value", s.Freshness)
 		case "latency":
-			s.Latency = written
+			s.Latency = withUnit(val, unit)
 			s.Locs["latency"] = p.pos()
-			p.duration("value", written)
+			s.LatencyMax = p.duration("value", s.Latency)
 		case "retention":
-			s.Retention = written
+			s.Retention = withUnit(val, unit)
 			s.Locs["retention"] = p.pos()
+			s.RetentionMin, _ = ParseDuration(s.Retention)
 		case "availability":
-			s.Availability = written
+			s.Availability = percentWithUnit(p, val, unit)
 			s.Locs["availability"] = p.pos()
-			s.AvailabilityPct = p.percent("value", written)
+			s.AvailabilityPct = p.percent("value", s.Availability)
 		case "completeness":
-			s.Completeness = written
+			s.Completeness = percentWithUnit(p, val, unit)
 			s.Locs["completeness"] = p.pos()
-			s.CompletenessPct = p.percent("value", written)
+			s.CompletenessPct = p.percent("value", s.Completeness)
+		default:
+			sp := SLAProperty{Key: key, Property: prop, Value: withUnit(val, unit), Pos: p.pos()}
+			if d := p.str("driver"); d != "" {
+				sp.Key += "|driver=" + strings.ToLower(d)
+			}
+			if e := p.str("element"); e != "" {
+				sp.Key += "|element=" + strings.ToLower(e)
+			}
+			if unit != "" || !isNumber(val) {
+				sp.Duration, sp.IsSpan = ParseDuration(sp.Value)
+			}
+			s.Other = append(s.Other, sp)
 		}
 	}
 	return s
+}
+
+// withUnit joins a value and its unit as people write durations: "4d",
+// "3y", "15 minutes". A value that already carries a unit keeps it.
+func withUnit(val, unit string) string {
+	if unit == "" || val == "" || !isNumber(val) {
+		return val
+	}
+	if _, ok := durationUnit(strings.ToLower(unit)); ok {
+		return val + unit
+	}
+	return val + " " + unit
+}
+
+// percentWithUnit reads an ODCS percentage whose unit is written apart:
+// "percent", "%", "pct" or none, with the value bare (99.5) or already
+// carrying its sign ("95%"). Any other unit is not a percentage.
+func percentWithUnit(p obj, val, unit string) string {
+	switch strings.ToLower(unit) {
+	case "", "%", "percent", "percentage", "pct":
+		if val != "" && !strings.HasSuffix(val, "%") && isNumber(val) && unit != "" {
+			return val + "%"
+		}
+		return val
+	}
+	p.r.add(CodeBadValue, p.keyPos("unit"), "%s %q is not a unit of a percentage (write percent or %%)", p.path("unit"), unit)
+	return val
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
 }

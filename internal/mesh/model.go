@@ -177,9 +177,26 @@ type SLA struct {
 	Completeness    string
 	CompletenessPct float64
 	Retention       string
+	RetentionMin    time.Duration // parsed; 0 when absent, unlimited or unparsable
 	Latency         string
-	Pos             Pos
-	Locs            Locs
+	LatencyMax      time.Duration // parsed; 0 when absent or unparsable
+	// Other holds the ODCS slaProperties beyond the five above (frequency,
+	// timeOfAvailability, endOfSupport, ...), in written order.
+	Other []SLAProperty
+	Pos   Pos
+	Locs  Locs
+}
+
+// SLAProperty is one ODCS service-level property. Value is the value with
+// its unit as one comparable text ("4d", "99.5%"): ODCS writes the unit in
+// its own key.
+type SLAProperty struct {
+	Key      string // identifies the property across versions: lower-cased name, with driver and element when written
+	Property string // as written
+	Value    string
+	Duration time.Duration // parsed when Value reads as a duration
+	IsSpan   bool          // Duration is meaningful
+	Pos      Pos
 }
 
 // Classification is the data-protection class of a product.
@@ -281,6 +298,10 @@ type Problem struct {
 	Code    string // stable id, e.g. "yaml-syntax", "duplicate-key", "contract-missing"
 	Message string
 	Pos     Pos
+	// Notice marks input meshbot could read in full and only mentions (a
+	// format version newer than the schemas it knows, read with the closest
+	// one): a finding at notice level, never an error.
+	Notice bool
 }
 
 func (p Problem) Error() string { return p.Pos.String() + ": " + p.Message }

@@ -46,6 +46,12 @@ func (r *reader) add(code string, pos Pos, format string, args ...any) {
 	r.probs = append(r.probs, Problem{Code: code, Pos: pos, Message: fmt.Sprintf(format, args...)})
 }
 
+// notice records a Problem that is only worth mentioning (see Problem.Notice).
+func (r *reader) notice(code string, pos Pos, format string, args ...any) {
+	r.add(code, pos, format, args...)
+	r.probs[len(r.probs)-1].Notice = true
+}
+
 // obj is a mapping of the document with its index node and its dotted name
 // for messages ("spec.outputPorts[0]").
 type obj struct {
