@@ -89,7 +89,8 @@ type Product struct {
 	Format         Format
 	APIVersion     string
 	Kind           string
-	Name           string
+	Name           string // the identifier: metadata.name, ODPS id, DPS id
+	Title          string // ODPS display name, when it differs from Name
 	Domain         string
 	Owner          string
 	Description    string
@@ -218,6 +219,8 @@ type Contract struct {
 	Version       string // info.version (DCS) or version (ODCS)
 	Owner         string
 	Status        string
+	Deprecated    bool // ODCS 3.2 deprecated: true
+	Servers       []Server
 	Models        []*Model
 	Quality       []QualityRule // contract-level rules
 	ServiceLevels SLA
@@ -238,16 +241,39 @@ func (c *Contract) Model(name string) *Model {
 	return nil
 }
 
+// Server is where a contract's data lives (DCS servers.<name>, ODCS
+// servers[]). Location is every addressing attribute (host, database,
+// schema, topic, path, ...) as "key=value" pairs in key order, so that two
+// spellings of one place compare equal and any move shows.
+type Server struct {
+	Name     string
+	Type     string
+	Location string
+	Pos      Pos
+}
+
+// Relationship is a foreign key of a model (ODCS relationships; DCS
+// references): the fields From, as "model.field" paths, refer to To.
+type Relationship struct {
+	Type string
+	From []string
+	To   []string
+	Pos  Pos
+}
+
 // Model is a table, view, topic or object schema inside a contract (DCS
 // models.<name>, ODCS schema[]).
 type Model struct {
-	Name        string
-	Type        string
-	Description string
-	Fields      []*Field
-	Quality     []QualityRule
-	Pos         Pos
-	Locs        Locs
+	Name          string
+	Type          string // physical type (table, view, topic); ODCS 3.0's plain type
+	LogicalType   string // ODCS logicalType (object)
+	Description   string
+	Deprecated    bool
+	Fields        []*Field
+	Quality       []QualityRule
+	Relationships []Relationship // ODCS, schema-level and property-level together
+	Pos           Pos
+	Locs          Locs
 }
 
 // Field is a column or property. Nested object fields are in Fields, the
@@ -256,6 +282,8 @@ type Field struct {
 	Name             string
 	Type             string // logical type, lower-cased as written (string, integer, long, timestamp, ...)
 	PhysicalType     string
+	PhysicalName     string // ODCS physicalName: the column as stored, when it differs from Name
+	Deprecated       bool
 	Format           string
 	Description      string
 	Required         bool

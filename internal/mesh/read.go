@@ -17,6 +17,7 @@ const (
 	CodeMissingKey          = "missing-key"           // a required key is absent or empty
 	CodeUnknownFormat       = "unknown-format"        // not any format meshbot reads
 	CodeUnsupportedVersion  = "unsupported-version"   // a known format at a version meshbot has no rules for; read anyway
+	CodeNewerVersion        = "newer-version"         // a later version than meshbot knows, read with the closest one (a notice)
 	CodeBadDate             = "bad-date"              // a sunset that is not YYYY-MM-DD
 	CodeBadValue            = "bad-value"             // a value outside its allowed set or shape
 	CodeBadDuration         = "bad-duration"          // a freshness/latency meshbot cannot compare
