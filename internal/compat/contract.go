@@ -52,6 +52,15 @@ func Contracts(base, head *mesh.Contract) []Change {
 // diffContract returns the unsorted changes and the version verdict.
 func diffContract(base, head *mesh.Contract) ([]Change, Version) {
 	d := &differ{contract: head.File}
+	if base.Format == head.Format && base.SpecVersion != head.SpecVersion && base.SpecVersion != "" && head.SpecVersion != "" {
+		d.add(RuleSpecVersionChanged, at(head.Locs, head.Pos, "apiVersion", "dataContractSpecification"), nil, base.SpecVersion, head.SpecVersion,
+			fmt.Sprintf("contract is now written in %s instead of %s; what only changed spelling between the two is compared by meaning", head.SpecVersion, base.SpecVersion))
+	}
+	if !base.Deprecated && head.Deprecated {
+		d.add(RuleContractDeprecated, at(head.Locs, head.Pos, "deprecated"), nil, "false", "true",
+			"contract is now deprecated; consumers should plan their migration")
+	}
+	d.servers(base, head)
 	d.models(base, head)
 	d.quality("", "contract", base.Quality, head.Quality, head.Pos)
 	d.sla("contract", base.ServiceLevels, head.ServiceLevels, head.Pos)
@@ -85,13 +94,23 @@ func (d *differ) models(base, head *mesh.Contract) {
 }
 
 func (d *differ) model(bm, hm *mesh.Model) {
+	if bm.LogicalType != hm.LogicalType && bm.LogicalType != "" && hm.LogicalType != "" {
+		d.add(RuleModelLogicalTypeChanged, at(hm.Locs, hm.Pos, "logicalType"), subtreePaths(hm.Name, false, hm.Fields, nil), bm.LogicalType, hm.LogicalType,
+			fmt.Sprintf("model %s changed logical type from %s to %s; readers bound to the old shape break: keep it or ship a new major version on a new output port", hm.Name, bm.LogicalType, hm.LogicalType))
+	}
+	if !bm.Deprecated && hm.Deprecated {
+		d.add(RuleContractDeprecated, at(hm.Locs, hm.Pos, "deprecated"), subtreePaths(hm.Name, false, hm.Fields, nil), "false", "true",
+			fmt.Sprintf("model %s is now deprecated; consumers reading it should plan their migration", hm.Name))
+	}
+	d.relationships(hm, bm.Relationships, hm.Relationships)
 	switch {
 	case bm.Type == hm.Type:
+	case bm.Type != "" && hm.Type != "" && strings.EqualFold(bm.Type, hm.Type):
 	case bm.Type != "" && hm.Type != "":
-		d.add(RuleModelTypeChanged, at(hm.Locs, hm.Pos, "type"), subtreePaths(hm.Name, false, hm.Fields, nil), bm.Type, hm.Type,
+		d.add(RuleModelTypeChanged, at(hm.Locs, hm.Pos, "physicalType", "type"), subtreePaths(hm.Name, false, hm.Fields, nil), bm.Type, hm.Type,
 			fmt.Sprintf("model %s changed type from %s to %s; readers bound to a %s break: keep the type or ship a new major version on a new output port", hm.Name, bm.Type, hm.Type, bm.Type))
 	default:
-		d.add(RuleModelTypeDeclaration, at(hm.Locs, hm.Pos, "type"), nil, bm.Type, hm.Type,
+		d.add(RuleModelTypeDeclaration, at(hm.Locs, hm.Pos, "physicalType", "type"), nil, bm.Type, hm.Type,
 			fmt.Sprintf("model %s type declaration changed from %s to %s", hm.Name, quote(bm.Type), quote(hm.Type)))
 	}
 	if bm.Description != hm.Description {
@@ -275,6 +294,10 @@ func (d *differ) field(path, elem string, bf, hf *mesh.Field) {
 	d.pattern(path, bf, hf)
 	d.bounds(path, bf, hf)
 	d.classification(path, bf, hf)
+	if !bf.Deprecated && hf.Deprecated {
+		d.add(RuleFieldDeprecated, at(hf.Locs, hf.Pos, "deprecated"), []string{path}, "false", "true",
+			fmt.Sprintf("field %s is now deprecated; consumers reading it should plan to stop", path))
+	}
 	for _, r := range [...]struct{ what, o, n, key string }{
 		{"references", bf.References, hf.References, "references"},
 		{"$ref", bf.Ref, hf.Ref, "$ref"},
@@ -556,6 +579,78 @@ func (d *differ) quality(path string, scope string, base, head []mesh.QualityRul
 	}
 	for _, h := range added {
 		d.add(RuleQualityAdded, h.Pos, fields, "", h.Canonical, fmt.Sprintf("quality rule %s was added to %s", ruleName(h), scope))
+	}
+}
+
+// relationships compares the foreign keys of one model, matched by the
+// fields they start from.
+func (d *differ) relationships(hm *mesh.Model, base, head []mesh.Relationship) {
+	key := func(l []string) string { return strings.Join(l, ",") }
+	find := func(l []mesh.Relationship, from string) *mesh.Relationship {
+		for i := range l {
+			if key(l[i].From) == from {
+				return &l[i]
+			}
+		}
+		return nil
+	}
+	for _, b := range base {
+		from := key(b.From)
+		h := find(head, from)
+		switch {
+		case h == nil:
+			// The relationship is gone from head: the finding sits on the
+			// model (or its relationships list) that no longer holds it.
+			d.add(RuleRelationshipRemoved, at(hm.Locs, hm.Pos, "relationships"), slices.Clone(b.From), key(b.To), "",
+				fmt.Sprintf("relationship %s -> %s of model %s was removed; consumers joining on it lose the promise that every value resolves: keep it or ship a new major version on a new output port", from, key(b.To), hm.Name))
+		case key(h.To) != key(b.To) || h.Type != b.Type:
+			d.add(RuleRelationshipChanged, h.Pos, slices.Clone(b.From), key(b.To), key(h.To),
+				fmt.Sprintf("relationship of %s now points at %s instead of %s; joins built on it return other rows: keep it or ship a new major version on a new output port", from, key(h.To), key(b.To)))
+		}
+	}
+	for _, h := range head {
+		if find(base, key(h.From)) == nil {
+			d.add(RuleRelationshipAdded, h.Pos, slices.Clone(h.From), "", key(h.To),
+				fmt.Sprintf("relationship %s -> %s was declared", key(h.From), key(h.To)))
+		}
+	}
+}
+
+// servers compares where the contract's data lives, matched by server
+// name, else by position.
+func (d *differ) servers(base, head *mesh.Contract) {
+	find := func(l []mesh.Server, i int, name string) *mesh.Server {
+		for j := range l {
+			if name != "" && l[j].Name == name {
+				return &l[j]
+			}
+		}
+		if name == "" && i < len(l) && l[i].Name == "" {
+			return &l[i]
+		}
+		return nil
+	}
+	label := func(s mesh.Server) string {
+		if s.Name != "" {
+			return s.Name
+		}
+		return quote(s.Type)
+	}
+	for i, b := range base.Servers {
+		h := find(head.Servers, i, b.Name)
+		switch {
+		case h == nil:
+			d.add(RuleServerRemoved, at(head.Locs, head.Pos, "servers"), nil, b.Location, "",
+				fmt.Sprintf("server %s (%s) was removed from the contract; consumers reading from it break: keep it until no consumer remains", label(b), b.Location))
+		case h.Type != b.Type || h.Location != b.Location:
+			d.add(RuleServerChanged, h.Pos, nil, strings.TrimSpace(b.Type+" "+b.Location), strings.TrimSpace(h.Type+" "+h.Location),
+				fmt.Sprintf("server %s moved from %s to %s; consumers still read from the old place: keep the old one alive and publish the new one on a new output port", label(*h), strings.TrimSpace(b.Type+" "+b.Location), strings.TrimSpace(h.Type+" "+h.Location)))
+		}
+	}
+	for i, h := range head.Servers {
+		if find(base.Servers, i, h.Name) == nil {
+			d.add(RuleServerAdded, h.Pos, nil, "", h.Location, fmt.Sprintf("server %s (%s) was added", label(h), h.Location))
+		}
 	}
 }
 

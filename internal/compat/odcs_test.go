@@ -122,6 +122,143 @@ slaProperties:
   - property: endOfSupport
     value: "2030-05-12T09:30:10-08:00"
 `, []string{"sla-loosened"}},
+		{"relationship removed", `
+schema:
+  - name: orders
+    properties:
+      - name: customer_id
+        logicalType: string
+        relationships:
+          - to: customers.id
+            type: foreignKey
+`, `
+schema:
+  - name: orders
+    properties:
+      - name: customer_id
+        logicalType: string
+`, []string{"relationship-removed"}},
+		{"relationship retargeted", `
+schema:
+  - name: orders
+    properties:
+      - name: customer_id
+        logicalType: string
+    relationships:
+      - from: [orders.customer_id]
+        to: [customers.id]
+`, `
+schema:
+  - name: orders
+    properties:
+      - name: customer_id
+        logicalType: string
+    relationships:
+      - from: orders.customer_id
+        to: accounts.id
+`, []string{"relationship-changed"}},
+		{"relationship moved from property to schema level", `
+schema:
+  - name: orders
+    properties:
+      - name: customer_id
+        logicalType: string
+        relationships:
+          - to: customers.id
+`, `
+schema:
+  - name: orders
+    properties:
+      - name: customer_id
+        logicalType: string
+    relationships:
+      - from: orders.customer_id
+        to: customers.id
+        type: foreignKey
+`, nil},
+		{"server host moved", `
+servers:
+  - server: prod
+    type: postgres
+    host: db1.example.com
+    database: sales
+    schema: public
+`, `
+servers:
+  - server: prod
+    type: postgres
+    host: db2.example.com
+    database: sales
+    schema: public
+    description: moved
+`, []string{"contract-server-changed"}},
+		{"server removed", `
+servers:
+  - server: prod
+    type: s3
+    location: s3://bucket/orders/
+  - server: dev
+    type: s3
+    location: s3://dev/orders/
+`, `
+servers:
+  - server: dev
+    type: s3
+    location: s3://dev/orders/
+`, []string{"contract-server-removed"}},
+		{"3.2 enum value removed", `
+schema:
+  - name: orders
+    properties:
+      - name: status
+        logicalType: string
+        enum:
+          - value: pending
+            label: Pending
+          - value: done
+`, `
+schema:
+  - name: orders
+    properties:
+      - name: status
+        logicalType: string
+        enum:
+          - value: pending
+            label: Waiting
+`, []string{"enum-value-removed"}},
+		{"3.2 map value type changed", `
+schema:
+  - name: products
+    properties:
+      - name: counts
+        logicalType: map
+        map:
+          key: {logicalType: string}
+          value: {logicalType: integer}
+`, `
+schema:
+  - name: products
+    properties:
+      - name: counts
+        logicalType: map
+        map:
+          key: {logicalType: string}
+          value: {logicalType: string}
+`, []string{"field-type-changed"}},
+		{"3.2 field deprecated", `
+schema:
+  - name: orders
+    properties:
+      - name: legacy
+        logicalType: string
+`, `
+schema:
+  - name: orders
+    properties:
+      - name: legacy
+        logicalType: string
+        deprecated: true
+`, []string{"field-deprecated"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,5 +277,53 @@ slaProperties:
 				t.Errorf("changes differ:%s\n%v", d, cs)
 			}
 		})
+	}
+}
+
+// TestODCSRespelling: a contract moved from ODCS 3.0 to 3.1 spellings with
+// the same meaning gives one notice for the document, nothing per field.
+func TestODCSRespelling(t *testing.T) {
+	base := odcsDoc("v3.0.2", `
+schema:
+  - name: orders
+    type: table
+    logicalType: object
+    properties:
+      - name: amount
+        logicalType: number
+        logicalTypeOptions:
+          minimum: 0
+          exclusiveMinimum: true
+          maximum: 1000
+          exclusiveMaximum: false
+        quality:
+          - rule: nullCheck
+            type: library
+    quality:
+      - rule: duplicateCount
+        type: library
+`)
+	head := odcsDoc("v3.1.0", `
+schema:
+  - name: orders
+    physicalType: table
+    logicalType: object
+    properties:
+      - name: amount
+        logicalType: number
+        logicalTypeOptions:
+          exclusiveMinimum: 0
+          maximum: 1000
+        quality:
+          - metric: nullValues
+            mustBe: 0
+            type: library
+    quality:
+      - metric: duplicateValues
+        type: library
+`)
+	cs := Contracts(readODCS(t, "base.odcs.yaml", base), readODCS(t, "head.odcs.yaml", head))
+	if len(cs) != 1 || cs[0].Rule != RuleSpecVersionChanged || cs[0].Severity != Info {
+		t.Fatalf("want one spec-version-changed notice, got %v", cs)
 	}
 }

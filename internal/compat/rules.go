@@ -43,6 +43,16 @@ const (
 	RuleQualityRemoved             = "quality-removed"
 	RuleQualityChanged             = "quality-changed"
 	RuleQualityAdded               = "quality-added"
+	RuleRelationshipRemoved        = "relationship-removed"
+	RuleRelationshipChanged        = "relationship-changed"
+	RuleRelationshipAdded          = "relationship-added"
+	RuleServerRemoved              = "contract-server-removed"
+	RuleServerChanged              = "contract-server-changed"
+	RuleServerAdded                = "contract-server-added"
+	RuleSpecVersionChanged         = "spec-version-changed"
+	RuleModelLogicalTypeChanged    = "model-logical-type-changed"
+	RuleContractDeprecated         = "contract-deprecated"
+	RuleFieldDeprecated            = "field-deprecated"
 
 	// Service levels (contract servicelevels and descriptor spec.sla).
 	RuleSLAFreshnessLoosened   = "sla-freshness-loosened"
@@ -134,6 +144,16 @@ var ruleTable = [...]Rule{
 	{RuleQualityRemoved, Warning, "A quality rule was removed; a guarantee was weakened.", "A removed check weakens a guarantee but does not change the data's shape; datacontract-cli agrees (warning)."},
 	{RuleQualityChanged, Warning, "A quality rule changed; the guarantee it gives may be weaker.", "Whether a changed check is stronger or weaker cannot be told in general."},
 	{RuleQualityAdded, Info, "A quality rule was added.", ""},
+	{RuleRelationshipRemoved, Breaking, "A relationship (foreign key) was removed; consumers joining on it lose the promise that it resolves.", "Consumers join on declared foreign keys and rely on every value finding its row; without the declaration the producer may send orphans."},
+	{RuleRelationshipChanged, Breaking, "A relationship (foreign key) now points elsewhere or spans other fields; joins built on it return other rows.", ""},
+	{RuleRelationshipAdded, Info, "A relationship (foreign key) was declared; readers get a stronger promise.", ""},
+	{RuleServerRemoved, Breaking, "A contract's server was removed; consumers reading from it break.", "The server is where consumers read the data; once it is gone from the contract nothing promises the data is still there."},
+	{RuleServerChanged, Breaking, "A contract's server moved (type, host, database, schema, catalog, topic, path, ...); consumers read from the old place.", ""},
+	{RuleServerAdded, Info, "A server was added to a contract.", ""},
+	{RuleSpecVersionChanged, Info, "The contract is now written in another version of its standard; spellings that moved between versions are compared by meaning.", "One notice per document rather than one per respelled field: ODCS 3.0 to 3.1 moved exclusive bounds, quality rule names and model types, none of which changes the data."},
+	{RuleModelLogicalTypeChanged, Breaking, "A model's logical type changed (e.g. object to array); readers bound to the old shape break.", ""},
+	{RuleContractDeprecated, Info, "A contract or one of its models was deprecated; consumers should plan their migration.", ""},
+	{RuleFieldDeprecated, Info, "A field was deprecated; consumers reading it should plan to stop.", ""},
 	{RuleSLAFreshnessLoosened, Breaking, "The freshness promise was loosened or dropped; consumers scheduled on it read stale data.", "Consumers schedule their own jobs against the producer's freshness; a looser bound means they read stale data without any error."},
 	{RuleSLAAvailabilityLowered, Warning, "The availability promise was lowered or dropped.", "A lower availability target changes neither data nor location; consumers plan around it but rarely break."},
 	{RuleSLACompletenessLowered, Warning, "The completeness promise was lowered or dropped.", ""},

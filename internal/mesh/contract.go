@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -51,7 +52,12 @@ var dcsVersionRE = regexp.MustCompile(`^(0\.9\.[0-9]+|1\.[12]\.[0-9]+)$`)
 func readDCS(o obj, c *Contract) {
 	c.Format = FormatDCS
 	c.SpecVersion = o.scalarStr("dataContractSpecification")
-	if !dcsVersionRE.MatchString(c.SpecVersion) {
+	switch {
+	case dcsVersionRE.MatchString(c.SpecVersion):
+	case newerThan(c.SpecVersion, "1.2.1"):
+		o.r.notice(CodeNewerVersion, o.keyPos("dataContractSpecification"),
+			"dataContractSpecification %q is newer than the versions meshbot knows (0.9.x, 1.1.x, 1.2.x); read as 1.2.1", c.SpecVersion)
+	default:
 		o.r.add(CodeUnsupportedVersion, o.keyPos("dataContractSpecification"),
 			"dataContractSpecification %q is not supported; meshbot reads 0.9.x, 1.1.x and 1.2.x", c.SpecVersion)
 	}
@@ -62,6 +68,9 @@ func readDCS(o obj, c *Contract) {
 		c.Version = info.reqStr("version")
 		c.Owner = info.str("owner")
 		c.Status = info.str("status")
+	}
+	for _, sv := range o.entries("servers") {
+		c.Servers = append(c.Servers, readServer(sv.obj, sv.name))
 	}
 	d := &dcsDefs{}
 	if defs, ok := o.sub("definitions"); ok {
@@ -302,9 +311,16 @@ var qualityOperators = []string{"mustBe", "mustNotBe", "mustBeGreaterThan", "mus
 // from one version to the other is not a changed rule. Other rules are
 // returned as they are.
 func normalQuality(m map[string]any) map[string]any {
-	rule, ok := m["rule"].(string)
-	if !ok || m["metric"] != nil {
-		return m
+	rule, isRule := m["rule"].(string)
+	metric, _ := m["metric"].(string)
+	hasOp := slices.ContainsFunc(qualityOperators, func(op string) bool { return m[op] != nil })
+	if !isRule || metric != "" {
+		if !zeroByDefault[metric] || hasOp {
+			return m
+		}
+		out := maps.Clone(m)
+		out["mustBe"] = int64(0)
+		return out
 	}
 	out := make(map[string]any, len(m)+1)
 	for k, v := range m {
@@ -317,7 +333,7 @@ func normalQuality(m map[string]any) map[string]any {
 		metric = rule
 	}
 	out["metric"] = metric
-	if zeroByDefault[metric] && !slices.ContainsFunc(qualityOperators, func(op string) bool { return m[op] != nil }) {
+	if zeroByDefault[metric] && !hasOp {
 		out["mustBe"] = int64(0)
 	}
 	return out
