@@ -114,7 +114,9 @@ func TestReadDescriptor(t *testing.T) {
 		}},
 		{"customer.odps.yaml", func(t *testing.T, p *Product) {
 			want(t, "format", p.Format, FormatODPS)
-			want(t, "id", p.ID(), "customer.customer-360")
+			// The ODPS id identifies the product; its name is only shown.
+			want(t, "id", p.ID(), "customer.7d3c9b0e-customer")
+			want(t, "title", p.Title, "customer-360")
 			want(t, "owner", p.Owner, "team-customer")
 			want(t, "lifecycle", p.Lifecycle, "active")
 			want(t, "description", p.Description, "Everything we know about a customer.")
