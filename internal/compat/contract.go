@@ -127,7 +127,9 @@ func (d *differ) fields(prefix string, base, head []*mesh.Field) {
 	find := fieldFinder(head)
 	for _, bf := range base {
 		if hf := find(bf.Name); hf != nil {
-			d.field(prefix+"."+bf.Name, "", bf, hf)
+			d.aliased(prefix, bf, hf)
+		} else if hf := byPhysicalName(head, bf); hf != nil {
+			d.logicalRename(prefix, bf, hf)
 		} else {
 			gone = append(gone, bf)
 		}
@@ -135,7 +137,7 @@ func (d *differ) fields(prefix string, base, head []*mesh.Field) {
 	if len(gone) > 0 || len(head) != len(base) {
 		findBase := fieldFinder(base)
 		for _, hf := range head {
-			if findBase(hf.Name) == nil {
+			if findBase(hf.Name) == nil && byPhysicalName(base, hf) == nil {
 				added = append(added, hf)
 			}
 		}
@@ -166,6 +168,63 @@ func (d *differ) fields(prefix string, base, head []*mesh.Field) {
 				fmt.Sprintf("optional field %s was added", path))
 		}
 	}
+}
+
+// byPhysicalName finds the field of fs stored in the same physical column
+// as f (ODCS physicalName), when f's logical name is not among them.
+func byPhysicalName(fs []*mesh.Field, f *mesh.Field) *mesh.Field {
+	if f.PhysicalName == "" {
+		return nil
+	}
+	for _, o := range fs {
+		if o.PhysicalName == f.PhysicalName && o.Name != f.Name {
+			if slices.ContainsFunc(fs, func(x *mesh.Field) bool { return x.Name == f.Name }) {
+				return nil // f's own name is still there: not a rename
+			}
+			return o
+		}
+	}
+	return nil
+}
+
+// aliased compares a field present in both versions. Consumers may name a
+// field by its logical name or by its physical column: changes to it list
+// both paths, so either kind of consumer is found.
+func (d *differ) aliased(prefix string, bf, hf *mesh.Field) {
+	path := prefix + "." + bf.Name
+	n := len(d.out)
+	d.field(path, "", bf, hf)
+	if hf.PhysicalName != "" && hf.PhysicalName != hf.Name {
+		d.alias(n, path, prefix+"."+hf.PhysicalName)
+	}
+}
+
+// alias adds, to every change from index n on, the path phys beside each
+// field path at or under path.
+func (d *differ) alias(n int, path, phys string) {
+	for i := n; i < len(d.out); i++ {
+		fs := d.out[i].Fields
+		for _, f := range fs {
+			if f == path || strings.HasPrefix(f, path+".") {
+				if a := phys + strings.TrimPrefix(f, path); !slices.Contains(d.out[i].Fields, a) {
+					d.out[i].Fields = append(d.out[i].Fields, a)
+				}
+			}
+		}
+	}
+}
+
+// logicalRename reports a field whose logical name changed while its
+// physical column stayed: consumers reading the column are unaffected, those
+// reading the logical name (an API, a semantic layer) break.
+func (d *differ) logicalRename(prefix string, bf, hf *mesh.Field) {
+	path := prefix + "." + bf.Name
+	c := d.add(RuleFieldRemoved, at(hf.Locs, hf.Pos, "name"), []string{path}, bf.Name, hf.Name,
+		fmt.Sprintf("field %s was renamed to %s; its physical column %s is unchanged, so consumers reading the column are unaffected, but consumers reading the logical name %s break: keep the name or ship a new major version on a new output port", path, hf.Name, hf.PhysicalName, bf.Name))
+	c.RenamedTo = hf.Name
+	n := len(d.out)
+	d.field(prefix+"."+hf.Name, "", bf, hf)
+	d.alias(n, prefix+"."+hf.Name, prefix+"."+hf.PhysicalName)
 }
 
 // fieldFinder looks fields up by name. Versions of a contract mostly keep

@@ -327,3 +327,43 @@ schema:
 		t.Fatalf("want one spec-version-changed notice, got %v", cs)
 	}
 }
+
+// TestPhysicalName: consumers may name a column by its logical name or its
+// physical one; a logical rename keeping the column breaks only the first.
+func TestPhysicalName(t *testing.T) {
+	doc := func(name, typ string) string {
+		return odcsDoc("v3.1.0", `
+schema:
+  - name: orders
+    properties:
+      - name: `+name+`
+        physicalName: AMT
+        logicalType: `+typ+`
+`)
+	}
+	cs := structural(Contracts(readODCS(t, "b.odcs.yaml", doc("amount", "number")), readODCS(t, "h.odcs.yaml", doc("total", "number"))))
+	if len(cs) != 1 || cs[0].Rule != RuleFieldRemoved {
+		t.Fatalf("want one field-removed, got %v", cs)
+	}
+	for _, c := range cs {
+		if c.Rule != RuleFieldRemoved {
+			continue
+		}
+		if strings.Join(c.Fields, ",") != "orders.amount" || c.RenamedTo != "total" || c.InBase || !strings.Contains(c.Message, "physical column AMT is unchanged") {
+			t.Errorf("rename: %+v", c)
+		}
+	}
+	cs = Contracts(readODCS(t, "b.odcs.yaml", doc("amount", "number")), readODCS(t, "h.odcs.yaml", doc("amount", "string")))
+	found := false
+	for _, c := range cs {
+		if c.Rule == RuleFieldTypeChanged {
+			found = true
+			if strings.Join(c.Fields, ",") != "orders.amount,orders.AMT" {
+				t.Errorf("a change to the field must name both its paths, got %v", c.Fields)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no type change in %v", cs)
+	}
+}
