@@ -555,7 +555,7 @@ func (d *differ) classification(path string, bf, hf *mesh.Field) {
 	pos := at(hf.Locs, hf.Pos, "pii", "customProperties")
 	if !bf.PII && hf.PII {
 		d.add(RuleFieldPIIAdded, pos, []string{path}, "false", "true",
-			fmt.Sprintf("field %s is now personal data; consumers may not be cleared to process it: confirm each consumer's clearance or publish it on a new output port", path))
+			fmt.Sprintf("field %s is now declared personal data; no reader breaks, but confirm each consumer's clearance to process it", path))
 	}
 	if bf.PII && !hf.PII {
 		d.add(RuleFieldPIIRemoved, pos, []string{path}, "true", "false",
