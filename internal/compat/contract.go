@@ -24,10 +24,17 @@ func (d *differ) add(rule string, pos mesh.Pos, fields []string, oldV, newV, msg
 	return &d.out[len(d.out)-1]
 }
 
-// removed records a change positioned in base.
-func (d *differ) removed(rule string, pos mesh.Pos, fields []string, oldV, msg string) *Change {
-	c := d.add(rule, pos, fields, oldV, "", msg)
-	c.InBase = true
+// removed records a removal, positioned at head, the element of head that
+// held the removed one, and remembering base, where it was. Without a place
+// in head it is positioned in base.
+func (d *differ) removed(rule string, head, base mesh.Pos, fields []string, oldV, msg string) *Change {
+	if head.Line == 0 {
+		c := d.add(rule, base, fields, oldV, "", msg)
+		c.InBase = true
+		return c
+	}
+	c := d.add(rule, head, fields, oldV, "", msg)
+	c.BasePos = base
 	return c
 }
 
@@ -62,7 +69,7 @@ func diffContract(base, head *mesh.Contract) ([]Change, Version) {
 	}
 	d.servers(base, head)
 	d.models(base, head)
-	d.quality("", "contract", base.Quality, head.Quality, head.Pos)
+	d.quality("", "contract", base.Quality, head.Quality, at(head.Locs, head.Pos, "quality"))
 	d.sla("contract", base.ServiceLevels, head.ServiceLevels, head.Pos)
 	if base.Owner != head.Owner {
 		d.add(RuleContractOwnerChanged, at(head.Locs, head.Pos, "info.owner", "owner", "team"), nil, base.Owner, head.Owner,
@@ -80,7 +87,7 @@ func (d *differ) models(base, head *mesh.Contract) {
 	for _, bm := range base.Models {
 		hm := head.Model(bm.Name)
 		if hm == nil {
-			d.removed(RuleModelRemoved, bm.Pos, subtreePaths(bm.Name, false, bm.Fields, nil), bm.Name,
+			d.removed(RuleModelRemoved, at(head.Locs, head.Pos, "schema", "models"), bm.Pos, subtreePaths(bm.Name, false, bm.Fields, nil), bm.Name,
 				fmt.Sprintf("model %s was removed; every consumer reading it breaks: keep it, or ship the removal as a new major version on a new output port", bm.Name))
 			continue
 		}
@@ -117,12 +124,13 @@ func (d *differ) model(bm, hm *mesh.Model) {
 		d.add(RuleDescriptionChanged, at(hm.Locs, hm.Pos, "description"), nil, bm.Description, hm.Description,
 			fmt.Sprintf("description of model %s changed", hm.Name))
 	}
-	d.quality("", "model "+hm.Name, bm.Quality, hm.Quality, hm.Pos)
-	d.fields(hm.Name, bm.Fields, hm.Fields)
+	d.quality("", "model "+hm.Name, bm.Quality, hm.Quality, at(hm.Locs, hm.Pos, "quality"))
+	d.fields(hm.Name, bm.Fields, hm.Fields, at(hm.Locs, hm.Pos, "properties", "fields"))
 }
 
-// fields compares two sibling lists of fields under path prefix.
-func (d *differ) fields(prefix string, base, head []*mesh.Field) {
+// fields compares two sibling lists of fields under path prefix; parent is
+// where head holds the list (a removal is annotated there).
+func (d *differ) fields(prefix string, base, head []*mesh.Field, parent mesh.Pos) {
 	var gone, added []*mesh.Field
 	find := fieldFinder(head)
 	for _, bf := range base {
@@ -147,12 +155,13 @@ func (d *differ) fields(prefix string, base, head []*mesh.Field) {
 		path := prefix + "." + bf.Name
 		fields := subtreePaths(path, true, bf.Fields, bf.Items)
 		if to := renamed[i]; to != nil {
-			c := d.removed(RuleFieldRemoved, bf.Pos, fields, bf.Name,
+			// A likely rename is annotated on the new name.
+			c := d.removed(RuleFieldRemoved, to.Pos, bf.Pos, fields, bf.Name,
 				fmt.Sprintf("field %s was removed and is likely renamed to %s; a rename breaks every consumer reading the old name: keep %s (deprecate it first) or ship a new major version on a new output port", path, to.Name, bf.Name))
 			c.RenamedTo = to.Name
 			continue
 		}
-		d.removed(RuleFieldRemoved, bf.Pos, fields, bf.Name,
+		d.removed(RuleFieldRemoved, parent, bf.Pos, fields, bf.Name,
 			fmt.Sprintf("field %s was removed; consumers reading it break: keep it (deprecate it first) or ship a new major version on a new output port", path))
 	}
 	for _, hf := range added {
@@ -370,8 +379,8 @@ func (d *differ) field(path, elem string, bf, hf *mesh.Field) {
 		d.add(RuleDescriptionChanged, at(hf.Locs, hf.Pos, "description"), []string{path}, bf.Description, hf.Description,
 			fmt.Sprintf("description of field %s changed", path))
 	}
-	d.quality(path, "field "+path, bf.Quality, hf.Quality, hf.Pos)
-	d.fields(path, bf.Fields, hf.Fields)
+	d.quality(path, "field "+path, bf.Quality, hf.Quality, at(hf.Locs, hf.Pos, "quality"))
+	d.fields(path, bf.Fields, hf.Fields, at(hf.Locs, hf.Pos, "properties", "fields", "map"))
 	switch {
 	case bf.Items != nil && hf.Items != nil:
 		d.field(path, elem+"items ", bf.Items, hf.Items)
@@ -633,7 +642,7 @@ func (d *differ) quality(path string, scope string, base, head []mesh.QualityRul
 			fmt.Sprintf("quality rule %s of %s changed%s; check that it still guarantees what consumers rely on", ruleName(b), scope, to))
 	}
 	for _, b := range gone {
-		d.removed(RuleQualityRemoved, b.Pos, fields, b.Canonical,
+		d.removed(RuleQualityRemoved, headPos, b.Pos, fields, b.Canonical,
 			fmt.Sprintf("quality rule %s of %s was removed; consumers lose that guarantee: keep it or tell them", ruleName(b), scope))
 	}
 	for _, h := range added {

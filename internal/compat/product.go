@@ -91,7 +91,7 @@ func (d *differ) ports(id string, base, head *mesh.Product) {
 	for _, bp := range base.OutputPorts {
 		hp := head.OutputPort(bp.Name)
 		if hp == nil {
-			c := d.removed(RulePortRemoved, bp.Pos, nil, bp.Name,
+			c := d.removed(RulePortRemoved, at(head.Locs, head.Pos, "spec.outputPorts", "outputPorts"), bp.Pos, nil, bp.Name,
 				fmt.Sprintf("output port %s of %s was removed; consumers reading from it break: deprecate it with a sunset date and remove it once no consumer remains", bp.Name, id))
 			c.Port = bp.Name
 			continue
