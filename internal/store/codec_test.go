@@ -165,10 +165,10 @@ func TestDecodeProductsRejectsCorruptInput(t *testing.T) {
 		{"empty", nil, "unknown encoding"},
 		{"json", []byte(`[{"File":"x"}]`), "unknown encoding"},
 		{"trailing", append(append([]byte{}, valid...), 0), "trailing"},
-		{"huge table", []byte{'B', 0xff, 0xff, 0xff, 0xff, 0x0f}, "truncated"},
-		{"huge count", []byte{'B', 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, "exceeds"},
-		{"string index", []byte{'B', 0, 2, 9}, "string 9 of 1"},
-		{"bad bool", []byte{'B', 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7}, "bad bool"},
+		{"huge table", []byte{productsBinary, 0xff, 0xff, 0xff, 0xff, 0x0f}, "truncated"},
+		{"huge count", []byte{productsBinary, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, "exceeds"},
+		{"string index", []byte{productsBinary, 0, 2, 9}, "string 9 of 1"},
+		{"bad bool", []byte{productsBinary, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7}, "bad bool"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := decodeProducts(c.in)
@@ -245,8 +245,8 @@ func TestEncodingGolden(t *testing.T) {
 }
 
 func FuzzDecodeProducts(f *testing.F) {
-	f.Add([]byte{'B', 0, 0})
-	f.Add([]byte{'B', 1, 1, 'x', 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0})
+	f.Add([]byte{productsBinary, 0, 0})
+	f.Add([]byte{productsBinary, 1, 1, 'x', 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ps, err := decodeProducts(b)
 		if err != nil {

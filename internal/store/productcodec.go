@@ -17,7 +17,7 @@ import (
 // contract, 250 MB and tens of seconds to decode for 10,000 products), so
 // products are written in a small binary form instead:
 //
-//	'B' uvarint(len(table)) table... body
+//	'C' uvarint(len(table)) table... body
 //
 // The table holds every distinct string once (index 0 is ""); the body refers
 // to strings by index, so a position costs three varints. Decoding slices
@@ -26,7 +26,7 @@ import (
 // and shared again after decoding. Nil and empty slices and maps stay
 // distinct, so a round trip is exact (TestCodecCoversEveryModelField fails
 // when a field is added to the model and not here).
-const productsBinary = 'B'
+const productsBinary = 'C'
 
 // maxNesting bounds field nesting on decode; mesh's YAML reader caps
 // documents far below it.
@@ -148,6 +148,7 @@ func (e *encoder) product(p *mesh.Product) {
 	e.classification(p.Classification)
 	e.pos(p.Pos)
 	e.locs(p.Locs)
+	e.str(p.Title)
 }
 
 func (e *encoder) deprecation(d *mesh.Deprecation) {
@@ -212,7 +213,18 @@ func (e *encoder) sla(s mesh.SLA) {
 	e.str(s.Completeness)
 	e.body = binary.LittleEndian.AppendUint64(e.body, math.Float64bits(s.CompletenessPct))
 	e.str(s.Retention)
+	e.int(int64(s.RetentionMin))
 	e.str(s.Latency)
+	e.int(int64(s.LatencyMax))
+	e.count(len(s.Other), s.Other == nil)
+	for _, o := range s.Other {
+		e.str(o.Key)
+		e.str(o.Property)
+		e.str(o.Value)
+		e.int(int64(o.Duration))
+		e.bool(o.IsSpan)
+		e.pos(o.Pos)
+	}
 	e.pos(s.Pos)
 	e.locs(s.Locs)
 }
@@ -247,6 +259,14 @@ func (e *encoder) contractRef(c *mesh.Contract) {
 	e.str(c.Version)
 	e.str(c.Owner)
 	e.str(c.Status)
+	e.bool(c.Deprecated)
+	e.count(len(c.Servers), c.Servers == nil)
+	for _, sv := range c.Servers {
+		e.str(sv.Name)
+		e.str(sv.Type)
+		e.str(sv.Location)
+		e.pos(sv.Pos)
+	}
 	e.count(len(c.Models), c.Models == nil)
 	for _, m := range c.Models {
 		e.bool(m != nil)
@@ -263,9 +283,18 @@ func (e *encoder) contractRef(c *mesh.Contract) {
 func (e *encoder) model(m *mesh.Model) {
 	e.str(m.Name)
 	e.str(m.Type)
+	e.str(m.LogicalType)
 	e.str(m.Description)
+	e.bool(m.Deprecated)
 	e.fields(m.Fields)
 	e.quality(m.Quality)
+	e.count(len(m.Relationships), m.Relationships == nil)
+	for _, r := range m.Relationships {
+		e.str(r.Type)
+		e.strList(r.From)
+		e.strList(r.To)
+		e.pos(r.Pos)
+	}
 	e.pos(m.Pos)
 	e.locs(m.Locs)
 }
@@ -297,6 +326,8 @@ func (e *encoder) field(f *mesh.Field) {
 	e.str(f.Name)
 	e.str(f.Type)
 	e.str(f.PhysicalType)
+	e.str(f.PhysicalName)
+	e.bool(f.Deprecated)
 	e.str(f.Format)
 	e.str(f.Description)
 	e.bool(f.Required)
@@ -557,6 +588,7 @@ func (d *decoder) product() *mesh.Product {
 	p.Classification = d.classification()
 	p.Pos = d.pos()
 	p.Locs = d.locs()
+	p.Title = d.str()
 	return p
 }
 
@@ -607,10 +639,25 @@ func (d *decoder) sla() mesh.SLA {
 		Completeness:    d.str(),
 		CompletenessPct: d.f64(),
 		Retention:       d.str(),
+		RetentionMin:    time.Duration(d.int()),
 		Latency:         d.str(),
+		LatencyMax:      time.Duration(d.int()),
+		Other:           d.slaOther(),
 		Pos:             d.pos(),
 		Locs:            d.locs(),
 	}
+}
+
+func (d *decoder) slaOther() []mesh.SLAProperty {
+	n := d.count(4)
+	if n == 0 {
+		return nil
+	}
+	out := make([]mesh.SLAProperty, n-1)
+	for i := range out {
+		out[i] = mesh.SLAProperty{Key: d.str(), Property: d.str(), Value: d.str(), Duration: time.Duration(d.int()), IsSpan: d.bool(), Pos: d.pos()}
+	}
+	return out
 }
 
 func (d *decoder) classification() mesh.Classification {
@@ -642,6 +689,13 @@ func (d *decoder) contract() *mesh.Contract {
 		Version:     d.str(),
 		Owner:       d.str(),
 		Status:      d.str(),
+		Deprecated:  d.bool(),
+	}
+	if n := d.count(4); n > 0 {
+		c.Servers = make([]mesh.Server, n-1)
+		for i := range c.Servers {
+			c.Servers[i] = mesh.Server{Name: d.str(), Type: d.str(), Location: d.str(), Pos: d.pos()}
+		}
 	}
 	// Registered before its body is read, matching the encoder's numbering.
 	d.contracts = append(d.contracts, c)
@@ -661,8 +715,16 @@ func (d *decoder) contract() *mesh.Contract {
 }
 
 func (d *decoder) model() *mesh.Model {
-	return &mesh.Model{Name: d.str(), Type: d.str(), Description: d.str(), Fields: d.fields(),
-		Quality: d.quality(), Pos: d.pos(), Locs: d.locs()}
+	m := &mesh.Model{Name: d.str(), Type: d.str(), LogicalType: d.str(), Description: d.str(), Deprecated: d.bool(),
+		Fields: d.fields(), Quality: d.quality()}
+	if n := d.count(4); n > 0 {
+		m.Relationships = make([]mesh.Relationship, n-1)
+		for i := range m.Relationships {
+			m.Relationships[i] = mesh.Relationship{Type: d.str(), From: d.strs(), To: d.strs(), Pos: d.pos()}
+		}
+	}
+	m.Pos, m.Locs = d.pos(), d.locs()
+	return m
 }
 
 func (d *decoder) quality() []mesh.QualityRule {
@@ -703,6 +765,8 @@ func (d *decoder) field() *mesh.Field {
 		Name:             d.str(),
 		Type:             d.str(),
 		PhysicalType:     d.str(),
+		PhysicalName:     d.str(),
+		Deprecated:       d.bool(),
 		Format:           d.str(),
 		Description:      d.str(),
 		Required:         d.bool(),
