@@ -279,7 +279,7 @@ func qualityRule(q obj) QualityRule {
 	r.Type = q.str("type")
 	r.Name = q.str("name")
 	r.Description = q.str("description")
-	r.Canonical = canonical(normalQuality(q.m))
+	r.Canonical = canonical(withoutSchedule(normalQuality(q.m)))
 	r.Key = r.Name
 	if r.Key == "" {
 		r.Key = r.Canonical
@@ -333,9 +333,24 @@ func normalQuality(m map[string]any) map[string]any {
 		metric = rule
 	}
 	out["metric"] = metric
+	if out["type"] == nil {
+		out["type"] = "library" // the 3.0 default for a rule
+	}
 	if zeroByDefault[metric] && !hasOp {
 		out["mustBe"] = int64(0)
 	}
+	return out
+}
+
+// withoutSchedule drops when a rule runs (scheduler, schedule): running it
+// at another time changes nothing it guarantees.
+func withoutSchedule(m map[string]any) map[string]any {
+	if m["scheduler"] == nil && m["schedule"] == nil {
+		return m
+	}
+	out := maps.Clone(m)
+	delete(out, "scheduler")
+	delete(out, "schedule")
 	return out
 }
 
@@ -420,8 +435,19 @@ func readODCS(o obj, c *Contract) {
 		name := so.str("server")
 		c.Servers = append(c.Servers, readServer(so, name))
 	}
+	// Early ODCS 3 documents kept v2's top-level type (type: tables) for
+	// every schema object; later ones moved it into each object's
+	// physicalType. Both say the same.
+	defType := strings.TrimSuffix(o.str("type"), "s")
 	for _, s := range o.objects("schema") {
-		c.Models = append(c.Models, odcsModel(s))
+		m := odcsModel(s)
+		if m.Type == "" && defType != "" {
+			m.Type = defType
+			if p, ok := c.Locs["type"]; ok {
+				m.Locs["physicalType"] = p
+			}
+		}
+		c.Models = append(c.Models, m)
 	}
 	if o.has("slaProperties") {
 		c.ServiceLevels = odcsSLA(o)
@@ -725,7 +751,12 @@ func odcsSLA(o obj) SLA {
 			if d := p.str("driver"); d != "" {
 				sp.Key += "|driver=" + strings.ToLower(d)
 			}
-			if e := p.str("element"); e != "" {
+			// ODCS 3.0.1 wrote the element as column.
+			e := p.str("element")
+			if e == "" {
+				e = p.str("column")
+			}
+			if e != "" {
 				sp.Key += "|element=" + strings.ToLower(e)
 			}
 			if unit != "" || !isNumber(val) {

@@ -239,12 +239,21 @@ func readODPS(o obj, p *Product) {
 	p.Lifecycle = o.reqStr("status")
 	o.str("version")
 	p.Description = describe(o, "description")
-	if t, ok := o.sub("team"); ok {
-		t.locs(p.Locs, "team.")
-		p.Owner = t.str("name")
-		for _, m := range t.objects("members") {
+	switch o.m["team"].(type) {
+	case []any: // ODPS 0.9: the members themselves
+		for _, m := range o.objects("team") {
 			if strings.EqualFold(m.str("role"), "owner") && p.Owner == "" {
 				p.Owner = m.reqStr("username")
+			}
+		}
+	default:
+		if t, ok := o.sub("team"); ok {
+			t.locs(p.Locs, "team.")
+			p.Owner = t.str("name")
+			for _, m := range t.objects("members") {
+				if strings.EqualFold(m.str("role"), "owner") && p.Owner == "" {
+					p.Owner = m.reqStr("username")
+				}
 			}
 		}
 	}
