@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -365,5 +366,52 @@ schema:
 	}
 	if !found {
 		t.Errorf("no type change in %v", cs)
+	}
+}
+
+// TestParityODCSBreaking holds meshbot's verdict next to datacontract-cli's
+// newest ODCS breaking-change detector (its breaking command, branch
+// breaking_change at d3a19ca8, tests/test_breaking.py) on the fixture pairs
+// that detector is tested with, copied to testdata/corpus/pairs. Where the
+// rules differ the reason is given: that detector judges from the
+// producer's side (a tightened constraint or a newly required field is an
+// error), meshbot from the reader's.
+func TestParityODCSBreaking(t *testing.T) {
+	const dir = "../../testdata/corpus/pairs/datacontract-cli/"
+	tests := []struct {
+		name, v1, v2  string
+		theirBreaking bool   // test_breaking.py: exit code 1 / is_breaking
+		theirCounts   string // their summary line, for the record
+		ours          []string
+		why           string // where the rule sets disagree on a change
+	}{
+		{"integration", "changelog_integration_v1.yaml", "changelog_integration_v2.yaml", true, "4 Error, 1 Warning, 3 Info",
+			[]string{"field-removed", "field-type-narrowed"},
+			"both break on the removed customer_id and order_date's string -> date; total_amount becoming required is an error for them and a warning for us (readers get a stronger promise), latency is unchanged, availability 99.9% -> 99.5% is a warning for us"},
+		{"warning only", "warning_only_v1.yaml", "warning_only_v2.yaml", false, "1 Warning, 1 Info", nil,
+			"an optional property added: not breaking for either"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			read := func(f string) *mesh.Contract {
+				src, err := os.ReadFile(dir + f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return readODCS(t, f, string(src))
+			}
+			var breaking []string
+			for _, c := range Contracts(read(tt.v1), read(tt.v2)) {
+				if c.Severity == Breaking && c.Rule != RuleBreakingInMajor {
+					breaking = append(breaking, c.Rule)
+				}
+			}
+			if d := diffLists(sortedCopy(breaking), sortedCopy(tt.ours)); d != "" {
+				t.Errorf("our breaking rules differ (%s):%s", tt.why, d)
+			}
+			if (len(breaking) > 0) != tt.theirBreaking {
+				t.Errorf("verdicts differ: they say breaking=%t (%s), we found %v; %s", tt.theirBreaking, tt.theirCounts, breaking, tt.why)
+			}
+		})
 	}
 }
