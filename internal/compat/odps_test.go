@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/meshbot/meshbot/internal/impact"
 	"github.com/meshbot/meshbot/internal/mesh"
 )
 
@@ -71,5 +72,36 @@ func TestDanglingContractID(t *testing.T) {
 	}
 	if len(got) != 1 || !strings.Contains(got[0].Message, "now names contract orders-contract-v2, which is not in the repository") || got[0].Pos.Line != 9 {
 		t.Fatalf("want one port-contract finding naming the dangling id on its line, got %v", r.Changes)
+	}
+}
+
+// TestStandaloneContractConsumers: a contract no port publishes is still
+// read by ODPS products naming its id; its changes are reported under the
+// id those consumers are registered by, so the consumer graph finds them.
+func TestStandaloneContractConsumers(t *testing.T) {
+	consumer := `apiVersion: v1.0.0
+kind: DataProduct
+id: finance-dp
+status: active
+inputPorts:
+  - name: orders-in
+    version: 1.0.0
+    contractId: orders-contract
+`
+	base := loadMap(t, map[string]string{"finance.odps.yaml": consumer, "orders.odcs.yaml": odcsContract})
+	head := loadMap(t, map[string]string{"finance.odps.yaml": consumer,
+		"orders.odcs.yaml": strings.Replace(odcsContract, "      - name: id\n        logicalType: string\n", "      - name: key\n        logicalType: string\n", 1)})
+	var removed *Change
+	for i, c := range Compare(base, head).Changes {
+		if c.Rule == RuleFieldRemoved {
+			removed = &Compare(base, head).Changes[i]
+		}
+	}
+	if removed == nil || removed.Product != mesh.ContractConsumerID("orders-contract") {
+		t.Fatalf("want the removal reported under the contract's id, got %+v", removed)
+	}
+	got := impact.Build(head.Products).Affected(removed.Product, removed.Port, removed.Fields)
+	if len(got) != 1 || got[0].Product != "finance-dp" {
+		t.Errorf("consumers of the standalone contract = %+v", got)
 	}
 }

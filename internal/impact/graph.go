@@ -136,10 +136,9 @@ func sortedEdges(products []*mesh.Product) []Consumer {
 	return out
 }
 
-// ContractProducer is the producer id under which consumers of a contract
-// that no output port publishes are registered: an ODPS input port may read
-// a contract that stands alone in its repository.
-func ContractProducer(contractID string) string { return "contract:" + contractID }
+// ContractProducer is mesh.ContractConsumerID: the producer id of a
+// contract that no output port publishes.
+func ContractProducer(contractID string) string { return mesh.ContractConsumerID(contractID) }
 
 type portRef struct{ product, port string }
 

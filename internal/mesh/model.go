@@ -104,6 +104,12 @@ type Product struct {
 	Locs           Locs // metadata.name, metadata.domain, metadata.owner, spec.lifecycle, ...: keyed by dotted path
 }
 
+// ContractConsumerID is the producer id under which consumers of a
+// contract that no output port publishes are registered, and under which
+// changes to it are reported: an ODPS input port may read a contract that
+// stands alone in its repository, known only by its id.
+func ContractConsumerID(contractID string) string { return "contract:" + contractID }
+
 // ID is the product's global identifier, <domain>.<name>.
 func (p *Product) ID() string {
 	if p.Domain == "" {
