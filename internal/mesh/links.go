@@ -29,7 +29,7 @@ func DanglingContractIDs(m *Mesh) []Problem {
 				continue
 			}
 			out = append(out, Problem{Code: CodeContractIDUnknown, Notice: true,
-				Pos: o.Locs.At("contractId", o.Locs.At("dataContractId", o.Pos)),
+				Pos:     o.Locs.At("contractId", o.Locs.At("dataContractId", o.Pos)),
 				Message: fmt.Sprintf("output port %q names contract %s, which is not in the repository; consumers of the port have no contract to rely on here", o.Name, o.ContractID)})
 		}
 	}
