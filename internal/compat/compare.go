@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 
@@ -98,7 +99,14 @@ func (r *Report) standalone(base, head *mesh.Mesh, compared map[[2]string]bool) 
 			if seen[path] {
 				continue
 			}
-			r.contract(bc, hc, "", "")
+			// A contract no port publishes may still be read by products
+			// that name its id (ODPS input ports): its changes are
+			// reported under the id those consumers are registered by.
+			product := ""
+			if id := cmp.Or(hc.ID, bc.ID); id != "" {
+				product = mesh.ContractConsumerID(id)
+			}
+			r.contract(bc, hc, product, "")
 		case !inHead && bFree[path]:
 			pos := mesh.Pos{File: path}
 			if bc != nil {

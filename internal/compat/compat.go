@@ -70,8 +70,14 @@ type Change struct {
 	Rule     string   `json:"rule"`
 	Severity Severity `json:"severity"`
 	Message  string   `json:"message"`
-	Pos      mesh.Pos `json:"pos"`              // in head; in base for removals (then InBase is true)
+	// Pos is in head. A removal points at what held the removed thing in
+	// head (the parent field, the list, the contract), a line that exists
+	// there, and BasePos at where it was in base. Only what has no place
+	// left in head (a deleted file, a removed product) is positioned in
+	// base, with InBase set.
+	Pos      mesh.Pos `json:"pos"`
 	InBase   bool     `json:"inBase,omitempty"` // Pos is a position in the base version
+	BasePos  mesh.Pos `json:"basePos,omitzero"` // where a removed element was in base
 	Product  string   `json:"product,omitempty"`
 	Port     string   `json:"port,omitempty"`
 	Contract string   `json:"contract,omitempty"`

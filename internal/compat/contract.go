@@ -24,10 +24,17 @@ func (d *differ) add(rule string, pos mesh.Pos, fields []string, oldV, newV, msg
 	return &d.out[len(d.out)-1]
 }
 
-// removed records a change positioned in base.
-func (d *differ) removed(rule string, pos mesh.Pos, fields []string, oldV, msg string) *Change {
-	c := d.add(rule, pos, fields, oldV, "", msg)
-	c.InBase = true
+// removed records a removal, positioned at head, the element of head that
+// held the removed one, and remembering base, where it was. Without a place
+// in head it is positioned in base.
+func (d *differ) removed(rule string, head, base mesh.Pos, fields []string, oldV, msg string) *Change {
+	if head.Line == 0 {
+		c := d.add(rule, base, fields, oldV, "", msg)
+		c.InBase = true
+		return c
+	}
+	c := d.add(rule, head, fields, oldV, "", msg)
+	c.BasePos = base
 	return c
 }
 
@@ -52,8 +59,17 @@ func Contracts(base, head *mesh.Contract) []Change {
 // diffContract returns the unsorted changes and the version verdict.
 func diffContract(base, head *mesh.Contract) ([]Change, Version) {
 	d := &differ{contract: head.File}
+	if base.Format == head.Format && base.SpecVersion != head.SpecVersion && base.SpecVersion != "" && head.SpecVersion != "" {
+		d.add(RuleSpecVersionChanged, at(head.Locs, head.Pos, "apiVersion", "dataContractSpecification"), nil, base.SpecVersion, head.SpecVersion,
+			fmt.Sprintf("contract is now written in %s instead of %s; what only changed spelling between the two is compared by meaning", head.SpecVersion, base.SpecVersion))
+	}
+	if !base.Deprecated && head.Deprecated {
+		d.add(RuleContractDeprecated, at(head.Locs, head.Pos, "deprecated"), nil, "false", "true",
+			"contract is now deprecated; consumers should plan their migration")
+	}
+	d.servers(base, head)
 	d.models(base, head)
-	d.quality("", "contract", base.Quality, head.Quality, head.Pos)
+	d.quality("", "contract", base.Quality, head.Quality, at(head.Locs, head.Pos, "quality"))
 	d.sla("contract", base.ServiceLevels, head.ServiceLevels, head.Pos)
 	if base.Owner != head.Owner {
 		d.add(RuleContractOwnerChanged, at(head.Locs, head.Pos, "info.owner", "owner", "team"), nil, base.Owner, head.Owner,
@@ -71,7 +87,7 @@ func (d *differ) models(base, head *mesh.Contract) {
 	for _, bm := range base.Models {
 		hm := head.Model(bm.Name)
 		if hm == nil {
-			d.removed(RuleModelRemoved, bm.Pos, subtreePaths(bm.Name, false, bm.Fields, nil), bm.Name,
+			d.removed(RuleModelRemoved, at(head.Locs, head.Pos, "schema", "models"), bm.Pos, subtreePaths(bm.Name, false, bm.Fields, nil), bm.Name,
 				fmt.Sprintf("model %s was removed; every consumer reading it breaks: keep it, or ship the removal as a new major version on a new output port", bm.Name))
 			continue
 		}
@@ -85,30 +101,43 @@ func (d *differ) models(base, head *mesh.Contract) {
 }
 
 func (d *differ) model(bm, hm *mesh.Model) {
+	if bm.LogicalType != hm.LogicalType && bm.LogicalType != "" && hm.LogicalType != "" {
+		d.add(RuleModelLogicalTypeChanged, at(hm.Locs, hm.Pos, "logicalType"), subtreePaths(hm.Name, false, hm.Fields, nil), bm.LogicalType, hm.LogicalType,
+			fmt.Sprintf("model %s changed logical type from %s to %s; readers bound to the old shape break: keep it or ship a new major version on a new output port", hm.Name, bm.LogicalType, hm.LogicalType))
+	}
+	if !bm.Deprecated && hm.Deprecated {
+		d.add(RuleContractDeprecated, at(hm.Locs, hm.Pos, "deprecated"), subtreePaths(hm.Name, false, hm.Fields, nil), "false", "true",
+			fmt.Sprintf("model %s is now deprecated; consumers reading it should plan their migration", hm.Name))
+	}
+	d.relationships(hm, bm.Relationships, hm.Relationships)
 	switch {
 	case bm.Type == hm.Type:
+	case bm.Type != "" && hm.Type != "" && strings.EqualFold(bm.Type, hm.Type):
 	case bm.Type != "" && hm.Type != "":
-		d.add(RuleModelTypeChanged, at(hm.Locs, hm.Pos, "type"), subtreePaths(hm.Name, false, hm.Fields, nil), bm.Type, hm.Type,
+		d.add(RuleModelTypeChanged, at(hm.Locs, hm.Pos, "physicalType", "type"), subtreePaths(hm.Name, false, hm.Fields, nil), bm.Type, hm.Type,
 			fmt.Sprintf("model %s changed type from %s to %s; readers bound to a %s break: keep the type or ship a new major version on a new output port", hm.Name, bm.Type, hm.Type, bm.Type))
 	default:
-		d.add(RuleModelTypeDeclaration, at(hm.Locs, hm.Pos, "type"), nil, bm.Type, hm.Type,
+		d.add(RuleModelTypeDeclaration, at(hm.Locs, hm.Pos, "physicalType", "type"), nil, bm.Type, hm.Type,
 			fmt.Sprintf("model %s type declaration changed from %s to %s", hm.Name, quote(bm.Type), quote(hm.Type)))
 	}
 	if bm.Description != hm.Description {
 		d.add(RuleDescriptionChanged, at(hm.Locs, hm.Pos, "description"), nil, bm.Description, hm.Description,
 			fmt.Sprintf("description of model %s changed", hm.Name))
 	}
-	d.quality("", "model "+hm.Name, bm.Quality, hm.Quality, hm.Pos)
-	d.fields(hm.Name, bm.Fields, hm.Fields)
+	d.quality("", "model "+hm.Name, bm.Quality, hm.Quality, at(hm.Locs, hm.Pos, "quality"))
+	d.fields(hm.Name, bm.Fields, hm.Fields, at(hm.Locs, hm.Pos, "properties", "fields"))
 }
 
-// fields compares two sibling lists of fields under path prefix.
-func (d *differ) fields(prefix string, base, head []*mesh.Field) {
+// fields compares two sibling lists of fields under path prefix; parent is
+// where head holds the list (a removal is annotated there).
+func (d *differ) fields(prefix string, base, head []*mesh.Field, parent mesh.Pos) {
 	var gone, added []*mesh.Field
 	find := fieldFinder(head)
 	for _, bf := range base {
 		if hf := find(bf.Name); hf != nil {
-			d.field(prefix+"."+bf.Name, "", bf, hf)
+			d.aliased(prefix, bf, hf)
+		} else if hf := byPhysicalName(head, bf); hf != nil {
+			d.logicalRename(prefix, bf, hf)
 		} else {
 			gone = append(gone, bf)
 		}
@@ -116,7 +145,7 @@ func (d *differ) fields(prefix string, base, head []*mesh.Field) {
 	if len(gone) > 0 || len(head) != len(base) {
 		findBase := fieldFinder(base)
 		for _, hf := range head {
-			if findBase(hf.Name) == nil {
+			if findBase(hf.Name) == nil && byPhysicalName(base, hf) == nil {
 				added = append(added, hf)
 			}
 		}
@@ -126,12 +155,13 @@ func (d *differ) fields(prefix string, base, head []*mesh.Field) {
 		path := prefix + "." + bf.Name
 		fields := subtreePaths(path, true, bf.Fields, bf.Items)
 		if to := renamed[i]; to != nil {
-			c := d.removed(RuleFieldRemoved, bf.Pos, fields, bf.Name,
+			// A likely rename is annotated on the new name.
+			c := d.removed(RuleFieldRemoved, to.Pos, bf.Pos, fields, bf.Name,
 				fmt.Sprintf("field %s was removed and is likely renamed to %s; a rename breaks every consumer reading the old name: keep %s (deprecate it first) or ship a new major version on a new output port", path, to.Name, bf.Name))
 			c.RenamedTo = to.Name
 			continue
 		}
-		d.removed(RuleFieldRemoved, bf.Pos, fields, bf.Name,
+		d.removed(RuleFieldRemoved, parent, bf.Pos, fields, bf.Name,
 			fmt.Sprintf("field %s was removed; consumers reading it break: keep it (deprecate it first) or ship a new major version on a new output port", path))
 	}
 	for _, hf := range added {
@@ -147,6 +177,63 @@ func (d *differ) fields(prefix string, base, head []*mesh.Field) {
 				fmt.Sprintf("optional field %s was added", path))
 		}
 	}
+}
+
+// byPhysicalName finds the field of fs stored in the same physical column
+// as f (ODCS physicalName), when f's logical name is not among them.
+func byPhysicalName(fs []*mesh.Field, f *mesh.Field) *mesh.Field {
+	if f.PhysicalName == "" {
+		return nil
+	}
+	for _, o := range fs {
+		if o.PhysicalName == f.PhysicalName && o.Name != f.Name {
+			if slices.ContainsFunc(fs, func(x *mesh.Field) bool { return x.Name == f.Name }) {
+				return nil // f's own name is still there: not a rename
+			}
+			return o
+		}
+	}
+	return nil
+}
+
+// aliased compares a field present in both versions. Consumers may name a
+// field by its logical name or by its physical column: changes to it list
+// both paths, so either kind of consumer is found.
+func (d *differ) aliased(prefix string, bf, hf *mesh.Field) {
+	path := prefix + "." + bf.Name
+	n := len(d.out)
+	d.field(path, "", bf, hf)
+	if hf.PhysicalName != "" && hf.PhysicalName != hf.Name {
+		d.alias(n, path, prefix+"."+hf.PhysicalName)
+	}
+}
+
+// alias adds, to every change from index n on, the path phys beside each
+// field path at or under path.
+func (d *differ) alias(n int, path, phys string) {
+	for i := n; i < len(d.out); i++ {
+		fs := d.out[i].Fields
+		for _, f := range fs {
+			if f == path || strings.HasPrefix(f, path+".") {
+				if a := phys + strings.TrimPrefix(f, path); !slices.Contains(d.out[i].Fields, a) {
+					d.out[i].Fields = append(d.out[i].Fields, a)
+				}
+			}
+		}
+	}
+}
+
+// logicalRename reports a field whose logical name changed while its
+// physical column stayed: consumers reading the column are unaffected, those
+// reading the logical name (an API, a semantic layer) break.
+func (d *differ) logicalRename(prefix string, bf, hf *mesh.Field) {
+	path := prefix + "." + bf.Name
+	c := d.add(RuleFieldRemoved, at(hf.Locs, hf.Pos, "name"), []string{path}, bf.Name, hf.Name,
+		fmt.Sprintf("field %s was renamed to %s; its physical column %s is unchanged, so consumers reading the column are unaffected, but consumers reading the logical name %s break: keep the name or ship a new major version on a new output port", path, hf.Name, hf.PhysicalName, bf.Name))
+	c.RenamedTo = hf.Name
+	n := len(d.out)
+	d.field(prefix+"."+hf.Name, "", bf, hf)
+	d.alias(n, prefix+"."+hf.Name, prefix+"."+hf.PhysicalName)
 }
 
 // fieldFinder looks fields up by name. Versions of a contract mostly keep
@@ -275,6 +362,10 @@ func (d *differ) field(path, elem string, bf, hf *mesh.Field) {
 	d.pattern(path, bf, hf)
 	d.bounds(path, bf, hf)
 	d.classification(path, bf, hf)
+	if !bf.Deprecated && hf.Deprecated {
+		d.add(RuleFieldDeprecated, at(hf.Locs, hf.Pos, "deprecated"), []string{path}, "false", "true",
+			fmt.Sprintf("field %s is now deprecated; consumers reading it should plan to stop", path))
+	}
 	for _, r := range [...]struct{ what, o, n, key string }{
 		{"references", bf.References, hf.References, "references"},
 		{"$ref", bf.Ref, hf.Ref, "$ref"},
@@ -288,8 +379,8 @@ func (d *differ) field(path, elem string, bf, hf *mesh.Field) {
 		d.add(RuleDescriptionChanged, at(hf.Locs, hf.Pos, "description"), []string{path}, bf.Description, hf.Description,
 			fmt.Sprintf("description of field %s changed", path))
 	}
-	d.quality(path, "field "+path, bf.Quality, hf.Quality, hf.Pos)
-	d.fields(path, bf.Fields, hf.Fields)
+	d.quality(path, "field "+path, bf.Quality, hf.Quality, at(hf.Locs, hf.Pos, "quality"))
+	d.fields(path, bf.Fields, hf.Fields, at(hf.Locs, hf.Pos, "properties", "fields", "map"))
 	switch {
 	case bf.Items != nil && hf.Items != nil:
 		d.field(path, elem+"items ", bf.Items, hf.Items)
@@ -473,7 +564,7 @@ func (d *differ) classification(path string, bf, hf *mesh.Field) {
 	pos := at(hf.Locs, hf.Pos, "pii", "customProperties")
 	if !bf.PII && hf.PII {
 		d.add(RuleFieldPIIAdded, pos, []string{path}, "false", "true",
-			fmt.Sprintf("field %s is now personal data; consumers may not be cleared to process it: confirm each consumer's clearance or publish it on a new output port", path))
+			fmt.Sprintf("field %s is now declared personal data; no reader breaks, but confirm each consumer's clearance to process it", path))
 	}
 	if bf.PII && !hf.PII {
 		d.add(RuleFieldPIIRemoved, pos, []string{path}, "true", "false",
@@ -551,11 +642,83 @@ func (d *differ) quality(path string, scope string, base, head []mesh.QualityRul
 			fmt.Sprintf("quality rule %s of %s changed%s; check that it still guarantees what consumers rely on", ruleName(b), scope, to))
 	}
 	for _, b := range gone {
-		d.removed(RuleQualityRemoved, b.Pos, fields, b.Canonical,
+		d.removed(RuleQualityRemoved, headPos, b.Pos, fields, b.Canonical,
 			fmt.Sprintf("quality rule %s of %s was removed; consumers lose that guarantee: keep it or tell them", ruleName(b), scope))
 	}
 	for _, h := range added {
 		d.add(RuleQualityAdded, h.Pos, fields, "", h.Canonical, fmt.Sprintf("quality rule %s was added to %s", ruleName(h), scope))
+	}
+}
+
+// relationships compares the foreign keys of one model, matched by the
+// fields they start from.
+func (d *differ) relationships(hm *mesh.Model, base, head []mesh.Relationship) {
+	key := func(l []string) string { return strings.Join(l, ",") }
+	find := func(l []mesh.Relationship, from string) *mesh.Relationship {
+		for i := range l {
+			if key(l[i].From) == from {
+				return &l[i]
+			}
+		}
+		return nil
+	}
+	for _, b := range base {
+		from := key(b.From)
+		h := find(head, from)
+		switch {
+		case h == nil:
+			// The relationship is gone from head: the finding sits on the
+			// model (or its relationships list) that no longer holds it.
+			d.add(RuleRelationshipRemoved, at(hm.Locs, hm.Pos, "relationships"), slices.Clone(b.From), key(b.To), "",
+				fmt.Sprintf("relationship %s -> %s of model %s was removed; consumers joining on it lose the promise that every value resolves: keep it or ship a new major version on a new output port", from, key(b.To), hm.Name))
+		case key(h.To) != key(b.To) || h.Type != b.Type:
+			d.add(RuleRelationshipChanged, h.Pos, slices.Clone(b.From), key(b.To), key(h.To),
+				fmt.Sprintf("relationship of %s now points at %s instead of %s; joins built on it return other rows: keep it or ship a new major version on a new output port", from, key(h.To), key(b.To)))
+		}
+	}
+	for _, h := range head {
+		if find(base, key(h.From)) == nil {
+			d.add(RuleRelationshipAdded, h.Pos, slices.Clone(h.From), "", key(h.To),
+				fmt.Sprintf("relationship %s -> %s was declared", key(h.From), key(h.To)))
+		}
+	}
+}
+
+// servers compares where the contract's data lives, matched by server
+// name, else by position.
+func (d *differ) servers(base, head *mesh.Contract) {
+	find := func(l []mesh.Server, i int, name string) *mesh.Server {
+		for j := range l {
+			if name != "" && l[j].Name == name {
+				return &l[j]
+			}
+		}
+		if name == "" && i < len(l) && l[i].Name == "" {
+			return &l[i]
+		}
+		return nil
+	}
+	label := func(s mesh.Server) string {
+		if s.Name != "" {
+			return s.Name
+		}
+		return quote(s.Type)
+	}
+	for i, b := range base.Servers {
+		h := find(head.Servers, i, b.Name)
+		switch {
+		case h == nil:
+			d.add(RuleServerRemoved, at(head.Locs, head.Pos, "servers"), nil, b.Location, "",
+				fmt.Sprintf("server %s (%s) was removed from the contract; consumers reading from it break: keep it until no consumer remains", label(b), b.Location))
+		case h.Type != b.Type || h.Location != b.Location:
+			d.add(RuleServerChanged, h.Pos, nil, strings.TrimSpace(b.Type+" "+b.Location), strings.TrimSpace(h.Type+" "+h.Location),
+				fmt.Sprintf("server %s moved from %s to %s; consumers still read from the old place: keep the old one alive and publish the new one on a new output port", label(*h), strings.TrimSpace(b.Type+" "+b.Location), strings.TrimSpace(h.Type+" "+h.Location)))
+		}
+	}
+	for i, h := range head.Servers {
+		if find(base.Servers, i, h.Name) == nil {
+			d.add(RuleServerAdded, h.Pos, nil, "", h.Location, fmt.Sprintf("server %s (%s) was added", label(h), h.Location))
+		}
 	}
 }
 

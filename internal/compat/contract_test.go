@@ -124,7 +124,9 @@ func TestFieldRules(t *testing.T) {
 	}
 }
 
-func TestRemovalPointsAtBase(t *testing.T) {
+// TestRemovalPointsAtHead: a removal is annotated in head, where the parent
+// that held the removed field is, never at the base file's line number.
+func TestRemovalPointsAtHead(t *testing.T) {
 	base := contractOf("c.yaml", "1", modelOf("m", fieldOf("a", "string", located("c.yaml", 7))))
 	head := contractOf("c.yaml", "1", modelOf("m", fieldOf("b", "int", located("c.yaml", 9))))
 	cs := structural(Contracts(base, head))
@@ -134,8 +136,8 @@ func TestRemovalPointsAtBase(t *testing.T) {
 	for _, c := range cs {
 		switch c.Rule {
 		case RuleFieldRemoved:
-			if !c.InBase || c.Pos.Line != 7 || c.Old != "a" {
-				t.Errorf("removal should point at base line 7: %+v", c)
+			if c.InBase || c.Pos != head.Models[0].Pos || c.BasePos.Line != 7 || c.Old != "a" {
+				t.Errorf("removal should point at the head model and remember base line 7: %+v", c)
 			}
 		case RuleFieldAddedOptional:
 			if c.InBase || c.Pos.Line != 9 || c.New != "b" {
@@ -213,7 +215,9 @@ func TestContractLevelRules(t *testing.T) {
 		{"completeness lowered", sla(mesh.SLA{Completeness: ">= 99.9%"}), sla(mesh.SLA{Completeness: ">= 99%"}), []string{"sla-completeness-lowered"}},
 		{"retention shortened", sla(mesh.SLA{Retention: "1y"}), sla(mesh.SLA{Retention: "P3M"}), []string{"sla-retention-shortened"}},
 		{"retention lengthened", sla(mesh.SLA{Retention: "30d"}), sla(mesh.SLA{Retention: "1y"}), []string{"sla-improved"}},
-		{"latency changed", sla(mesh.SLA{Latency: "1h"}), sla(mesh.SLA{Latency: "2h"}), []string{"sla-changed"}},
+		{"latency loosened", sla(mesh.SLA{Latency: "1h"}), sla(mesh.SLA{Latency: "2h"}), []string{"sla-loosened"}},
+		{"latency tightened", sla(mesh.SLA{Latency: "2h"}), sla(mesh.SLA{Latency: "1h"}), []string{"sla-improved"}},
+		{"latency unreadable", sla(mesh.SLA{Latency: "fast"}), sla(mesh.SLA{Latency: "slow"}), []string{"sla-changed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -47,6 +47,7 @@ const (
 	whyDeclassify  = "declassification cannot hurt a reader; we warn so governance confirms it"
 	whyPIIFalse    = "pii: false is the default, so writing or dropping it is no change"
 	whyClassSet    = "a field gaining a classification may put consumers out of clearance: breaking for us"
+	whyPIIDeclared = "declaring an existing field PII tightens governance and breaks no reader: a warning for us, never a forced major version"
 )
 
 func parityCases() []parityCase {
@@ -93,14 +94,14 @@ func parityCases() []parityCase {
 				{"model_some-other-key_removed", "models.my_table_2.some-other-key", "info", "", whyNotModelled},
 			}},
 		{name: "test_fields_added", old: "breaking/datacontract-fields-v1.yaml", new: "breaking/datacontract-fields-v2.yaml", oursBreaking: true,
-			verdictDiffer: "fields v2 marks field_pii as PII and field_classification as sensitive; both are breaking for us (consumers may not be cleared), warnings for them",
+			verdictDiffer: "fields v2 marks field_classification as sensitive, breaking for us (consumers may not be cleared), a warning for them",
 			entries: append([]theirs{
 				{"field_added", "models.my_table.fields.new_field", "info", RuleFieldAddedOptional, ""},
 				{"field_references_added", "models.my_table.fields.field_references.references", "warning", RuleFieldReferencesChanged, ""},
 				{"field_type_added", "models.my_table.fields.field_type.type", "warning", RuleFieldTypeAdded, whyTypeAdded},
 				{"field_format_added", "models.my_table.fields.field_format.format", "warning", RuleConstraintTightened, whyTightened},
 				{"field_description_added", "models.my_table.fields.field_description.description", "info", RuleDescriptionChanged, ""},
-				{"field_pii_added", "models.my_table.fields.field_pii.pii", "warning", RuleFieldPIIAdded, "a field becoming PII is breaking for us: consumers may not be cleared for it"},
+				{"field_pii_added", "models.my_table.fields.field_pii.pii", "warning", RuleFieldPIIAdded, ""},
 				{"field_classification_added", "models.my_table.fields.field_classification.classification", "warning", RuleFieldClassificationChanged, whyClassSet},
 				{"field_pattern_added", "models.my_table.fields.field_pattern.pattern", "warning", RuleConstraintTightened, whyTightened},
 				{"field_enum_added", "models.my_table.fields.field_enum.enum", "warning", RuleConstraintTightened, whyTightened},
@@ -184,7 +185,7 @@ func parityCases() []parityCase {
 				{"field_type_updated", "models.my_table.fields.my_field.type", "error", RuleFieldTypeNarrowed, ""},
 				{"field_description_updated", "models.my_table.fields.my_field.description", "info", RuleDescriptionChanged, ""},
 				{"field_format_updated", "models.my_table.fields.my_field.format", "error", RuleFieldFormatChanged, ""},
-				{"field_pii_updated", "models.my_table.fields.my_field.pii", "error", RuleFieldPIIAdded, ""},
+				{"field_pii_updated", "models.my_table.fields.my_field.pii", "error", RuleFieldPIIAdded, whyPIIDeclared},
 				{"field_classification_updated", "models.my_table.fields.my_field.classification", "error", RuleFieldClassificationChanged, ""},
 				{"field_pattern_updated", "models.my_table.fields.my_field.pattern", "error", RuleFieldPatternChanged, ""},
 				{"field_min_length_updated", "models.my_table.fields.my_field.minLength", "error", RuleConstraintTightened, whyTightened},
@@ -199,7 +200,7 @@ func parityCases() []parityCase {
 			}},
 		{name: "test_array_fields_updated", old: "breaking/datacontract-fields-array-v1.yaml", new: "breaking/datacontract-fields-array-v2.yaml", errors: 3, oursBreaking: true,
 			entries: []theirs{
-				{"field_pii_updated", "models.DataType.fields.Records.items.fields.Field1.pii", "error", RuleFieldPIIAdded, ""},
+				{"field_pii_updated", "models.DataType.fields.Records.items.fields.Field1.pii", "error", RuleFieldPIIAdded, whyPIIDeclared},
 				{"field_classification_updated", "models.DataType.fields.Records.items.fields.Discount.fields.IsAutomatic.classification", "error", RuleFieldClassificationChanged, ""},
 				{"field_type_updated", "models.DataType.fields.Records.items.fields.Discount.fields.Conditions.fields.Hierarchy.fields.HasArticles.type", "error", RuleFieldTypeNarrowed, ""},
 			}},

@@ -91,7 +91,7 @@ func (d *differ) ports(id string, base, head *mesh.Product) {
 	for _, bp := range base.OutputPorts {
 		hp := head.OutputPort(bp.Name)
 		if hp == nil {
-			c := d.removed(RulePortRemoved, bp.Pos, nil, bp.Name,
+			c := d.removed(RulePortRemoved, at(head.Locs, head.Pos, "spec.outputPorts", "outputPorts"), bp.Pos, nil, bp.Name,
 				fmt.Sprintf("output port %s of %s was removed; consumers reading from it break: deprecate it with a sunset date and remove it once no consumer remains", bp.Name, id))
 			c.Port = bp.Name
 			continue
@@ -123,9 +123,14 @@ func (d *differ) port(id string, b, h *mesh.OutputPort) {
 		}
 	}
 	bc, hc := contractRef(b), contractRef(h)
-	pos := at(h.Locs, h.Pos, "contract")
+	pos := at(h.Locs, h.Pos, "contract", "contractId", "dataContractId")
 	switch {
 	case bc == hc:
+	case h.ContractID != "" && h.Contract == nil && h.ContractID != b.ContractID:
+		// The port still names a contract, by id, but none in the
+		// repository carries that id: consumers lose every guarantee.
+		d.add(RulePortContractRemoved, pos, nil, bc, h.ContractID,
+			fmt.Sprintf("%s now names contract %s, which is not in the repository (was %s); consumers lose every guarantee: add the contract or name the one that exists", what, h.ContractID, bc))
 	case hc == "":
 		d.add(RulePortContractRemoved, pos, nil, bc, "",
 			fmt.Sprintf("%s no longer declares a contract (was %s); consumers lose every guarantee: keep the contract", what, bc))
@@ -139,10 +144,16 @@ func (d *differ) port(id string, b, h *mesh.OutputPort) {
 	d.sunset(what, b.Deprecation, h.Deprecation)
 }
 
-// contractRef is the port's contract as a path comparable across versions.
+// contractRef is the port's contract as a path comparable across versions;
+// a contract named by an id that no file carries is "id <id>".
 func contractRef(p *mesh.OutputPort) string {
-	if p.ContractPath != "" {
+	switch {
+	case p.ContractPath != "":
 		return p.ContractPath
+	case p.ContractRef != "":
+		return p.ContractRef
+	case p.ContractID != "":
+		return "id " + p.ContractID
 	}
-	return p.ContractRef
+	return ""
 }

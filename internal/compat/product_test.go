@@ -108,11 +108,11 @@ func TestProductRules(t *testing.T) {
 	}
 }
 
-func TestPortRemovalPointsAtBase(t *testing.T) {
+func TestPortRemovalPointsAtHead(t *testing.T) {
 	base := productOf(portOf("a"), portOf("b", func(o *mesh.OutputPort) { o.Pos.Line = 33 }))
 	head := productOf(portOf("a"))
 	cs := Products(base, head)
-	if len(cs) != 1 || cs[0].Rule != RulePortRemoved || !cs[0].InBase || cs[0].Pos.Line != 33 || cs[0].Port != "b" || len(cs[0].Fields) != 0 {
+	if len(cs) != 1 || cs[0].Rule != RulePortRemoved || cs[0].InBase || cs[0].Pos != head.Pos || cs[0].BasePos.Line != 33 || cs[0].Port != "b" || len(cs[0].Fields) != 0 {
 		t.Fatalf("got %+v", cs)
 	}
 }

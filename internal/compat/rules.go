@@ -43,12 +43,23 @@ const (
 	RuleQualityRemoved             = "quality-removed"
 	RuleQualityChanged             = "quality-changed"
 	RuleQualityAdded               = "quality-added"
+	RuleRelationshipRemoved        = "relationship-removed"
+	RuleRelationshipChanged        = "relationship-changed"
+	RuleRelationshipAdded          = "relationship-added"
+	RuleServerRemoved              = "contract-server-removed"
+	RuleServerChanged              = "contract-server-changed"
+	RuleServerAdded                = "contract-server-added"
+	RuleSpecVersionChanged         = "spec-version-changed"
+	RuleModelLogicalTypeChanged    = "model-logical-type-changed"
+	RuleContractDeprecated         = "contract-deprecated"
+	RuleFieldDeprecated            = "field-deprecated"
 
 	// Service levels (contract servicelevels and descriptor spec.sla).
 	RuleSLAFreshnessLoosened   = "sla-freshness-loosened"
 	RuleSLAAvailabilityLowered = "sla-availability-lowered"
 	RuleSLACompletenessLowered = "sla-completeness-lowered"
 	RuleSLARetentionShortened  = "sla-retention-shortened"
+	RuleSLALoosened            = "sla-loosened"
 	RuleSLAImproved            = "sla-improved"
 	RuleSLAChanged             = "sla-changed"
 	RuleSunsetAdvanced         = "deprecation-sunset-advanced"
@@ -125,7 +136,7 @@ var ruleTable = [...]Rule{
 	{RuleFieldPatternChanged, Breaking, "A field's pattern changed; values follow a different grammar.", "Whether one regular expression accepts a subset of another is not decidable cheaply, so any change is treated as a relaxation."},
 	{RuleConstraintRelaxed, Breaking, "A value constraint was loosened or dropped (bounds, length, pattern, format, enum); values outside the old promise may arrive.", "A bound, length, pattern, format or enum is a promise about values; loosening it lets values arrive that consumers validated, sized columns or parsed for (product: 'a guarantee relaxed')."},
 	{RuleConstraintTightened, Info, "A value constraint was added or tightened; readers get a subset of what they accepted.", "Readers receive a subset of what they already accepted. datacontract-cli's old rules flag a changed bound as an error whatever its direction, and PR #1482 flags tightening as the error: both take the producer's view."},
-	{RuleFieldPIIAdded, Breaking, "A field became personal data; consumers may not be cleared to process it.", "Consumers are cleared for the data they read; a field turning personal may put them out of compliance the day it ships."},
+	{RuleFieldPIIAdded, Warning, "An existing field was declared personal data; governance tightened, consumers should confirm their clearance.", "The data did not change, only what is known about it: every consumer already received these values, and their reads, schemas and jobs keep working. Declaring it is tightening governance, which must never be discouraged by forcing a new major version and a new output port; it is a warning so consumers' clearance is confirmed. A field that is added already marked PII is a new field (field-added-*), not this rule."},
 	{RuleFieldPIIRemoved, Warning, "A field is no longer marked personal data; governance should confirm the declassification.", "Declassification cannot hurt a reader, but a mistaken one exposes data, so governance should see it."},
 	{RuleFieldClassificationChanged, Breaking, "A field's classification was set, raised, or changed to a class meshbot cannot rank; consumers may not be cleared for it.", "Classes are ranked public/unclassified < internal < confidential/sensitive < restricted/secret. A raise, a first classification, or a change to a class outside that ladder may put consumers out of clearance."},
 	{RuleFieldClassificationLowered, Warning, "A field's classification was lowered or dropped; governance should confirm the declassification.", ""},
@@ -133,10 +144,21 @@ var ruleTable = [...]Rule{
 	{RuleQualityRemoved, Warning, "A quality rule was removed; a guarantee was weakened.", "A removed check weakens a guarantee but does not change the data's shape; datacontract-cli agrees (warning)."},
 	{RuleQualityChanged, Warning, "A quality rule changed; the guarantee it gives may be weaker.", "Whether a changed check is stronger or weaker cannot be told in general."},
 	{RuleQualityAdded, Info, "A quality rule was added.", ""},
+	{RuleRelationshipRemoved, Breaking, "A relationship (foreign key) was removed; consumers joining on it lose the promise that it resolves.", "Consumers join on declared foreign keys and rely on every value finding its row; without the declaration the producer may send orphans."},
+	{RuleRelationshipChanged, Breaking, "A relationship (foreign key) now points elsewhere or spans other fields; joins built on it return other rows.", ""},
+	{RuleRelationshipAdded, Info, "A relationship (foreign key) was declared; readers get a stronger promise.", ""},
+	{RuleServerRemoved, Breaking, "A contract's server was removed; consumers reading from it break.", "The server is where consumers read the data; once it is gone from the contract nothing promises the data is still there."},
+	{RuleServerChanged, Breaking, "A contract's server moved (type, host, database, schema, catalog, topic, path, ...); consumers read from the old place.", ""},
+	{RuleServerAdded, Info, "A server was added to a contract.", ""},
+	{RuleSpecVersionChanged, Info, "The contract is now written in another version of its standard; spellings that moved between versions are compared by meaning.", "One notice per document rather than one per respelled field: ODCS 3.0 to 3.1 moved exclusive bounds, quality rule names and model types, none of which changes the data."},
+	{RuleModelLogicalTypeChanged, Breaking, "A model's logical type changed (e.g. object to array); readers bound to the old shape break.", ""},
+	{RuleContractDeprecated, Info, "A contract or one of its models was deprecated; consumers should plan their migration.", ""},
+	{RuleFieldDeprecated, Info, "A field was deprecated; consumers reading it should plan to stop.", ""},
 	{RuleSLAFreshnessLoosened, Breaking, "The freshness promise was loosened or dropped; consumers scheduled on it read stale data.", "Consumers schedule their own jobs against the producer's freshness; a looser bound means they read stale data without any error."},
 	{RuleSLAAvailabilityLowered, Warning, "The availability promise was lowered or dropped.", "A lower availability target changes neither data nor location; consumers plan around it but rarely break."},
 	{RuleSLACompletenessLowered, Warning, "The completeness promise was lowered or dropped.", ""},
-	{RuleSLARetentionShortened, Warning, "Retention was shortened or dropped; consumers replaying history may lose it.", "Consumers that replay or backfill lose history, but nothing fails at once."},
+	{RuleSLARetentionShortened, Breaking, "Retention was shortened or dropped; consumers replaying history lose it.", "Consumers that replay, backfill or audit rely on history being kept as long as promised; like a looser freshness, a shorter retention lets them down without any error at read time."},
+	{RuleSLALoosened, Breaking, "A service level other than freshness, availability and completeness was loosened or dropped (latency, frequency, time to resolve 4d to 7d, an end of support moved earlier).", "Consumers schedule and plan on each promised service level exactly as on freshness; a looser one lets them down without any error at read time. Tightened is fine."},
 	{RuleSLAImproved, Info, "A service level was tightened or newly promised.", ""},
 	{RuleSLAChanged, Info, "A service level changed in a way meshbot cannot order (latency, unparsable values).", ""},
 	{RuleSunsetAdvanced, Warning, "A deprecation's sunset date moved earlier; consumers have less time to migrate.", ""},
@@ -145,8 +167,8 @@ var ruleTable = [...]Rule{
 	{RuleProductOwnerChanged, Info, "The product's owner changed.", ""},
 	{RuleProductDeprecated, Info, "The product was deprecated; consumers should plan their migration.", ""},
 	{RuleProductLifecycleChanged, Info, "The product's lifecycle changed.", ""},
-	{RuleProductPIIAdded, Breaking, "The product now contains personal data; consumers may not be cleared to process it.", ""},
-	{RuleProductPIIFieldAdded, Breaking, "A field was added to the product's pii_fields; consumers may not be cleared to process it.", ""},
+	{RuleProductPIIAdded, Warning, "The product now declares personal data; consumers should confirm their clearance.", "As for field-pii-added: declaring what the data already held tightens governance and breaks no reader, so it warns rather than forcing a new major version."},
+	{RuleProductPIIFieldAdded, Warning, "A field was added to the product's pii_fields; consumers should confirm their clearance.", "As for field-pii-added."},
 	{RuleProductPIIRemoved, Warning, "The product no longer declares personal data; governance should confirm the declassification.", ""},
 	{RuleProductResidencyChanged, Breaking, "The product's data residency changed; consumers' processing may no longer be lawful where they run.", "Residency is a legal boundary: a consumer processing in the old region may not process data held elsewhere. A residency newly declared or dropped is only informational."},
 	{RuleProductClassificationOther, Info, "The product's residency was newly declared or dropped.", ""},

@@ -2,6 +2,7 @@ package compat
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/meshbot/meshbot/internal/mesh"
 )
@@ -20,7 +21,9 @@ func (d *differ) version(base, head *mesh.Contract) Version {
 			n++
 		}
 	}
-	if len(d.out) == 0 {
+	// A document only moved to another version of its standard changed
+	// nothing a consumer reads: it needs no version of its own.
+	if !slices.ContainsFunc(d.out, func(c Change) bool { return c.Rule != RuleSpecVersionChanged }) {
 		return v
 	}
 	switch {

@@ -87,11 +87,18 @@ func sortedEdges(products []*mesh.Product) []Consumer {
 		in       *mesh.InputPort
 		cid      string
 	}
+	owners := contractOwners(products)
 	var refs []ref
 	for _, p := range products {
 		cid := p.ID()
 		for _, in := range p.InputPorts {
-			if in != nil && in.Product != "" {
+			if in == nil {
+				continue
+			}
+			if in.Product == "" && in.ContractID != "" {
+				in = resolveByContract(in, owners)
+			}
+			if in.Product != "" {
 				refs = append(refs, ref{p, in, cid})
 			}
 		}
@@ -127,6 +134,53 @@ func sortedEdges(products []*mesh.Product) []Consumer {
 		out[i] = consumer(refs[k.idx].consumer, refs[k.idx].cid, refs[k.idx].in)
 	}
 	return out
+}
+
+// ContractProducer is mesh.ContractConsumerID: the producer id of a
+// contract that no output port publishes.
+func ContractProducer(contractID string) string { return mesh.ContractConsumerID(contractID) }
+
+type portRef struct{ product, port string }
+
+// contractOwners maps a contract id to the output port that publishes it
+// (by the port's contractId, or the id of the contract file it links). An
+// id published by more than one port is kept for the first, in order.
+func contractOwners(products []*mesh.Product) map[string]portRef {
+	out := map[string]portRef{}
+	for _, p := range products {
+		for _, o := range p.OutputPorts {
+			if o == nil {
+				continue
+			}
+			for _, id := range [2]string{o.ContractID, contractIDOf(o)} {
+				if _, seen := out[id]; id != "" && !seen {
+					out[id] = portRef{p.ID(), o.Name}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func contractIDOf(o *mesh.OutputPort) string {
+	if o.Contract == nil {
+		return ""
+	}
+	return o.Contract.ID
+}
+
+// resolveByContract turns an input port that names only the contract it
+// reads (ODPS contractId) into one naming the producer and port that
+// publish it, or the contract itself when no port does. The product's own
+// input port is not changed: products are shared.
+func resolveByContract(in *mesh.InputPort, owners map[string]portRef) *mesh.InputPort {
+	r := *in
+	if o, ok := owners[in.ContractID]; ok {
+		r.Product, r.Port = o.product, o.port
+	} else {
+		r.Product = ContractProducer(in.ContractID)
+	}
+	return &r
 }
 
 func consumer(p *mesh.Product, id string, in *mesh.InputPort) Consumer {

@@ -343,3 +343,54 @@ func BenchmarkDownstream(b *testing.B) {
 		g.Downstream("d0.p0")
 	}
 }
+
+// TestODPSConsumersByContractID: an ODPS input port names only the contract
+// it reads; it is a consumer of whichever output port publishes that
+// contract, and of the contract itself when no port does.
+func TestODPSConsumersByContractID(t *testing.T) {
+	read := func(path, src string) *mesh.Product {
+		t.Helper()
+		p, _, probs := mesh.ReadDescriptor(path, []byte(src))
+		if len(probs) != 0 {
+			t.Fatalf("%s: %v", path, probs)
+		}
+		return p
+	}
+	producer := read("orders.odps.yaml", `apiVersion: v1.0.0
+kind: DataProduct
+id: orders-dp
+name: Orders
+status: active
+outputPorts:
+  - name: orders
+    version: 1.0.0
+    contractId: orders-contract
+`)
+	consumer := read("finance.odps.yaml", `apiVersion: v1.0.0
+kind: DataProduct
+id: finance-dp
+status: active
+inputPorts:
+  - name: orders-in
+    version: 1.0.0
+    contractId: orders-contract
+  - name: rates-in
+    version: 1.0.0
+    contractId: fx-rates
+`)
+	g := Build([]*mesh.Product{producer, consumer})
+	got := g.ConsumersOf("orders-dp", "orders")
+	if len(got) != 1 || got[0].Product != "finance-dp" || got[0].InputPort != "orders-in" {
+		t.Fatalf("consumers of orders-dp/orders = %+v", got)
+	}
+	if g.InDegree("orders-dp") != 1 || len(g.Downstream("orders-dp")) != 1 {
+		t.Errorf("in-degree %d downstream %v", g.InDegree("orders-dp"), g.Downstream("orders-dp"))
+	}
+	alone := g.Affected(ContractProducer("fx-rates"), "", []string{"rates.rate"})
+	if len(alone) != 1 || alone[0].InputPort != "rates-in" {
+		t.Errorf("consumers of the standalone contract fx-rates = %+v", alone)
+	}
+	if consumer.InputPorts[0].Product != "" {
+		t.Error("Build must not change the product's own input port")
+	}
+}

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -51,7 +52,12 @@ var dcsVersionRE = regexp.MustCompile(`^(0\.9\.[0-9]+|1\.[12]\.[0-9]+)$`)
 func readDCS(o obj, c *Contract) {
 	c.Format = FormatDCS
 	c.SpecVersion = o.scalarStr("dataContractSpecification")
-	if !dcsVersionRE.MatchString(c.SpecVersion) {
+	switch {
+	case dcsVersionRE.MatchString(c.SpecVersion):
+	case newerThan(c.SpecVersion, "1.2.1"):
+		o.r.notice(CodeNewerVersion, o.keyPos("dataContractSpecification"),
+			"dataContractSpecification %q is newer than the versions meshbot knows (0.9.x, 1.1.x, 1.2.x); read as 1.2.1", c.SpecVersion)
+	default:
 		o.r.add(CodeUnsupportedVersion, o.keyPos("dataContractSpecification"),
 			"dataContractSpecification %q is not supported; meshbot reads 0.9.x, 1.1.x and 1.2.x", c.SpecVersion)
 	}
@@ -62,6 +68,9 @@ func readDCS(o obj, c *Contract) {
 		c.Version = info.reqStr("version")
 		c.Owner = info.str("owner")
 		c.Status = info.str("status")
+	}
+	for _, sv := range o.entries("servers") {
+		c.Servers = append(c.Servers, readServer(sv.obj, sv.name))
 	}
 	d := &dcsDefs{}
 	if defs, ok := o.sub("definitions"); ok {
@@ -270,12 +279,79 @@ func qualityRule(q obj) QualityRule {
 	r.Type = q.str("type")
 	r.Name = q.str("name")
 	r.Description = q.str("description")
-	r.Canonical = canonical(q.m)
+	r.Canonical = canonical(withoutSchedule(normalQuality(q.m)))
 	r.Key = r.Name
 	if r.Key == "" {
 		r.Key = r.Canonical
 	}
 	return r
+}
+
+// qualityMetrics maps ODCS 3.0 library rule names onto the 3.1 metrics
+// that replaced them.
+var qualityMetrics = map[string]string{
+	"nullcheck":      "nullValues",
+	"notnull":        "nullValues",
+	"countcheck":     "rowCount",
+	"rowcount":       "rowCount",
+	"duplicatecount": "duplicateValues",
+	"uniquecheck":    "duplicateValues",
+	"validvalues":    "invalidValues",
+}
+
+// zeroByDefault are the metrics a 3.0 rule checked against zero without
+// saying so (nullCheck: no nulls); 3.1 writes mustBe: 0.
+var zeroByDefault = map[string]bool{"nullValues": true, "duplicateValues": true}
+
+var qualityOperators = []string{"mustBe", "mustNotBe", "mustBeGreaterThan", "mustBeGreaterOrEqualTo",
+	"mustBeLessThan", "mustBeLessOrEqualTo", "mustBeBetween", "mustNotBeBetween"}
+
+// normalQuality rewrites an ODCS 3.0 library rule (rule: nullCheck) in its
+// 3.1 spelling (metric: nullValues, mustBe: 0), so that moving a contract
+// from one version to the other is not a changed rule. Other rules are
+// returned as they are.
+func normalQuality(m map[string]any) map[string]any {
+	rule, isRule := m["rule"].(string)
+	metric, _ := m["metric"].(string)
+	hasOp := slices.ContainsFunc(qualityOperators, func(op string) bool { return m[op] != nil })
+	if !isRule || metric != "" {
+		if !zeroByDefault[metric] || hasOp {
+			return m
+		}
+		out := maps.Clone(m)
+		out["mustBe"] = int64(0)
+		return out
+	}
+	out := make(map[string]any, len(m)+1)
+	for k, v := range m {
+		if k != "rule" {
+			out[k] = v
+		}
+	}
+	metric, known := qualityMetrics[strings.ToLower(rule)]
+	if !known {
+		metric = rule
+	}
+	out["metric"] = metric
+	if out["type"] == nil {
+		out["type"] = "library" // the 3.0 default for a rule
+	}
+	if zeroByDefault[metric] && !hasOp {
+		out["mustBe"] = int64(0)
+	}
+	return out
+}
+
+// withoutSchedule drops when a rule runs (scheduler, schedule): running it
+// at another time changes nothing it guarantees.
+func withoutSchedule(m map[string]any) map[string]any {
+	if m["scheduler"] == nil && m["schedule"] == nil {
+		return m
+	}
+	out := maps.Clone(m)
+	delete(out, "scheduler")
+	delete(out, "schedule")
+	return out
 }
 
 // canonical renders a value with sorted keys, so that two rules written in a
@@ -323,28 +399,92 @@ func writeCanonical(b *strings.Builder, v any) {
 	}
 }
 
-var odcsVersionRE = regexp.MustCompile(`^v3\.[01]\.[0-9]+$`)
+// odcsKnown are the ODCS versions meshbot has schemas and rules for; a
+// later v3 is read with the newest of them and one notice.
+var odcsVersionRE = regexp.MustCompile(`^v3\.([0-9]+)\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
+
+const odcsNewestMinor = 2
 
 func readODCS(o obj, c *Contract) {
 	c.Format = FormatODCS
 	c.SpecVersion = o.reqStr("apiVersion")
-	if c.SpecVersion != "" && !odcsVersionRE.MatchString(c.SpecVersion) {
-		o.r.add(CodeUnsupportedVersion, o.keyPos("apiVersion"), "ODCS apiVersion %q is not supported; meshbot reads v3.0.x and v3.1.x", c.SpecVersion)
+	if c.SpecVersion != "" {
+		m := odcsVersionRE.FindStringSubmatch(c.SpecVersion)
+		minor := -1
+		if m != nil {
+			minor, _ = strconv.Atoi(m[1])
+		}
+		switch {
+		case minor > odcsNewestMinor:
+			o.r.notice(CodeNewerVersion, o.keyPos("apiVersion"),
+				"ODCS apiVersion %q is newer than the versions meshbot knows (v3.0.x to v3.%d.x); read as v3.%d.0", c.SpecVersion, odcsNewestMinor, odcsNewestMinor)
+		case minor < 0:
+			o.r.add(CodeUnsupportedVersion, o.keyPos("apiVersion"), "ODCS apiVersion %q is not supported; meshbot reads v3.0.x to v3.%d.x", c.SpecVersion, odcsNewestMinor)
+		}
 	}
 	o.reqStr("kind")
 	c.ID = o.reqStr("id")
 	c.Version = o.reqStr("version")
 	c.Status = o.reqStr("status")
 	c.Title = o.str("name")
+	c.Deprecated = o.boolean("deprecated")
 	o.str("domain")
 	o.str("dataProduct")
 	c.Owner = odcsOwner(o)
+	for _, so := range o.objects("servers") {
+		name := so.str("server")
+		c.Servers = append(c.Servers, readServer(so, name))
+	}
+	// Early ODCS 3 documents kept v2's top-level type (type: tables) for
+	// every schema object; later ones moved it into each object's
+	// physicalType. Both say the same.
+	defType := strings.TrimSuffix(o.str("type"), "s")
 	for _, s := range o.objects("schema") {
-		c.Models = append(c.Models, odcsModel(s))
+		m := odcsModel(s)
+		if m.Type == "" && defType != "" {
+			m.Type = defType
+			if p, ok := c.Locs["type"]; ok {
+				m.Locs["physicalType"] = p
+			}
+		}
+		c.Models = append(c.Models, m)
 	}
 	if o.has("slaProperties") {
 		c.ServiceLevels = odcsSLA(o)
 	}
+}
+
+// serverMeta are server attributes that say nothing about where the data
+// is read from.
+var serverMeta = map[string]bool{
+	"server": true, "type": true, "description": true, "environment": true, "roles": true,
+	"customProperties": true, "id": true, "name": true, "tags": true,
+}
+
+// readServer reads one server of a contract or a port: its type and, as one
+// comparable text, every scalar attribute that addresses the data.
+func readServer(so obj, name string) Server {
+	sv := Server{Name: name, Type: so.str("type"), Pos: so.pos()}
+	keys := make([]string, 0, len(so.m))
+	for k, v := range so.m {
+		if serverMeta[k] {
+			continue
+		}
+		if _, ok := scalarString(v); ok && v != nil {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		v, _ := scalarString(so.m[k])
+		b.WriteString(k + "=" + v)
+	}
+	sv.Location = b.String()
+	return sv
 }
 
 func odcsOwner(o obj) string {
@@ -377,19 +517,63 @@ func ownerMember(members []obj) string {
 func odcsModel(s obj) *Model {
 	m := &Model{Pos: s.pos(), Locs: s.locs(nil, "")}
 	m.Name = s.reqStr("name")
+	// ODCS 3.0 drafts and older exports write the physical type as type;
+	// it is one declaration, whichever key holds it.
 	m.Type = s.str("physicalType")
 	if m.Type == "" {
-		m.Type = s.str("logicalType")
+		m.Type = s.str("type")
+		if p, ok := m.Locs["type"]; ok {
+			m.Locs["physicalType"] = p
+		}
 	}
-	m.Description = s.str("description")
+	m.LogicalType = s.str("logicalType")
+	m.Description = describe(s, "description")
+	m.Deprecated = s.boolean("deprecated")
 	seen := map[string]Pos{}
 	for _, p := range s.objects("properties") {
-		f := odcsField(p, true)
+		f := odcsField(p, true, m, m.Name)
 		dupCheck(p, f, seen)
 		m.Fields = append(m.Fields, f)
 	}
 	m.Quality = readQuality(s, "quality")
+	for _, r := range s.objects("relationships") {
+		m.Relationships = append(m.Relationships, relationship(r, nil))
+	}
 	return m
+}
+
+// relationship reads an ODCS relationship. At property level from is
+// implicit: the property's own path.
+func relationship(r obj, from []string) Relationship {
+	rel := Relationship{Type: r.str("type"), Pos: r.pos()}
+	if rel.Type == "" {
+		rel.Type = "foreignKey"
+	}
+	rel.From = refList(r, "from")
+	if len(rel.From) == 0 {
+		rel.From = from
+	}
+	rel.To = refList(r, "to")
+	if len(rel.To) == 0 {
+		r.missing("to")
+	}
+	return rel
+}
+
+// refList reads a reference or a list of them (composite keys).
+func refList(o obj, k string) []string {
+	switch v := o.m[k].(type) {
+	case string:
+		return []string{v}
+	case []any:
+		out, _ := o.strings(k)
+		return out
+	case nil:
+		return nil
+	default:
+		o.wrong(k, "a string or a list of strings", v)
+		return nil
+	}
 }
 
 func dupCheck(p obj, f *Field, seen map[string]Pos) {
@@ -403,7 +587,9 @@ func dupCheck(p obj, f *Field, seen map[string]Pos) {
 	seen[f.Name] = f.Pos
 }
 
-func odcsField(p obj, named bool) *Field {
+// odcsField reads a property; m collects its relationships, path is its
+// parent's dotted path from the model name.
+func odcsField(p obj, named bool, m *Model, parent string) *Field {
 	f := &Field{Pos: p.pos(), Locs: p.locs(nil, "")}
 	if named {
 		f.Name = p.reqStr("name")
@@ -413,15 +599,18 @@ func odcsField(p obj, named bool) *Field {
 			f.Name = "items"
 		}
 	}
+	path := parent + "." + f.Name
 	f.Type = strings.ToLower(p.str("logicalType"))
 	f.PhysicalType = p.str("physicalType")
+	f.PhysicalName = p.str("physicalName")
 	f.Description = p.str("description")
 	f.Required = p.boolean("required")
 	f.Unique = p.boolean("unique")
 	f.PrimaryKey = p.boolean("primaryKey")
+	f.Deprecated = p.boolean("deprecated")
 	f.Classification = p.str("classification")
 	if p.has("enum") {
-		f.Enum = enumValues(p, "enum")
+		f.Enum = odcsEnum(p, "enum")
 	}
 	if opts, ok := p.sub("logicalTypeOptions"); ok {
 		opts.locs(f.Locs, "logicalTypeOptions.")
@@ -433,10 +622,13 @@ func odcsField(p obj, named bool) *Field {
 		// comparable as numbers.
 		f.Minimum = numericOpt(opts, "minimum")
 		f.Maximum = numericOpt(opts, "maximum")
-		f.ExclusiveMinimum = numericOpt(opts, "exclusiveMinimum")
-		f.ExclusiveMaximum = numericOpt(opts, "exclusiveMaximum")
+		// ODCS 3.0 writes exclusiveMinimum/Maximum as booleans beside
+		// minimum/maximum, 3.1 as the bound itself: both are read as the
+		// bound, so a move from one spelling to the other is no change.
+		f.Minimum, f.ExclusiveMinimum = exclusiveOpt(opts, "exclusiveMinimum", f.Minimum)
+		f.Maximum, f.ExclusiveMaximum = exclusiveOpt(opts, "exclusiveMaximum", f.Maximum)
 		if opts.has("enum") && f.Enum == nil {
-			f.Enum = enumValues(opts, "enum")
+			f.Enum = odcsEnum(opts, "enum")
 		}
 	}
 	for _, cp := range p.objects("customProperties") {
@@ -445,16 +637,59 @@ func odcsField(p obj, named bool) *Field {
 		}
 	}
 	f.Quality = readQuality(p, "quality")
+	for _, r := range p.objects("relationships") {
+		m.Relationships = append(m.Relationships, relationship(r, []string{path}))
+	}
 	seen := map[string]Pos{}
 	for _, c := range p.objects("properties") {
-		child := odcsField(c, true)
+		child := odcsField(c, true, m, path)
 		dupCheck(c, child, seen)
 		f.Fields = append(f.Fields, child)
 	}
 	if it, ok := p.sub("items"); ok {
-		f.Items = odcsField(it, false)
+		f.Items = odcsField(it, false, m, path)
+	}
+	// ODCS 3.2 map: the key and the value schema are compared as the two
+	// children of the map.
+	if mp, ok := p.sub("map"); ok {
+		for _, k := range [...]string{"key", "value"} {
+			if kv, ok := mp.sub(k); ok {
+				c := odcsField(kv, false, m, path)
+				c.Name = k
+				f.Fields = append(f.Fields, c)
+			}
+		}
 	}
 	return f
+}
+
+// odcsEnum reads an enum: scalars (3.0, 3.1) or, from 3.2, objects whose
+// value is the allowed value (label, description and tags beside it).
+func odcsEnum(o obj, k string) []string {
+	l, _, ok := o.list(k)
+	if !ok {
+		return nil
+	}
+	objects := false
+	for _, v := range l {
+		if _, isMap := v.(map[string]any); isMap {
+			objects = true
+			break
+		}
+	}
+	if !objects {
+		return enumValues(o, k)
+	}
+	items := o.objects(k)
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		if _, present := it.m["value"]; !present {
+			it.missing("value")
+			continue
+		}
+		out = append(out, it.scalarStr("value"))
+	}
+	return out
 }
 
 func numericOpt(o obj, k string) *float64 {
@@ -464,47 +699,103 @@ func numericOpt(o obj, k string) *float64 {
 	return o.num(k)
 }
 
-// odcsSLA maps slaProperties onto the comparable service levels. Values
-// with a unit become "<value><unit>" ("4d"), which ParseDuration reads.
+// exclusiveOpt reads exclusiveMinimum/Maximum in either ODCS spelling and
+// returns the inclusive and the exclusive bound.
+func exclusiveOpt(o obj, k string, inclusive *float64) (*float64, *float64) {
+	switch v := o.m[k].(type) {
+	case bool:
+		if v && inclusive != nil {
+			return nil, inclusive
+		}
+		return inclusive, nil
+	default:
+		return inclusive, numericOpt(o, k)
+	}
+}
+
+// odcsSLA maps slaProperties onto the comparable service levels. ODCS
+// writes the unit apart from the value (value: 4, unit: d; value: 99.5,
+// unit: percent): both are read together, as "4d" and "99.5%".
 func odcsSLA(o obj) SLA {
 	s := SLA{Pos: o.keyPos("slaProperties"), Locs: Locs{}}
 	for _, p := range o.objects("slaProperties") {
 		prop := p.reqStr("property")
-		if !p.has("value") {
-			if _, present := p.m["value"]; !present {
-				p.missing("value")
-			}
+		if _, present := p.m["value"]; !present {
+			p.missing("value")
 		}
-		val := p.scalarStr("value")
-		unit := p.str("unit")
-		written := val
-		if unit != "" {
-			written = val + unit
-			if _, ok := durationUnit(strings.ToLower(unit)); !ok {
-				written = val + " " + unit
-			}
-		}
-		switch strings.ToLower(prop) {
+		val := strings.TrimSpace(p.scalarStr("value"))
+		unit := strings.TrimSpace(p.str("unit"))
+		switch key := strings.ToLower(prop); key {
 		case "freshness":
-			s.Freshness = written
+			s.Freshness = withUnit(val, unit)
 			s.Locs["freshness"] = p.pos()
-			s.FreshnessMax = p.duration("value", written)
+			s.FreshnessMax = p.duration("value", s.Freshness)
 		case "latency":
-			s.Latency = written
+			s.Latency = withUnit(val, unit)
 			s.Locs["latency"] = p.pos()
-			p.duration("value", written)
+			s.LatencyMax = p.duration("value", s.Latency)
 		case "retention":
-			s.Retention = written
+			s.Retention = withUnit(val, unit)
 			s.Locs["retention"] = p.pos()
+			s.RetentionMin, _ = ParseDuration(s.Retention)
 		case "availability":
-			s.Availability = written
+			s.Availability = percentWithUnit(p, val, unit)
 			s.Locs["availability"] = p.pos()
-			s.AvailabilityPct = p.percent("value", written)
+			s.AvailabilityPct = p.percent("value", s.Availability)
 		case "completeness":
-			s.Completeness = written
+			s.Completeness = percentWithUnit(p, val, unit)
 			s.Locs["completeness"] = p.pos()
-			s.CompletenessPct = p.percent("value", written)
+			s.CompletenessPct = p.percent("value", s.Completeness)
+		default:
+			sp := SLAProperty{Key: key, Property: prop, Value: withUnit(val, unit), Pos: p.pos()}
+			if d := p.str("driver"); d != "" {
+				sp.Key += "|driver=" + strings.ToLower(d)
+			}
+			// ODCS 3.0.1 wrote the element as column.
+			e := p.str("element")
+			if e == "" {
+				e = p.str("column")
+			}
+			if e != "" {
+				sp.Key += "|element=" + strings.ToLower(e)
+			}
+			if unit != "" || !isNumber(val) {
+				sp.Duration, sp.IsSpan = ParseDuration(sp.Value)
+			}
+			s.Other = append(s.Other, sp)
 		}
 	}
 	return s
+}
+
+// withUnit joins a value and its unit as people write durations: "4d",
+// "3y", "15 minutes". A value that already carries a unit keeps it.
+func withUnit(val, unit string) string {
+	if unit == "" || val == "" || !isNumber(val) {
+		return val
+	}
+	if _, ok := durationUnit(strings.ToLower(unit)); ok {
+		return val + unit
+	}
+	return val + " " + unit
+}
+
+// percentWithUnit reads an ODCS percentage whose unit is written apart:
+// "percent", "%", "pct" or none, with the value bare (99.5) or already
+// carrying its sign ("95%"). Any other unit is not a percentage.
+func percentWithUnit(p obj, val, unit string) string {
+	switch strings.ToLower(unit) {
+	case "", "%", "percent", "percentage", "pct":
+		if val != "" && !strings.HasSuffix(val, "%") && isNumber(val) && unit != "" {
+			return val + "%"
+		}
+		return val
+	}
+	p.r.add(CodeBadValue, p.keyPos("unit"), "%s %q is not a unit of a percentage (write percent or %%)", p.path("unit"), unit)
+	return val
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
 }

@@ -1,8 +1,10 @@
 package mesh
 
 import (
+	"maps"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -213,14 +215,22 @@ func readODPS(o obj, p *Product) {
 	p.Format = FormatODPS
 	o.locs(p.Locs, "")
 	p.APIVersion = o.reqStr("apiVersion")
-	if p.APIVersion != "" && !slices.Contains(odpsVersions, p.APIVersion) {
+	switch {
+	case p.APIVersion == "" || slices.Contains(odpsVersions, p.APIVersion):
+	case newerThan(p.APIVersion, odpsVersions[len(odpsVersions)-1]):
+		// Public tools already write versions after the newest schema
+		// meshbot has; the document is read with that schema.
+		o.r.notice(CodeNewerVersion, o.keyPos("apiVersion"), "ODPS apiVersion %q is newer than the versions meshbot knows (%s); read as %s",
+			p.APIVersion, strings.Join(odpsVersions, ", "), odpsVersions[len(odpsVersions)-1])
+	default:
 		o.r.add(CodeUnsupportedVersion, o.keyPos("apiVersion"), "ODPS apiVersion %q is not supported; meshbot reads %s", p.APIVersion, strings.Join(odpsVersions, ", "))
 	}
 	p.Kind = o.reqStr("kind")
-	id := o.reqStr("id")
-	p.Name = o.str("name")
-	if p.Name == "" {
-		p.Name = id
+	// The id identifies the product; name is its display name, which
+	// may change without the product going away.
+	p.Name = o.reqStr("id")
+	if n := o.str("name"); n != p.Name {
+		p.Title = n
 	}
 	if o.has("name") {
 		p.Pos = o.keyPos("name")
@@ -229,12 +239,21 @@ func readODPS(o obj, p *Product) {
 	p.Lifecycle = o.reqStr("status")
 	o.str("version")
 	p.Description = describe(o, "description")
-	if t, ok := o.sub("team"); ok {
-		t.locs(p.Locs, "team.")
-		p.Owner = t.str("name")
-		for _, m := range t.objects("members") {
+	switch o.m["team"].(type) {
+	case []any: // ODPS 0.9: the members themselves
+		for _, m := range o.objects("team") {
 			if strings.EqualFold(m.str("role"), "owner") && p.Owner == "" {
 				p.Owner = m.reqStr("username")
+			}
+		}
+	default:
+		if t, ok := o.sub("team"); ok {
+			t.locs(p.Locs, "team.")
+			p.Owner = t.str("name")
+			for _, m := range t.objects("members") {
+				if strings.EqualFold(m.str("role"), "owner") && p.Owner == "" {
+					p.Owner = m.reqStr("username")
+				}
 			}
 		}
 	}
@@ -253,6 +272,35 @@ func readODPS(o obj, p *Product) {
 		out.ContractID = op.str("contractId")
 		p.OutputPorts = append(p.OutputPorts, out)
 	}
+}
+
+// newerThan reports whether version v ("v1.1.0", "1.3.0") is later than
+// known within the same major version. Pre-release suffixes are ignored.
+func newerThan(v, known string) bool {
+	parse := func(s string) []int {
+		s = strings.TrimPrefix(s, "v")
+		if i := strings.IndexAny(s, "-+"); i >= 0 {
+			s = s[:i]
+		}
+		parts := strings.Split(s, ".")
+		if len(parts) != 3 {
+			return nil
+		}
+		out := make([]int, 3)
+		for i, p := range parts {
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 0 {
+				return nil
+			}
+			out[i] = n
+		}
+		return out
+	}
+	a, b := parse(v), parse(known)
+	if a == nil || b == nil || a[0] != b[0] {
+		return false
+	}
+	return a[1] > b[1] || a[1] == b[1] && a[2] > b[2]
 }
 
 // describe reads an ODPS/ODCS description: an object whose purpose is the
@@ -301,10 +349,20 @@ func readDPS(o obj, p *Product) {
 		out.Lifecycle = op.str("status")
 		out.Location = op.str("location")
 		if s, ok := op.sub("server"); ok {
-			if l := s.str("location"); l != "" {
-				out.Location = l
-			}
 			out.Topic = s.str("topic")
+			// Every addressing attribute of the server (project, dataset,
+			// account, database, schema, host, catalog, path, ...) is where
+			// consumers read from: any of them changing is a move.
+			addr := obj{r: s.r, m: maps.Clone(s.m), n: s.n, name: s.name}
+			delete(addr.m, "topic")
+			if l, only := addr.m["location"].(string); only && len(addr.m) == 1 {
+				out.Location = l
+			} else if sv := readServer(addr, ""); sv.Location != "" {
+				out.Location = sv.Location
+			}
+			if t := s.str("type"); t != "" && out.Type == "" {
+				out.Type = t
+			}
 		}
 		out.ContractID = op.str("dataContractId")
 		if op.boolean("containsPii") {

@@ -89,7 +89,8 @@ type Product struct {
 	Format         Format
 	APIVersion     string
 	Kind           string
-	Name           string
+	Name           string // the identifier: metadata.name, ODPS id, DPS id
+	Title          string // ODPS display name, when it differs from Name
 	Domain         string
 	Owner          string
 	Description    string
@@ -102,6 +103,12 @@ type Product struct {
 	Pos            Pos  // the document root (metadata/name when present)
 	Locs           Locs // metadata.name, metadata.domain, metadata.owner, spec.lifecycle, ...: keyed by dotted path
 }
+
+// ContractConsumerID is the producer id under which consumers of a
+// contract that no output port publishes are registered, and under which
+// changes to it are reported: an ODPS input port may read a contract that
+// stands alone in its repository, known only by its id.
+func ContractConsumerID(contractID string) string { return "contract:" + contractID }
 
 // ID is the product's global identifier, <domain>.<name>.
 func (p *Product) ID() string {
@@ -177,9 +184,26 @@ type SLA struct {
 	Completeness    string
 	CompletenessPct float64
 	Retention       string
+	RetentionMin    time.Duration // parsed; 0 when absent, unlimited or unparsable
 	Latency         string
-	Pos             Pos
-	Locs            Locs
+	LatencyMax      time.Duration // parsed; 0 when absent or unparsable
+	// Other holds the ODCS slaProperties beyond the five above (frequency,
+	// timeOfAvailability, endOfSupport, ...), in written order.
+	Other []SLAProperty
+	Pos   Pos
+	Locs  Locs
+}
+
+// SLAProperty is one ODCS service-level property. Value is the value with
+// its unit as one comparable text ("4d", "99.5%"): ODCS writes the unit in
+// its own key.
+type SLAProperty struct {
+	Key      string // identifies the property across versions: lower-cased name, with driver and element when written
+	Property string // as written
+	Value    string
+	Duration time.Duration // parsed when Value reads as a duration
+	IsSpan   bool          // Duration is meaningful
+	Pos      Pos
 }
 
 // Classification is the data-protection class of a product.
@@ -201,6 +225,8 @@ type Contract struct {
 	Version       string // info.version (DCS) or version (ODCS)
 	Owner         string
 	Status        string
+	Deprecated    bool // ODCS 3.2 deprecated: true
+	Servers       []Server
 	Models        []*Model
 	Quality       []QualityRule // contract-level rules
 	ServiceLevels SLA
@@ -221,16 +247,39 @@ func (c *Contract) Model(name string) *Model {
 	return nil
 }
 
+// Server is where a contract's data lives (DCS servers.<name>, ODCS
+// servers[]). Location is every addressing attribute (host, database,
+// schema, topic, path, ...) as "key=value" pairs in key order, so that two
+// spellings of one place compare equal and any move shows.
+type Server struct {
+	Name     string
+	Type     string
+	Location string
+	Pos      Pos
+}
+
+// Relationship is a foreign key of a model (ODCS relationships; DCS
+// references): the fields From, as "model.field" paths, refer to To.
+type Relationship struct {
+	Type string
+	From []string
+	To   []string
+	Pos  Pos
+}
+
 // Model is a table, view, topic or object schema inside a contract (DCS
 // models.<name>, ODCS schema[]).
 type Model struct {
-	Name        string
-	Type        string
-	Description string
-	Fields      []*Field
-	Quality     []QualityRule
-	Pos         Pos
-	Locs        Locs
+	Name          string
+	Type          string // physical type (table, view, topic); ODCS 3.0's plain type
+	LogicalType   string // ODCS logicalType (object)
+	Description   string
+	Deprecated    bool
+	Fields        []*Field
+	Quality       []QualityRule
+	Relationships []Relationship // ODCS, schema-level and property-level together
+	Pos           Pos
+	Locs          Locs
 }
 
 // Field is a column or property. Nested object fields are in Fields, the
@@ -239,6 +288,8 @@ type Field struct {
 	Name             string
 	Type             string // logical type, lower-cased as written (string, integer, long, timestamp, ...)
 	PhysicalType     string
+	PhysicalName     string // ODCS physicalName: the column as stored, when it differs from Name
+	Deprecated       bool
 	Format           string
 	Description      string
 	Required         bool
@@ -281,6 +332,10 @@ type Problem struct {
 	Code    string // stable id, e.g. "yaml-syntax", "duplicate-key", "contract-missing"
 	Message string
 	Pos     Pos
+	// Notice marks input meshbot could read in full and only mentions (a
+	// format version newer than the schemas it knows, read with the closest
+	// one): a finding at notice level, never an error.
+	Notice bool
 }
 
 func (p Problem) Error() string { return p.Pos.String() + ": " + p.Message }

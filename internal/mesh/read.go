@@ -17,6 +17,7 @@ const (
 	CodeMissingKey          = "missing-key"           // a required key is absent or empty
 	CodeUnknownFormat       = "unknown-format"        // not any format meshbot reads
 	CodeUnsupportedVersion  = "unsupported-version"   // a known format at a version meshbot has no rules for; read anyway
+	CodeNewerVersion        = "newer-version"         // a later version than meshbot knows, read with the closest one (a notice)
 	CodeBadDate             = "bad-date"              // a sunset that is not YYYY-MM-DD
 	CodeBadValue            = "bad-value"             // a value outside its allowed set or shape
 	CodeBadDuration         = "bad-duration"          // a freshness/latency meshbot cannot compare
@@ -44,6 +45,12 @@ func (r *reader) add(code string, pos Pos, format string, args ...any) {
 		pos.Line = 1
 	}
 	r.probs = append(r.probs, Problem{Code: code, Pos: pos, Message: fmt.Sprintf(format, args...)})
+}
+
+// notice records a Problem that is only worth mentioning (see Problem.Notice).
+func (r *reader) notice(code string, pos Pos, format string, args ...any) {
+	r.add(code, pos, format, args...)
+	r.probs[len(r.probs)-1].Notice = true
 }
 
 // obj is a mapping of the document with its index node and its dotted name

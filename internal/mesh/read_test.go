@@ -114,7 +114,9 @@ func TestReadDescriptor(t *testing.T) {
 		}},
 		{"customer.odps.yaml", func(t *testing.T, p *Product) {
 			want(t, "format", p.Format, FormatODPS)
-			want(t, "id", p.ID(), "customer.customer-360")
+			// The ODPS id identifies the product; its name is only shown.
+			want(t, "id", p.ID(), "customer.7d3c9b0e-customer")
+			want(t, "title", p.Title, "customer-360")
 			want(t, "owner", p.Owner, "team-customer")
 			want(t, "lifecycle", p.Lifecycle, "active")
 			want(t, "description", p.Description, "Everything we know about a customer.")
@@ -266,7 +268,7 @@ func TestHostile(t *testing.T) {
 		want     []exp
 		nilValue bool // nothing could be read
 	}{
-		{"syntax.yaml", false, []exp{{"yaml-syntax", 4}}, true},
+		{"syntax.yaml", false, []exp{{"yaml-syntax", 5}}, true}, // [x opens on line 4; the parser fails on line 5
 		{"dupkey.yaml", false, []exp{{"duplicate-key", 6}}, true},
 		{"alias-bomb.yaml", false, []exp{{"too-many-nodes", 1}}, true},
 		{"deep.yaml", true, []exp{{"too-deep", 2}}, true},

@@ -69,6 +69,8 @@ func (s *schemaSet) schemaFor(v any) (string, bool) {
 		return "datacontract-specification/versions/1.2.1/datacontract.schema.json", false
 	case m["dataProductSpecification"] != nil:
 		return "dataproduct-specification/dataproduct.schema.json", true
+	case m["kind"] == "DataContract" && m["apiVersion"] == "v3.2.0":
+		return "open-data-contract-standard/v3.2.0-pre/schema/odcs-json-schema-v3.2.0.json", false
 	case m["kind"] == "DataContract":
 		return "open-data-contract-standard/schema/odcs-json-schema-v3.1.0.json", false
 	}
@@ -88,6 +90,7 @@ func TestOfficialSchemasCompile(t *testing.T) {
 		"open-data-contract-standard/schema/odcs-json-schema-v3.0.2.json",
 		"open-data-contract-standard/schema/odcs-json-schema-v3.0.2-strict.json",
 		"open-data-contract-standard/schema/odcs-json-schema-v3.1.0.json",
+		"open-data-contract-standard/v3.2.0-pre/schema/odcs-json-schema-v3.2.0.json",
 		"open-data-product-standard/schema/odps-json-schema-v0.9.0.json",
 		"open-data-product-standard/schema/odps-json-schema-v1.0.0.json",
 		"dataproduct-specification/dataproduct.schema.json",

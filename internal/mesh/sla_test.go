@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,5 +75,60 @@ func TestParsePercent(t *testing.T) {
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("ParsePercent(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestODCSSLAUnitApart: ODCS writes the unit in its own key; the value and
+// the unit are one promise, never "99.5 percent is not a percentage".
+func TestODCSSLAUnitApart(t *testing.T) {
+	src := `apiVersion: v3.1.0
+kind: DataContract
+id: c1
+version: 1.0.0
+status: active
+slaProperties:
+  - property: availability
+    value: 99.5
+    unit: percent
+  - property: completeness
+    value: 95%
+    unit: "%"
+  - property: retention
+    value: 90
+    unit: days
+  - property: latency
+    value: 4
+    unit: d
+  - property: freshness
+    value: 2
+    unit: hours
+  - property: frequency
+    value: 1
+    unit: d
+  - property: timeOfAvailability
+    value: 09:00-08:00
+    driver: regulatory
+`
+	c, _, probs := ReadContract("c.odcs.yaml", []byte(src))
+	if len(probs) != 0 {
+		t.Fatalf("problems on a valid contract: %v", probs)
+	}
+	s := c.ServiceLevels
+	if s.AvailabilityPct != 99.5 || s.CompletenessPct != 95 {
+		t.Errorf("percentages = %v, %v; want 99.5, 95", s.AvailabilityPct, s.CompletenessPct)
+	}
+	if s.RetentionMin != 90*day || s.LatencyMax != 4*day || s.FreshnessMax != 2*time.Hour {
+		t.Errorf("spans = %v, %v, %v", s.RetentionMin, s.LatencyMax, s.FreshnessMax)
+	}
+	if len(s.Other) != 2 || s.Other[0].Key != "frequency" || s.Other[0].Duration != day || !s.Other[0].IsSpan {
+		t.Errorf("other = %+v", s.Other)
+	}
+	if s.Other[1].Key != "timeofavailability|driver=regulatory" || s.Other[1].IsSpan {
+		t.Errorf("timeOfAvailability = %+v", s.Other[1])
+	}
+
+	_, _, probs = ReadContract("c.odcs.yaml", []byte(strings.Replace(src, "unit: percent", "unit: days", 1)))
+	if len(probs) != 1 || probs[0].Code != CodeBadValue {
+		t.Errorf("an availability in days must be one bad-value, got %v", probs)
 	}
 }

@@ -34,7 +34,7 @@ func ParseYAML(path string, src []byte) (*Document, error) {
 		if err.Error() == "EOF" {
 			return nil, Problem{Code: "empty-file", Pos: Pos{File: path, Line: 1}, Message: "file is empty"}
 		}
-		return nil, yamlProblem(path, err)
+		return nil, yamlProblem(path, src, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -58,16 +58,20 @@ func ParseYAML(path string, src []byte) (*Document, error) {
 
 var yamlLineRE = regexp.MustCompile(`(?:yaml: )?line (\d+): (.*)`)
 
-func yamlProblem(path string, err error) Problem {
+func yamlProblem(path string, src []byte, err error) Problem {
 	msg := err.Error()
 	p := Problem{Code: "yaml-syntax", Pos: Pos{File: path}}
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		p.Pos.Line, _ = strconv.Atoi(m[1])
 		msg = m[2]
 		if isParserError(msg) {
-			// yaml.v3 numbers parser (not scanner) errors from 0: the line
-			// it names is the one before the collection that failed.
-			p.Pos.Line++
+			// yaml.v3 names the line where the enclosing collection
+			// starts (0-based), not the line where parsing failed.
+			start := p.Pos.Line + 1
+			p.Pos.Line = failLine(src, msg, start)
+			if p.Pos.Line != start {
+				msg += fmt.Sprintf(" (in the collection that starts on line %d)", start)
+			}
 		}
 	}
 	msg = strings.TrimPrefix(msg, "yaml: ")
@@ -76,6 +80,54 @@ func yamlProblem(path string, err error) Problem {
 		p.Pos.Line = 1
 	}
 	return p
+}
+
+// failLine finds the line where the parser failed inside the collection
+// that starts at line from. In a flow collection ([...], {...}) it is the
+// first line after from that continues no element list: the previous line
+// ends without a separator. In block collections it is the last line of
+// the shortest prefix of the file that fails with the same message. When
+// neither finds a line, from is kept.
+func failLine(src []byte, msg string, from int) int {
+	lines := bytes.SplitAfter(src, []byte("\n"))
+	if from < 1 || from > len(lines) {
+		return from
+	}
+	if strings.Contains(msg, "expected ',' or") {
+		prev := bytes.TrimSpace(lines[from-1])
+		for i := from; i < len(lines); i++ {
+			cur := bytes.TrimSpace(lines[i])
+			if len(cur) == 0 || cur[0] == '#' {
+				continue
+			}
+			last := prev[len(prev)-1]
+			if last != ',' && last != '[' && last != '{' && cur[0] != ',' && cur[0] != ']' && cur[0] != '}' {
+				return i + 1
+			}
+			prev = cur
+		}
+		return from
+	}
+	fails := func(n int) bool {
+		var v yaml.Node
+		err := yaml.Unmarshal(bytes.Join(lines[:n], nil), &v)
+		return err != nil && strings.HasSuffix(err.Error(), msg)
+	}
+	// The shortest failing prefix, searched between the collection's
+	// first line (which parses) and the whole file (which fails).
+	lo, hi := from, len(lines)
+	if fails(lo) || !fails(hi) {
+		return from
+	}
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
 }
 
 // isParserError recognises the messages of yaml.v3's parser stage

@@ -169,10 +169,10 @@ func TestDecodeProductsRejectsCorruptInput(t *testing.T) {
 		{"truncated version", []byte{'M', 0x80}, "truncated version"},
 		{"json", []byte(`[{"File":"x"}]`), "unknown encoding"},
 		{"trailing", append(append([]byte{}, valid...), 0), "trailing"},
-		{"huge table", []byte{'B', 0xff, 0xff, 0xff, 0xff, 0x0f}, "truncated"},
-		{"huge count", []byte{'B', 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, "exceeds"},
-		{"string index", []byte{'B', 0, 2, 9}, "string 9 of 1"},
-		{"bad bool", []byte{'B', 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7}, "bad bool"},
+		{"huge table", []byte{recordMagic, formatVersion, 0xff, 0xff, 0xff, 0xff, 0x0f}, "truncated"},
+		{"huge count", []byte{recordMagic, formatVersion, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, "exceeds"},
+		{"string index", []byte{recordMagic, formatVersion, 0, 2, 9}, "string 9 of 1"},
+		{"bad bool", []byte{recordMagic, formatVersion, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7}, "bad bool"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := decodeProducts(c.in)
@@ -276,20 +276,16 @@ func readSeed(t *testing.T, name string) []byte {
 	return []byte(b)
 }
 
-// TestLegacyRecordsRead: records written before the format had a version
-// (first byte 'B') carry version 1's body and read as version 1, so this
-// upgrade re-indexes nothing.
-func TestLegacyRecordsRead(t *testing.T) {
-	legacy, err := decodeProducts(readSeed(t, "example-mesh-legacy"))
-	if err != nil {
-		t.Fatalf("legacy record: %v", err)
-	}
-	v1, err := decodeProducts(readSeed(t, "example-mesh-v1"))
-	if err != nil {
-		t.Fatalf("version 1 record: %v", err)
-	}
-	if len(legacy) != 3 || !reflect.DeepEqual(legacy, v1) {
-		t.Fatal("the legacy record and the version 1 record of the same products decode differently")
+// TestOlderRecordsReindexed: records of version 1 (and the unversioned 'B'
+// records that carry version 1's body) predate the fields of ODCS 3.2, ODPS
+// ids and parsed SLA spans; this build reads neither, so both come back as
+// ErrFormatVersion and are re-indexed, never decoded into a wrong model.
+func TestOlderRecordsReindexed(t *testing.T) {
+	for _, seed := range []string{"example-mesh-legacy", "example-mesh-v1"} {
+		_, err := decodeProducts(readSeed(t, seed))
+		if !errors.Is(err, ErrFormatVersion) || errors.Is(err, ErrCorruptRecord) {
+			t.Errorf("%s: decodeProducts = %v, want ErrFormatVersion", seed, err)
+		}
 	}
 }
 
@@ -313,8 +309,8 @@ func TestOtherFormatVersions(t *testing.T) {
 }
 
 func FuzzDecodeProducts(f *testing.F) {
-	f.Add([]byte{'B', 0, 0})
-	f.Add([]byte{'B', 1, 1, 'x', 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0})
+	f.Add([]byte{recordMagic, formatVersion, 0, 0})
+	f.Add([]byte{recordMagic, formatVersion, 1, 1, 'x', 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ps, err := decodeProducts(b)
 		if err != nil {

@@ -38,10 +38,11 @@ import (
 // writes it in the current version.
 //
 // Records written before the version existed start with 'B' and carry the
-// body of version 1 unchanged; they are read as version 1.
+// body of version 1. Version 2 added the fields of ODCS 3.2, ODPS ids and
+// parsed SLA spans, so neither is read any more: both are re-indexed.
 const (
 	recordMagic   = 'M'
-	formatVersion = 1
+	formatVersion = 2
 	legacyMagic   = 'B' // unversioned records: the body of version 1
 )
 
@@ -179,6 +180,7 @@ func (e *encoder) product(p *mesh.Product) {
 	e.classification(p.Classification)
 	e.pos(p.Pos)
 	e.locs(p.Locs)
+	e.str(p.Title)
 }
 
 func (e *encoder) deprecation(d *mesh.Deprecation) {
@@ -243,7 +245,18 @@ func (e *encoder) sla(s mesh.SLA) {
 	e.str(s.Completeness)
 	e.body = binary.LittleEndian.AppendUint64(e.body, math.Float64bits(s.CompletenessPct))
 	e.str(s.Retention)
+	e.int(int64(s.RetentionMin))
 	e.str(s.Latency)
+	e.int(int64(s.LatencyMax))
+	e.count(len(s.Other), s.Other == nil)
+	for _, o := range s.Other {
+		e.str(o.Key)
+		e.str(o.Property)
+		e.str(o.Value)
+		e.int(int64(o.Duration))
+		e.bool(o.IsSpan)
+		e.pos(o.Pos)
+	}
 	e.pos(s.Pos)
 	e.locs(s.Locs)
 }
@@ -278,6 +291,14 @@ func (e *encoder) contractRef(c *mesh.Contract) {
 	e.str(c.Version)
 	e.str(c.Owner)
 	e.str(c.Status)
+	e.bool(c.Deprecated)
+	e.count(len(c.Servers), c.Servers == nil)
+	for _, sv := range c.Servers {
+		e.str(sv.Name)
+		e.str(sv.Type)
+		e.str(sv.Location)
+		e.pos(sv.Pos)
+	}
 	e.count(len(c.Models), c.Models == nil)
 	for _, m := range c.Models {
 		e.bool(m != nil)
@@ -294,9 +315,18 @@ func (e *encoder) contractRef(c *mesh.Contract) {
 func (e *encoder) model(m *mesh.Model) {
 	e.str(m.Name)
 	e.str(m.Type)
+	e.str(m.LogicalType)
 	e.str(m.Description)
+	e.bool(m.Deprecated)
 	e.fields(m.Fields)
 	e.quality(m.Quality)
+	e.count(len(m.Relationships), m.Relationships == nil)
+	for _, r := range m.Relationships {
+		e.str(r.Type)
+		e.strList(r.From)
+		e.strList(r.To)
+		e.pos(r.Pos)
+	}
 	e.pos(m.Pos)
 	e.locs(m.Locs)
 }
@@ -328,6 +358,8 @@ func (e *encoder) field(f *mesh.Field) {
 	e.str(f.Name)
 	e.str(f.Type)
 	e.str(f.PhysicalType)
+	e.str(f.PhysicalName)
+	e.bool(f.Deprecated)
 	e.str(f.Format)
 	e.str(f.Description)
 	e.bool(f.Required)
@@ -397,7 +429,7 @@ func recordBody(b []byte) ([]byte, error) {
 	}
 	switch b[0] {
 	case legacyMagic:
-		return b[1:], nil
+		return nil, fmt.Errorf("decode products: %w: record has version 1 (unversioned), this build reads %d", ErrFormatVersion, formatVersion)
 	case recordMagic:
 	default:
 		return nil, fmt.Errorf("decode products: %w: unknown encoding (first byte %#x)", ErrCorruptRecord, b[0])
@@ -613,6 +645,7 @@ func (d *decoder) product() *mesh.Product {
 	p.Classification = d.classification()
 	p.Pos = d.pos()
 	p.Locs = d.locs()
+	p.Title = d.str()
 	return p
 }
 
@@ -663,10 +696,25 @@ func (d *decoder) sla() mesh.SLA {
 		Completeness:    d.str(),
 		CompletenessPct: d.f64(),
 		Retention:       d.str(),
+		RetentionMin:    time.Duration(d.int()),
 		Latency:         d.str(),
+		LatencyMax:      time.Duration(d.int()),
+		Other:           d.slaOther(),
 		Pos:             d.pos(),
 		Locs:            d.locs(),
 	}
+}
+
+func (d *decoder) slaOther() []mesh.SLAProperty {
+	n := d.count(4)
+	if n == 0 {
+		return nil
+	}
+	out := make([]mesh.SLAProperty, n-1)
+	for i := range out {
+		out[i] = mesh.SLAProperty{Key: d.str(), Property: d.str(), Value: d.str(), Duration: time.Duration(d.int()), IsSpan: d.bool(), Pos: d.pos()}
+	}
+	return out
 }
 
 func (d *decoder) classification() mesh.Classification {
@@ -698,6 +746,13 @@ func (d *decoder) contract() *mesh.Contract {
 		Version:     d.str(),
 		Owner:       d.str(),
 		Status:      d.str(),
+		Deprecated:  d.bool(),
+	}
+	if n := d.count(4); n > 0 {
+		c.Servers = make([]mesh.Server, n-1)
+		for i := range c.Servers {
+			c.Servers[i] = mesh.Server{Name: d.str(), Type: d.str(), Location: d.str(), Pos: d.pos()}
+		}
 	}
 	// Registered before its body is read, matching the encoder's numbering.
 	d.contracts = append(d.contracts, c)
@@ -717,8 +772,16 @@ func (d *decoder) contract() *mesh.Contract {
 }
 
 func (d *decoder) model() *mesh.Model {
-	return &mesh.Model{Name: d.str(), Type: d.str(), Description: d.str(), Fields: d.fields(),
-		Quality: d.quality(), Pos: d.pos(), Locs: d.locs()}
+	m := &mesh.Model{Name: d.str(), Type: d.str(), LogicalType: d.str(), Description: d.str(), Deprecated: d.bool(),
+		Fields: d.fields(), Quality: d.quality()}
+	if n := d.count(4); n > 0 {
+		m.Relationships = make([]mesh.Relationship, n-1)
+		for i := range m.Relationships {
+			m.Relationships[i] = mesh.Relationship{Type: d.str(), From: d.strs(), To: d.strs(), Pos: d.pos()}
+		}
+	}
+	m.Pos, m.Locs = d.pos(), d.locs()
+	return m
 }
 
 func (d *decoder) quality() []mesh.QualityRule {
@@ -759,6 +822,8 @@ func (d *decoder) field() *mesh.Field {
 		Name:             d.str(),
 		Type:             d.str(),
 		PhysicalType:     d.str(),
+		PhysicalName:     d.str(),
+		Deprecated:       d.bool(),
 		Format:           d.str(),
 		Description:      d.str(),
 		Required:         d.bool(),
