@@ -43,10 +43,12 @@ test: test-go test-rego test-deploy
 
 # Redis-backed tests (store, queue, webhook, end to end) talk to a real
 # redis-server: scripts/redis-test.sh installs one when missing and starts a
-# dedicated instance for the tests.
+# dedicated instance for the tests; scripts/redis-cluster-test.sh starts a
+# local Redis Cluster (3 masters, 3 replicas) for the store's cluster tests.
 test-go:
 	$(GO) vet ./...
-	MESHBOT_TEST_REDIS_URL=$${MESHBOT_TEST_REDIS_URL:-$$(scripts/redis-test.sh)} $(GO) test -count=1 ./...
+	redis=$${MESHBOT_TEST_REDIS_URL:-$$(scripts/redis-test.sh)} && cluster=$${MESHBOT_TEST_REDIS_CLUSTER_URL:-$$(scripts/redis-cluster-test.sh)} && \
+	MESHBOT_TEST_REDIS_URL=$$redis MESHBOT_TEST_REDIS_CLUSTER_URL=$$cluster $(GO) test -count=1 ./...
 
 test-rego: build
 	./$(BIN) policy test policy

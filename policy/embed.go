@@ -1,6 +1,6 @@
 // Package policy holds meshbot's bundled default policy: Rego v1 rules for
 // data product descriptors and their unit tests, embedded in the binary.
-// internal/policy loads it when no other policy folder is configured.
+// internal/policyeval loads it when no other policy folder is configured.
 package policy
 
 import (

@@ -12,12 +12,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/meshbot/meshbot/internal/checks"
+	"github.com/meshbot/meshbot/internal/engine"
 	"github.com/meshbot/meshbot/internal/gitsnap"
 	"github.com/meshbot/meshbot/internal/impact"
 	"github.com/meshbot/meshbot/internal/mesh"
-	"github.com/meshbot/meshbot/internal/policy"
-	bundled "github.com/meshbot/meshbot/policy"
+	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/internal/render"
+	"github.com/meshbot/meshbot/policy"
 )
 
 // repeated collects a flag given several times.
@@ -26,98 +27,34 @@ type repeated []string
 func (r *repeated) String() string     { return strings.Join(*r, ",") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
-func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("meshbot check", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	var (
-		base      = fl.String("base", "", "the version to compare with: a git ref of DIR's repository or another folder")
-		consumers repeated
-		policyDir = fl.String("policy", "", "policy folder (default: the bundled policy)")
-		format    = fl.String("format", "text", "output: "+strings.Join(checks.Formats, "|"))
-		todayFlag = fl.String("today", "", "judge as of this date (YYYY-MM-DD; default: today), for reproducible reports")
-	)
-	fl.Var(&consumers, "consumers", "a checkout whose descriptors register consumers, or a registry file (repeatable)")
-	fl.Usage = func() {
-		fmt.Fprint(stderr, "usage: meshbot check [flags] [DIR]\n\nExit 0 clean, 1 findings that fail, 2 unusable input.\n\nFlags:\n")
-		fl.PrintDefaults()
-	}
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUnusable
-	}
-	if fl.NArg() > 1 {
-		fmt.Fprintf(stderr, "meshbot check: one DIR at most, got %q\n", fl.Args())
-		return exitUnusable
-	}
-	if !validFormat(*format) {
-		fmt.Fprintf(stderr, "meshbot check: unknown --format %q (want %s)\n", *format, strings.Join(checks.Formats, ", "))
-		return exitUnusable
-	}
-	dir := "."
-	if fl.NArg() == 1 {
-		dir = fl.Arg(0)
-	}
-	today := time.Now()
-	if *todayFlag != "" {
-		t, err := time.Parse(time.DateOnly, *todayFlag)
-		if err != nil {
-			fmt.Fprintf(stderr, "meshbot check: --today %q is not a YYYY-MM-DD date\n", *todayFlag)
-			return exitUnusable
-		}
-		today = t
-	}
+// checkOptions are meshbot check's flags and folder, validated.
+type checkOptions struct {
+	dir, base, policyDir string
+	consumers            []string
+	format               render.Format
+	today                time.Time
+}
 
-	req := checks.Request{Today: today}
-	if err := checkDir(dir); err != nil {
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, code, ok := parseCheck(args, stderr)
+	if !ok {
+		return code
+	}
+	req, err := checkRequest(ctx, opts)
+	if err != nil {
 		fmt.Fprintf(stderr, "meshbot check: %v\n", err)
 		return exitUnusable
 	}
-	if *base == "" {
-		var err error
-		if req.Head, err = loadDir(ctx, dir); err != nil {
-			fmt.Fprintf(stderr, "meshbot check: %v\n", err)
-			return exitUnusable
-		}
-	} else {
-		baseDir, cleanup, err := resolveBase(ctx, dir, *base)
-		if err != nil {
-			fmt.Fprintf(stderr, "meshbot check: --base: %v\n", err)
-			return exitUnusable
-		}
-		// Files identical on both sides are read once and parsed only
-		// where their content matters.
-		req.Head, req.Base, err = mesh.LoadPair(ctx, os.DirFS(dir), os.DirFS(baseDir))
-		cleanup()
-		if err != nil {
-			fmt.Fprintf(stderr, "meshbot check: %v\n", err)
-			return exitUnusable
-		}
-		req.Head.Root, req.Base.Root = dir, *base
-	}
-	for _, c := range consumers {
-		products, problems, err := loadConsumers(ctx, c)
-		if err != nil {
-			fmt.Fprintf(stderr, "meshbot check: --consumers: %v\n", err)
-			return exitUnusable
-		}
-		req.Consumers = append(req.Consumers, products)
-		req.ConsumerProblems = append(req.ConsumerProblems, problems...)
-	}
-	pol, err := loadPolicy(ctx, *policyDir)
-	if err != nil {
+	if req.Policy, err = loadPolicy(ctx, opts.policyDir); err != nil {
 		printPolicyError(stderr, err)
 		return exitUnusable
 	}
-	req.Policy = pol
-
-	rep, err := checks.Evaluate(ctx, req)
+	rep, err := engine.Evaluate(ctx, req)
 	if err != nil {
 		fmt.Fprintf(stderr, "meshbot check: %v\n", err)
 		return exitUnusable
 	}
-	if err := checks.Render(stdout, rep, *format, version); err != nil {
+	if err := render.Write(stdout, rep, opts.format, version); err != nil {
 		fmt.Fprintf(stderr, "meshbot check: write report: %v\n", err)
 		return exitUnusable
 	}
@@ -127,13 +64,89 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
-func validFormat(f string) bool {
-	for _, x := range checks.Formats {
-		if f == x {
-			return true
-		}
+// parseCheck reads the command line; when it is not usable it says why
+// and returns the exit code to end with.
+func parseCheck(args []string, stderr io.Writer) (opts checkOptions, code int, ok bool) {
+	fl := flag.NewFlagSet("meshbot check", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	var (
+		base      = fl.String("base", "", "the version to compare with: a git ref of DIR's repository or another folder")
+		consumers repeated
+		policyDir = fl.String("policy", "", "policy folder (default: the bundled policy)")
+		format    = fl.String("format", "text", "output: "+render.FormatNames("|"))
+		todayFlag = fl.String("today", "", "judge as of this date (YYYY-MM-DD; default: today), for reproducible reports")
+	)
+	fl.Var(&consumers, "consumers", "a checkout whose descriptors register consumers, or a registry file (repeatable)")
+	fl.Usage = func() {
+		fmt.Fprint(stderr, "usage: meshbot check [flags] [DIR]\n\nExit 0 clean, 1 findings that fail, 2 unusable input.\n\nFlags:\n")
+		fl.PrintDefaults()
 	}
-	return false
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return opts, exitOK, false
+		}
+		return opts, exitUnusable, false
+	}
+	if fl.NArg() > 1 {
+		fmt.Fprintf(stderr, "meshbot check: one DIR at most, got %q\n", fl.Args())
+		return opts, exitUnusable, false
+	}
+	f, err := render.ParseFormat(*format)
+	if err != nil {
+		fmt.Fprintf(stderr, "meshbot check: unknown --format %q (want %s)\n", *format, render.FormatNames(", "))
+		return opts, exitUnusable, false
+	}
+	opts = checkOptions{dir: ".", base: *base, policyDir: *policyDir, consumers: consumers, format: f, today: time.Now()}
+	if fl.NArg() == 1 {
+		opts.dir = fl.Arg(0)
+	}
+	if *todayFlag != "" {
+		t, err := time.Parse(time.DateOnly, *todayFlag)
+		if err != nil {
+			fmt.Fprintf(stderr, "meshbot check: --today %q is not a YYYY-MM-DD date\n", *todayFlag)
+			return opts, exitUnusable, false
+		}
+		opts.today = t
+	}
+	return opts, exitOK, true
+}
+
+// checkRequest loads the head, the base and the consumers the engine
+// judges with.
+func checkRequest(ctx context.Context, opts checkOptions) (engine.Request, error) {
+	req := engine.Request{Today: opts.today}
+	if err := checkDir(opts.dir); err != nil {
+		return req, err
+	}
+	if opts.base == "" {
+		var err error
+		req.Head, err = loadDir(ctx, opts.dir)
+		if err != nil {
+			return req, err
+		}
+	} else {
+		baseDir, cleanup, err := resolveBase(ctx, opts.dir, opts.base)
+		if err != nil {
+			return req, fmt.Errorf("--base: %w", err)
+		}
+		// Files identical on both sides are read once and parsed only
+		// where their content matters.
+		req.Head, req.Base, err = mesh.LoadPair(ctx, os.DirFS(opts.dir), os.DirFS(baseDir))
+		cleanup()
+		if err != nil {
+			return req, err
+		}
+		req.Head.Root, req.Base.Root = opts.dir, opts.base
+	}
+	for _, c := range opts.consumers {
+		products, problems, err := loadConsumers(ctx, c)
+		if err != nil {
+			return req, fmt.Errorf("--consumers: %w", err)
+		}
+		req.Consumers = append(req.Consumers, products)
+		req.ConsumerProblems = append(req.ConsumerProblems, problems...)
+	}
+	return req, nil
 }
 
 // checkDir refuses what is not a readable folder.
@@ -215,8 +228,8 @@ func readCapped(path string) ([]byte, error) {
 	return src, nil
 }
 
-func loadPolicy(ctx context.Context, dir string) (*policy.Set, error) {
-	var fsys fs.FS = bundled.FS()
+func loadPolicy(ctx context.Context, dir string) (*policyeval.Set, error) {
+	var fsys fs.FS = policy.FS()
 	if dir != "" {
 		st, err := os.Stat(dir)
 		if err != nil {
@@ -227,11 +240,11 @@ func loadPolicy(ctx context.Context, dir string) (*policy.Set, error) {
 		}
 		fsys = os.DirFS(dir)
 	}
-	return policy.Load(ctx, fsys, policy.Options{})
+	return policyeval.Load(ctx, fsys, policyeval.Options{})
 }
 
 func printPolicyError(w io.Writer, err error) {
-	var ce *policy.CompileError
+	var ce *policyeval.CompileError
 	if errors.As(err, &ce) {
 		fmt.Fprintf(w, "meshbot: the policy does not compile (%d error(s)):\n", len(ce.Errors))
 		for _, p := range ce.Errors {

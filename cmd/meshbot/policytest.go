@@ -7,8 +7,8 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/meshbot/meshbot/internal/policy"
-	bundled "github.com/meshbot/meshbot/policy"
+	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/policy"
 )
 
 func runPolicyTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -20,7 +20,7 @@ func runPolicyTest(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprint(stderr, "usage: meshbot policy test [-v] [DIR]\n")
 		return exitUnusable
 	}
-	var fsys fs.FS = bundled.FS()
+	var fsys fs.FS = policy.FS()
 	name := "bundled policy"
 	if len(args) == 1 {
 		st, err := os.Stat(args[0])
@@ -30,7 +30,7 @@ func runPolicyTest(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		fsys, name = os.DirFS(args[0]), args[0]
 	}
-	rep, err := policy.Test(ctx, fsys)
+	rep, err := policyeval.Test(ctx, fsys)
 	if err != nil {
 		printPolicyError(stderr, err)
 		return exitUnusable

@@ -13,17 +13,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/meshbot/meshbot/internal/backstage"
-	"github.com/meshbot/meshbot/internal/commands"
 	"github.com/meshbot/meshbot/internal/config"
-	"github.com/meshbot/meshbot/internal/github"
-	"github.com/meshbot/meshbot/internal/index"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/metrics"
-	"github.com/meshbot/meshbot/internal/policy"
-	"github.com/meshbot/meshbot/internal/prcheck"
+	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/store"
-	"github.com/meshbot/meshbot/internal/webhook"
 	"github.com/meshbot/meshbot/internal/worker"
 )
 
@@ -53,7 +47,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 	defer st.Close()
 	gin.SetMode(gin.ReleaseMode)
 	if err := serve(ctx, cfg, st, serveDeps{Logger: log}); err != nil {
-		var ce *policy.CompileError
+		var ce *policyeval.CompileError
 		if errors.As(err, &ce) {
 			printPolicyError(stderr, err)
 			return exitUnusable
@@ -82,8 +76,9 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 // serveDeps are what tests replace.
 type serveDeps struct {
 	Logger *slog.Logger
-	// Handlers replace every job handler (tests); nil builds the real ones.
-	Handlers map[string]jobs.Handler
+	// Jobs replaces the registry of job handlers (tests); nil builds the
+	// real one.
+	Jobs *jobs.Registry
 	// Listening is told the address once the server accepts connections.
 	Listening func(addr string)
 	Workers   int
@@ -103,79 +98,30 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	if log == nil {
 		log = slog.Default()
 	}
-	set, err := loadPolicy(ctx, cfg.PolicyDir)
+	pol, err := servePolicy(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	pol := policy.NewSwappable(set)
-	source := "bundled"
-	if cfg.PolicyDir != "" {
-		source = cfg.PolicyDir
-	}
-	log.Info("policy loaded", "source", source, "version", set.Version(), "rules", set.Rules(), "engine", set.Engine())
-	if cfg.PolicyRepo() != "" {
-		log.Info("policy repository configured; following it is not implemented yet, the policy above stays active", "repo", cfg.PolicyRepo())
-	}
-	if cfg.BackstageToken == "" {
-		log.Info("backstage provider endpoint off: set MESHBOT_BACKSTAGE_TOKEN to serve GET " + backstage.Path)
-	}
 	m := metrics.New(st, log)
-	m.SetPolicy(set.Version(), source)
-
-	handlers := deps.Handlers
+	m.SetPolicy(pol.Load().Version(), policySource(cfg))
+	handlers := deps.Jobs
 	if handlers == nil {
 		if handlers, err = jobHandlers(cfg, st, pol, log); err != nil {
 			return err
 		}
 	}
-	if cfg.DevSecret {
-		log.Warn("DEVELOPMENT MODE: no GitHub App and no GITHUB_WEBHOOK_SECRET configured; deliveries are verified with this generated secret, for sample deliveries only",
-			"secret", string(cfg.WebhookSecret))
-	}
-	in, err := webhook.New(webhook.Options{
-		Secret:  cfg.WebhookSecret,
-		Sink:    st,
-		Metrics: m,
-		Logger:  log,
-		Ready: map[string]func(context.Context) error{
-			"store": st.Ping,
-			"policy": func(context.Context) error {
-				if pol.Load() == nil {
-					return errors.New("no policy loaded")
-				}
-				return nil
-			},
-		},
-	})
+	router, err := routes(cfg, st, pol, m, log)
 	if err != nil {
 		return err
 	}
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on MESHBOT_ADDR=%s: %w", cfg.Addr, err)
 	}
-	router := in.Router()
-	router.GET(backstage.Path, backstage.NewHandler(st, backstage.HandlerOptions{
-		Token: cfg.BackstageToken, Entities: backstage.Options{GitHubURL: backstage.WebURL(cfg.APIURL)}, Logger: log,
-	}))
-	srv := &http.Server{
-		Handler:           router,
-		ReadHeaderTimeout: 10 * time.Second,
-		// 25 MB over a slow link still fits; a stalled client does not
-		// hold a connection forever.
-		ReadTimeout:  2 * time.Minute,
-		WriteTimeout: 2 * time.Minute,
-		IdleTimeout:  2 * time.Minute,
-		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := httpServer(router, log)
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(ln) }()
-	log.Info("meshbot serve: listening", "addr", ln.Addr().String(), "store", st.Kind(), "github_api", cfg.APIURL, "app", cfg.AppID)
-	if cfg.DevSecret {
-		log.Info("next: send a signed sample delivery with  GITHUB_WEBHOOK_SECRET=" + string(cfg.WebhookSecret) +
-			" scripts/sample-delivery.sh http://" + displayAddr(ln.Addr()) + "/webhook  and see README \"Installing the GitHub App\" to connect a real App")
-	}
+	logListening(cfg, st, ln.Addr(), log)
 	if deps.Listening != nil {
 		deps.Listening(ln.Addr().String())
 	}
@@ -198,7 +144,13 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 		runErr = fmt.Errorf("worker pool: %w", err)
 		poolErr <- err
 	}
+	return shutdown(srv, st, stopPool, poolErr, runErr, log)
+}
 
+// shutdown stops the HTTP server (deliveries in flight are answered), lets
+// the memory store's queue empty, then stops the workers and waits for
+// them. runErr is what ended serve, if anything did.
+func shutdown(srv *http.Server, st store.Store, stopPool context.CancelFunc, poolErr <-chan error, runErr error, log *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownHTTP)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -237,31 +189,6 @@ func drainMemory(st store.Store, log *slog.Logger) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// jobHandlers are the handlers of every job kind. Without a GitHub App each
-// fails permanently with a message saying so, so the job is dead-lettered
-// (visible in logs and metrics) instead of retried for nothing.
-func jobHandlers(cfg *config.Config, st store.Store, pol *policy.Swappable, log *slog.Logger) (map[string]jobs.Handler, error) {
-	if !cfg.HasApp() {
-		log.Warn("no GitHub App configured (GITHUB_APP_ID): deliveries are accepted, but every job that needs GitHub fails; see README \"Installing the GitHub App\"")
-		noApp := func(_ context.Context, j store.Job) error {
-			log.Error("job needs GitHub but no GitHub App is configured: set GITHUB_APP_ID, GITHUB_PRIVATE_KEY(_FILE) and GITHUB_WEBHOOK_SECRET", "job", j.ID, "kind", j.Kind)
-			return store.Permanent(errors.New("no GitHub App configured"))
-		}
-		return map[string]jobs.Handler{jobs.KindCheck: noApp, jobs.KindIndex: noApp, jobs.KindPurge: noApp, jobs.KindCommand: noApp}, nil
-	}
-	app, err := github.NewApp(github.Config{AppID: cfg.AppID, PrivateKey: cfg.PrivateKey, BaseURL: cfg.APIURL, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("GitHub App %d (key from %s): %w", cfg.AppID, cfg.KeySource, err)
-	}
-	ix := index.NewIndexer(index.Deps{GitHub: index.FromApp(app), Registry: st, Logger: log})
-	return map[string]jobs.Handler{
-		jobs.KindCheck:   prcheck.New(prcheck.Deps{GitHub: prcheck.FromApp(app), Store: st, Policy: pol, Logger: log}),
-		jobs.KindIndex:   ix.HandleIndex,
-		jobs.KindPurge:   ix.HandlePurge,
-		jobs.KindCommand: commands.New(commands.Deps{GitHub: commands.FromApp(app), Queue: st, Latest: st, Logger: log}),
-	}, nil
 }
 
 // displayAddr turns a wildcard listen address into one a newcomer can curl.

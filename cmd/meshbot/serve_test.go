@@ -42,7 +42,8 @@ func TestServeShutdownAnswersInFlight(t *testing.T) {
 	defer st.Close()
 
 	ran := make(chan string, 10)
-	record := func(_ context.Context, j store.Job) error { ran <- j.ID; return nil }
+	record := jobs.NewRegistry()
+	jobs.Register(record, jobs.KindPullCheck, func(_ context.Context, _ jobs.PullCheck, m jobs.Meta) error { ran <- m.ID; return nil })
 	addr := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -50,7 +51,7 @@ func TestServeShutdownAnswersInFlight(t *testing.T) {
 	go func() {
 		done <- serve(ctx, cfg, st, serveDeps{
 			Logger:    slog.New(slog.DiscardHandler),
-			Handlers:  map[string]jobs.Handler{jobs.KindCheck: record},
+			Jobs:      record,
 			Listening: func(a string) { addr <- a },
 			Workers:   1,
 		})

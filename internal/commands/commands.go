@@ -7,49 +7,20 @@ import (
 	"log/slog"
 	"strings"
 
-	gh "github.com/google/go-github/v60/github"
-
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/store"
 )
 
-// Client is what commands ask of an installation's GitHub client;
-// *github.Client has these methods.
-type Client interface {
-	Comment(ctx context.Context, owner, repo string, issue int, body string) (*gh.IssueComment, error)
-	React(ctx context.Context, owner, repo string, commentID int64, content string) error
-	Permission(ctx context.Context, owner, repo, user string) (string, error)
-	PullRequest(ctx context.Context, owner, repo string, n int) (*gh.PullRequest, error)
-}
-
-// GitHub hands out the client of an installation.
-type GitHub interface {
-	Client(installation int64) (Client, error)
-}
-
-// FromApp adapts the App's installation clients to GitHub.
-func FromApp(app *github.App) GitHub { return appClients{app} }
-
-type appClients struct{ app *github.App }
-
-func (a appClients) Client(installation int64) (Client, error) {
-	c, err := a.app.Installation(installation)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
 // Env is what a command runs with.
 type Env struct {
 	Job        jobs.Command // the comment: repository, issue, commenter
-	GitHub     Client
+	GitHub     githubapp.Installation
 	Queue      store.Queue
 	Latest     store.Latest
 	Logger     *slog.Logger
-	Permission string    // the commenter's role on the repository
-	Commands   []Command // every registered command, for help
+	Permission githubapp.Role // the commenter's role on the repository
+	Commands   []Command      // every registered command, for help
 }
 
 // Command is one `/mesh` command. Adding a command is adding one entry to
@@ -60,10 +31,10 @@ type Command struct {
 	Name    string // what follows /mesh, lower case
 	Usage   string // e.g. "/mesh recheck"
 	Summary string // one line for help
-	// Permission is the least role on the repository the commenter needs:
-	// read, triage, write, maintain or admin. Anything else is treated as
-	// admin, so a typo fails closed.
-	Permission string
+	// Permission is the least role on the repository the commenter needs.
+	// A role GitHub does not define is treated as admin, so a typo fails
+	// closed.
+	Permission githubapp.Role
 	// Run does the work and returns the reply (markdown). An error made with
 	// Refuse is shown to the commenter as the reply; any other error is
 	// retried when transient (the job fails) or reported when not.
@@ -73,8 +44,8 @@ type Command struct {
 // Builtin is meshbot's command registry.
 func Builtin() []Command {
 	return []Command{
-		{Name: "help", Usage: "/mesh help", Summary: "list the commands meshbot understands", Permission: "read", Run: runHelp},
-		{Name: "recheck", Usage: "/mesh recheck", Summary: "run meshbot's check again on this pull request's head", Permission: "write", Run: runRecheck},
+		{Name: "help", Usage: "/mesh help", Summary: "list the commands meshbot understands", Permission: githubapp.RoleRead, Run: runHelp},
+		{Name: "recheck", Usage: "/mesh recheck", Summary: "run meshbot's check again on this pull request's head", Permission: githubapp.RoleWrite, Run: runRecheck},
 	}
 }
 
@@ -91,30 +62,19 @@ func (r refusal) Error() string { return r.msg }
 // rank places a role on GitHub's ladder none < read < triage < write <
 // maintain < admin. An unknown role ranks as none for a user and as admin
 // for a requirement (see Command.Permission).
-func rank(role string, required bool) int {
-	switch role {
-	case "none":
-		return 0
-	case "read":
-		return 1
-	case "triage":
-		return 2
-	case "write":
-		return 3
-	case "maintain":
-		return 4
-	case "admin":
-		return 5
+func rank(role githubapp.Role, required bool) int {
+	if r, ok := role.Rank(); ok {
+		return r
 	}
 	if required {
-		return 5
+		return githubapp.RoleAdminRank
 	}
 	return 0
 }
 
 // Deps are the handler's collaborators.
 type Deps struct {
-	GitHub GitHub
+	GitHub githubapp.Clients
 	Queue  store.Queue  // where recheck enqueues a check
 	Latest store.Latest // recheck marks the head it asks for as the newest
 	Logger *slog.Logger // default slog.Default()
@@ -124,16 +84,16 @@ type Deps struct {
 
 // Reactions the handler leaves on the command's comment.
 const (
-	ReactSeen    = "eyes"     // at once: the command was noticed
-	ReactDone    = "+1"       // it ran
-	ReactRefused = "confused" // unknown, not allowed, or failed
+	ReactSeen    = githubapp.ReactionEyes     // at once: the command was noticed
+	ReactDone    = githubapp.ReactionThumbsUp // it ran
+	ReactRefused = githubapp.ReactionConfused // unknown, not allowed, or failed
 )
 
 // maxReply keeps replies under GitHub's 65,536-character comment limit.
 const maxReply = 60000
 
 // New returns the handler of jobs.KindCommand jobs.
-func New(deps Deps) jobs.Handler {
+func New(deps Deps) jobs.Handler[jobs.Command] {
 	h := &handler{deps: deps}
 	if h.deps.Logger == nil {
 		h.deps.Logger = slog.Default()
@@ -155,11 +115,7 @@ func (h *handler) find(name string) (Command, bool) {
 	return Command{}, false
 }
 
-func (h *handler) handle(ctx context.Context, j store.Job) error {
-	var in jobs.Command
-	if err := jobs.Decode(j, &in); err != nil {
-		return store.Permanent(err)
-	}
+func (h *handler) handle(ctx context.Context, in jobs.Command, _ jobs.Meta) error {
 	log := h.deps.Logger.With(slog.String("delivery", in.Delivery), slog.Int64("installation", in.Installation),
 		slog.String("repo", in.Owner+"/"+in.Repo), slog.Int("issue", in.Issue), slog.String("user", in.User))
 	if strings.HasSuffix(in.User, "[bot]") {
@@ -175,24 +131,24 @@ func (h *handler) handle(ctx context.Context, j store.Job) error {
 		inv.Name = "help"
 	}
 	log = log.With(slog.String("command", inv.Name))
-	client, err := h.deps.GitHub.Client(in.Installation)
+	client, err := h.deps.GitHub.Installation(in.Installation)
 	if err != nil {
 		return fmt.Errorf("command %s: client of installation %d: %w", inv.Name, in.Installation, err)
 	}
 	if err := client.React(ctx, in.Owner, in.Repo, in.CommentID, ReactSeen); err != nil {
 		return fmt.Errorf("command %s: acknowledge: %w", inv.Name, err)
 	}
-	finish := func(reply, reaction string) error {
+	finish := func(reply string, reaction githubapp.Reaction) error {
 		if len(reply) > maxReply {
 			reply = reply[:maxReply] + "\n\n…(cut to fit a comment)"
 		}
-		if _, err := client.Comment(ctx, in.Owner, in.Repo, in.Issue, reply); err != nil {
+		if err := client.Comment(ctx, in.Owner, in.Repo, in.Issue, reply); err != nil {
 			return fmt.Errorf("command %s: reply: %w", inv.Name, err)
 		}
 		if err := client.React(ctx, in.Owner, in.Repo, in.CommentID, reaction); err != nil {
 			return fmt.Errorf("command %s: react: %w", inv.Name, err)
 		}
-		log.InfoContext(ctx, "command: answered", slog.String("reaction", reaction))
+		log.InfoContext(ctx, "command: answered", slog.String("reaction", string(reaction)))
 		return nil
 	}
 
@@ -205,7 +161,7 @@ func (h *handler) handle(ctx context.Context, j store.Job) error {
 		return fmt.Errorf("command %s: %w", inv.Name, err)
 	}
 	if rank(perm, false) < rank(cmd.Permission, true) {
-		log.InfoContext(ctx, "command: refused for permission", slog.String("has", perm), slog.String("needs", cmd.Permission))
+		log.InfoContext(ctx, "command: refused for permission", slog.String("has", string(perm)), slog.String("needs", string(cmd.Permission)))
 		return finish(fmt.Sprintf("@%s, `%s` needs **%s** permission on %s/%s; you have **%s**.",
 			in.User, cmd.Usage, cmd.Permission, in.Owner, in.Repo, perm), ReactRefused)
 	}
@@ -215,7 +171,7 @@ func (h *handler) handle(ctx context.Context, j store.Job) error {
 	switch {
 	case errors.As(err, &ref):
 		return finish(fmt.Sprintf("@%s, %s", in.User, ref.msg), ReactRefused)
-	case err != nil && (errors.Is(err, github.ErrNotFound) || store.IsPermanent(err)):
+	case err != nil && (errors.Is(err, githubapp.ErrNotFound) || store.IsPermanent(err)):
 		log.WarnContext(ctx, "command: failed", slog.Any("err", err))
 		return finish(fmt.Sprintf("@%s, `%s` failed: %s", in.User, cmd.Usage, err), ReactRefused)
 	case err != nil:
@@ -259,16 +215,16 @@ func runRecheck(ctx context.Context, env Env, _ Invocation) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if pr.GetState() == "closed" {
+	if pr.Closed {
 		return "", Refuse("pull request #%d is closed; meshbot checks open pull requests.", in.Issue)
 	}
-	head := pr.GetHead().GetSHA()
+	head := pr.HeadSHA
 	if head == "" {
 		return "", fmt.Errorf("pull request #%d has no head SHA", in.Issue)
 	}
-	check := jobs.Check{
+	check := jobs.PullCheck{
 		Delivery: in.Delivery, Installation: in.Installation, Owner: in.Owner, Repo: in.Repo,
-		PR: in.Issue, HeadSHA: head, BaseSHA: pr.GetBase().GetSHA(), BaseRef: pr.GetBase().GetRef(),
+		PR: in.Issue, HeadSHA: head, BaseSHA: pr.BaseSHA, BaseRef: pr.BaseRef,
 	}
 	key := check.Key()
 	if err := env.Latest.SetLatest(ctx, key, head); err != nil {
@@ -278,7 +234,7 @@ func runRecheck(ctx context.Context, env Env, _ Invocation) (string, error) {
 	if id == "" {
 		id = fmt.Sprintf("comment-%d", in.CommentID)
 	}
-	job, err := jobs.New(id+".recheck", jobs.KindCheck, key, check)
+	job, err := jobs.KindPullCheck.New(id+".recheck", key, check)
 	if err != nil {
 		return "", err
 	}

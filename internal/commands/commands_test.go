@@ -15,7 +15,7 @@ import (
 
 	"github.com/meshbot/meshbot/internal/ghfake"
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/testutil"
@@ -34,8 +34,8 @@ type env struct {
 	repo    *ghfake.Repo
 	pr      *ghfake.PullRequest
 	store   store.Store
-	handle  jobs.Handler
-	payload []byte // GitHub's published issue_comment example
+	handle  func(context.Context, store.Job) error // as the worker runs it
+	payload []byte                                 // GitHub's published issue_comment example
 	n       int
 }
 
@@ -57,7 +57,7 @@ func newEnv(t *testing.T) *env {
 	}
 	key := ghfaketest.PEM()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app, err := github.NewApp(github.Config{
+	app, err := githubapp.NewApp(githubapp.Config{
 		AppID: testAppID, PrivateKey: key, BaseURL: f.URL(), HTTPClient: f.Client(),
 		RetryBaseDelay: time.Millisecond, MaxWait: time.Second, MaxRetries: 1, Logger: log,
 	})
@@ -68,7 +68,21 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { _ = s.Close() })
 	return &env{
 		fake: f, repo: repo, pr: pr, store: s, payload: payload,
-		handle: New(Deps{GitHub: FromApp(app), Queue: s, Latest: s, Logger: log}),
+		handle: viaRegistry(New(Deps{GitHub: app, Queue: s, Latest: s, Logger: log})),
+	}
+}
+
+// viaRegistry runs h on a stored job as the worker does: decoded once by
+// the registry of kinds.
+func viaRegistry(h jobs.Handler[jobs.Command]) func(context.Context, store.Job) error {
+	reg := jobs.NewRegistry()
+	jobs.Register(reg, jobs.KindCommand, h)
+	return func(ctx context.Context, j store.Job) error {
+		d, err := reg.Decode(j)
+		if err != nil {
+			return err
+		}
+		return d.Run(ctx)
 	}
 }
 
@@ -108,7 +122,7 @@ func (e *env) comment(t *testing.T, issue int, user, body string) (j store.Job, 
 		t.Fatalf("route: %v", err)
 	}
 	for _, j := range w.Jobs {
-		if j.Kind == jobs.KindCommand {
+		if j.Kind == jobs.KindCommand.Name() {
 			return j, commentID, true
 		}
 	}
@@ -208,14 +222,14 @@ func TestRecheckByWriter(t *testing.T) {
 	if err != nil || l == nil {
 		t.Fatalf("no check job enqueued: %v", err)
 	}
-	var c jobs.Check
-	if err := jobs.Decode(l.Job, &c); err != nil {
+	var c jobs.PullCheck
+	if err := json.Unmarshal(l.Job.Payload, &c); err != nil {
 		t.Fatal(err)
 	}
-	want := jobs.Check{Delivery: c.Delivery, Installation: 7, Owner: "acme", Repo: "mesh", PR: prNumber,
+	want := jobs.PullCheck{Delivery: c.Delivery, Installation: 7, Owner: "acme", Repo: "mesh", PR: prNumber,
 		HeadSHA: head, BaseSHA: e.repo.Branch("main"), BaseRef: "main"}
-	if l.Job.Kind != jobs.KindCheck || c != want || l.Job.Key != want.Key() || c.Delivery == "" {
-		t.Errorf("job %s key %q: %+v\nwant kind %s key %q: %+v", l.Job.Kind, l.Job.Key, c, jobs.KindCheck, want.Key(), want)
+	if l.Job.Kind != jobs.KindPullCheck.Name() || c != want || l.Job.Key != want.Key() || c.Delivery == "" {
+		t.Errorf("job %s key %q: %+v\nwant kind %s key %q: %+v", l.Job.Kind, l.Job.Key, c, jobs.KindPullCheck.Name(), want.Key(), want)
 	}
 	if ok, _ := e.store.IsLatest(ctx, want.Key(), head); !ok {
 		t.Error("the head is not recorded as the newest")
@@ -308,7 +322,7 @@ func TestIgnoredComments(t *testing.T) {
 			e := newEnv(t)
 			// Whatever the intake decides, the handler itself ignores it.
 			_, id, _ := e.comment(t, prNumber, tc.user, tc.body)
-			j, err := jobs.New("direct", jobs.KindCommand, "", jobs.Command{
+			j, err := jobs.KindCommand.New("direct", "", jobs.Command{
 				Delivery: "direct", Installation: 7, Owner: "acme", Repo: "mesh", Issue: prNumber, IsPR: true,
 				CommentID: id, User: tc.user, Body: tc.body,
 			})

@@ -13,6 +13,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/meshbot/meshbot/internal/store"
 )
 
 // Environment variable names.
@@ -141,9 +143,10 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 	c.APIURL = api
 
 	if c.RedisURL != "" {
-		u, err := url.Parse(c.RedisURL)
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") || (u.Scheme != "unix" && u.Host == "") {
-			bad("%s=%q: want redis://[user:password@]host:port[/db] or rediss://...", EnvRedisURL, redact(c.RedisURL))
+		// One parser for the forms REDIS_URL takes (one server, cluster,
+		// sentinel): the store's, which serve then connects with.
+		if _, err := store.ParseRedisURL(c.RedisURL); err != nil {
+			bad("%v", err)
 		}
 	}
 
@@ -214,19 +217,8 @@ func (c *Config) PolicyRepo() string {
 // HasApp reports whether a GitHub App is configured.
 func (c *Config) HasApp() bool { return c.AppID != 0 }
 
-// RedactedRedisURL is RedisURL without its password, for logs.
-func (c *Config) RedactedRedisURL() string { return redact(c.RedisURL) }
-
-func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
+// RedactedRedisURL is RedisURL without its passwords, for logs.
+func (c *Config) RedactedRedisURL() string { return store.RedactRedisURL(c.RedisURL) }
 
 // validName is a GitHub owner or repository name: letters, digits, '-',
 // '_' and '.'.

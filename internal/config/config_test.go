@@ -122,6 +122,18 @@ func TestLoad(t *testing.T) {
 			wantErr: []string{"REDIS_URL"}},
 		{name: "redis password is not echoed", env: map[string]string{"REDIS_URL": "http://u:hunter2@x/"},
 			wantErr: []string{"REDIS_URL"}},
+		{name: "redis cluster", env: map[string]string{"REDIS_URL": "redis+cluster://:hunter2@r1:7001,r2:7002?wait_replicas=1"},
+			check: func(t *testing.T, c *Config) {
+				if got := c.RedactedRedisURL(); strings.Contains(got, "hunter2") || !strings.Contains(got, "r1:7001,r2:7002") {
+					t.Errorf("redacted redis url %q", got)
+				}
+			}},
+		{name: "redis sentinel", env: map[string]string{"REDIS_URL": "rediss+sentinel://s1:26379,s2:26379/mymaster/0"},
+			check: func(t *testing.T, c *Config) {}},
+		{name: "redis cluster without a port", env: map[string]string{"REDIS_URL": "redis+cluster://:hunter2@r1:7001,r2"},
+			wantErr: []string{"REDIS_URL", "r2"}},
+		{name: "redis sentinel without a master", env: map[string]string{"REDIS_URL": "redis+sentinel://u:hunter2@s1:26379"},
+			wantErr: []string{"REDIS_URL", "master"}},
 		{name: "bad addr", env: map[string]string{"MESHBOT_ADDR": "8080"},
 			wantErr: []string{"MESHBOT_ADDR"}},
 		{name: "bad port", env: map[string]string{"MESHBOT_ADDR": ":http-alt"},

@@ -16,7 +16,7 @@ import (
 	"github.com/meshbot/meshbot/internal/memfs"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/meshgen"
-	"github.com/meshbot/meshbot/internal/prcheck"
+	"github.com/meshbot/meshbot/internal/pullcheck"
 	"github.com/meshbot/meshbot/internal/store"
 )
 
@@ -123,7 +123,7 @@ func BenchmarkPullRequest20Files(b *testing.B) {
 			finished := make(chan error, 1)
 			opts := poolOpts()
 			opts.Observe = func(kind string, _ time.Duration, err error) {
-				if kind == jobs.KindCheck {
+				if kind == jobs.KindPullCheck.Name() {
 					finished <- err
 				}
 			}
@@ -211,15 +211,10 @@ func BenchmarkRegistry10k(b *testing.B) {
 	main := fr.Commit("main", repos[repo])
 	head := fr.Commit("pr", overlay(repos[repo], full, one))
 	fr.OpenPullRequest(1, "main", "pr")
-	h := prcheck.New(w.deps)
+	h := pullcheck.New(w.deps)
 	check := func(i int) {
-		c := jobs.Check{Delivery: fmt.Sprintf("bench-%d", i), Installation: inst, Owner: "acme", Repo: repo[len("acme/"):], PR: 1, HeadSHA: head, BaseSHA: main}
-		j, err := jobs.New(c.Delivery, jobs.KindCheck, c.Key(), c)
-		if err != nil {
-			b.Fatal(err)
-		}
-		j.Attempt = 1
-		if err := h(context.Background(), j); err != nil {
+		c := jobs.PullCheck{Delivery: fmt.Sprintf("bench-%d", i), Installation: inst, Owner: "acme", Repo: repo[len("acme/"):], PR: 1, HeadSHA: head, BaseSHA: main}
+		if err := h(context.Background(), c, jobs.Meta{ID: c.Delivery, Attempt: 1}); err != nil {
 			b.Fatal(err)
 		}
 	}

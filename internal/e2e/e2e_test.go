@@ -13,13 +13,13 @@ import (
 	"testing"
 	"time"
 
-	gh "github.com/google/go-github/v60/github"
-
-	"github.com/meshbot/meshbot/internal/checks"
+	"github.com/meshbot/meshbot/internal/engine"
 	"github.com/meshbot/meshbot/internal/ghfake"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
-	"github.com/meshbot/meshbot/internal/prcheck"
+	"github.com/meshbot/meshbot/internal/pullcheck"
+	"github.com/meshbot/meshbot/internal/render"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/store/storetest"
 	"github.com/meshbot/meshbot/internal/testutil"
@@ -40,12 +40,12 @@ func engineAnnotations(t *testing.T, name string) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := checks.Evaluate(ctx, checks.Request{Head: hm, Base: bm, Policy: pol, Today: today})
+	rep, err := engine.Evaluate(ctx, engine.Request{Head: hm, Base: bm, Policy: pol, Today: today})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]bool{}
-	for _, a := range checks.RenderCheckRun(rep).Annotations {
+	for _, a := range render.CheckRun(rep).Annotations {
 		out[fmt.Sprintf("%s:%d %s %s", a.Path, a.StartLine, a.Level, a.Title)] = true
 	}
 	return out
@@ -81,7 +81,7 @@ func TestScenarios(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					p := prs[name]
 					run := w.completed(p.sha, 30*time.Second)
-					if run.Name != prcheck.CheckName {
+					if run.Name != pullcheck.CheckName {
 						t.Errorf("check run named %q", run.Name)
 					}
 					switch want := p.spec.Expect.Exit; {
@@ -216,21 +216,21 @@ func filesAt(t *testing.T, r *ghfake.Repo, sha string) map[string][]byte {
 // stallingGitHub is the App's real client whose file listing stalls until
 // its job is cancelled: a worker that hangs mid-job.
 type stallingGitHub struct {
-	prcheck.GitHub
+	githubapp.Clients
 	stalled chan struct{}
 }
 
-func (s stallingGitHub) Installation(id int64) (prcheck.Client, error) {
-	c, err := s.GitHub.Installation(id)
+func (s stallingGitHub) Installation(id int64) (githubapp.Installation, error) {
+	c, err := s.Clients.Installation(id)
 	return stallingClient{c, s.stalled}, err
 }
 
 type stallingClient struct {
-	prcheck.Client
+	githubapp.Installation
 	stalled chan struct{}
 }
 
-func (c stallingClient) PullFiles(ctx context.Context, owner, repo string, n int) ([]*gh.CommitFile, error) {
+func (c stallingClient) ChangedFiles(ctx context.Context, owner, repo string, n int) ([]githubapp.ChangedFile, error) {
 	select {
 	case c.stalled <- struct{}{}:
 	default:
@@ -320,15 +320,15 @@ func TestRedisRestart(t *testing.T) {
 	// Each check takes a little longer than usual, so the second kill finds
 	// jobs in flight.
 	h := w.handlers(nil)
-	check := h[jobs.KindCheck]
-	h[jobs.KindCheck] = func(ctx context.Context, j store.Job) error {
+	check := pullcheck.New(w.deps)
+	jobs.Register(h, jobs.KindPullCheck, func(ctx context.Context, c jobs.PullCheck, m jobs.Meta) error {
 		select {
 		case <-time.After(150 * time.Millisecond):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		return check(ctx, j)
-	}
+		return check(ctx, c, m)
+	})
 	w.startPool(h, poolOpts())
 	w.eventually(30*time.Second, "the first check run", func() bool { return len(w.fake.CheckRuns(repoFull)) > 0 })
 	srv.kill()

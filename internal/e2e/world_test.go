@@ -22,17 +22,17 @@ import (
 	"github.com/meshbot/meshbot/internal/commands"
 	"github.com/meshbot/meshbot/internal/ghfake"
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/index"
 	"github.com/meshbot/meshbot/internal/jobs"
-	"github.com/meshbot/meshbot/internal/policy"
-	"github.com/meshbot/meshbot/internal/prcheck"
+	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/internal/pullcheck"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/store/storetest"
 	"github.com/meshbot/meshbot/internal/testutil"
 	"github.com/meshbot/meshbot/internal/webhook"
 	"github.com/meshbot/meshbot/internal/worker"
-	bundled "github.com/meshbot/meshbot/policy"
+	"github.com/meshbot/meshbot/policy"
 )
 
 const (
@@ -49,8 +49,8 @@ var today = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
 var secret = []byte("e2e-webhook-secret")
 
-var bundledPolicy = sync.OnceValues(func() (*policy.Set, error) {
-	return policy.Load(context.Background(), bundled.FS(), policy.Options{})
+var bundledPolicy = sync.OnceValues(func() (*policyeval.Set, error) {
+	return policyeval.Load(context.Background(), policy.FS(), policyeval.Options{})
 })
 
 func logger() *slog.Logger {
@@ -95,10 +95,10 @@ type world struct {
 	fake *ghfake.Fake
 	repo *ghfake.Repo
 	st   store.Store
-	app  *github.App
+	app  *githubapp.App
 	hook *httptest.Server
 	main string // sha of main, the example mesh
-	deps prcheck.Deps
+	deps pullcheck.Deps
 	ix   *index.Indexer
 	seq  int
 }
@@ -112,7 +112,7 @@ func newWorld(t testing.TB, st store.Store) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := github.NewApp(github.Config{
+	app, err := githubapp.NewApp(githubapp.Config{
 		AppID: appID, PrivateKey: ghfaketest.PEM(),
 		BaseURL: f.URL(), HTTPClient: f.Client(), RetryBaseDelay: 5 * time.Millisecond, MaxWait: 2 * time.Second, Logger: logger(),
 	})
@@ -130,29 +130,29 @@ func newWorld(t testing.TB, st store.Store) *world {
 	hook := httptest.NewServer(in.Router())
 	t.Cleanup(hook.Close)
 	w := &world{t: t, fake: f, repo: r, st: st, app: app, hook: hook, main: main,
-		deps: prcheck.Deps{GitHub: prcheck.FromApp(app), Store: st, Policy: policy.NewSwappable(pol), Now: func() time.Time { return today }, Logger: logger()},
-		ix:   index.NewIndexer(index.Deps{GitHub: index.FromApp(app), Registry: st, Logger: logger()}),
+		deps: pullcheck.Deps{GitHub: app, Store: st, Policy: policyeval.NewSwappable(pol), Now: func() time.Time { return today }, Logger: logger()},
+		ix:   index.NewIndexer(index.Deps{GitHub: app, Registry: st, Logger: logger()}),
 	}
 	return w
 }
 
 // handlers are every job handler of `meshbot serve`; check runs through gh
 // (the App's clients unless a test wraps them).
-func (w *world) handlers(gh prcheck.GitHub) map[string]jobs.Handler {
+func (w *world) handlers(gh githubapp.Clients) *jobs.Registry {
 	deps := w.deps
 	if gh != nil {
 		deps.GitHub = gh
 	}
-	return map[string]jobs.Handler{
-		jobs.KindCheck:   prcheck.New(deps),
-		jobs.KindIndex:   w.ix.HandleIndex,
-		jobs.KindPurge:   w.ix.HandlePurge,
-		jobs.KindCommand: commands.New(commands.Deps{GitHub: commands.FromApp(w.app), Queue: w.st, Latest: w.st, Logger: logger()}),
-	}
+	reg := jobs.NewRegistry()
+	jobs.Register(reg, jobs.KindPullCheck, pullcheck.New(deps))
+	jobs.Register(reg, jobs.KindIndex, w.ix.HandleIndex)
+	jobs.Register(reg, jobs.KindPurge, w.ix.HandlePurge)
+	jobs.Register(reg, jobs.KindCommand, commands.New(commands.Deps{GitHub: w.app, Queue: w.st, Latest: w.st, Logger: logger()}))
+	return reg
 }
 
 // startPool runs a worker pool until stop or the end of the test.
-func (w *world) startPool(h map[string]jobs.Handler, opts worker.Options) (stop func()) {
+func (w *world) startPool(h *jobs.Registry, opts worker.Options) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	p := worker.New(w.st, h, opts)

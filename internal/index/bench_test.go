@@ -22,17 +22,14 @@ func BenchmarkIndexRepo(b *testing.B) {
 			}
 			e.repo.Commit("main", files)
 			ctx := context.Background()
-			j, err := jobs.New("bench", jobs.KindIndex, "", jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := e.ix.HandleIndex(ctx, j); err != nil { // token exchange out of the loop
+			j := jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}
+			if err := e.ix.HandleIndex(ctx, j, jobs.Meta{}); err != nil { // token exchange out of the loop
 				b.Fatal(err)
 			}
 			before := len(e.fake.Requests())
 			b.ResetTimer()
 			for b.Loop() {
-				if err := e.ix.HandleIndex(ctx, j); err != nil {
+				if err := e.ix.HandleIndex(ctx, j, jobs.Meta{}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -8,8 +8,7 @@ import (
 
 	"github.com/meshbot/meshbot/internal/ghfake"
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
-	"github.com/meshbot/meshbot/internal/github"
-	"github.com/meshbot/meshbot/internal/jobs"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/store/storetest"
 )
@@ -42,7 +41,7 @@ type env struct {
 	fake  *ghfake.Fake
 	repo  *ghfake.Repo
 	store store.Store
-	app   *github.App
+	app   *githubapp.App
 	ix    *Indexer
 }
 
@@ -52,7 +51,7 @@ func newEnv(t testing.TB, b backend) *env {
 	f.AddInstallation(7, "acme")
 	repo := f.AddRepo(7, "acme/mesh", "main")
 	key := ghfaketest.PEM()
-	app, err := github.NewApp(github.Config{
+	app, err := githubapp.NewApp(githubapp.Config{
 		AppID: testAppID, PrivateKey: key, BaseURL: f.URL(), HTTPClient: f.Client(),
 		RetryBaseDelay: time.Millisecond, MaxWait: 2 * time.Second,
 		Logger: quiet(),
@@ -61,25 +60,7 @@ func newEnv(t testing.TB, b backend) *env {
 		t.Fatal(err)
 	}
 	s := b.open(t)
-	return &env{fake: f, repo: repo, store: s, app: app, ix: NewIndexer(Deps{GitHub: FromApp(app), Registry: s, Logger: quiet()})}
+	return &env{fake: f, repo: repo, store: s, app: app, ix: NewIndexer(Deps{GitHub: app, Registry: s, Logger: quiet()})}
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-func indexJob(t *testing.T, in jobs.Index) store.Job {
-	t.Helper()
-	j, err := jobs.New("d-"+in.Repo+in.Ref, jobs.KindIndex, "", in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return j
-}
-
-func purgeJob(t *testing.T, in jobs.Purge) store.Job {
-	t.Helper()
-	j, err := jobs.New("p-1", jobs.KindPurge, "", in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return j
-}

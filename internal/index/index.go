@@ -17,33 +17,16 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/memfs"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/store"
 )
 
-// Repos is what indexing asks of an installation's GitHub client.
-type Repos interface {
-	DefaultBranch(ctx context.Context, owner, repo string) (string, error)
-	// BranchHead is the commit SHA branch points at.
-	BranchHead(ctx context.Context, owner, repo, branch string) (string, error)
-	Tree(ctx context.Context, owner, repo, ref string) ([]github.TreeEntry, error)
-	File(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
-	// InstallationRepos lists every repository the installation can see
-	// (owner/name), for a whole-installation scan.
-	InstallationRepos(ctx context.Context) ([]string, error)
-}
-
-// GitHub hands out the client of an installation.
-type GitHub interface {
-	Repos(installation int64) (Repos, error)
-}
-
 // Deps are the Indexer's collaborators.
 type Deps struct {
-	GitHub   GitHub
+	GitHub   githubapp.Clients
 	Registry store.Registry
 	Logger   *slog.Logger // default slog.Default()
 	// Concurrency bounds the file fetches of one repository; default 8.
@@ -52,7 +35,7 @@ type Deps struct {
 
 // Indexer performs index and purge jobs.
 type Indexer struct {
-	gh    GitHub
+	gh    githubapp.Clients
 	reg   store.Registry
 	log   *slog.Logger
 	limit int
@@ -100,11 +83,7 @@ func Relevant(paths []string) bool {
 // A job without a repository scans every repository of the installation
 // (after the App is installed, or to resynchronise) and drops from the
 // registry those the installation no longer sees.
-func (ix *Indexer) HandleIndex(ctx context.Context, j store.Job) error {
-	var in jobs.Index
-	if err := jobs.Decode(j, &in); err != nil {
-		return store.Permanent(err)
-	}
+func (ix *Indexer) HandleIndex(ctx context.Context, in jobs.Index, _ jobs.Meta) error {
 	log := ix.log.With(slog.String("delivery", in.Delivery), slog.Int64("installation", in.Installation))
 	if in.Repo != "" {
 		log = log.With(slog.String("repo", in.Owner+"/"+in.Repo))
@@ -113,7 +92,7 @@ func (ix *Indexer) HandleIndex(ctx context.Context, j store.Job) error {
 		log.InfoContext(ctx, "index: push touches no YAML or JSON file, skipped", slog.Int("paths", len(in.Paths)))
 		return nil
 	}
-	client, err := ix.gh.Repos(in.Installation)
+	client, err := ix.gh.Installation(in.Installation)
 	if err != nil {
 		return fmt.Errorf("index: client of installation %d: %w", in.Installation, err)
 	}
@@ -123,8 +102,8 @@ func (ix *Indexer) HandleIndex(ctx context.Context, j store.Job) error {
 	return ix.indexRepo(ctx, log, client, in.Installation, in.Owner, in.Repo, in.Ref)
 }
 
-func (ix *Indexer) scanInstallation(ctx context.Context, log *slog.Logger, client Repos, inst int64) error {
-	repos, err := client.InstallationRepos(ctx)
+func (ix *Indexer) scanInstallation(ctx context.Context, log *slog.Logger, client githubapp.Installation, inst int64) error {
+	repos, err := client.Repositories(ctx)
 	if err != nil {
 		return fmt.Errorf("index installation %d: %w", inst, err)
 	}
@@ -177,11 +156,11 @@ const maxReads = 3
 // jobs of two pushes may run at once on two workers, and an older tree must
 // not replace a newer one. (A push landing between that last look and the
 // write is the one gap left; its own job writes after this one.)
-func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client Repos, inst int64, owner, repo, ref string) error {
+func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client githubapp.Installation, inst int64, owner, repo, ref string) error {
 	full := owner + "/" + repo
 	branch, err := client.DefaultBranch(ctx, owner, repo)
 	if err != nil {
-		if errors.Is(err, github.ErrNotFound) {
+		if errors.Is(err, githubapp.ErrNotFound) {
 			// Gone or out of reach: the purge that follows removal does the
 			// rest; retrying cannot help.
 			return store.Permanent(fmt.Errorf("index %s: %w", full, err))
@@ -189,7 +168,7 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client Repos
 		return fmt.Errorf("index %s: %w", full, err)
 	}
 	tip, err := client.BranchHead(ctx, owner, repo, branch)
-	if errors.Is(err, github.ErrNotFound) {
+	if errors.Is(err, githubapp.ErrNotFound) || errors.Is(err, githubapp.ErrEmptyRepository) {
 		// A repository without commits has no default branch yet.
 		log.InfoContext(ctx, "index: default branch has no commits", slog.String("branch", branch))
 		return ix.put(ctx, inst, full, nil)
@@ -239,12 +218,12 @@ func (ix *Indexer) put(ctx context.Context, inst int64, full string, products []
 
 // read fetches the descriptors and contracts of owner/repo at sha and
 // loads them as mesh.Load loads a checkout.
-func (ix *Indexer) read(ctx context.Context, client Repos, owner, repo, sha string) ([]*mesh.Product, []mesh.Problem, error) {
+func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owner, repo, sha string) ([]*mesh.Product, []mesh.Problem, error) {
 	tree, err := client.Tree(ctx, owner, repo, sha)
 	if err != nil {
 		return nil, nil, err
 	}
-	blobs := make(map[string]github.TreeEntry)
+	blobs := make(map[string]githubapp.TreeEntry)
 	var descs, contracts []string
 	for _, e := range tree {
 		if e.Type != "blob" || skipped(e.Path) || !memfs.ValidPath(e.Path) {
@@ -258,38 +237,66 @@ func (ix *Indexer) read(ctx context.Context, client Repos, owner, repo, sha stri
 			contracts = append(contracts, e.Path)
 		}
 	}
-	var oversize []mesh.Problem
-	files := make(map[string][]byte)
-	var mu sync.Mutex
-	fetch := func(paths []string) error {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(ix.limit)
-		for _, p := range paths {
-			if e := blobs[p]; e.Size > mesh.MaxFileBytes {
-				// Not fetched: mesh.Load would refuse it anyway.
-				mu.Lock()
-				oversize = append(oversize, mesh.Problem{Code: mesh.CodeReadError, Pos: mesh.Pos{File: p},
-					Message: fmt.Sprintf("%s is %d bytes, over the %d-byte limit", p, e.Size, mesh.MaxFileBytes)})
-				mu.Unlock()
-				continue
-			}
-			g.Go(func() error {
-				b, err := client.File(gctx, owner, repo, p, sha)
-				if err != nil {
-					return err
-				}
-				mu.Lock()
-				files[p] = b
-				mu.Unlock()
-				return nil
-			})
-		}
-		return g.Wait()
-	}
-	if err := fetch(append(descs, contracts...)); err != nil {
+	got := &fetched{files: map[string][]byte{}}
+	if err := ix.fetch(ctx, client, owner, repo, sha, append(descs, contracts...), blobs, got); err != nil {
 		return nil, nil, err
 	}
-	// Contracts named by path that are not standalone by their file name.
+	if err := ix.fetch(ctx, client, owner, repo, sha, namedContracts(descs, got.files, blobs), blobs, got); err != nil {
+		return nil, nil, err
+	}
+	fsys, err := memfs.New(got.files)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := mesh.Load(ctx, fsys)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range m.Products {
+		p.Repo = owner + "/" + repo
+	}
+	return m.Products, append(got.oversize, m.Problems...), nil
+}
+
+// fetched are a repository's files read so far, and those too large to.
+type fetched struct {
+	mu       sync.Mutex
+	files    map[string][]byte
+	oversize []mesh.Problem
+}
+
+// fetch reads paths at sha into got, a bounded number at a time. A file over
+// mesh.MaxFileBytes is not fetched: mesh.Load would refuse it anyway, so it
+// becomes a problem at once.
+func (ix *Indexer) fetch(ctx context.Context, client githubapp.Installation, owner, repo, sha string, paths []string, blobs map[string]githubapp.TreeEntry, got *fetched) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(ix.limit)
+	for _, p := range paths {
+		if e := blobs[p]; e.Size > mesh.MaxFileBytes {
+			got.mu.Lock()
+			got.oversize = append(got.oversize, mesh.Problem{Code: mesh.CodeReadError, Pos: mesh.Pos{File: p},
+				Message: fmt.Sprintf("%s is %d bytes, over the %d-byte limit", p, e.Size, mesh.MaxFileBytes)})
+			got.mu.Unlock()
+			continue
+		}
+		g.Go(func() error {
+			b, err := client.File(gctx, owner, repo, p, sha)
+			if err != nil {
+				return err
+			}
+			got.mu.Lock()
+			got.files[p] = b
+			got.mu.Unlock()
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// namedContracts are the contracts the descriptors' output ports name by
+// path that exist in the tree and were not fetched as standalone contracts
+// (their file names do not say they are contracts).
+func namedContracts(descs []string, files map[string][]byte, blobs map[string]githubapp.TreeEntry) []string {
 	var refs []string
 	for _, d := range descs {
 		src, ok := files[d]
@@ -309,21 +316,7 @@ func (ix *Indexer) read(ctx context.Context, client Repos, owner, repo, sha stri
 			}
 		}
 	}
-	if err := fetch(refs); err != nil {
-		return nil, nil, err
-	}
-	fsys, err := memfs.New(files)
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := mesh.Load(ctx, fsys)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, p := range m.Products {
-		p.Repo = owner + "/" + repo
-	}
-	return m.Products, append(oversize, m.Problems...), nil
+	return refs
 }
 
 // skipped mirrors the folders mesh.Load does not walk, so their files are
@@ -339,11 +332,7 @@ func skipped(p string) bool {
 }
 
 // HandlePurge performs a jobs.KindPurge job.
-func (ix *Indexer) HandlePurge(ctx context.Context, j store.Job) error {
-	var in jobs.Purge
-	if err := jobs.Decode(j, &in); err != nil {
-		return store.Permanent(err)
-	}
+func (ix *Indexer) HandlePurge(ctx context.Context, in jobs.Purge, _ jobs.Meta) error {
 	log := ix.log.With(slog.String("delivery", in.Delivery), slog.Int64("installation", in.Installation))
 	if len(in.Repos) == 0 {
 		if err := ix.reg.DeleteInstallation(ctx, in.Installation); err != nil {

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshbot/meshbot/internal/github"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/store"
@@ -107,7 +107,7 @@ func TestIndexExampleMesh(t *testing.T) {
 			files[".github/dataproduct.yaml"] = hidden
 			files["web/node_modules/pkg/dataproduct.yaml"] = hidden
 			e.repo.Commit("main", files)
-			if err := e.ix.HandleIndex(context.Background(), indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"})); err != nil {
+			if err := e.ix.HandleIndex(context.Background(), jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}, jobs.Meta{}); err != nil {
 				t.Fatal(err)
 			}
 			got, want := registry(t, e.store, 7), expected(t, files, "acme/mesh")
@@ -146,7 +146,7 @@ func TestPushWithoutYAMLMakesNoCalls(t *testing.T) {
 			sha := e.repo.Commit("main", meshFiles(t))
 			for _, paths := range [][]string{{"README.md"}, {"docs/guide.md", "src/main.go", "Makefile"}} {
 				before := len(e.fake.Requests())
-				err := e.ix.HandleIndex(context.Background(), indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: sha, Paths: paths}))
+				err := e.ix.HandleIndex(context.Background(), jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: sha, Paths: paths}, jobs.Meta{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -186,7 +186,7 @@ func TestPushReindexReplacesRemovedProduct(t *testing.T) {
 			ctx := context.Background()
 			files := meshFiles(t)
 			first := e.repo.Commit("main", files)
-			if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: first})); err != nil {
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: first}, jobs.Meta{}); err != nil {
 				t.Fatal(err)
 			}
 			before := registry(t, e.store, 7)
@@ -196,8 +196,8 @@ func TestPushReindexReplacesRemovedProduct(t *testing.T) {
 			delete(next, removed)
 			delete(next, "finance/data-products/revenue/contracts/revenue.v1.yaml")
 			second := e.repo.Commit("main", next)
-			err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: second,
-				Paths: []string{removed, "finance/data-products/revenue/contracts/revenue.v1.yaml"}}))
+			err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: second,
+				Paths: []string{removed, "finance/data-products/revenue/contracts/revenue.v1.yaml"}}, jobs.Meta{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -210,7 +210,7 @@ func TestPushReindexReplacesRemovedProduct(t *testing.T) {
 			}
 
 			// A job for the older push that runs late changes nothing.
-			if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: first})); err != nil {
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: first}, jobs.Meta{}); err != nil {
 				t.Fatal(err)
 			}
 			if late := registry(t, e.store, 7); !slices.Equal(late, got) {
@@ -228,7 +228,7 @@ func TestBrokenDescriptorDoesNotStopOthers(t *testing.T) {
 			files["broken/dataproduct.yaml"] = []byte("apiVersion: mesh/v1\nkind: DataProduct\nmetadata: {name: [unclosed\n")
 			files["bad-ref/dataproduct.yaml"] = []byte("apiVersion: mesh/v1\nkind: DataProduct\nmetadata:\n  name: lost\n  domain: misc\n  owner: team-misc\nspec:\n  outputPorts:\n    - name: p\n      type: iceberg\n      contract: ./nowhere.yaml\n")
 			e.repo.Commit("main", files)
-			if err := e.ix.HandleIndex(context.Background(), indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"})); err != nil {
+			if err := e.ix.HandleIndex(context.Background(), jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}, jobs.Meta{}); err != nil {
 				t.Fatalf("a broken descriptor failed the job: %v", err)
 			}
 			got := registry(t, e.store, 7)
@@ -254,14 +254,14 @@ func TestPurge(t *testing.T) {
 				"p/dataproduct.yaml": []byte("apiVersion: mesh/v1\nkind: DataProduct\nmetadata:\n  name: solo\n  domain: misc\n  owner: team-misc\n"),
 			})
 			for _, r := range []string{"mesh", "other"} {
-				if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: r})); err != nil {
+				if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: r}, jobs.Meta{}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			if repos, _ := e.store.Repos(ctx, 7); !slices.Equal(repos, []string{"acme/mesh", "acme/other"}) {
 				t.Fatalf("repos = %v", repos)
 			}
-			if err := e.ix.HandlePurge(ctx, purgeJob(t, jobs.Purge{Installation: 7, Repos: []string{"acme/mesh"}})); err != nil {
+			if err := e.ix.HandlePurge(ctx, jobs.Purge{Installation: 7, Repos: []string{"acme/mesh"}}, jobs.Meta{}); err != nil {
 				t.Fatal(err)
 			}
 			if repos, _ := e.store.Repos(ctx, 7); !slices.Equal(repos, []string{"acme/other"}) {
@@ -270,7 +270,7 @@ func TestPurge(t *testing.T) {
 			if got := registry(t, e.store, 7); len(got) != 1 || !strings.HasPrefix(got[0], "misc.solo ") {
 				t.Errorf("after purging acme/mesh products = %v", got)
 			}
-			if err := e.ix.HandlePurge(ctx, purgeJob(t, jobs.Purge{Installation: 7})); err != nil {
+			if err := e.ix.HandlePurge(ctx, jobs.Purge{Installation: 7}, jobs.Meta{}); err != nil {
 				t.Fatal(err)
 			}
 			insts, _ := e.store.Installations(ctx)
@@ -295,7 +295,7 @@ func TestScanInstallation(t *testing.T) {
 			if err := e.store.PutRepo(ctx, 7, "acme/gone", nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7})); err != nil {
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7}, jobs.Meta{}); err != nil {
 				t.Fatal(err)
 			}
 			if repos, _ := e.store.Repos(ctx, 7); !slices.Equal(repos, []string{"acme/empty", "acme/mesh"}) {
@@ -313,17 +313,17 @@ func TestRateLimitIsReturned(t *testing.T) {
 	e.repo.Commit("main", meshFiles(t))
 	ctx := context.Background()
 	// Warm the token so the limit hits the repository call itself.
-	if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"})); err != nil {
+	if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}, jobs.Meta{}); err != nil {
 		t.Fatal(err)
 	}
 	reset := time.Now().Add(time.Hour)
 	e.fake.FailNext(1, http.StatusForbidden, http.Header{
 		"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {strconv.FormatInt(reset.Unix(), 10)},
 	})
-	err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}))
-	var rl *github.RateLimitError
+	err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}, jobs.Meta{})
+	var rl *githubapp.RateLimitError
 	if !errors.As(err, &rl) {
-		t.Fatalf("err = %v, want a *github.RateLimitError for the queue to back off", err)
+		t.Fatalf("err = %v, want a *githubapp.RateLimitError for the queue to back off", err)
 	}
 	if store.IsPermanent(err) {
 		t.Error("a rate limit was marked permanent")
@@ -332,8 +332,8 @@ func TestRateLimitIsReturned(t *testing.T) {
 
 func TestMissingRepoIsPermanent(t *testing.T) {
 	e := newEnv(t, backends(t)[0])
-	err := e.ix.HandleIndex(context.Background(), indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "nope"}))
-	if err == nil || !store.IsPermanent(err) || !errors.Is(err, github.ErrNotFound) {
+	err := e.ix.HandleIndex(context.Background(), jobs.Index{Installation: 7, Owner: "acme", Repo: "nope"}, jobs.Meta{})
+	if err == nil || !store.IsPermanent(err) || !errors.Is(err, githubapp.ErrNotFound) {
 		t.Fatalf("err = %v, want a permanent not-found", err)
 	}
 }
@@ -345,7 +345,7 @@ func TestLaterReadmePushDoesNotStrandAnEarlierOne(t *testing.T) {
 			ctx := context.Background()
 			files := meshFiles(t)
 			e.repo.Commit("main", files)
-			if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"})); err != nil {
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}, jobs.Meta{}); err != nil {
 				t.Fatal(err)
 			}
 			// Push A removes a product; push B, right after, touches only the
@@ -356,10 +356,10 @@ func TestLaterReadmePushDoesNotStrandAnEarlierOne(t *testing.T) {
 			a := e.repo.Commit("main", next)
 			next["README.md"] = []byte("# changed\n")
 			bSHA := e.repo.Commit("main", next)
-			if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: bSHA, Paths: []string{"README.md"}})); err != nil {
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: bSHA, Paths: []string{"README.md"}}, jobs.Meta{}); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: a, Paths: []string{"finance/data-products/revenue/dataproduct.yaml"}})); err != nil {
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: a, Paths: []string{"finance/data-products/revenue/dataproduct.yaml"}}, jobs.Meta{}); err != nil {
 				t.Fatal(err)
 			}
 			if got, want := registry(t, e.store, 7), expected(t, next, "acme/mesh"); !slices.Equal(got, want) {
@@ -372,23 +372,23 @@ func TestLaterReadmePushDoesNotStrandAnEarlierOne(t *testing.T) {
 // moving is the real client, with a push landing on the default branch
 // during the first tree read: the race between two pushes, made certain.
 type moving struct {
-	GitHub
+	githubapp.Clients
 	push func()
 	once sync.Once
 }
 
-func (m *moving) Repos(inst int64) (Repos, error) {
-	r, err := m.GitHub.Repos(inst)
+func (m *moving) Installation(inst int64) (githubapp.Installation, error) {
+	r, err := m.Clients.Installation(inst)
 	return movingRepos{r, m}, err
 }
 
 type movingRepos struct {
-	Repos
+	githubapp.Installation
 	m *moving
 }
 
-func (r movingRepos) Tree(ctx context.Context, owner, repo, ref string) ([]github.TreeEntry, error) {
-	t, err := r.Repos.Tree(ctx, owner, repo, ref)
+func (r movingRepos) Tree(ctx context.Context, owner, repo, ref string) ([]githubapp.TreeEntry, error) {
+	t, err := r.Installation.Tree(ctx, owner, repo, ref)
 	r.m.once.Do(r.m.push)
 	return t, err
 }
@@ -400,9 +400,9 @@ func TestBranchMovingWhileReading(t *testing.T) {
 	e.repo.Commit("main", files)
 	next := maps.Clone(files)
 	delete(next, "pricing/data-products/price-list/dataproduct.yaml")
-	gh := &moving{GitHub: FromApp(e.app), push: func() { e.repo.Commit("main", next) }}
+	gh := &moving{Clients: e.app, push: func() { e.repo.Commit("main", next) }}
 	ix := NewIndexer(Deps{GitHub: gh, Registry: e.store, Logger: quiet()})
-	if err := ix.HandleIndex(ctx, indexJob(t, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"})); err != nil {
+	if err := ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}, jobs.Meta{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := registry(t, e.store, 7), expected(t, next, "acme/mesh"); !slices.Equal(got, want) {

@@ -10,8 +10,10 @@
 // cost on small documents, and built-in functions are still OPA's own
 // implementations (topdown.GetBuiltin), so their results are identical.
 //
-// Prepare refuses a plan it cannot run exactly (an unknown built-in, a
-// relation built-in); the caller keeps topdown for those.
+// Relation built-ins (walk) run too: the plan scans an array of their
+// outputs. Prepare refuses a plan it cannot run exactly (more than one plan,
+// a built-in OPA has no implementation of, a call to an unknown function);
+// the caller keeps topdown for those.
 package irvm
 
 import (

@@ -1,27 +1,19 @@
 // Package jobs defines the work meshbot's webhook intake enqueues and its
-// workers perform. A job's payload is one of the structs below as JSON; the
-// store treats it as opaque bytes.
+// workers perform: each kind of job (kinds.go) with its payload type, and
+// the Registry through which a worker decodes a job once and runs its
+// handler. The store keeps a payload as opaque JSON bytes under the kind's
+// name; names and JSON field names are a wire format (jobs queued before an
+// upgrade run after it) and do not change.
 package jobs
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
-
-	"github.com/meshbot/meshbot/internal/store"
 )
 
-// Kinds of job.
-const (
-	KindCheck   = "check"   // judge a pull request's head and post a check run
-	KindIndex   = "index"   // (re)index a repository's default branch into the registry
-	KindPurge   = "purge"   // drop repositories or a whole installation from the registry
-	KindCommand = "command" // a `/mesh` comment command
-)
-
-// Check asks for the check run of one head SHA.
-type Check struct {
+// PullCheck asks for the check run of one head SHA.
+type PullCheck struct {
 	Delivery     string `json:"delivery"`
 	Installation int64  `json:"installation"`
 	Owner        string `json:"owner"`
@@ -34,9 +26,19 @@ type Check struct {
 	CheckRunID int64 `json:"check_run_id,omitempty"`
 }
 
+// LogAttrs identifies the check in logs.
+func (c PullCheck) LogAttrs() []slog.Attr {
+	attrs := []slog.Attr{slog.String("delivery", c.Delivery), slog.Int64("installation", c.Installation),
+		slog.String("repo", c.Owner+"/"+c.Repo)}
+	if c.PR != 0 {
+		attrs = append(attrs, slog.Int("pr", c.PR))
+	}
+	return attrs
+}
+
 // Key is the supersession key: a newer head SHA for the same pull request
 // makes work on an older one stale.
-func (c Check) Key() string {
+func (c PullCheck) Key() string {
 	if c.PR == 0 {
 		return fmt.Sprintf("%d/%s/%s@%s", c.Installation, c.Owner, c.Repo, c.HeadSHA)
 	}
@@ -56,12 +58,26 @@ type Index struct {
 	Paths []string `json:"paths,omitempty"`
 }
 
+// LogAttrs identifies the indexing in logs.
+func (in Index) LogAttrs() []slog.Attr {
+	attrs := []slog.Attr{slog.String("delivery", in.Delivery), slog.Int64("installation", in.Installation)}
+	if in.Repo != "" {
+		attrs = append(attrs, slog.String("repo", in.Owner+"/"+in.Repo))
+	}
+	return attrs
+}
+
 // Purge drops repositories (or, with no Repos, the whole installation) from
 // the registry.
 type Purge struct {
 	Delivery     string   `json:"delivery"`
 	Installation int64    `json:"installation"`
 	Repos        []string `json:"repos,omitempty"` // owner/name
+}
+
+// LogAttrs identifies the purge in logs.
+func (p Purge) LogAttrs() []slog.Attr {
+	return []slog.Attr{slog.String("delivery", p.Delivery), slog.Int64("installation", p.Installation)}
 }
 
 // Command is a `/mesh` comment command.
@@ -77,26 +93,10 @@ type Command struct {
 	Body         string `json:"body"`
 }
 
-// Handler performs one kind of job. Returning an error makes the queue retry
-// the job with backoff, and dead-letter it after the last attempt.
-type Handler func(ctx context.Context, j store.Job) error
-
-// New wraps a payload into a job. id must be unique per job: a delivery that
-// makes several jobs gives each its own suffix.
-func New(id, kind, key string, payload any) (store.Job, error) {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return store.Job{}, fmt.Errorf("encode %s job %s: %w", kind, id, err)
-	}
-	return store.Job{ID: id, Kind: kind, Key: key, Payload: b}, nil
-}
-
-// Decode reads a job's payload into v.
-func Decode(j store.Job, v any) error {
-	if err := json.Unmarshal(j.Payload, v); err != nil {
-		return fmt.Errorf("decode %s job %s: %w", j.Kind, j.ID, err)
-	}
-	return nil
+// LogAttrs identifies the command's comment in logs.
+func (c Command) LogAttrs() []slog.Attr {
+	return []slog.Attr{slog.String("delivery", c.Delivery), slog.Int64("installation", c.Installation),
+		slog.String("repo", c.Owner+"/"+c.Repo), slog.Int("pr", c.Issue)}
 }
 
 // ID builds a job id from a delivery id and an index within it.

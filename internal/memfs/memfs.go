@@ -1,6 +1,6 @@
-// Package memfs is a small read-only fs.FS held in memory: the files of a
-// pull request fetched from GitHub, laid out so that mesh.Load can walk them
-// as it walks a checkout.
+// Package memfs is a small read-only fs.FS held in memory: files fetched
+// from GitHub (one side of a pull request, or a default branch being
+// indexed), laid out so that mesh.Load can walk them as it walks a checkout.
 //
 // testing/fstest.MapFS would do the same, but it belongs to a testing
 // package and rebuilds a directory's listing by scanning every path on each

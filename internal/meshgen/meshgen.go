@@ -78,7 +78,7 @@ func GenerateFS(opts Options) fstest.MapFS {
 // changes and how: product id → change kind. Benchmarks and tests use it to
 // know what to expect.
 func Changed(opts Options) (map[string]string, error) {
-	ps, err := plan(opts)
+	ps, err := drawProducts(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,9 @@ func (p *product) contractFile() string {
 	return p.dir() + "/contracts/" + p.name + ".v1.yaml"
 }
 
-func plan(opts Options) ([]*product, error) {
+// drawProducts draws the mesh's products, their fields, consumers and
+// changes from the seed; the files are written from them.
+func drawProducts(opts Options) ([]*product, error) {
 	if opts.Products < 1 {
 		return nil, fmt.Errorf("meshgen: Products must be at least 1, got %d", opts.Products)
 	}
@@ -262,7 +264,7 @@ func genFields(rng *rand.Rand, n int, pii bool) []field {
 func ptr(n int) *int { return &n }
 
 func files(opts Options) (map[string][]byte, error) {
-	ps, err := plan(opts)
+	ps, err := drawProducts(opts)
 	if err != nil {
 		return nil, err
 	}

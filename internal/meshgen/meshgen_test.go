@@ -15,8 +15,8 @@ import (
 
 	"github.com/meshbot/meshbot/internal/impact"
 	"github.com/meshbot/meshbot/internal/mesh"
-	"github.com/meshbot/meshbot/internal/policy"
-	bundled "github.com/meshbot/meshbot/policy"
+	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/policy"
 )
 
 func TestDeterministic(t *testing.T) {
@@ -235,7 +235,7 @@ func BenchmarkGenerateFS(b *testing.B) {
 // meshbot judge the same input.
 func TestPassesBundledPolicy(t *testing.T) {
 	ctx := context.Background()
-	set, err := policy.Load(ctx, bundled.FS(), policy.Options{})
+	set, err := policyeval.Load(ctx, policy.FS(), policyeval.Options{})
 	if err != nil {
 		t.Fatalf("bundled policy: %v", err)
 	}
@@ -246,16 +246,16 @@ func TestPassesBundledPolicy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kind := "contract"
+			kind := policyeval.KindContract
 			if strings.HasSuffix(name, "/dataproduct.yaml") {
-				kind = "descriptor"
+				kind = policyeval.KindDescriptor
 			}
-			results, err := set.Eval(ctx, policy.Input{Doc: doc, Context: policy.Context{Path: name, Kind: kind, Today: "2026-11-21"}})
+			results, err := set.Eval(ctx, policyeval.Input{Doc: doc, Context: policyeval.Context{Path: name, Kind: kind, Today: "2026-11-21"}})
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
 			for _, r := range results {
-				if r.Severity == policy.SeverityDeny {
+				if r.Severity == policyeval.SeverityDeny {
 					t.Errorf("%s (change=%v): %s: %s", name, change, r.ID, r.Message)
 				}
 			}

@@ -15,7 +15,8 @@ import (
 )
 
 // eachStore runs fn against the memory store and, when
-// MESHBOT_TEST_REDIS_URL is set, the Redis one.
+// MESHBOT_TEST_REDIS_URL and MESHBOT_TEST_REDIS_CLUSTER_URL are set, the
+// Redis one on a single server and on Redis Cluster.
 func eachStore(b *testing.B, opts Options, fn func(b *testing.B, s Store)) {
 	b.Run("memory", func(b *testing.B) {
 		s := NewMemory(opts)
@@ -26,6 +27,13 @@ func eachStore(b *testing.B, opts Options, fn func(b *testing.B, s Store)) {
 		url := os.Getenv("MESHBOT_TEST_REDIS_URL")
 		if url == "" {
 			b.Skip("skipping: MESHBOT_TEST_REDIS_URL is not set (export MESHBOT_TEST_REDIS_URL=$(scripts/redis-test.sh))")
+		}
+		fn(b, openRedis(b, url, opts))
+	})
+	b.Run("cluster", func(b *testing.B) {
+		url := os.Getenv("MESHBOT_TEST_REDIS_CLUSTER_URL")
+		if url == "" {
+			b.Skip("skipping: MESHBOT_TEST_REDIS_CLUSTER_URL is not set (export MESHBOT_TEST_REDIS_CLUSTER_URL=$(scripts/redis-cluster-test.sh))")
 		}
 		fn(b, openRedis(b, url, opts))
 	})

@@ -2,7 +2,9 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -151,10 +153,10 @@ func TestDecodeProductsRejectsCorruptInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every truncation fails cleanly.
+	// Every truncation fails cleanly, as a corrupt record.
 	for i := range len(valid) {
-		if _, err := decodeProducts(valid[:i]); err == nil {
-			t.Fatalf("decode of the first %d of %d bytes succeeded", i, len(valid))
+		if _, err := decodeProducts(valid[:i]); !errors.Is(err, ErrCorruptRecord) || !errors.Is(err, ErrUnreadableRecord) {
+			t.Fatalf("decode of the first %d of %d bytes = %v, want ErrCorruptRecord", i, len(valid), err)
 		}
 	}
 	for _, c := range []struct {
@@ -162,7 +164,9 @@ func TestDecodeProductsRejectsCorruptInput(t *testing.T) {
 		in   []byte
 		want string
 	}{
-		{"empty", nil, "unknown encoding"},
+		{"empty", nil, "empty record"},
+		{"unknown first byte", []byte{0xff, 1, 0, 0}, "unknown encoding"},
+		{"truncated version", []byte{'M', 0x80}, "truncated version"},
 		{"json", []byte(`[{"File":"x"}]`), "unknown encoding"},
 		{"trailing", append(append([]byte{}, valid...), 0), "trailing"},
 		{"huge table", []byte{'B', 0xff, 0xff, 0xff, 0xff, 0x0f}, "truncated"},
@@ -174,6 +178,9 @@ func TestDecodeProductsRejectsCorruptInput(t *testing.T) {
 			_, err := decodeProducts(c.in)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("decodeProducts = %v, want an error containing %q", err, c.want)
+			}
+			if !errors.Is(err, ErrCorruptRecord) || errors.Is(err, ErrFormatVersion) {
+				t.Fatalf("decodeProducts = %v, want ErrCorruptRecord and not ErrFormatVersion", err)
 			}
 		})
 	}
@@ -206,13 +213,19 @@ func TestJobCodec(t *testing.T) {
 }
 
 // TestEncodingGolden pins the binary format: replicas of different versions
-// read each other's registry, so a change must be deliberate (a new format
-// byte). The golden files double as the fuzz seed corpus; -update rewrites them.
+// read each other's registry, so a change must be deliberate: a new
+// formatVersion, whose golden file gets the new number (-update writes it;
+// keep the old one, which TestOtherFormatVersions then reads as a version
+// this build does not read). The golden files double as the fuzz seed
+// corpus.
 func TestEncodingGolden(t *testing.T) {
 	m := exampleMesh(t)
 	prod, err := encodeProducts(m.Products[:3])
 	if err != nil {
 		t.Fatal(err)
+	}
+	if prod[0] != recordMagic || prod[1] != formatVersion {
+		t.Fatalf("record header % x, want %q %d", prod[:2], recordMagic, formatVersion)
 	}
 	job := encodeJob(Job{ID: "d-1", Kind: "check", Key: "1/octo/repo#2", Payload: []byte(`{"sha":"abc"}`), Attempt: 2,
 		Enqueued: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)})
@@ -220,11 +233,11 @@ func TestEncodingGolden(t *testing.T) {
 		fuzz, name string
 		data       []byte
 	}{
-		{"FuzzDecodeProducts", "example-mesh", prod},
+		{"FuzzDecodeProducts", fmt.Sprintf("example-mesh-v%d", formatVersion), prod},
 		{"FuzzDecodeJob", "check-job", job},
 	} {
 		path := filepath.Join("testdata", "fuzz", g.fuzz, g.name)
-		want := []byte("go test fuzz v1\n[]byte(" + strconv.Quote(string(g.data)) + ")\n")
+		want := fuzzSeed(g.data)
 		if *update {
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 				t.Fatal(err)
@@ -236,10 +249,65 @@ func TestEncodingGolden(t *testing.T) {
 		}
 		got, err := os.ReadFile(path)
 		if err != nil {
-			t.Fatalf("%v (run go test -run TestEncodingGolden -update)", err)
+			t.Fatalf("%v (a new format version needs its golden file: go test -run TestEncodingGolden -update)", err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("%s: the encoding changed; if that is deliberate, bump the format byte and run with -update", path)
+			t.Errorf("%s: the encoding changed; if that is deliberate, bump formatVersion and run with -update", path)
+		}
+	}
+}
+
+func fuzzSeed(b []byte) []byte {
+	return []byte("go test fuzz v1\n[]byte(" + strconv.Quote(string(b)) + ")\n")
+}
+
+// readSeed reads a golden record back from its fuzz seed file.
+func readSeed(t *testing.T, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzDecodeProducts", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.TrimSuffix(strings.TrimPrefix(string(raw), "go test fuzz v1\n[]byte("), ")\n")
+	b, err := strconv.Unquote(s)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return []byte(b)
+}
+
+// TestLegacyRecordsRead: records written before the format had a version
+// (first byte 'B') carry version 1's body and read as version 1, so this
+// upgrade re-indexes nothing.
+func TestLegacyRecordsRead(t *testing.T) {
+	legacy, err := decodeProducts(readSeed(t, "example-mesh-legacy"))
+	if err != nil {
+		t.Fatalf("legacy record: %v", err)
+	}
+	v1, err := decodeProducts(readSeed(t, "example-mesh-v1"))
+	if err != nil {
+		t.Fatalf("version 1 record: %v", err)
+	}
+	if len(legacy) != 3 || !reflect.DeepEqual(legacy, v1) {
+		t.Fatal("the legacy record and the version 1 record of the same products decode differently")
+	}
+}
+
+// TestOtherFormatVersions: a record of a version this build does not read,
+// older or newer, is ErrFormatVersion (so it is re-indexed), never decoded
+// as if it were the current one.
+func TestOtherFormatVersions(t *testing.T) {
+	cur := readSeed(t, fmt.Sprintf("example-mesh-v%d", formatVersion))
+	body := cur[2:] // 'M', version 1 (one byte as a uvarint)
+	for _, v := range []uint64{0, formatVersion + 1, 300, 1 << 40} {
+		rec := binary.AppendUvarint([]byte{recordMagic}, v)
+		rec = append(rec, body...)
+		_, err := decodeProducts(rec)
+		if !errors.Is(err, ErrFormatVersion) || !errors.Is(err, ErrUnreadableRecord) || errors.Is(err, ErrCorruptRecord) {
+			t.Errorf("version %d: decodeProducts = %v, want ErrFormatVersion", v, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), fmt.Sprintf("version %d", v)) {
+			t.Errorf("version %d: the error does not name the version: %v", v, err)
 		}
 	}
 }

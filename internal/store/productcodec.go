@@ -17,7 +17,7 @@ import (
 // contract, 250 MB and tens of seconds to decode for 10,000 products), so
 // products are written in a small binary form instead:
 //
-//	'B' uvarint(len(table)) table... body
+//	'M' uvarint(formatVersion) uvarint(len(table)) table... body
 //
 // The table holds every distinct string once (index 0 is ""); the body refers
 // to strings by index, so a position costs three varints. Decoding slices
@@ -26,7 +26,37 @@ import (
 // and shared again after decoding. Nil and empty slices and maps stay
 // distinct, so a round trip is exact (TestCodecCoversEveryModelField fails
 // when a field is added to the model and not here).
-const productsBinary = 'B'
+//
+// Versions. The body follows the model field by field, so any change to the
+// model or to the order here is a new format: bump formatVersion (the golden
+// test TestEncodingGolden fails until you do). Replicas of several releases
+// share one registry during a rolling upgrade, and a registry outlives the
+// release that wrote it, so a record of a version this build does not read,
+// older or newer, is not an error for its readers: it decodes to
+// ErrFormatVersion, the registry reports the repository as needing a
+// re-index (RepoProducts.Unreadable), and the next index of the repository
+// writes it in the current version.
+//
+// Records written before the version existed start with 'B' and carry the
+// body of version 1 unchanged; they are read as version 1.
+const (
+	recordMagic   = 'M'
+	formatVersion = 1
+	legacyMagic   = 'B' // unversioned records: the body of version 1
+)
+
+// ErrUnreadableRecord is what every registry record that does not decode
+// wraps: test for it with errors.Is. Its two causes are ErrFormatVersion and
+// ErrCorruptRecord, which wrap it in turn.
+var ErrUnreadableRecord = errors.New("registry record unreadable")
+
+// ErrFormatVersion: the record was written in a format version this build
+// does not read (by an older or a newer meshbot).
+var ErrFormatVersion = fmt.Errorf("%w: format version not readable by this build", ErrUnreadableRecord)
+
+// ErrCorruptRecord: the record claims a version this build reads but its
+// bytes do not decode.
+var ErrCorruptRecord = fmt.Errorf("%w: corrupt", ErrUnreadableRecord)
 
 // maxNesting bounds field nesting on decode; mesh's YAML reader caps
 // documents far below it.
@@ -49,8 +79,9 @@ func encodeProducts(ps []*mesh.Product) ([]byte, error) {
 		}
 		e.product(p)
 	}
-	out := make([]byte, 0, 1+binary.MaxVarintLen64*2+len(e.table)+len(e.body))
-	out = append(out, productsBinary)
+	out := make([]byte, 0, 1+binary.MaxVarintLen64*3+len(e.table)+len(e.body))
+	out = append(out, recordMagic)
+	out = binary.AppendUvarint(out, formatVersion)
 	out = binary.AppendUvarint(out, e.ntable-1)
 	out = append(out, e.table...)
 	return append(out, e.body...), nil
@@ -333,11 +364,14 @@ type decoder struct {
 
 var errTruncated = errors.New("truncated")
 
+// decodeProducts reads a record. Its errors wrap ErrFormatVersion or
+// ErrCorruptRecord.
 func decodeProducts(b []byte) ([]*mesh.Product, error) {
-	if len(b) == 0 || b[0] != productsBinary {
-		return nil, errors.New("decode products: unknown encoding")
+	body, err := recordBody(b)
+	if err != nil {
+		return nil, err
 	}
-	d := &decoder{b: b[1:]}
+	d := &decoder{b: body}
 	d.readTable()
 	n := d.count(1)
 	var ps []*mesh.Product
@@ -351,9 +385,31 @@ func decodeProducts(b []byte) ([]*mesh.Product, error) {
 		d.err = fmt.Errorf("%d trailing bytes", len(d.b))
 	}
 	if d.err != nil {
-		return nil, fmt.Errorf("decode products: %w", d.err)
+		return nil, fmt.Errorf("decode products: %w: %w", ErrCorruptRecord, d.err)
 	}
 	return ps, nil
+}
+
+// recordBody checks a record's header and returns the body after it.
+func recordBody(b []byte) ([]byte, error) {
+	if len(b) == 0 {
+		return nil, fmt.Errorf("decode products: %w: empty record", ErrCorruptRecord)
+	}
+	switch b[0] {
+	case legacyMagic:
+		return b[1:], nil
+	case recordMagic:
+	default:
+		return nil, fmt.Errorf("decode products: %w: unknown encoding (first byte %#x)", ErrCorruptRecord, b[0])
+	}
+	v, n := binary.Uvarint(b[1:])
+	if n <= 0 {
+		return nil, fmt.Errorf("decode products: %w: truncated version", ErrCorruptRecord)
+	}
+	if v != formatVersion {
+		return nil, fmt.Errorf("decode products: %w: record has version %d, this build reads %d", ErrFormatVersion, v, formatVersion)
+	}
+	return b[1+n:], nil
 }
 
 func (d *decoder) fail(err error) {

@@ -57,45 +57,82 @@ import (
 // heads and the XADDs only when the id was new, so a delivery is recorded
 // with all its work or not at all.
 //
-// Other state: dedup is SET P+"dedup:"+id NX EX; the newest head SHA is SET
-// P+"latest:"+key EX LatestTTL; the registry is one hash per installation
-// P+"reg:"+installation (field = repository, value = its products in the
-// binary encoding of productcodec.go), a counter P+"regver:"+installation
-// (INCR on every write, never deleted, so versions never repeat) and the set
-// P+"installations". Writes to the registry are MULTI transactions.
+// Other state: dedup is SET D+"dedup:"+id NX EX; the newest head SHA is SET
+// D+"latest:"+key EX LatestTTL; the registry is one hash per installation
+// I+"reg" (field = repository, value = its products in the binary encoding
+// of productcodec.go), a counter I+"ver" (INCR on every write, never
+// deleted, so versions never repeat) and the set P+"installations".
 //
-// The Lua scripts touch several queue keys; on Redis Cluster give the prefix
-// a hash tag ("{meshbot}:") so they share a slot.
+// Hash slots. On Redis Cluster every key lives in the slot of its hash tag,
+// and a Lua script or MULTI may only touch keys of one slot. The keys that
+// scripts and transactions use together therefore share a tag:
+//
+//   - D = P+"{q}:": the stream, the delayed ZSET, the dead-letter list, the
+//     dedup and latest keys. claimScript, settle, extend, Ack and Stats use
+//     the queue keys together, and EnqueueDelivery writes the dedup key,
+//     the heads and the jobs in one script, so all of them need one slot.
+//     The queue is small and hot; the registry is what grows.
+//   - I = P+"{i:ID}:", per installation: its registry hash and version
+//     counter, written together in a MULTI. Installations spread over the
+//     cluster.
+//   - P+"installations" is in a slot of its own and written outside the
+//     installation's MULTI: PutRepo adds the installation before and again
+//     after its write, DeleteInstallation removes it before its delete, so
+//     an installation that has products is always listed (one without may
+//     be listed briefly, and lists as empty).
+//
+// A prefix that holds a hash tag itself ("{meshbot}:") puts every key in
+// that one slot, which is correct but spreads nothing.
+//
+// Durability. Redis acknowledges a write before its replicas have it, so a
+// master that dies right after acknowledging can take the write with it
+// when a replica is promoted. With wait_replicas=N (REDIS_URL), Enqueue and
+// EnqueueDelivery send WAIT N on the connection of their write and fail
+// when fewer replicas confirmed it in time (the write may still survive: the
+// caller retries and the handlers are idempotent). WAIT makes a loss need
+// the master and those replicas to fail together; Redis does not promise
+// more (a failover may still promote a replica that missed the write when
+// several replicas exist and only some confirmed).
 type redisStore struct {
-	c    *redis.Client
+	c    redis.UniversalClient
+	cfg  *RedisConfig
 	opts Options
 	poll time.Duration // longest a Claim blocks before looking for takeovers and due retries again
 
-	stream, delayed, dead, installations string
+	q, stream, delayed, dead, installations string
 }
 
 const group = "workers"
 
-// NewRedis connects to the Redis at url (redis://[user:pass@]host:port/db or
-// rediss://), checks it answers and prepares the consumer group.
+// NewRedis connects to the Redis deployment REDIS_URL names (one server,
+// a cluster or a Sentinel-managed master: see ParseRedisURL), checks it
+// answers, moves keys of older releases to their current names and
+// prepares the consumer group.
 func NewRedis(ctx context.Context, url string, opts Options) (Store, error) {
-	o, err := redis.ParseURL(url)
+	cfg, err := ParseRedisURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("redis: parse REDIS_URL: %w", err)
+		return nil, fmt.Errorf("redis: %w", err)
 	}
 	opts = opts.withDefaults()
+	q := opts.Prefix + "{q}:"
 	r := &redisStore{
-		c:             redis.NewClient(o),
+		c:             cfg.NewClient(),
+		cfg:           cfg,
 		opts:          opts,
 		poll:          min(max(opts.VisibilityTimeout/4, 10*time.Millisecond), time.Second),
-		stream:        opts.Prefix + "q:jobs",
-		delayed:       opts.Prefix + "q:delayed",
-		dead:          opts.Prefix + "q:dead",
+		q:             q,
+		stream:        q + "jobs",
+		delayed:       q + "delayed",
+		dead:          q + "dead",
 		installations: opts.Prefix + "installations",
 	}
 	if err := r.c.Ping(ctx).Err(); err != nil {
 		r.c.Close()
-		return nil, fmt.Errorf("redis: connect to %s: %w", o.Addr, err)
+		return nil, fmt.Errorf("redis: connect to %s: %w", cfg, err)
+	}
+	if err := r.migrate(ctx); err != nil {
+		r.c.Close()
+		return nil, err
 	}
 	if err := r.ensureGroup(ctx); err != nil {
 		r.c.Close()
@@ -134,9 +171,50 @@ func (r *redisStore) Enqueue(ctx context.Context, j Job) error {
 	if err != nil {
 		return err
 	}
-	err = r.c.XAdd(ctx, &redis.XAddArgs{Stream: r.stream, Values: []any{"j", encodeJob(j)}}).Err()
+	err = r.replicated(ctx, r.stream, func(c redis.Cmdable) error {
+		return c.XAdd(ctx, &redis.XAddArgs{Stream: r.stream, Values: []any{"j", encodeJob(j)}}).Err()
+	})
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", j.ID, err)
+	}
+	return nil
+}
+
+// ErrNotReplicated: a write was acknowledged by the master but not by as
+// many replicas as wait_replicas asks for within wait_timeout.
+var ErrNotReplicated = errors.New("redis: write not confirmed by enough replicas")
+
+// replicated runs write and, with wait_replicas set, WAITs for the replicas
+// on the same connection (WAIT counts the writes of its own connection),
+// which is a connection to the master of key's slot.
+func (r *redisStore) replicated(ctx context.Context, key string, write func(redis.Cmdable) error) error {
+	if r.cfg.WaitReplicas == 0 {
+		return write(r.c)
+	}
+	var node *redis.Client
+	switch c := r.c.(type) {
+	case *redis.ClusterClient:
+		n, err := c.MasterForKey(ctx, key)
+		if err != nil {
+			return err
+		}
+		node = n
+	case *redis.Client:
+		node = c
+	default:
+		return fmt.Errorf("redis: wait_replicas is not supported with %T", r.c)
+	}
+	conn := node.Conn()
+	defer conn.Close()
+	if err := write(conn); err != nil {
+		return err
+	}
+	n, err := conn.Wait(ctx, r.cfg.WaitReplicas, r.cfg.WaitTimeout).Result()
+	if err != nil {
+		return fmt.Errorf("wait for replicas: %w", err)
+	}
+	if n < int64(r.cfg.WaitReplicas) {
+		return fmt.Errorf("%w: %d of %d within %v", ErrNotReplicated, n, r.cfg.WaitReplicas, r.cfg.WaitTimeout)
 	}
 	return nil
 }
@@ -434,7 +512,7 @@ func (r *redisStore) FirstDelivery(ctx context.Context, id string, ttl time.Dura
 	if ttl <= 0 {
 		return false, fmt.Errorf("dedup %s: ttl %v must be positive", id, ttl)
 	}
-	ok, err := r.c.SetNX(ctx, r.opts.Prefix+"dedup:"+id, 1, ttl).Result()
+	ok, err := r.c.SetNX(ctx, r.q+"dedup:"+id, 1, ttl).Result()
 	if err != nil {
 		return false, fmt.Errorf("dedup %s: %w", id, err)
 	}
@@ -463,11 +541,11 @@ func (r *redisStore) EnqueueDelivery(ctx context.Context, d Delivery) (bool, err
 	}
 	now := time.Now()
 	keys := make([]string, 0, 2+len(d.Heads))
-	keys = append(keys, r.opts.Prefix+"dedup:"+d.ID, r.stream)
+	keys = append(keys, r.q+"dedup:"+d.ID, r.stream)
 	args := make([]any, 0, 3+len(d.Heads)+len(d.Jobs))
 	args = append(args, max(d.TTL.Milliseconds(), 1), r.opts.LatestTTL.Milliseconds(), len(d.Heads))
 	for _, h := range d.Heads {
-		keys = append(keys, r.opts.Prefix+"latest:"+h.Key)
+		keys = append(keys, r.q+"latest:"+h.Key)
 		args = append(args, h.SHA)
 	}
 	for _, j := range d.Jobs {
@@ -477,7 +555,12 @@ func (r *redisStore) EnqueueDelivery(ctx context.Context, d Delivery) (bool, err
 		}
 		args = append(args, encodeJob(j))
 	}
-	n, err := deliveryScript.Run(ctx, r.c, keys, args...).Int()
+	var n int
+	err := r.replicated(ctx, r.stream, func(c redis.Cmdable) error {
+		var err error
+		n, err = deliveryScript.Run(ctx, c.(redis.Scripter), keys, args...).Int()
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("delivery %s: %w", d.ID, err)
 	}
@@ -485,14 +568,14 @@ func (r *redisStore) EnqueueDelivery(ctx context.Context, d Delivery) (bool, err
 }
 
 func (r *redisStore) SetLatest(ctx context.Context, key, sha string) error {
-	if err := r.c.Set(ctx, r.opts.Prefix+"latest:"+key, sha, r.opts.LatestTTL).Err(); err != nil {
+	if err := r.c.Set(ctx, r.q+"latest:"+key, sha, r.opts.LatestTTL).Err(); err != nil {
 		return fmt.Errorf("set latest %s: %w", key, err)
 	}
 	return nil
 }
 
 func (r *redisStore) IsLatest(ctx context.Context, key, sha string) (bool, error) {
-	cur, err := r.c.Get(ctx, r.opts.Prefix+"latest:"+key).Result()
+	cur, err := r.c.Get(ctx, r.q+"latest:"+key).Result()
 	if errors.Is(err, redis.Nil) {
 		return true, nil
 	}
@@ -502,12 +585,19 @@ func (r *redisStore) IsLatest(ctx context.Context, key, sha string) (bool, error
 	return cur == sha, nil
 }
 
-func (r *redisStore) regKey(installation int64) string {
-	return r.opts.Prefix + "reg:" + strconv.FormatInt(installation, 10)
+// instTag is the hash-tagged start of an installation's keys.
+func (r *redisStore) instTag(installation int64) string {
+	return r.opts.Prefix + "{i:" + strconv.FormatInt(installation, 10) + "}:"
 }
 
-func (r *redisStore) verKey(installation int64) string {
-	return r.opts.Prefix + "regver:" + strconv.FormatInt(installation, 10)
+func (r *redisStore) regKey(installation int64) string { return r.instTag(installation) + "reg" }
+
+func (r *redisStore) verKey(installation int64) string { return r.instTag(installation) + "ver" }
+
+// listInstallation adds the installation to P+"installations" (see the
+// type's comment for why outside the registry's MULTI).
+func (r *redisStore) listInstallation(ctx context.Context, installation int64) error {
+	return r.c.SAdd(ctx, r.installations, installation).Err()
 }
 
 func (r *redisStore) PutRepo(ctx context.Context, installation int64, repo string, products []*mesh.Product) error {
@@ -519,13 +609,20 @@ func (r *redisStore) PutRepo(ctx context.Context, installation int64, repo strin
 	if err != nil {
 		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
+	if err := r.listInstallation(ctx, installation); err != nil {
+		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+	}
 	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, r.regKey(installation), repo, b)
-		p.SAdd(ctx, r.installations, installation)
 		p.Incr(ctx, r.verKey(installation))
 		return nil
 	})
 	if err != nil {
+		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+	}
+	// Again after the write: a DeleteInstallation between the first add and
+	// the write has removed it.
+	if err := r.listInstallation(ctx, installation); err != nil {
 		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
 	return nil
@@ -544,9 +641,11 @@ func (r *redisStore) DeleteRepo(ctx context.Context, installation int64, repo st
 }
 
 func (r *redisStore) DeleteInstallation(ctx context.Context, installation int64) error {
+	if err := r.c.SRem(ctx, r.installations, installation).Err(); err != nil {
+		return fmt.Errorf("registry: delete installation %d: %w", installation, err)
+	}
 	_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, r.regKey(installation))
-		p.SRem(ctx, r.installations, installation)
 		p.Incr(ctx, r.verKey(installation))
 		return nil
 	})
@@ -567,23 +666,21 @@ func (r *redisStore) ProductsByRepo(ctx context.Context, installation int64) ([]
 	}
 	slices.SortFunc(out, func(a, b RepoProducts) int { return strings.Compare(a.Repo, b.Repo) })
 	// Decoding dominates for big registries; repositories decode independently.
-	errs := make([]error, len(out))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i := range out {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i].Products, errs[i] = decodeProducts([]byte(all[out[i].Repo]))
-			if errs[i] != nil {
-				errs[i] = fmt.Errorf("registry: %d/%s: %w", installation, out[i].Repo, errs[i])
+			ps, err := decodeProducts([]byte(all[out[i].Repo]))
+			if err != nil {
+				out[i].Unreadable = fmt.Errorf("registry: %d/%s: %w", installation, out[i].Repo, err)
+				return
 			}
+			out[i].Products = ps
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
 	return out, nil
 }
 

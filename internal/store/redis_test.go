@@ -34,6 +34,22 @@ func testRedisURL(t testing.TB) string {
 	return u
 }
 
+// testClusterURL is the Redis Cluster the suite also runs against:
+// MESHBOT_TEST_REDIS_CLUSTER_URL, which `make test` sets from
+// scripts/redis-cluster-test.sh. Skipped without it, except under CI=true.
+func testClusterURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("MESHBOT_TEST_REDIS_CLUSTER_URL")
+	if u == "" {
+		msg := "MESHBOT_TEST_REDIS_CLUSTER_URL is not set; run `export MESHBOT_TEST_REDIS_CLUSTER_URL=$(scripts/redis-cluster-test.sh)` (or `make test`) to test the store on Redis Cluster"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("skipping: " + msg)
+	}
+	return u
+}
+
 // openRedis opens a Redis store under a prefix of its own and deletes every
 // key under that prefix when t ends.
 func openRedis(t testing.TB, url string, opts Options) Store {
@@ -46,13 +62,7 @@ func openRedis(t testing.TB, url string, opts Options) Store {
 		t.Fatalf("NewRedis: %v", err)
 	}
 	t.Cleanup(func() {
-		ctx := context.Background()
-		c := s.(*redisStore).c
-		keys, err := c.Keys(ctx, opts.Prefix+"*").Result()
-		if err == nil && len(keys) > 0 {
-			err = c.Del(ctx, keys...).Err()
-		}
-		if err != nil {
+		if err := deletePrefix(context.Background(), s.(*redisStore).c, opts.Prefix); err != nil {
 			t.Logf("cleaning up %s*: %v", opts.Prefix, err)
 		}
 		s.Close()
@@ -60,9 +70,38 @@ func openRedis(t testing.TB, url string, opts Options) Store {
 	return s
 }
 
+// deletePrefix deletes the keys under prefix, on every master of a cluster
+// and one key at a time (a DEL of several keys must stay in one slot).
+func deletePrefix(ctx context.Context, c redis.UniversalClient, prefix string) error {
+	del := func(ctx context.Context, n *redis.Client) error {
+		iter := n.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			if err := n.Del(ctx, iter.Val()).Err(); err != nil {
+				return err
+			}
+		}
+		return iter.Err()
+	}
+	switch c := c.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, del)
+	case *redis.Client:
+		return del(ctx, c)
+	}
+	return fmt.Errorf("deletePrefix: %T", c)
+}
+
 func TestRedis(t *testing.T) {
 	t.Parallel()
 	url := testRedisURL(t)
+	runStoreSuite(t, func(t *testing.T, opts Options) Store { return openRedis(t, url, opts) })
+}
+
+// TestRedisCluster runs the same suite on Redis Cluster, where every script
+// and transaction fails with CROSSSLOT unless its keys share a hash slot.
+func TestRedisCluster(t *testing.T) {
+	t.Parallel()
+	url := testClusterURL(t)
 	runStoreSuite(t, func(t *testing.T, opts Options) Store { return openRedis(t, url, opts) })
 }
 

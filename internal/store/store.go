@@ -3,7 +3,8 @@
 // SHA per pull request, and the mesh registry of every installation.
 //
 // Two implementations share one contract and one test suite: Redis
-// (NewRedis, production, any number of replicas) and memory (NewMemory, the
+// (NewRedis, production, any number of replicas; one server, Redis Cluster
+// or Sentinel, see ParseRedisURL) and memory (NewMemory, the
 // embedded default when no Redis is configured: one process, nothing
 // survives a restart; the caller says so in its log).
 package store
@@ -128,11 +129,17 @@ type Registry interface {
 	// DeleteInstallation forgets the installation and all its repositories.
 	DeleteInstallation(ctx context.Context, installation int64) error
 	// Products returns every product of the installation, sorted by
-	// repository then file.
+	// repository then file. Repositories whose record does not decode are
+	// left out (see ProductsByRepo): one unreadable record must not take the
+	// rest of the registry with it.
 	Products(ctx context.Context, installation int64) ([]*mesh.Product, error)
 	// ProductsByRepo is Products grouped by repository, sorted by repository:
 	// for readers that need to know where a product lives (links, Backstage
 	// source locations), since mesh.Product.File is relative to its repo.
+	// A repository whose record does not decode (written in a format version
+	// this build does not read, or corrupt) is listed without products and
+	// with Unreadable set: the error is for the repository, not the call,
+	// and the caller should have it re-indexed (Unreadable lists them).
 	ProductsByRepo(ctx context.Context, installation int64) ([]RepoProducts, error)
 	Repos(ctx context.Context, installation int64) ([]string, error)
 	Installations(ctx context.Context) ([]int64, error)
@@ -145,6 +152,23 @@ type Registry interface {
 type RepoProducts struct {
 	Repo     string
 	Products []*mesh.Product
+	// Unreadable is set, and Products nil, when the stored record does not
+	// decode; errors.Is(Unreadable, ErrUnreadableRecord) holds, and
+	// ErrFormatVersion or ErrCorruptRecord says why. Indexing the repository
+	// again replaces the record.
+	Unreadable error
+}
+
+// Unreadable returns the repositories of rs whose record did not decode:
+// those to re-index.
+func Unreadable(rs []RepoProducts) []RepoProducts {
+	var out []RepoProducts
+	for _, r := range rs {
+		if r.Unreadable != nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Store is everything meshbot keeps outside one process.

@@ -636,7 +636,7 @@ func testRegistry(t *testing.T, open factory) {
 	if v != 2 {
 		t.Fatalf("Version after two puts = %d, want 2", v)
 	}
-	check(7, []RepoProducts{{"octo/a-first", inRepo(t, "octo/a-first", first)}, {"octo/z-rest", inRepo(t, "octo/z-rest", rest)}})
+	check(7, []RepoProducts{{Repo: "octo/a-first", Products: inRepo(t, "octo/a-first", first)}, {Repo: "octo/z-rest", Products: inRepo(t, "octo/z-rest", rest)}})
 	if first[0].Repo != "" {
 		t.Fatal("PutRepo modified the caller's product")
 	}
@@ -646,7 +646,7 @@ func testRegistry(t *testing.T, open factory) {
 	if err := s.PutRepo(ctx, 7, "octo/z-rest", rest[:1]); err != nil {
 		t.Fatal(err)
 	}
-	check(7, []RepoProducts{{"octo/a-first", inRepo(t, "octo/a-first", first)}, {"octo/z-rest", inRepo(t, "octo/z-rest", rest[:1])}})
+	check(7, []RepoProducts{{Repo: "octo/a-first", Products: inRepo(t, "octo/a-first", first)}, {Repo: "octo/z-rest", Products: inRepo(t, "octo/z-rest", rest[:1])}})
 	if nv := version(7); nv <= v {
 		t.Fatalf("Version after a replace = %d, was %d", nv, v)
 	}
@@ -657,14 +657,14 @@ func testRegistry(t *testing.T, open factory) {
 	if err := s.PutRepo(ctx, 9, "octo/broken", []*mesh.Product{nil}); err == nil {
 		t.Fatal("PutRepo accepted a nil product")
 	}
-	check(9, []RepoProducts{{"octo/empty", nil}})
+	check(9, []RepoProducts{{Repo: "octo/empty", Products: nil}})
 	installations(7, 9)
 
 	v = version(7)
 	if err := s.DeleteRepo(ctx, 7, "octo/z-rest"); err != nil {
 		t.Fatal(err)
 	}
-	check(7, []RepoProducts{{"octo/a-first", inRepo(t, "octo/a-first", first)}})
+	check(7, []RepoProducts{{Repo: "octo/a-first", Products: inRepo(t, "octo/a-first", first)}})
 	if nv := version(7); nv <= v {
 		t.Fatalf("Version after DeleteRepo = %d, was %d", nv, v)
 	}
@@ -678,7 +678,7 @@ func testRegistry(t *testing.T, open factory) {
 	if nv := version(7); nv <= v {
 		t.Fatalf("Version after DeleteInstallation = %d, was %d: it must never go back", nv, v)
 	}
-	check(9, []RepoProducts{{"octo/empty", nil}})
+	check(9, []RepoProducts{{Repo: "octo/empty", Products: nil}})
 }
 
 func describe(rs []RepoProducts) string {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/meshbot/meshbot/internal/impact"
 	"github.com/meshbot/meshbot/internal/mesh"
-	"github.com/meshbot/meshbot/internal/policy"
+	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/testutil"
-	bundled "github.com/meshbot/meshbot/policy"
+	"github.com/meshbot/meshbot/policy"
 )
 
 func write(t *testing.T, root string, files map[string]string) {
@@ -311,7 +311,7 @@ func TestScenarioHeadsLoad(t *testing.T) {
 // denied, so every finding in a scenario comes from the scenario's change.
 func TestExampleMeshPassesBundledPolicy(t *testing.T) {
 	ctx := context.Background()
-	set, err := policy.Load(ctx, bundled.FS(), policy.Options{})
+	set, err := policyeval.Load(ctx, policy.FS(), policyeval.Options{})
 	if err != nil {
 		t.Fatalf("bundled policy: %v", err)
 	}
@@ -320,11 +320,11 @@ func TestExampleMeshPassesBundledPolicy(t *testing.T) {
 		t.Fatalf("only %d documents read", len(m.Documents))
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.Documents)) {
-		kind := "contract"
+		kind := policyeval.KindContract
 		if m.Contracts[name] == nil {
-			kind = "descriptor"
+			kind = policyeval.KindDescriptor
 		}
-		results, err := set.Eval(ctx, policy.Input{Doc: m.Documents[name], Context: policy.Context{Path: name, Kind: kind, Today: "2026-11-21"}})
+		results, err := set.Eval(ctx, policyeval.Input{Doc: m.Documents[name], Context: policyeval.Context{Path: name, Kind: kind, Today: "2026-11-21"}})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -31,18 +31,18 @@ func FuzzRoute(f *testing.F) {
 			}
 			ids[j.ID] = true
 			switch j.Kind {
-			case jobs.KindCheck:
-				var c jobs.Check
+			case jobs.KindPullCheck.Name():
+				var c jobs.PullCheck
 				decode(t, j.Payload, &c)
 				if c.Key() != j.Key || !validSHA(c.HeadSHA) || c.Installation <= 0 {
 					t.Errorf("check job %+v with key %q", c, j.Key)
 				}
 				checks[j.Key] = c.HeadSHA
-			case jobs.KindIndex:
+			case jobs.KindIndex.Name():
 				decode(t, j.Payload, &jobs.Index{})
-			case jobs.KindPurge:
+			case jobs.KindPurge.Name():
 				decode(t, j.Payload, &jobs.Purge{})
-			case jobs.KindCommand:
+			case jobs.KindCommand.Name():
 				var c jobs.Command
 				decode(t, j.Payload, &c)
 				if !HasCommandLine(c.Body) {

@@ -57,30 +57,31 @@ func TestAppManifest(t *testing.T) {
 		by    []need
 	}{
 		"checks": {"write", []need{
-			{"internal/github/checkrun.go", "Checks.CreateCheckRun"},
-			{"internal/github/checkrun.go", "http.MethodPatch"},
-			{"internal/prcheck/github.go", "Checks.ListCheckRunsForRef"},
+			{"internal/githubapp/checkrun.go", "Checks.CreateCheckRun"},
+			{"internal/githubapp/checkrun.go", "http.MethodPatch"},
+			{"internal/githubapp/checkrun.go", "Checks.ListCheckRunsForRef"},
 		}},
 		"contents": {"read", []need{
-			{"internal/github/client.go", "Repositories.GetContents"},
-			{"internal/github/client.go", "Git.GetTree"},
-			{"internal/github/client.go", "Git.GetBlobRaw"},
+			{"internal/githubapp/client.go", "Repositories.GetContents"},
+			{"internal/githubapp/client.go", "Git.GetTree"},
+			{"internal/githubapp/client.go", "Git.GetBlobRaw"},
+			{"internal/githubapp/client.go", "Git.GetRef"},
 		}},
 		// Comments and reactions on a pull request's conversation go through
 		// the issues API but are authorized against the pull request.
 		"pull_requests": {"write", []need{
-			{"internal/github/client.go", "PullRequests.ListFiles"},
-			{"internal/github/client.go", "PullRequests.Get"},
-			{"internal/github/client.go", "Issues.CreateComment"},
-			{"internal/github/client.go", "Reactions.CreateIssueCommentReaction"},
+			{"internal/githubapp/client.go", "PullRequests.ListFiles"},
+			{"internal/githubapp/client.go", "PullRequests.Get"},
+			{"internal/githubapp/client.go", "Issues.CreateComment"},
+			{"internal/githubapp/client.go", "Reactions.CreateIssueCommentReaction"},
 		}},
 		"issues": {"write", []need{
-			{"internal/github/client.go", "Issues.CreateComment"},
-			{"internal/github/client.go", "Reactions.CreateIssueCommentReaction"},
+			{"internal/githubapp/client.go", "Issues.CreateComment"},
+			{"internal/githubapp/client.go", "Reactions.CreateIssueCommentReaction"},
 		}},
 		"metadata": {"read", []need{
-			{"internal/github/client.go", "/collaborators/"},
-			{"internal/github/client.go", "Apps.ListRepos"},
+			{"internal/githubapp/client.go", "/collaborators/"},
+			{"internal/githubapp/client.go", "Apps.ListRepos"},
 		}},
 	}
 	for perm, level := range m.DefaultPermissions {

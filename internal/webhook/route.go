@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/go-github/v60/github"
+
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/store"
 )
@@ -58,86 +60,69 @@ const maxPushCommits = 2048
 
 const zeroSHA = "0000000000000000000000000000000000000000"
 
-// payload is the union of the fields Route reads from every event it handles.
-type payload struct {
+// envelope is what every delivery is read for before its event is known:
+// the action and repository for logs, and the installation meshbot acts as.
+// The events meshbot handles are then decoded into go-github's types.
+type envelope struct {
 	Action       string `json:"action"`
 	Installation *struct {
 		ID int64 `json:"id"`
 	} `json:"installation"`
-	Repository *repository `json:"repository"`
-	Sender     *user       `json:"sender"`
+	Repository *struct {
+		FullName string `json:"full_name"`
+	} `json:"repository"`
+}
 
-	PullRequest *pullRequest `json:"pull_request"`
-	CheckSuite  *struct {
-		HeadSHA      string        `json:"head_sha"`
-		PullRequests []pullRequest `json:"pull_requests"`
-	} `json:"check_suite"`
+// checkRunEvent is the part of a check_run delivery meshbot reads, in
+// go-github's types. go-github's own CheckRunEvent also decodes the App
+// that owns the run, whose timestamps GitHub's published example writes in
+// a form go-github refuses ("2018-04-25 20:42:10"): a delivery must not be
+// refused over a field meshbot never reads.
+type checkRunEvent struct {
+	Action   *string            `json:"action"`
+	Repo     *github.Repository `json:"repository"`
 	CheckRun *struct {
-		ID           int64         `json:"id"`
-		HeadSHA      string        `json:"head_sha"`
-		PullRequests []pullRequest `json:"pull_requests"`
+		ID           *int64                `json:"id"`
+		HeadSHA      *string               `json:"head_sha"`
+		PullRequests []*github.PullRequest `json:"pull_requests"`
 	} `json:"check_run"`
-
-	Ref     string `json:"ref"`
-	Before  string `json:"before"`
-	After   string `json:"after"`
-	Created bool   `json:"created"`
-	Deleted bool   `json:"deleted"`
-	Forced  bool   `json:"forced"`
-	Commits []struct {
-		Added    []string `json:"added"`
-		Modified []string `json:"modified"`
-		Removed  []string `json:"removed"`
-	} `json:"commits"`
-
-	Repositories        []repository `json:"repositories"`
-	RepositoriesAdded   []repository `json:"repositories_added"`
-	RepositoriesRemoved []repository `json:"repositories_removed"`
-
-	Issue *struct {
-		Number      int              `json:"number"`
-		PullRequest *json.RawMessage `json:"pull_request"`
-	} `json:"issue"`
-	Comment *struct {
-		ID   int64  `json:"id"`
-		Body string `json:"body"`
-		User *user  `json:"user"`
-	} `json:"comment"`
 }
 
-type repository struct {
-	Name          string `json:"name"`
-	FullName      string `json:"full_name"`
-	DefaultBranch string `json:"default_branch"`
-	Owner         *user  `json:"owner"`
+// GetAction returns the action, "" when absent.
+func (e *checkRunEvent) GetAction() string {
+	if e.Action == nil {
+		return ""
+	}
+	return *e.Action
 }
 
-// split returns owner and name, from full_name when present (installation
-// payloads carry no owner object).
-func (r repository) split() (owner, name string, ok bool) {
-	if o, n, found := strings.Cut(r.FullName, "/"); found && o != "" && n != "" && !strings.Contains(n, "/") {
+// parseEvent decodes a delivery of an event Route handles into go-github's
+// event type (checkRunEvent for check_run).
+func parseEvent(event string, body []byte) (any, error) {
+	if event == "check_run" {
+		var e checkRunEvent
+		if err := json.Unmarshal(body, &e); err != nil {
+			return nil, err
+		}
+		return &e, nil
+	}
+	return github.ParseWebHook(event, body)
+}
+
+// splitRepo returns owner and name, from full_name when present
+// (installation payloads carry no owner object), else from owner and name.
+func splitRepo(fullName, ownerLogin, name string) (owner, repo string, ok bool) {
+	if o, n, found := strings.Cut(fullName, "/"); found && o != "" && n != "" && !strings.Contains(n, "/") {
 		return o, n, true
 	}
-	if r.Owner != nil && r.Owner.Login != "" && r.Name != "" {
-		return r.Owner.Login, r.Name, true
+	if ownerLogin != "" && name != "" {
+		return ownerLogin, name, true
 	}
 	return "", "", false
 }
 
-type user struct {
-	Login string `json:"login"`
-	Type  string `json:"type"`
-}
-
-type pullRequest struct {
-	Number int `json:"number"`
-	Head   struct {
-		SHA string `json:"sha"`
-	} `json:"head"`
-	Base struct {
-		SHA string `json:"sha"`
-		Ref string `json:"ref"`
-	} `json:"base"`
+func splitRepository(r *github.Repository) (owner, name string, ok bool) {
+	return splitRepo(r.GetFullName(), r.GetOwner().GetLogin(), r.GetName())
 }
 
 // Route turns one verified delivery into work. It is pure: the same
@@ -148,45 +133,51 @@ func Route(delivery, event string, body []byte) (Work, error) {
 	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return Work{}, fmt.Errorf("%w: %s: not a JSON object", ErrMalformed, event)
 	}
-	var p payload
-	if err := json.Unmarshal(body, &p); err != nil {
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
 		return Work{}, fmt.Errorf("%w: %s: %v", ErrMalformed, event, err)
 	}
-	w := Work{Action: p.Action}
-	if p.Repository != nil {
-		w.Repo = p.Repository.FullName
+	w := Work{Action: env.Action}
+	if env.Repository != nil {
+		w.Repo = env.Repository.FullName
 	}
 	if !slices.Contains(HandledEvents(), event) {
 		w.Ignored = "event " + event + " is not used by meshbot"
 		return w, nil
 	}
-	if p.Installation == nil || p.Installation.ID <= 0 {
+	if env.Installation == nil || env.Installation.ID <= 0 {
 		// A repository or organisation webhook, not the App: meshbot cannot
 		// act without an installation token.
 		w.Ignored = "no installation: not delivered to a GitHub App"
 		return w, nil
 	}
-	w.Installation = p.Installation.ID
-	r := router{delivery: delivery, inst: p.Installation.ID, w: &w}
-	var err error
-	switch event {
-	case "pull_request":
-		err = r.pullRequest(&p)
-	case "check_suite":
-		err = r.checkSuite(&p)
-	case "check_run":
-		err = r.checkRun(&p)
-	case "push":
-		err = r.push(&p)
-	case "installation":
-		err = r.installation(&p)
-	case "installation_repositories":
-		err = r.installationRepositories(&p)
-	case "issue_comment":
-		err = r.issueComment(&p)
+	ev, err := parseEvent(event, body)
+	if err != nil {
+		return Work{}, fmt.Errorf("%w: %s: %v", ErrMalformed, event, err)
+	}
+	w.Installation = env.Installation.ID
+	r := router{delivery: delivery, inst: env.Installation.ID, w: &w}
+	switch e := ev.(type) {
+	case *github.PullRequestEvent:
+		err = r.pullRequest(e)
+	case *github.CheckSuiteEvent:
+		err = r.checkSuite(e)
+	case *checkRunEvent:
+		err = r.checkRun(e)
+	case *github.PushEvent:
+		err = r.push(e)
+	case *github.InstallationEvent:
+		err = r.installation(e)
+	case *github.InstallationRepositoriesEvent:
+		err = r.installationRepositories(e)
+	case *github.IssueCommentEvent:
+		err = r.issueComment(e)
+	default:
+		// HandledEvents and this switch disagree: a bug, not the sender's.
+		return Work{}, fmt.Errorf("webhook: event %s decoded as %T, which Route does not handle", event, ev)
 	}
 	if err != nil {
-		return Work{}, fmt.Errorf("%w: %s %s: %v", ErrMalformed, event, p.Action, err)
+		return Work{}, fmt.Errorf("%w: %s %s: %v", ErrMalformed, event, env.Action, err)
 	}
 	if len(w.Jobs) == 0 && w.Ignored == "" {
 		w.Ignored = "nothing to do"
@@ -200,8 +191,11 @@ type router struct {
 	w        *Work
 }
 
-func (r *router) add(kind, key string, v any) error {
-	j, err := jobs.New(jobs.ID(r.delivery, len(r.w.Jobs)), kind, key, v)
+// nextID is the id of the delivery's next job.
+func (r *router) nextID() string { return jobs.ID(r.delivery, len(r.w.Jobs)) }
+
+// add takes a job from a jobs.Kind's New: r.add(jobs.KindX.New(r.nextID(), key, payload)).
+func (r *router) add(j store.Job, err error) error {
 	if err != nil {
 		return err
 	}
@@ -214,79 +208,80 @@ func (r *router) ignore(format string, args ...any) error {
 	return nil
 }
 
-func (r *router) repo(p *payload) (owner, name string, err error) {
-	if p.Repository == nil {
+// repo returns the owner and name of an event's repository.
+func repo(r *github.Repository) (owner, name string, err error) {
+	if r == nil {
 		return "", "", errors.New("no repository")
 	}
-	owner, name, ok := p.Repository.split()
+	owner, name, ok := splitRepository(r)
 	if !ok {
 		return "", "", errors.New("repository without owner and name")
 	}
 	return owner, name, nil
 }
 
-// check adds a Check job; latest records the head as the pull request's
+// check adds a PullCheck job; latest records the head as the pull request's
 // newest, which only the events that carry the pull request's current head
 // may do.
-func (r *router) check(c jobs.Check, latest bool) error {
+func (r *router) check(c jobs.PullCheck, latest bool) error {
 	if !validSHA(c.HeadSHA) {
 		return fmt.Errorf("head sha %q is not a commit id", c.HeadSHA)
 	}
 	if latest && c.PR != 0 {
 		r.w.Heads = append(r.w.Heads, Head{Key: c.Key(), SHA: c.HeadSHA})
 	}
-	return r.add(jobs.KindCheck, c.Key(), c)
+	return r.add(jobs.KindPullCheck.New(r.nextID(), c.Key(), c))
 }
 
-func (r *router) pullRequest(p *payload) error {
-	switch p.Action {
+func (r *router) pullRequest(e *github.PullRequestEvent) error {
+	switch e.GetAction() {
 	case "opened", "synchronize", "reopened", "ready_for_review":
 	default:
-		return r.ignore("pull_request %s needs no check", p.Action)
+		return r.ignore("pull_request %s needs no check", e.GetAction())
 	}
-	owner, name, err := r.repo(p)
+	owner, name, err := repo(e.Repo)
 	if err != nil {
 		return err
 	}
-	pr := p.PullRequest
-	if pr == nil || pr.Number <= 0 {
+	pr := e.PullRequest
+	if pr.GetNumber() <= 0 {
 		return errors.New("no pull_request number")
 	}
-	return r.check(jobs.Check{
+	return r.check(jobs.PullCheck{
 		Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name,
-		PR: pr.Number, HeadSHA: pr.Head.SHA, BaseSHA: pr.Base.SHA, BaseRef: pr.Base.Ref,
+		PR: pr.GetNumber(), HeadSHA: pr.GetHead().GetSHA(), BaseSHA: pr.GetBase().GetSHA(), BaseRef: pr.GetBase().GetRef(),
 	}, true)
 }
 
-func (r *router) checkSuite(p *payload) error {
-	switch p.Action {
+func (r *router) checkSuite(e *github.CheckSuiteEvent) error {
+	switch e.GetAction() {
 	case "requested", "rerequested":
 	default:
-		return r.ignore("check_suite %s needs no check", p.Action)
+		return r.ignore("check_suite %s needs no check", e.GetAction())
 	}
-	owner, name, err := r.repo(p)
+	owner, name, err := repo(e.Repo)
 	if err != nil {
 		return err
 	}
-	cs := p.CheckSuite
+	cs := e.CheckSuite
 	if cs == nil {
 		return errors.New("no check_suite")
 	}
 	if len(cs.PullRequests) == 0 {
 		// A push to a branch without a pull request: meshbot judges changes
 		// proposed to a base, and there is none.
-		return r.ignore("check_suite for %s belongs to no pull request", cs.HeadSHA)
+		return r.ignore("check_suite for %s belongs to no pull request", cs.GetHeadSHA())
 	}
 	for _, pr := range cs.PullRequests {
-		if pr.Number <= 0 {
+		if pr.GetNumber() <= 0 {
 			return errors.New("check_suite pull request without number")
 		}
 		// The suite may be an older commit of the pull request; only its
 		// current head becomes the newest.
-		err := r.check(jobs.Check{
+		err := r.check(jobs.PullCheck{
 			Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name,
-			PR: pr.Number, HeadSHA: cs.HeadSHA, BaseSHA: pr.Base.SHA, BaseRef: pr.Base.Ref,
-		}, pr.Head.SHA == cs.HeadSHA)
+			PR: pr.GetNumber(), HeadSHA: cs.GetHeadSHA(), BaseSHA: pr.GetBase().GetSHA(), BaseRef: pr.GetBase().GetRef(),
+		}, pr.GetHead().GetSHA() == cs.GetHeadSHA())
 		if err != nil {
 			return err
 		}
@@ -294,60 +289,67 @@ func (r *router) checkSuite(p *payload) error {
 	return nil
 }
 
-func (r *router) checkRun(p *payload) error {
-	if p.Action != "rerequested" {
-		return r.ignore("check_run %s needs no check", p.Action)
+func (r *router) checkRun(e *checkRunEvent) error {
+	if e.GetAction() != "rerequested" {
+		return r.ignore("check_run %s needs no check", e.GetAction())
 	}
-	owner, name, err := r.repo(p)
+	owner, name, err := repo(e.Repo)
 	if err != nil {
 		return err
 	}
-	cr := p.CheckRun
-	if cr == nil || cr.ID <= 0 {
+	cr := e.CheckRun
+	if cr == nil || cr.ID == nil || *cr.ID <= 0 {
 		return errors.New("no check_run id")
 	}
-	base := jobs.Check{Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name,
-		HeadSHA: cr.HeadSHA, CheckRunID: cr.ID}
+	head := ""
+	if cr.HeadSHA != nil {
+		head = *cr.HeadSHA
+	}
+	base := jobs.PullCheck{Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name,
+		HeadSHA: head, CheckRunID: *cr.ID}
 	if len(cr.PullRequests) == 0 {
 		return r.check(base, false)
 	}
 	for _, pr := range cr.PullRequests {
-		if pr.Number <= 0 {
+		if pr.GetNumber() <= 0 {
 			return errors.New("check_run pull request without number")
 		}
 		c := base
-		c.PR, c.BaseSHA, c.BaseRef = pr.Number, pr.Base.SHA, pr.Base.Ref
-		if err := r.check(c, pr.Head.SHA == cr.HeadSHA); err != nil {
+		c.PR, c.BaseSHA, c.BaseRef = pr.GetNumber(), pr.GetBase().GetSHA(), pr.GetBase().GetRef()
+		if err := r.check(c, pr.GetHead().GetSHA() == head); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *router) push(p *payload) error {
-	owner, name, err := r.repo(p)
-	if err != nil {
-		return err
+func (r *router) push(e *github.PushEvent) error {
+	if e.Repo == nil {
+		return errors.New("no repository")
 	}
-	def := p.Repository.DefaultBranch
-	if def == "" || p.Ref != "refs/heads/"+def {
-		return r.ignore("push to %s, not the default branch", p.Ref)
+	owner, name, ok := splitRepo(e.Repo.GetFullName(), e.Repo.GetOwner().GetLogin(), e.Repo.GetName())
+	if !ok {
+		return errors.New("repository without owner and name")
 	}
-	if p.Deleted || p.After == zeroSHA {
+	def := e.Repo.GetDefaultBranch()
+	if def == "" || e.GetRef() != "refs/heads/"+def {
+		return r.ignore("push to %s, not the default branch", e.GetRef())
+	}
+	if e.GetDeleted() || e.GetAfter() == zeroSHA {
 		return r.ignore("default branch %s deleted", def)
 	}
-	if !validSHA(p.After) {
-		return fmt.Errorf("after %q is not a commit id", p.After)
+	if !validSHA(e.GetAfter()) {
+		return fmt.Errorf("after %q is not a commit id", e.GetAfter())
 	}
-	ix := jobs.Index{Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name, Ref: p.After}
+	ix := jobs.Index{Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name, Ref: e.GetAfter()}
 	// The listed commits name every touched file only for an ordinary
 	// fast-forward: a created branch, a force push (which can drop commits
 	// that are not listed) or a truncated list needs a full scan, which
 	// empty Paths asks for.
-	full := p.Created || p.Forced || p.Before == zeroSHA || len(p.Commits) == 0 || len(p.Commits) >= maxPushCommits
+	full := e.GetCreated() || e.GetForced() || e.GetBefore() == zeroSHA || len(e.Commits) == 0 || len(e.Commits) >= maxPushCommits
 	if !full {
 		seen := map[string]bool{}
-		for _, c := range p.Commits {
+		for _, c := range e.Commits {
 			for _, list := range [][]string{c.Added, c.Modified, c.Removed} {
 				for _, f := range list {
 					if f != "" && !seen[f] {
@@ -359,92 +361,88 @@ func (r *router) push(p *payload) error {
 		}
 		slices.Sort(ix.Paths)
 	}
-	return r.add(jobs.KindIndex, "", ix)
+	return r.add(jobs.KindIndex.New(r.nextID(), "", ix))
 }
 
-func (r *router) indexRepos(repos []repository) error {
+func (r *router) indexRepos(repos []*github.Repository) error {
 	for _, repo := range repos {
-		owner, name, ok := repo.split()
+		owner, name, ok := splitRepository(repo)
 		if !ok {
-			return fmt.Errorf("repository %q without owner and name", repo.FullName)
+			return fmt.Errorf("repository %q without owner and name", repo.GetFullName())
 		}
-		if err := r.add(jobs.KindIndex, "", jobs.Index{
+		if err := r.add(jobs.KindIndex.New(r.nextID(), "", jobs.Index{
 			Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name,
-		}); err != nil {
+		})); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *router) installation(p *payload) error {
-	switch p.Action {
+func (r *router) installation(e *github.InstallationEvent) error {
+	switch e.GetAction() {
 	case "created":
-		if len(p.Repositories) == 0 {
+		if len(e.Repositories) == 0 {
 			// "All repositories" installations list none here; the worker
 			// lists them through the API.
 			return r.ignore("installation created without a repository list")
 		}
-		return r.indexRepos(p.Repositories)
+		return r.indexRepos(e.Repositories)
 	case "deleted":
-		return r.add(jobs.KindPurge, "", jobs.Purge{Delivery: r.delivery, Installation: r.inst})
+		return r.add(jobs.KindPurge.New(r.nextID(), "", jobs.Purge{Delivery: r.delivery, Installation: r.inst}))
 	}
-	return r.ignore("installation %s needs no work", p.Action)
+	return r.ignore("installation %s needs no work", e.GetAction())
 }
 
-func (r *router) installationRepositories(p *payload) error {
-	switch p.Action {
+func (r *router) installationRepositories(e *github.InstallationRepositoriesEvent) error {
+	switch e.GetAction() {
 	case "added":
-		return r.indexRepos(p.RepositoriesAdded)
+		return r.indexRepos(e.RepositoriesAdded)
 	case "removed":
 		purge := jobs.Purge{Delivery: r.delivery, Installation: r.inst}
-		for _, repo := range p.RepositoriesRemoved {
-			owner, name, ok := repo.split()
+		for _, repo := range e.RepositoriesRemoved {
+			owner, name, ok := splitRepository(repo)
 			if !ok {
-				return fmt.Errorf("removed repository %q without owner and name", repo.FullName)
+				return fmt.Errorf("removed repository %q without owner and name", repo.GetFullName())
 			}
 			purge.Repos = append(purge.Repos, owner+"/"+name)
 		}
 		if len(purge.Repos) == 0 {
 			return r.ignore("no repositories removed")
 		}
-		return r.add(jobs.KindPurge, "", purge)
+		return r.add(jobs.KindPurge.New(r.nextID(), "", purge))
 	}
-	return r.ignore("installation_repositories %s needs no work", p.Action)
+	return r.ignore("installation_repositories %s needs no work", e.GetAction())
 }
 
-func (r *router) issueComment(p *payload) error {
-	if p.Action != "created" {
-		return r.ignore("issue_comment %s is not a command", p.Action)
+func (r *router) issueComment(e *github.IssueCommentEvent) error {
+	if e.GetAction() != "created" {
+		return r.ignore("issue_comment %s is not a command", e.GetAction())
 	}
-	c := p.Comment
-	if c == nil || p.Issue == nil {
+	c, issue := e.Comment, e.Issue
+	if c == nil || issue == nil {
 		return errors.New("no comment or issue")
 	}
-	if c.User != nil && c.User.Type == "Bot" {
+	if c.GetUser().GetType() == "Bot" {
 		// meshbot's own replies (and other bots') never run commands: no
 		// loops between bots quoting each other.
 		return r.ignore("comment by a bot")
 	}
-	if !HasCommandLine(c.Body) {
+	if !HasCommandLine(c.GetBody()) {
 		return r.ignore("comment is not a /mesh command")
 	}
-	owner, name, err := r.repo(p)
+	owner, name, err := repo(e.Repo)
 	if err != nil {
 		return err
 	}
-	if p.Issue.Number <= 0 || c.ID <= 0 {
+	if issue.GetNumber() <= 0 || c.GetID() <= 0 {
 		return errors.New("comment without issue number or id")
 	}
-	login := ""
-	if c.User != nil {
-		login = c.User.Login
-	}
-	return r.add(jobs.KindCommand, "", jobs.Command{
+	return r.add(jobs.KindCommand.New(r.nextID(), "", jobs.Command{
 		Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name,
-		Issue: p.Issue.Number, IsPR: p.Issue.PullRequest != nil && string(*p.Issue.PullRequest) != "null",
-		CommentID: c.ID, User: login, Body: c.Body,
-	})
+		Issue: issue.GetNumber(), IsPR: issue.IsPullRequest(),
+		CommentID: c.GetID(), User: c.GetUser().GetLogin(), Body: c.GetBody(),
+	}))
 }
 
 // HasCommandLine reports whether any line of a comment starts with the word

@@ -28,7 +28,7 @@ type wantJob struct {
 func decodeAs(t *testing.T, j store.Job, want any) any {
 	t.Helper()
 	v := reflect.New(reflect.TypeOf(want))
-	if err := jobs.Decode(j, v.Interface()); err != nil {
+	if err := json.Unmarshal(j.Payload, v.Interface()); err != nil {
 		t.Fatal(err)
 	}
 	return v.Elem().Interface()
@@ -36,8 +36,8 @@ func decodeAs(t *testing.T, j store.Job, want any) any {
 
 func TestRoute(t *testing.T) {
 	const d = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
-	check := func(pr int, head string) jobs.Check {
-		return jobs.Check{Delivery: d, Installation: 1, Owner: "Codertocat", Repo: "Hello-World",
+	check := func(pr int, head string) jobs.PullCheck {
+		return jobs.PullCheck{Delivery: d, Installation: 1, Owner: "Codertocat", Repo: "Hello-World",
 			PR: pr, HeadSHA: head, BaseSHA: prBase, BaseRef: "master"}
 	}
 	opened := check(2, prHead)
@@ -45,9 +45,9 @@ func TestRoute(t *testing.T) {
 	suite.Installation = 957387
 	staleSuite := suite
 	staleSuite.HeadSHA = oldHead
-	run := jobs.Check{Delivery: d, Installation: 1, Owner: "github", Repo: "hello-world",
+	run := jobs.PullCheck{Delivery: d, Installation: 1, Owner: "github", Repo: "hello-world",
 		HeadSHA: "d6fde92930d4715a2b49857d24b940956b26d2d3", CheckRunID: 4}
-	runPR := jobs.Check{Delivery: d, Installation: 690857, Owner: "electron", Repo: "electron", PR: 26764,
+	runPR := jobs.PullCheck{Delivery: d, Installation: 690857, Owner: "electron", Repo: "electron", PR: 26764,
 		HeadSHA: "5bd5f196a46b8222fb7484f05faba41a73cf34bd", BaseSHA: "45eee468647309e9e6cdb2a88a3b460a59771fef",
 		BaseRef: "master", CheckRunID: 1494503112}
 	index := func(inst int64, owner, repo, ref string, paths ...string) jobs.Index {
@@ -68,55 +68,55 @@ func TestRoute(t *testing.T) {
 		ignored string // substring of Work.Ignored when no jobs
 	}{
 		{name: "pr opened", file: "pull_request/opened.payload.json", event: "pull_request",
-			jobs:  []wantJob{{jobs.KindCheck, opened.Key(), opened}},
+			jobs:  []wantJob{{jobs.KindPullCheck.Name(), opened.Key(), opened}},
 			heads: []Head{{opened.Key(), prHead}}},
 		{name: "pr opened in an organisation", file: "pull_request/opened.with-organization.payload.json", event: "pull_request",
-			jobs:  []wantJob{{jobs.KindCheck, opened.Key(), opened}},
+			jobs:  []wantJob{{jobs.KindPullCheck.Name(), opened.Key(), opened}},
 			heads: []Head{{opened.Key(), prHead}}},
 		{name: "pr synchronize", file: "pull_request/synchronize.payload.json", event: "pull_request",
-			jobs:  []wantJob{{jobs.KindCheck, opened.Key(), opened}},
+			jobs:  []wantJob{{jobs.KindPullCheck.Name(), opened.Key(), opened}},
 			heads: []Head{{opened.Key(), prHead}}},
 		{name: "pr reopened", file: "pull_request/reopened.payload.json", event: "pull_request",
-			jobs:  []wantJob{{jobs.KindCheck, opened.Key(), opened}},
+			jobs:  []wantJob{{jobs.KindPullCheck.Name(), opened.Key(), opened}},
 			heads: []Head{{opened.Key(), prHead}}},
 		{name: "pr ready for review", file: "pull_request/ready_for_review.payload.json", event: "pull_request",
 			edits: map[string]any{"installation": map[string]any{"id": 1}},
-			jobs:  []wantJob{{jobs.KindCheck, opened.Key(), opened}},
+			jobs:  []wantJob{{jobs.KindPullCheck.Name(), opened.Key(), opened}},
 			heads: []Head{{opened.Key(), prHead}}},
 		{name: "pr ready for review without installation", file: "pull_request/ready_for_review.payload.json", event: "pull_request",
 			ignored: "no installation"},
 		{name: "draft pr opened is checked too", file: "pull_request/opened.payload.json", event: "pull_request",
 			edits: map[string]any{"pull_request.draft": true},
-			jobs:  []wantJob{{jobs.KindCheck, opened.Key(), opened}},
+			jobs:  []wantJob{{jobs.KindPullCheck.Name(), opened.Key(), opened}},
 			heads: []Head{{opened.Key(), prHead}}},
 		{name: "pr closed", file: "pull_request/closed.payload.json", event: "pull_request", ignored: "closed"},
 		{name: "check suite rerequested", file: "check_suite/rerequested.payload.json", event: "check_suite",
-			jobs:  []wantJob{{jobs.KindCheck, suite.Key(), suite}},
+			jobs:  []wantJob{{jobs.KindPullCheck.Name(), suite.Key(), suite}},
 			heads: []Head{{suite.Key(), prHead}}},
 		{name: "check suite of an older commit is not the newest head", file: "check_suite/rerequested.payload.json", event: "check_suite",
 			edits: map[string]any{"check_suite.head_sha": oldHead},
-			jobs:  []wantJob{{jobs.KindCheck, staleSuite.Key(), staleSuite}}},
+			jobs:  []wantJob{{jobs.KindPullCheck.Name(), staleSuite.Key(), staleSuite}}},
 		{name: "check suite requested without pull request", file: "check_suite/requested.payload.json", event: "check_suite",
 			ignored: "no pull request"},
 		{name: "check run rerequested without pull request", file: "check_run/rerequested.payload.json", event: "check_run",
-			jobs: []wantJob{{jobs.KindCheck, run.Key(), run}}},
+			jobs: []wantJob{{jobs.KindPullCheck.Name(), run.Key(), run}}},
 		{name: "check run rerequested with a pull request", file: "check_run/requested_action.payload.json", event: "check_run",
 			edits: map[string]any{"action": "rerequested"},
-			jobs:  []wantJob{{jobs.KindCheck, runPR.Key(), runPR}},
+			jobs:  []wantJob{{jobs.KindPullCheck.Name(), runPR.Key(), runPR}},
 			heads: []Head{{runPR.Key(), runPR.HeadSHA}}},
 		{name: "check run requested action", file: "check_run/requested_action.payload.json", event: "check_run",
 			ignored: "requested_action"},
 		{name: "push creating the default branch scans it all", file: "push/with-new-branch.payload.json", event: "push",
-			jobs: []wantJob{{jobs.KindIndex, "", index(1, "Codertocat", "Hello-World", pushHead)}}},
+			jobs: []wantJob{{jobs.KindIndex.Name(), "", index(1, "Codertocat", "Hello-World", pushHead)}}},
 		{name: "push to the default branch", file: "push/with-new-branch.payload.json", event: "push",
 			edits: map[string]any{"created": false, "before": prBase, "commits": []any{
 				map[string]any{"added": []any{"b/dataproduct.yaml"}, "modified": []any{"a/c.yaml"}, "removed": []any{}},
 				map[string]any{"added": []any{}, "modified": []any{"a/c.yaml"}, "removed": []any{"z.txt"}},
 			}},
-			jobs: []wantJob{{jobs.KindIndex, "", index(1, "Codertocat", "Hello-World", pushHead, "a/c.yaml", "b/dataproduct.yaml", "z.txt")}}},
+			jobs: []wantJob{{jobs.KindIndex.Name(), "", index(1, "Codertocat", "Hello-World", pushHead, "a/c.yaml", "b/dataproduct.yaml", "z.txt")}}},
 		{name: "force push scans it all", file: "push/with-new-branch.payload.json", event: "push",
 			edits: map[string]any{"created": false, "forced": true, "before": prBase},
-			jobs:  []wantJob{{jobs.KindIndex, "", index(1, "Codertocat", "Hello-World", pushHead)}}},
+			jobs:  []wantJob{{jobs.KindIndex.Name(), "", index(1, "Codertocat", "Hello-World", pushHead)}}},
 		{name: "push to another branch", file: "push/with-new-branch.payload.json", event: "push",
 			edits: map[string]any{"ref": "refs/heads/feature"}, ignored: "not the default branch"},
 		{name: "push of a tag", file: "push/with-installation.payload.json", event: "push", ignored: "not the default branch"},
@@ -124,25 +124,25 @@ func TestRoute(t *testing.T) {
 			edits: map[string]any{"ref": "refs/heads/master"}, ignored: "deleted"},
 		{name: "push without installation", file: "push/payload.json", event: "push", ignored: "no installation"},
 		{name: "installation created", file: "installation/created.payload.json", event: "installation",
-			jobs: []wantJob{{jobs.KindIndex, "", index(957387, "Codertocat", "Hello-World", "")}}},
+			jobs: []wantJob{{jobs.KindIndex.Name(), "", index(957387, "Codertocat", "Hello-World", "")}}},
 		{name: "installation deleted", file: "installation/deleted.payload.json", event: "installation",
-			jobs: []wantJob{{jobs.KindPurge, "", jobs.Purge{Delivery: d, Installation: 2}}}},
+			jobs: []wantJob{{jobs.KindPurge.Name(), "", jobs.Purge{Delivery: d, Installation: 2}}}},
 		{name: "installation suspended", file: "installation/deleted.payload.json", event: "installation",
 			edits: map[string]any{"action": "suspend"}, ignored: "suspend"},
 		{name: "repositories added", file: "installation_repositories/added.payload.json", event: "installation_repositories",
-			jobs: []wantJob{{jobs.KindIndex, "", index(957387, "Codertocat", "Space", "")}}},
+			jobs: []wantJob{{jobs.KindIndex.Name(), "", index(957387, "Codertocat", "Space", "")}}},
 		{name: "repositories removed", file: "installation_repositories/added.payload.json", event: "installation_repositories",
 			edits: map[string]any{"action": "removed", "repositories_added": []any{}, "repositories_removed": []any{
 				map[string]any{"name": "Space", "full_name": "Codertocat/Space"},
 				map[string]any{"name": "Other", "full_name": "Codertocat/Other"},
 			}},
-			jobs: []wantJob{{jobs.KindPurge, "", jobs.Purge{Delivery: d, Installation: 957387, Repos: []string{"Codertocat/Space", "Codertocat/Other"}}}}},
+			jobs: []wantJob{{jobs.KindPurge.Name(), "", jobs.Purge{Delivery: d, Installation: 957387, Repos: []string{"Codertocat/Space", "Codertocat/Other"}}}}},
 		{name: "comment command on an issue", file: "issue_comment/created.with-installation.payload.json", event: "issue_comment",
 			edits: map[string]any{"comment.body": "/mesh help"},
-			jobs:  []wantJob{{jobs.KindCommand, "", cmd}}},
+			jobs:  []wantJob{{jobs.KindCommand.Name(), "", cmd}}},
 		{name: "comment command on a pull request", file: "issue_comment/created.with-installation.payload.json", event: "issue_comment",
 			edits: map[string]any{"comment.body": cmdPR.Body, "issue.pull_request": map[string]any{"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/1"}},
-			jobs:  []wantJob{{jobs.KindCommand, "", cmdPR}}},
+			jobs:  []wantJob{{jobs.KindCommand.Name(), "", cmdPR}}},
 		{name: "ordinary comment", file: "issue_comment/created.with-installation.payload.json", event: "issue_comment",
 			ignored: "not a /mesh command"},
 		{name: "comment by a bot", file: "issue_comment/created.with-installation.payload.json", event: "issue_comment",

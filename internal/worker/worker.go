@@ -16,7 +16,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,15 +68,16 @@ const settleTimeout = 15 * time.Second
 
 // Pool runs jobs from a queue.
 type Pool struct {
-	q        store.Queue
-	handlers map[string]jobs.Handler
-	opts     Options
-	name     string // unique per pool: workers are name-0, name-1, ...
+	q    store.Queue
+	reg  *jobs.Registry
+	opts Options
+	name string // unique per pool: workers are name-0, name-1, ...
 }
 
-// New returns a pool that runs handlers[job.Kind] for each job of q.
-func New(q store.Queue, handlers map[string]jobs.Handler, opts Options) *Pool {
-	return &Pool{q: q, handlers: handlers, opts: opts.withDefaults(), name: poolName()}
+// New returns a pool that runs each job of q through reg, which decodes its
+// payload and runs the handler of its kind.
+func New(q store.Queue, reg *jobs.Registry, opts Options) *Pool {
+	return &Pool{q: q, reg: reg, opts: opts.withDefaults(), name: poolName()}
 }
 
 // poolName is host-pid-random: the store tells leases apart by worker name,
@@ -92,9 +92,6 @@ func poolName() string {
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }
-
-// Name is the prefix of this pool's worker names, as the store records them.
-func (p *Pool) Name() string { return p.name }
 
 // Run works until ctx ends, then drains as the package comment describes
 // and returns nil. It returns an error only when the store is closed under
@@ -171,14 +168,18 @@ func (p *Pool) loop(ctx, hard context.Context, name string) error {
 
 // run executes one leased job and settles it.
 func (p *Pool) run(hard context.Context, log *slog.Logger, l *store.Lease) {
-	log = log.With(jobAttrs(l.Job)...)
-	h := p.handlers[l.Job.Kind]
-	if h == nil {
-		err := store.Permanent(fmt.Errorf("unknown job kind %q", l.Job.Kind))
-		log.Error("worker: unknown job kind, dead-lettering", slog.Any("err", err))
+	log = log.With(slog.String("job", l.Job.ID), slog.String("kind", l.Job.Kind), slog.Int("attempt", l.Job.Attempt))
+	job, err := p.reg.Decode(l.Job)
+	if err != nil {
+		// An unknown kind or a payload that does not decode: retrying
+		// cannot help, so it is dead-lettered at once.
+		log.Error("worker: job cannot run, dead-lettering", slog.Any("err", err))
 		p.settle(log, l, err)
 		p.observe(l.Job.Kind, 0, err)
 		return
+	}
+	for _, a := range job.Attrs {
+		log = log.With(a)
 	}
 
 	jobCtx, cancelJob := context.WithCancelCause(hard)
@@ -191,7 +192,7 @@ func (p *Pool) run(hard context.Context, log *slog.Logger, l *store.Lease) {
 
 	log.Debug("worker: job started")
 	start := time.Now()
-	err := call(jobCtx, h, l.Job)
+	err = call(jobCtx, job)
 	d := time.Since(start)
 	cause := context.Cause(jobCtx)
 	cancelJob(nil)
@@ -218,13 +219,13 @@ func (p *Pool) run(hard context.Context, log *slog.Logger, l *store.Lease) {
 
 // call runs h, turning a panic into a permanent failure: a job that panics
 // would panic again on every retry.
-func call(ctx context.Context, h jobs.Handler, j store.Job) (err error) {
+func call(ctx context.Context, job jobs.Decoded) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = store.Permanent(fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack()))
 		}
 	}()
-	return h(ctx, j)
+	return job.Run(ctx)
 }
 
 // heartbeat extends the lease every Heartbeat until ctx ends. Losing the
@@ -292,34 +293,4 @@ func (p *Pool) observe(kind string, d time.Duration, err error) {
 	if p.opts.Observe != nil {
 		p.opts.Observe(kind, d, err)
 	}
-}
-
-// jobAttrs are the log attributes of a job: its id, kind and attempt, and
-// from the payload whatever of delivery, installation, repo and pr it has.
-func jobAttrs(j store.Job) []any {
-	attrs := []any{slog.String("job", j.ID), slog.String("kind", j.Kind), slog.Int("attempt", j.Attempt)}
-	var p struct {
-		Delivery     string `json:"delivery"`
-		Installation int64  `json:"installation"`
-		Owner        string `json:"owner"`
-		Repo         string `json:"repo"`
-		PR           int    `json:"pr"`
-		Issue        int    `json:"issue"`
-	}
-	if json.Unmarshal(j.Payload, &p) != nil {
-		return attrs
-	}
-	if p.Delivery != "" {
-		attrs = append(attrs, slog.String("delivery", p.Delivery))
-	}
-	if p.Installation != 0 {
-		attrs = append(attrs, slog.Int64("installation", p.Installation))
-	}
-	if p.Repo != "" {
-		attrs = append(attrs, slog.String("repo", p.Owner+"/"+p.Repo))
-	}
-	if pr := max(p.PR, p.Issue); pr != 0 {
-		attrs = append(attrs, slog.Int("pr", pr))
-	}
-	return attrs
 }

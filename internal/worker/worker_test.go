@@ -55,15 +55,22 @@ func poolOpts() Options {
 	return Options{Workers: 2, ClaimWait: 50 * time.Millisecond, Heartbeat: 100 * time.Millisecond, Drain: 2 * time.Second, Logger: quiet()}
 }
 
-func enqueue(t *testing.T, q store.Queue, id, kind string, payload any) {
+func enqueue[P jobs.Payload](t *testing.T, q store.Queue, id string, k jobs.Kind[P], payload P) {
 	t.Helper()
-	j, err := jobs.New(id, kind, "", payload)
+	j, err := k.New(id, "", payload)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := q.Enqueue(context.Background(), j); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// checks is a registry that runs h for pull-check jobs.
+func checks(h jobs.Handler[jobs.PullCheck]) *jobs.Registry {
+	r := jobs.NewRegistry()
+	jobs.Register(r, jobs.KindPullCheck, h)
+	return r
 }
 
 // start runs p until the test ends (or stop is called) and returns stop,
@@ -119,23 +126,19 @@ func TestSuccessAcked(t *testing.T) {
 			var observed atomic.Int64
 			opts := poolOpts()
 			opts.Observe = func(kind string, d time.Duration, err error) {
-				if kind == jobs.KindCheck && err == nil && d >= 0 {
+				if kind == jobs.KindPullCheck.Name() && err == nil && d >= 0 {
 					observed.Add(1)
 				}
 			}
-			p := New(s, map[string]jobs.Handler{jobs.KindCheck: func(ctx context.Context, j store.Job) error {
-				var c jobs.Check
-				if err := jobs.Decode(j, &c); err != nil {
-					return err
-				}
+			p := New(s, checks(func(ctx context.Context, c jobs.PullCheck, j jobs.Meta) error {
 				mu.Lock()
 				seen[c.Delivery]++
 				mu.Unlock()
 				return nil
-			}}, opts)
+			}), opts)
 			const n = 20
 			for i := range n {
-				enqueue(t, s, fmt.Sprintf("d%d", i), jobs.KindCheck, jobs.Check{Delivery: fmt.Sprintf("d%d", i)})
+				enqueue(t, s, fmt.Sprintf("d%d", i), jobs.KindPullCheck, jobs.PullCheck{Delivery: fmt.Sprintf("d%d", i)})
 			}
 			stop := start(t, p)
 			eventually(t, 5*time.Second, "every job observed", func() bool { return observed.Load() == n })
@@ -160,13 +163,13 @@ func TestFailureRetriedThenDeadLettered(t *testing.T) {
 			s := b.open(t, fast)
 			var mu sync.Mutex
 			var attempts []int
-			p := New(s, map[string]jobs.Handler{jobs.KindCheck: func(ctx context.Context, j store.Job) error {
+			p := New(s, checks(func(ctx context.Context, c jobs.PullCheck, j jobs.Meta) error {
 				mu.Lock()
 				attempts = append(attempts, j.Attempt)
 				mu.Unlock()
 				return errors.New("github answered 502")
-			}}, poolOpts())
-			enqueue(t, s, "boom", jobs.KindCheck, jobs.Check{Delivery: "boom"})
+			}), poolOpts())
+			enqueue(t, s, "boom", jobs.KindPullCheck, jobs.PullCheck{Delivery: "boom"})
 			start(t, p)
 			eventually(t, 5*time.Second, "the job dead-lettered", func() bool { return stats(t, s).Dead == 1 })
 			dl, err := s.DeadLetters(context.Background(), 10)
@@ -190,17 +193,17 @@ func TestPermanentAndPanicDeadLetterAtOnce(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			s := b.open(t, fast)
 			var calls atomic.Int64
-			p := New(s, map[string]jobs.Handler{
-				jobs.KindCheck: func(ctx context.Context, j store.Job) error {
-					calls.Add(1)
-					return store.Permanent(errors.New("payload does not decode"))
-				},
-				jobs.KindIndex: func(ctx context.Context, j store.Job) error {
-					calls.Add(1)
-					panic("nil map")
-				},
-			}, poolOpts())
-			enqueue(t, s, "perm", jobs.KindCheck, jobs.Check{})
+			reg := jobs.NewRegistry()
+			jobs.Register(reg, jobs.KindPullCheck, func(context.Context, jobs.PullCheck, jobs.Meta) error {
+				calls.Add(1)
+				return store.Permanent(errors.New("payload does not decode"))
+			})
+			jobs.Register(reg, jobs.KindIndex, func(context.Context, jobs.Index, jobs.Meta) error {
+				calls.Add(1)
+				panic("nil map")
+			})
+			p := New(s, reg, poolOpts())
+			enqueue(t, s, "perm", jobs.KindPullCheck, jobs.PullCheck{})
 			enqueue(t, s, "panic", jobs.KindIndex, jobs.Index{})
 			start(t, p)
 			eventually(t, 5*time.Second, "both dead-lettered", func() bool { return stats(t, s).Dead == 2 })
@@ -228,8 +231,10 @@ func TestUnknownKind(t *testing.T) {
 			opts.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
 			var observedErr atomic.Value
 			opts.Observe = func(kind string, d time.Duration, err error) { observedErr.Store(fmt.Sprint(kind, ": ", err)) }
-			p := New(s, map[string]jobs.Handler{}, opts)
-			enqueue(t, s, "what", "teleport", jobs.Check{Delivery: "what"})
+			p := New(s, jobs.NewRegistry(), opts)
+			if err := s.Enqueue(context.Background(), store.Job{ID: "what", Kind: "teleport", Payload: []byte(`{"delivery":"what"}`)}); err != nil {
+				t.Fatal(err)
+			}
 			start(t, p)
 			eventually(t, 5*time.Second, "dead-lettered", func() bool { return stats(t, s).Dead == 1 })
 			dl, _ := s.DeadLetters(context.Background(), 1)
@@ -254,7 +259,7 @@ func TestHeartbeatKeepsLease(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			s := b.open(t, fast)
 			var runs atomic.Int64
-			h := map[string]jobs.Handler{jobs.KindCheck: func(ctx context.Context, j store.Job) error {
+			h := checks(func(ctx context.Context, c jobs.PullCheck, j jobs.Meta) error {
 				runs.Add(1)
 				select {
 				case <-time.After(4 * fast.VisibilityTimeout):
@@ -262,8 +267,8 @@ func TestHeartbeatKeepsLease(t *testing.T) {
 				case <-ctx.Done():
 					return ctx.Err()
 				}
-			}}
-			enqueue(t, s, "long", jobs.KindCheck, jobs.Check{})
+			})
+			enqueue(t, s, "long", jobs.KindPullCheck, jobs.PullCheck{})
 			start(t, New(s, h, poolOpts()))
 			eventually(t, 2*time.Second, "the job started", func() bool { return runs.Load() == 1 })
 			start(t, New(s, h, poolOpts()))
@@ -283,15 +288,15 @@ func TestWithoutHeartbeatTakenOver(t *testing.T) {
 	defer s.Close()
 	var runs atomic.Int64
 	release := make(chan struct{})
-	h := map[string]jobs.Handler{jobs.KindCheck: func(ctx context.Context, j store.Job) error {
+	h := checks(func(ctx context.Context, c jobs.PullCheck, j jobs.Meta) error {
 		if runs.Add(1) == 1 {
 			<-release
 		}
 		return nil
-	}}
+	})
 	opts := poolOpts()
 	opts.Heartbeat = time.Hour
-	enqueue(t, s, "long", jobs.KindCheck, jobs.Check{})
+	enqueue(t, s, "long", jobs.KindPullCheck, jobs.PullCheck{})
 	start(t, New(s, h, opts))
 	eventually(t, 2*time.Second, "the job started", func() bool { return runs.Load() == 1 })
 	start(t, New(s, h, opts))
@@ -305,7 +310,7 @@ func TestShutdownDrains(t *testing.T) {
 			s := b.open(t, fast)
 			started := make(chan struct{})
 			var finished atomic.Bool
-			h := map[string]jobs.Handler{jobs.KindCheck: func(ctx context.Context, j store.Job) error {
+			h := checks(func(ctx context.Context, c jobs.PullCheck, j jobs.Meta) error {
 				close(started)
 				select {
 				case <-time.After(300 * time.Millisecond):
@@ -314,8 +319,8 @@ func TestShutdownDrains(t *testing.T) {
 				case <-ctx.Done():
 					return ctx.Err()
 				}
-			}}
-			enqueue(t, s, "drain", jobs.KindCheck, jobs.Check{})
+			})
+			enqueue(t, s, "drain", jobs.KindPullCheck, jobs.PullCheck{})
 			stop := start(t, New(s, h, poolOpts()))
 			<-started
 			if err := stop(); err != nil {
@@ -340,7 +345,7 @@ func TestShutdownHandsBack(t *testing.T) {
 			var mu sync.Mutex
 			var attempts []int
 			started := make(chan struct{}, 1)
-			h := map[string]jobs.Handler{jobs.KindCheck: func(ctx context.Context, j store.Job) error {
+			h := checks(func(ctx context.Context, c jobs.PullCheck, j jobs.Meta) error {
 				mu.Lock()
 				attempts = append(attempts, j.Attempt)
 				mu.Unlock()
@@ -350,10 +355,10 @@ func TestShutdownHandsBack(t *testing.T) {
 					return ctx.Err()
 				}
 				return nil
-			}}
+			})
 			opts := poolOpts()
 			opts.Drain = 100 * time.Millisecond
-			enqueue(t, s, "stuck", jobs.KindCheck, jobs.Check{})
+			enqueue(t, s, "stuck", jobs.KindPullCheck, jobs.PullCheck{})
 			stop := start(t, New(s, h, opts))
 			<-started
 			t0 := time.Now()
@@ -384,8 +389,8 @@ func TestLogAttributes(t *testing.T) {
 	opts := poolOpts()
 	opts.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
 	var done atomic.Bool
-	p := New(s, map[string]jobs.Handler{jobs.KindCheck: func(context.Context, store.Job) error { done.Store(true); return nil }}, opts)
-	enqueue(t, s, "abc-123", jobs.KindCheck, jobs.Check{Delivery: "abc-123", Installation: 7, Owner: "acme", Repo: "mesh", PR: 12, HeadSHA: "f00"})
+	p := New(s, checks(func(context.Context, jobs.PullCheck, jobs.Meta) error { done.Store(true); return nil }), opts)
+	enqueue(t, s, "abc-123", jobs.KindPullCheck, jobs.PullCheck{Delivery: "abc-123", Installation: 7, Owner: "acme", Repo: "mesh", PR: 12, HeadSHA: "f00"})
 	stop := start(t, p)
 	eventually(t, 5*time.Second, "done", done.Load)
 	_ = stop()
@@ -403,8 +408,8 @@ func TestLogAttributes(t *testing.T) {
 			t.Errorf("log %s = %v, want %v (line %v)", k, line[k], v, line)
 		}
 	}
-	if !strings.HasPrefix(fmt.Sprint(line["worker"]), p.Name()) {
-		t.Errorf("worker = %v, want prefix %s", line["worker"], p.Name())
+	if w := fmt.Sprint(line["worker"]); !strings.HasPrefix(w, p.name+"-") {
+		t.Errorf("worker = %v, want %s-N", w, p.name)
 	}
 }
 

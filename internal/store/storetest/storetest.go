@@ -8,7 +8,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -57,16 +59,48 @@ func Open(t testing.TB, url string, opts store.Options) store.Store {
 	}
 	t.Cleanup(func() {
 		s.Close()
-		o, err := redis.ParseURL(url)
+		cfg, err := store.ParseRedisURL(url)
 		if err != nil {
 			return
 		}
-		c := redis.NewClient(o)
+		c := cfg.NewClient()
 		defer c.Close()
-		ctx := context.Background()
-		if keys, err := c.Keys(ctx, opts.Prefix+"*").Result(); err == nil && len(keys) > 0 {
-			c.Del(ctx, keys...)
+		if err := DeletePrefix(context.Background(), c, opts.Prefix); err != nil {
+			t.Logf("cleaning up %s*: %v", opts.Prefix, err)
 		}
 	})
 	return s
+}
+
+// DeletePrefix deletes every key under prefix: on each master of a cluster,
+// one key at a time (a DEL of several keys must stay in one hash slot).
+func DeletePrefix(ctx context.Context, c redis.UniversalClient, prefix string) error {
+	del := func(ctx context.Context, n *redis.Client) error {
+		iter := n.Scan(ctx, 0, escapeGlob(prefix)+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			if err := n.Del(ctx, iter.Val()).Err(); err != nil {
+				return err
+			}
+		}
+		return iter.Err()
+	}
+	switch c := c.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, del)
+	case *redis.Client:
+		return del(ctx, c)
+	default:
+		return fmt.Errorf("delete %s*: unexpected client %T", prefix, c)
+	}
+}
+
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[]\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/meshbot/meshbot/internal/backstage"
+	"github.com/meshbot/meshbot/internal/commands"
+	"github.com/meshbot/meshbot/internal/config"
+	"github.com/meshbot/meshbot/internal/githubapp"
+	"github.com/meshbot/meshbot/internal/index"
+	"github.com/meshbot/meshbot/internal/jobs"
+	"github.com/meshbot/meshbot/internal/metrics"
+	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/internal/pullcheck"
+	"github.com/meshbot/meshbot/internal/store"
+	"github.com/meshbot/meshbot/internal/webhook"
+)
+
+// This file builds what serve runs: the policy, the HTTP routes and server,
+// and the job handlers. serve.go runs them and shuts them down.
+
+// servePolicy loads the policy serve starts with and says which it is.
+func servePolicy(ctx context.Context, cfg *config.Config, log *slog.Logger) (*policyeval.Swappable, error) {
+	set, err := loadPolicy(ctx, cfg.PolicyDir)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("policy loaded", "source", policySource(cfg), "version", set.Version(), "rules", set.Rules(), "engine", set.Engine())
+	if cfg.PolicyRepo() != "" {
+		log.Info("policy repository configured; following it is not implemented yet, the policy above stays active", "repo", cfg.PolicyRepo())
+	}
+	return policyeval.NewSwappable(set), nil
+}
+
+func policySource(cfg *config.Config) string {
+	if cfg.PolicyDir != "" {
+		return cfg.PolicyDir
+	}
+	return "bundled"
+}
+
+// routes is every HTTP endpoint of serve: the webhook intake with health
+// and metrics, and the Backstage provider endpoint.
+func routes(cfg *config.Config, st store.Store, pol *policyeval.Swappable, m *metrics.Metrics, log *slog.Logger) (*gin.Engine, error) {
+	if cfg.DevSecret {
+		log.Warn("DEVELOPMENT MODE: no GitHub App and no GITHUB_WEBHOOK_SECRET configured; deliveries are verified with this generated secret, for sample deliveries only",
+			"secret", string(cfg.WebhookSecret))
+	}
+	in, err := webhook.New(webhook.Options{
+		Secret:  cfg.WebhookSecret,
+		Sink:    st,
+		Metrics: m,
+		Logger:  log,
+		Ready: map[string]func(context.Context) error{
+			"store": st.Ping,
+			"policy": func(context.Context) error {
+				if pol.Load() == nil {
+					return errors.New("no policy loaded")
+				}
+				return nil
+			},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	router := in.Router()
+	if cfg.BackstageToken == "" {
+		log.Info("backstage provider endpoint off: set MESHBOT_BACKSTAGE_TOKEN to serve GET " + backstage.Path)
+	}
+	router.GET(backstage.Path, backstage.NewHandler(st, backstage.HandlerOptions{
+		Token: cfg.BackstageToken, Entities: backstage.Options{GitHubURL: backstage.WebURL(cfg.APIURL)}, Logger: log,
+	}))
+	return router, nil
+}
+
+// httpServer serves h with timeouts that keep a stalled client from holding
+// a connection for ever.
+func httpServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		// 25 MB over a slow link still fits.
+		ReadTimeout:  2 * time.Minute,
+		WriteTimeout: 2 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func logListening(cfg *config.Config, st store.Store, addr net.Addr, log *slog.Logger) {
+	log.Info("meshbot serve: listening", "addr", addr.String(), "store", st.Kind(), "github_api", cfg.APIURL, "app", cfg.AppID)
+	if cfg.DevSecret {
+		log.Info("next: send a signed sample delivery with  GITHUB_WEBHOOK_SECRET=" + string(cfg.WebhookSecret) +
+			" scripts/sample-delivery.sh http://" + displayAddr(addr) + "/webhook  and see README \"Installing the GitHub App\" to connect a real App")
+	}
+}
+
+// jobHandlers are the handlers of every job kind. Without a GitHub App each
+// fails permanently with a message saying so, so the job is dead-lettered
+// (visible in logs and metrics) instead of retried for nothing.
+func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, log *slog.Logger) (*jobs.Registry, error) {
+	reg := jobs.NewRegistry()
+	if !cfg.HasApp() {
+		log.Warn("no GitHub App configured (GITHUB_APP_ID): deliveries are accepted, but every job that needs GitHub fails; see README \"Installing the GitHub App\"")
+		jobs.Register(reg, jobs.KindPullCheck, noApp[jobs.PullCheck](log, jobs.KindPullCheck))
+		jobs.Register(reg, jobs.KindIndex, noApp[jobs.Index](log, jobs.KindIndex))
+		jobs.Register(reg, jobs.KindPurge, noApp[jobs.Purge](log, jobs.KindPurge))
+		jobs.Register(reg, jobs.KindCommand, noApp[jobs.Command](log, jobs.KindCommand))
+		return reg, nil
+	}
+	app, err := githubapp.NewApp(githubapp.Config{AppID: cfg.AppID, PrivateKey: cfg.PrivateKey, BaseURL: cfg.APIURL, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("GitHub App %d (key from %s): %w", cfg.AppID, cfg.KeySource, err)
+	}
+	ix := index.NewIndexer(index.Deps{GitHub: app, Registry: st, Logger: log})
+	jobs.Register(reg, jobs.KindPullCheck, pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log}))
+	jobs.Register(reg, jobs.KindIndex, ix.HandleIndex)
+	jobs.Register(reg, jobs.KindPurge, ix.HandlePurge)
+	jobs.Register(reg, jobs.KindCommand, commands.New(commands.Deps{GitHub: app, Queue: st, Latest: st, Logger: log}))
+	return reg, nil
+}
+
+// noApp fails a job permanently, saying why, when no App is configured.
+func noApp[P jobs.Payload](log *slog.Logger, k jobs.Kind[P]) jobs.Handler[P] {
+	return func(_ context.Context, _ P, m jobs.Meta) error {
+		log.Error("job needs GitHub but no GitHub App is configured: set GITHUB_APP_ID, GITHUB_PRIVATE_KEY(_FILE) and GITHUB_WEBHOOK_SECRET", "job", m.ID, "kind", k.Name())
+		return store.Permanent(errors.New("no GitHub App configured"))
+	}
+}

@@ -1,0 +1,337 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/meshbot/meshbot/internal/compat"
+	"github.com/meshbot/meshbot/internal/impact"
+	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/policyeval"
+)
+
+// DocsBase is where rule documentation lives; findings link into it.
+const DocsBase = "https://github.com/meshbot/meshbot/blob/main/"
+
+// Request is everything one evaluation needs. The engine knows nothing of
+// GitHub or the command line: callers load the checkouts.
+type Request struct {
+	Head *mesh.Mesh
+	// Base is the version the change is compared with; nil means there is
+	// none (a first check), so every head file is judged and nothing is
+	// compared.
+	Base *mesh.Mesh
+	// Consumers are products registered elsewhere (other checkouts, a
+	// registry). The head's own products count as consumers too.
+	Consumers [][]*mesh.Product
+	// ConsumerProblems are problems met while reading Consumers; they are
+	// reported as notices, since the change under review did not cause them.
+	ConsumerProblems []mesh.Problem
+	Policy           *policyeval.Set
+	Today            time.Time
+}
+
+// Evaluate judges the change from Base to Head: the change set in, the
+// report out.
+func Evaluate(ctx context.Context, req Request) (*Report, error) {
+	if req.Head == nil {
+		return nil, fmt.Errorf("evaluate: no head checkout")
+	}
+	if req.Today.IsZero() {
+		req.Today = time.Now()
+	}
+	rep := &Report{Compared: req.Base != nil, Checked: Counts{Descriptors: len(req.Head.Products), Contracts: len(req.Head.Contracts)}}
+	if req.Policy != nil {
+		rep.PolicyVersion = req.Policy.Version()
+	}
+	graph := impact.Build(append([][]*mesh.Product{req.Head.Products}, req.Consumers...)...)
+	rep.Findings = problemFindings(req)
+
+	var changes []compat.Change
+	if req.Base != nil {
+		changes = compat.Compare(req.Base, req.Head).Changes
+	}
+	scope := changedProducts(req.Base, req.Head, changes)
+	rep.Checked.Changed = len(scope.files)
+	rep.Findings = append(rep.Findings, changeFindings(req, graph, changes)...)
+
+	if req.Policy != nil {
+		found, err := evalPolicy(ctx, req, graph, changes, scope)
+		if err != nil {
+			return nil, err
+		}
+		rep.Findings = append(rep.Findings, found...)
+	}
+	rep.Impact = impacts(req, graph, scope)
+	rep.Finish()
+	return rep, nil
+}
+
+// problemFindings are the files that could not be read: the head's fail the
+// change, the consumers' are only noted (the change did not cause them).
+func problemFindings(req Request) []Finding {
+	out := make([]Finding, 0, len(req.Head.Problems)+len(req.ConsumerProblems))
+	for _, p := range req.Head.Problems {
+		out = append(out, problemFinding(p, LevelError))
+	}
+	for _, p := range req.ConsumerProblems {
+		out = append(out, problemFinding(p, LevelNotice))
+	}
+	return out
+}
+
+// changeFindings judges every classified change between base and head.
+func changeFindings(req Request, graph *impact.Graph, changes []compat.Change) []Finding {
+	broken := map[string]bool{}
+	for _, p := range req.Head.Problems {
+		broken[p.Pos.File] = true
+	}
+	var found []Finding
+	for _, c := range changes {
+		// A descriptor that no longer parses is reported as broken, not
+		// as a product that went away.
+		if c.Rule == compat.RuleProductRemoved {
+			if old := productByID(req.Base, c.Product); old != nil && broken[old.File] {
+				continue
+			}
+		}
+		found = append(found, changeFinding(c, graph, req.Base, req.Today))
+	}
+	return mergeSharedContracts(found)
+}
+
+// impacts is the reach of every changed product; a removed product's owner
+// is read from the base.
+func impacts(req Request, graph *impact.Graph, scope changeScope) []Impact {
+	out := make([]Impact, 0, len(scope.products))
+	for id := range scope.products {
+		im := Impact{Product: id, InDegree: graph.InDegree(id), Downstream: graph.Downstream(id)}
+		if p := graph.Product(id); p != nil {
+			im.Owner = p.Owner
+		} else if req.Base != nil {
+			if p := productByID(req.Base, id); p != nil {
+				im.Owner = p.Owner
+			}
+		}
+		if im.Downstream == nil {
+			im.Downstream = []string{}
+		}
+		out = append(out, im)
+	}
+	return out
+}
+
+const noConsumer = " No registered consumer depends on it."
+
+// mergeSharedContracts folds the findings of one contract change reported
+// once per output port (ports may share a contract file) into one finding
+// with every port's consumers, at the highest level.
+func mergeSharedContracts(fs []Finding) []Finding {
+	type key struct {
+		rule, msg string
+		pos       mesh.Pos
+	}
+	at := map[key]int{}
+	var out []Finding
+	for _, f := range fs {
+		k := key{f.Rule, strings.TrimSuffix(f.Message, noConsumer), f.Pos}
+		i, seen := at[k]
+		if !seen {
+			at[k] = len(out)
+			out = append(out, f)
+			continue
+		}
+		m := &out[i]
+		if f.Level.rank() < m.Level.rank() {
+			m.Level, m.Message, m.Help = f.Level, f.Message, f.Help
+		}
+		if m.Port != f.Port {
+			m.Port = ""
+		}
+		for _, c := range f.Consumers {
+			if !slices.ContainsFunc(m.Consumers, func(x Consumer) bool { return x.Product == c.Product && x.InputPort == c.InputPort }) {
+				m.Consumers = append(m.Consumers, c)
+			}
+		}
+	}
+	return out
+}
+
+func problemFinding(p mesh.Problem, level Level) Finding {
+	return Finding{
+		Rule:    "input/" + p.Code,
+		Source:  SourceInput,
+		Level:   level,
+		Title:   "Unusable input",
+		Message: p.Message,
+		Pos:     p.Pos,
+		Link:    DocsBase + "README.md#file-formats",
+	}
+}
+
+// changeFinding turns a classified change into a finding. A breaking change
+// fails when a registered consumer depends on what it touches; otherwise it
+// warns, except for a breaking change shipped inside the same major version,
+// which always fails.
+func changeFinding(c compat.Change, g *impact.Graph, base *mesh.Mesh, today time.Time) Finding {
+	f := Finding{
+		Rule:    "compat/" + c.Rule,
+		Source:  SourceCompat,
+		Message: c.Message,
+		Pos:     c.Pos,
+		InBase:  c.InBase,
+		Product: c.Product,
+		Port:    c.Port,
+		Fields:  c.Fields,
+		Link:    DocsBase + "internal/compat/RULES.md#" + c.Rule,
+	}
+	switch c.Severity {
+	case compat.Breaking:
+		f.Title = "Breaking change"
+		for _, a := range g.Affected(c.Product, c.Port, c.Fields) {
+			if a.Product == c.Product {
+				continue
+			}
+			f.Consumers = append(f.Consumers, consumerOf(a, c.Fields))
+		}
+		switch {
+		case c.Rule == compat.RuleBreakingInMajor:
+			// About the version, not a field: the consumers are named on
+			// the changes it counts.
+			f.Consumers = nil
+			f.Level = LevelError
+			f.Help = "Bump the contract's major version and publish it on a new output port."
+		case len(f.Consumers) > 0:
+			f.Level = LevelError
+			f.Help = "Keep the old shape on this port and ship the change as a new major version on a new output port; deprecate the old port with `/mesh deprecate` once consumers can migrate."
+		default:
+			f.Level = LevelWarning
+			f.Message += noConsumer
+		}
+	case compat.Warning:
+		f.Level, f.Title = LevelWarning, "Risky change"
+	default:
+		f.Level, f.Title = LevelNotice, "Change"
+	}
+	if c.Rule == compat.RuleProductRemoved && base != nil {
+		deprecationWindow(&f, productByID(base, c.Product), today)
+	}
+	return f
+}
+
+// deprecationWindow applies the retirement rule to a removed product: it may
+// go only once deprecated, after its sunset date, with no consumer left.
+func deprecationWindow(f *Finding, p *mesh.Product, today time.Time) {
+	if p == nil {
+		return
+	}
+	d := p.Deprecation
+	switch {
+	case p.Lifecycle != mesh.LifecycleDeprecated && d == nil:
+		if len(f.Consumers) > 0 {
+			f.Help = "Deprecate the product first (`/mesh deprecate " + p.ID() + "`) with a sunset date and a replacement, and remove it once consumers have moved."
+		}
+	case d != nil && !d.SunsetDate.IsZero() && today.Before(d.SunsetDate):
+		f.Rule = "deprecation/removed-before-sunset"
+		f.Source = SourceDeprecation
+		f.Level = LevelError
+		f.Title = "Removed before its sunset"
+		f.Message = fmt.Sprintf("%s is removed before its sunset date %s.", p.ID(), d.Sunset)
+		if len(f.Consumers) > 0 {
+			f.Message += fmt.Sprintf(" %d registered consumer(s) still read it.", len(f.Consumers))
+		}
+		f.Help = "Keep the product until " + d.Sunset + "; consumers should move to " + cmpOr(d.Replacement, "its replacement") + "."
+		f.Link = DocsBase + "README.md#deprecation"
+	case len(f.Consumers) > 0:
+		f.Rule = "deprecation/removed-with-consumers"
+		f.Source = SourceDeprecation
+		f.Title = "Removed while still consumed"
+		f.Message = fmt.Sprintf("%s is past its sunset but %d registered consumer(s) still read it.", p.ID(), len(f.Consumers))
+		f.Help = "Ask the owning teams below to move to " + cmpOr(d.Replacement, "the replacement") + " before removing it."
+		f.Link = DocsBase + "README.md#deprecation"
+	default:
+		f.Level = LevelNotice
+		f.Title = "Retired as planned"
+		f.Message = fmt.Sprintf("%s is removed after its sunset with no registered consumer left.", p.ID())
+	}
+}
+
+func cmpOr(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}
+
+func consumerOf(c impact.Consumer, touched []string) Consumer {
+	out := Consumer{Product: c.Product, Owner: c.Owner, InputPort: c.InputPort, Pos: c.Pos}
+	for _, f := range c.Fields {
+		if len(touched) == 0 || impact.FieldMatches(f.Name, touched) {
+			out.Fields = append(out.Fields, f.Name)
+		}
+	}
+	return out
+}
+
+func productByID(m *mesh.Mesh, id string) *mesh.Product {
+	for _, p := range m.Products {
+		if p.ID() == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// changeScope is what the change touched: files that differ from base and
+// the products they belong to (a descriptor, or a descriptor whose contract
+// changed).
+type changeScope struct {
+	files    map[string]bool
+	products map[string]bool
+}
+
+func changedProducts(base, head *mesh.Mesh, changes []compat.Change) changeScope {
+	s := changeScope{files: map[string]bool{}, products: map[string]bool{}}
+	for path, doc := range head.Documents {
+		if base == nil {
+			s.files[path] = true
+			continue
+		}
+		if old, ok := base.Documents[path]; !ok || old.Sum != doc.Sum {
+			s.files[path] = true
+		}
+	}
+	if base != nil {
+		for path := range base.Documents {
+			if _, ok := head.Documents[path]; !ok {
+				s.files[path] = true
+			}
+		}
+	}
+	for _, p := range head.Problems {
+		s.files[p.Pos.File] = true
+	}
+	for _, p := range head.Products {
+		if s.files[p.File] {
+			s.products[p.ID()] = true
+			continue
+		}
+		for _, o := range p.OutputPorts {
+			if o.ContractPath != "" && s.files[o.ContractPath] {
+				s.products[p.ID()] = true
+				// A descriptor whose contract changed is judged again too:
+				// its rules may read the contract through the context.
+				s.files[p.File] = true
+			}
+		}
+	}
+	for _, c := range changes {
+		if c.Product != "" {
+			s.products[c.Product] = true
+		}
+	}
+	return s
+}

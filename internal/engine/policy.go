@@ -1,0 +1,159 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/meshbot/meshbot/internal/compat"
+	"github.com/meshbot/meshbot/internal/impact"
+	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/policyeval"
+)
+
+// policyJob is one changed document of the head for the policy to judge.
+type policyJob struct {
+	doc  *mesh.Document
+	kind policyeval.Kind
+	prod *mesh.Product // the descriptor's product; nil for a contract
+}
+
+// policyScope is what every job's context is built from.
+type policyScope struct {
+	req           Request
+	graph         *impact.Graph
+	changesByFile map[string][]policyeval.Change
+	today         string
+}
+
+// evalPolicy runs the policy on every changed document of the head, in
+// parallel, and returns the findings in the documents' order.
+func evalPolicy(ctx context.Context, req Request, g *impact.Graph, changes []compat.Change, scope changeScope) ([]Finding, error) {
+	ps := policyScope{req: req, graph: g, changesByFile: map[string][]policyeval.Change{}, today: req.Today.Format(time.DateOnly)}
+	for _, c := range changes {
+		file := c.Pos.File
+		if c.Contract != "" && !c.InBase {
+			file = c.Contract
+		}
+		ps.changesByFile[file] = append(ps.changesByFile[file], changeContext(c))
+	}
+	byFile := map[string]*mesh.Product{}
+	for _, p := range req.Head.Products {
+		byFile[p.File] = p
+	}
+	var jobs []policyJob
+	for path, doc := range req.Head.Documents {
+		if !scope.files[path] {
+			continue
+		}
+		j := policyJob{doc: doc, kind: policyeval.KindContract, prod: byFile[path]}
+		if j.prod != nil {
+			j.kind = policyeval.KindDescriptor
+		}
+		jobs = append(jobs, j)
+	}
+	slices.SortFunc(jobs, func(a, b policyJob) int { return strings.Compare(a.doc.Path, b.doc.Path) })
+
+	results := make([][]Finding, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(1, min(runtime.GOMAXPROCS(0), len(jobs))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], errs[i] = ps.evalOne(ctx, jobs[i])
+			}
+		}()
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var out []Finding
+	for i := range jobs {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		out = append(out, results[i]...)
+	}
+	return out, nil
+}
+
+// evalOne judges one document with its context.
+func (ps policyScope) evalOne(ctx context.Context, j policyJob) ([]Finding, error) {
+	res, err := ps.req.Policy.Eval(ctx, policyeval.Input{Doc: j.doc, Context: ps.context(j)})
+	if err != nil {
+		return nil, fmt.Errorf("evaluate policy on %s: %w", j.doc.Path, err)
+	}
+	product := ""
+	if j.prod != nil {
+		product = j.prod.ID()
+	}
+	out := make([]Finding, 0, len(res))
+	for _, r := range res {
+		f := Finding{
+			Rule:    r.ID,
+			Source:  SourcePolicy,
+			Level:   LevelError,
+			Title:   r.Title,
+			Message: r.Message,
+			Pos:     r.Pos,
+			Product: product,
+		}
+		if r.Severity == policyeval.SeverityWarn {
+			f.Level = LevelWarning
+		}
+		if len(r.Related) > 0 {
+			f.Link = r.Related[0]
+		}
+		if f.Pos.File == "" {
+			f.Pos = mesh.Pos{File: j.doc.Path, Line: 1}
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// context is what the policy reads at data.meshbot.context for one
+// document, built once per document.
+func (ps policyScope) context(j policyJob) policyeval.Context {
+	pc := policyeval.Context{Path: j.doc.Path, Kind: j.kind, Today: ps.today, Changes: ps.changesByFile[j.doc.Path]}
+	if ps.req.Base != nil {
+		if old, ok := ps.req.Base.Documents[j.doc.Path]; ok {
+			pc.Base = old.Value
+		}
+	}
+	if j.prod == nil {
+		return pc
+	}
+	product := j.prod.ID()
+	for _, c := range ps.graph.ConsumersOf(product, "") {
+		if c.Product == product {
+			continue
+		}
+		fields := make([]string, len(c.Fields))
+		for i, f := range c.Fields {
+			fields[i] = f.Name
+		}
+		pc.Consumers = append(pc.Consumers, policyeval.Consumer{
+			Product: c.Product, Owner: c.Owner, InputPort: c.InputPort,
+			Port: c.Port, Fields: fields, File: c.File,
+		})
+	}
+	return pc
+}
+
+func changeContext(c compat.Change) policyeval.Change {
+	return policyeval.Change{
+		Rule: c.Rule, Severity: c.Severity.String(), Message: c.Message,
+		Product: c.Product, Port: c.Port, Contract: c.Contract, Fields: c.Fields,
+		Old: c.Old, New: c.New, File: c.Pos.File, Line: c.Pos.Line,
+	}
+}

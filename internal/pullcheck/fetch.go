@@ -1,0 +1,307 @@
+package pullcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"sync"
+	"sync/atomic"
+
+	"github.com/meshbot/meshbot/internal/githubapp"
+	"github.com/meshbot/meshbot/internal/memfs"
+	"github.com/meshbot/meshbot/internal/mesh"
+)
+
+// sides are the files of the two checkouts a check compares, by slash path.
+type sides struct {
+	base, head map[string][]byte
+}
+
+// fetcher fetches the versions of files a check needs, at exact SHAs, a
+// bounded number at a time. A file the pull request does not change is
+// fetched once, at the head, and serves both sides.
+type fetcher struct {
+	j     *job
+	limit int
+	n     atomic.Int64
+
+	mu       sync.Mutex
+	baseSHA  string
+	tree     []string
+	treeDone bool
+	atHead   set // changed paths present in the head
+	atBase   set // changed paths present in the base
+	touched  set
+	done     set // paths whose versions are in out
+	out      sides
+}
+
+func newFetcher(j *job, limit int) *fetcher {
+	return &fetcher{j: j, limit: limit, baseSHA: j.BaseSHA, atHead: set{}, atBase: set{}, touched: set{}, done: set{},
+		out: sides{base: map[string][]byte{}, head: map[string][]byte{}}}
+}
+
+func (f *fetcher) fetched() int { return int(f.n.Load()) }
+
+func (f *fetcher) baseRef() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.baseSHA
+}
+
+// gather fetches everything want names: the descriptors, the contracts
+// their ports name, the changed standalone contracts, and the descriptors
+// near changed files nothing else explains.
+func (f *fetcher) gather(ctx context.Context, changes []change, want toFetch, reg *registryView) (sides, error) {
+	for _, c := range changes {
+		f.touched.add(c.Path)
+		if c.Status.InHead() {
+			f.atHead.add(c.Path)
+		}
+		if c.Status.InBase() {
+			f.atBase.add(c.Path)
+		}
+		if c.Status == githubapp.FileRenamed && c.Previous != "" {
+			f.touched.add(c.Previous)
+			f.atBase.add(c.Previous)
+		}
+	}
+	if err := f.fetch(ctx, append(append([]string{}, want.descriptors...), want.contracts...)); err != nil {
+		return sides{}, err
+	}
+	named, byID := f.contractRefs(want.descriptors)
+	var rest []string
+	for _, p := range want.unexplained {
+		if !named[p] {
+			rest = append(rest, p)
+		}
+	}
+	var more []string
+	if len(rest) > 0 {
+		tree, err := f.headTree(ctx)
+		if err != nil {
+			return sides{}, err
+		}
+		for _, d := range nearbyDescriptors(rest, tree) {
+			if !f.done[d] {
+				more = append(more, d)
+			}
+		}
+		if err := f.fetch(ctx, more); err != nil {
+			return sides{}, err
+		}
+		n2, id2 := f.contractRefs(more)
+		named.add(n2.sorted()...)
+		byID = append(byID, id2...)
+	}
+	// Ports that name their contract by id (ODPS): the registry knows which
+	// file that was; otherwise every standalone contract below the
+	// descriptor is a candidate, as mesh.Load would consider them.
+	for _, ref := range byID {
+		if p := reg.portContract(ref.descriptor, ref.port); p != "" {
+			named.add(p)
+			continue
+		}
+		tree, err := f.headTree(ctx)
+		if err != nil {
+			return sides{}, err
+		}
+		named.add(contractsUnder(path.Dir(ref.descriptor), tree)...)
+	}
+	var contracts []string
+	for _, p := range named.sorted() {
+		if !f.done[p] {
+			contracts = append(contracts, p)
+		}
+	}
+	if err := f.fetch(ctx, contracts); err != nil {
+		return sides{}, err
+	}
+	return f.out, nil
+}
+
+type idRef struct{ descriptor, port string }
+
+// contractRefs reads both versions of descriptors for the contracts their
+// output ports name: by path, or by id.
+func (f *fetcher) contractRefs(descriptors []string) (set, []idRef) {
+	named := set{}
+	var byID []idRef
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, d := range descriptors {
+		for _, src := range [][]byte{f.out.base[d], f.out.head[d]} {
+			if src == nil {
+				continue
+			}
+			p, _, _ := mesh.ReadDescriptor(d, src)
+			if p == nil {
+				continue // unreadable: Load reports it
+			}
+			for _, o := range p.OutputPorts {
+				switch {
+				case o.ContractPath != "":
+					named.add(o.ContractPath)
+				case o.ContractID != "":
+					byID = append(byID, idRef{d, o.Name})
+				}
+			}
+		}
+	}
+	return named, byID
+}
+
+// fetch gets both versions of paths, up to limit at a time.
+func (f *fetcher) fetch(ctx context.Context, paths []string) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, f.limit)
+	var wg sync.WaitGroup
+	for _, p := range paths {
+		f.mu.Lock()
+		dup := f.done[p]
+		f.done.add(p)
+		f.mu.Unlock()
+		if dup {
+			continue
+		}
+		if !memfs.ValidPath(p) {
+			f.j.log.Warn("pullcheck: skipping a file whose path meshbot cannot represent", slog.String("path", p))
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return context.Cause(ctx)
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := f.versions(ctx, p); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// versions fetches the base and head versions of p into out.
+func (f *fetcher) versions(ctx context.Context, p string) error {
+	if !f.touched[p] {
+		b, ok, err := f.file(ctx, p, f.j.HeadSHA)
+		if err != nil || !ok {
+			return err
+		}
+		f.mu.Lock()
+		f.out.head[p], f.out.base[p] = b, b
+		f.mu.Unlock()
+		return nil
+	}
+	if f.atHead[p] {
+		b, ok, err := f.file(ctx, p, f.j.HeadSHA)
+		if err != nil {
+			return err
+		}
+		if ok {
+			f.mu.Lock()
+			f.out.head[p] = b
+			f.mu.Unlock()
+		}
+	}
+	if f.atBase[p] {
+		sha, err := f.base(ctx)
+		if err != nil {
+			return err
+		}
+		b, ok, err := f.file(ctx, p, sha)
+		if err != nil {
+			return err
+		}
+		if ok {
+			f.mu.Lock()
+			f.out.base[p] = b
+			f.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+// file fetches p at sha; ok is false when it does not exist there.
+func (f *fetcher) file(ctx context.Context, p, sha string) ([]byte, bool, error) {
+	f.n.Add(1)
+	b, err := f.j.cl.File(ctx, f.j.Owner, f.j.Repo, p, sha)
+	switch {
+	case errors.Is(err, githubapp.ErrNotFound):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	return b, true, nil
+}
+
+// base is the base SHA: from the job, else from the pull request
+// (check_suite and check_run deliveries do not carry it).
+func (f *fetcher) base(ctx context.Context) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.baseSHA != "" {
+		return f.baseSHA, nil
+	}
+	pr, err := f.j.cl.PullRequest(ctx, f.j.Owner, f.j.Repo, f.j.PR)
+	if err != nil {
+		return "", err
+	}
+	f.baseSHA = pr.BaseSHA
+	if f.baseSHA == "" {
+		return "", fmt.Errorf("pull request %s#%d has no base SHA", f.j.fullName(), f.j.PR)
+	}
+	return f.baseSHA, nil
+}
+
+// headTree lists the head's files, once.
+func (f *fetcher) headTree(ctx context.Context) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.treeDone {
+		return f.tree, nil
+	}
+	entries, err := f.j.cl.Tree(ctx, f.j.Owner, f.j.Repo, f.j.HeadSHA)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.Type == "blob" {
+			f.tree = append(f.tree, e.Path)
+		}
+	}
+	f.treeDone = true
+	return f.tree, nil
+}
+
+// load reads both checkouts; the base shares unchanged contracts with the
+// head.
+func load(ctx context.Context, j *job, s sides, baseSHA string) (head, base *mesh.Mesh, err error) {
+	hfs, err := memfs.New(s.head)
+	if err != nil {
+		return nil, nil, fmt.Errorf("head files: %w", err)
+	}
+	bfs, err := memfs.New(s.base)
+	if err != nil {
+		return nil, nil, fmt.Errorf("base files: %w", err)
+	}
+	if head, err = mesh.Load(ctx, hfs); err != nil {
+		return nil, nil, fmt.Errorf("load head: %w", err)
+	}
+	head.Root = j.fullName() + "@" + j.HeadSHA
+	if base, err = mesh.LoadReusing(ctx, bfs, head); err != nil {
+		return nil, nil, fmt.Errorf("load base: %w", err)
+	}
+	base.Root = j.fullName() + "@" + baseSHA
+	return head, base, nil
+}

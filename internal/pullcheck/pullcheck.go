@@ -1,0 +1,361 @@
+// Package pullcheck performs the pull-request check: for a jobs.PullCheck it
+// creates the check run `meshbot` at the head SHA, works out which
+// descriptors and contracts the pull request touches, fetches their base and
+// head versions at exact SHAs, runs the engine (internal/engine) with the
+// installation's registry as consumers, and completes the check run.
+//
+// It talks to GitHub only through githubapp.Installation.
+//
+// Errors. Broken YAML and missing contracts are findings, not errors: the
+// check still completes. A GitHub or store failure is returned, so the queue
+// retries the job with its backoff and dead-letters it after the last
+// attempt; a *githubapp.RateLimitError is returned the same way (the client
+// has already waited as long as it is allowed to, so the queue's backoff
+// takes over). A job that cannot succeed (a job without head SHA, a pull
+// request that no longer exists: githubapp.ErrNotFound) is marked
+// store.Permanent; an undecodable payload never reaches the handler
+// (jobs.Registry refuses it).
+//
+// At-least-once. A job runs again when its worker died or its ack was lost.
+// On a retry (Attempt > 1) the check run this delivery created is looked up
+// by external_id and reused, and when it already completed nothing is done.
+//
+// Supersession. A job whose head SHA is no longer the newest of its pull
+// request (store.IsLatest) does nothing. When a newer push arrives while a
+// check runs, the run is completed with conclusion "cancelled" and the title
+// "Superseded by a newer commit": that is how GitHub shows work stopped on
+// purpose (as Actions does for cancelled runs), it blocks nothing, because
+// branch protection looks at the new head, and the run does not stay
+// in progress for ever.
+package pullcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/meshbot/meshbot/internal/checkrun"
+	"github.com/meshbot/meshbot/internal/engine"
+	"github.com/meshbot/meshbot/internal/githubapp"
+	"github.com/meshbot/meshbot/internal/jobs"
+	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/internal/render"
+	"github.com/meshbot/meshbot/internal/store"
+)
+
+// CheckName is the check run's name; branch protection rules require it.
+const CheckName = "meshbot"
+
+// Titles of the outcomes decided here rather than by the engine.
+const (
+	TitleNothingChanged = "No data products changed"
+	TitleSuperseded     = "Superseded by a newer commit"
+)
+
+// Store is the state a check reads: the newest head SHA per pull request
+// and the registry; and the queue, for re-indexing repositories whose
+// registry record does not decode. A store.Store provides it.
+type Store interface {
+	store.Latest
+	store.Registry
+	store.Dedup
+}
+
+// Deps are the check's collaborators.
+type Deps struct {
+	GitHub githubapp.Clients
+	Store  Store
+	// Policy is read once per job, so a swap applies from the next job on.
+	Policy *policyeval.Swappable
+	Now    func() time.Time // default time.Now; fixes "today" for sunset windows
+	Logger *slog.Logger     // default slog.Default()
+	// Concurrency bounds the file fetches of one check; default 8.
+	Concurrency int
+}
+
+type checker struct {
+	gh     githubapp.Clients
+	store  Store
+	policy *policyeval.Swappable
+	now    func() time.Time
+	log    *slog.Logger
+	limit  int
+}
+
+// New returns the handler of jobs.KindPullCheck.
+func New(deps Deps) jobs.Handler[jobs.PullCheck] {
+	c := &checker{gh: deps.GitHub, store: deps.Store, policy: deps.Policy, now: deps.Now, log: deps.Logger, limit: deps.Concurrency}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.limit <= 0 {
+		c.limit = 8
+	}
+	return c.handle
+}
+
+// job is one check in progress.
+type job struct {
+	jobs.PullCheck
+	attempt int
+	cl      githubapp.Installation
+	log     *slog.Logger
+	runID   int64
+}
+
+func (j *job) fullName() string { return j.Owner + "/" + j.Repo }
+
+func (c *checker) handle(ctx context.Context, chk jobs.PullCheck, m jobs.Meta) error {
+	log := c.log.With(slog.String("delivery", chk.Delivery), slog.Int64("installation", chk.Installation),
+		slog.String("repo", chk.Owner+"/"+chk.Repo), slog.Int("pr", chk.PR), slog.String("sha", chk.HeadSHA))
+	if chk.Owner == "" || chk.Repo == "" || chk.HeadSHA == "" {
+		return store.Permanent(fmt.Errorf("check job %s: owner, repo and head SHA are required", m.ID))
+	}
+	if chk.PR == 0 {
+		// Without a pull request there is no change to judge (a push to a
+		// branch nobody proposed): no check run, rather than a neutral one
+		// on every commit.
+		log.Info("pullcheck: no pull request for this commit, nothing to check")
+		return nil
+	}
+	if stale, err := c.superseded(ctx, chk); err != nil {
+		return err
+	} else if stale {
+		log.Info("pullcheck: superseded by a newer head before it started, skipped")
+		return nil
+	}
+	cl, err := c.gh.Installation(chk.Installation)
+	if err != nil {
+		return fmt.Errorf("check %s: installation client: %w", chk.Key(), err)
+	}
+	j := &job{PullCheck: chk, attempt: m.Attempt, cl: cl, log: log}
+
+	done, err := c.start(ctx, j)
+	if err != nil {
+		return err
+	}
+	if done {
+		j.log.Info("pullcheck: this delivery's check run is already complete", slog.Int64("check_run", j.runID))
+		return nil
+	}
+	start := time.Now()
+	out, err := c.judge(ctx, j)
+	if err != nil {
+		if errors.Is(err, githubapp.ErrNotFound) {
+			// The pull request or its repository is gone; retrying will
+			// not bring it back. The check run stays as it is.
+			return store.Permanent(err)
+		}
+		return err
+	}
+	if stale, err := c.superseded(ctx, chk); err != nil {
+		return err
+	} else if stale {
+		j.log.Info("pullcheck: superseded while running, cancelling the check run")
+		out = checkrun.Output{Conclusion: checkrun.Cancelled, Title: TitleSuperseded, Summary: fmt.Sprintf(
+			"A newer commit was pushed to pull request #%d while meshbot was checking %s; the check run of the newest commit has the verdict.", chk.PR, chk.HeadSHA)}
+	}
+	if err := j.cl.CompleteCheckRun(ctx, chk.Owner, chk.Repo, j.runID, out); err != nil {
+		return fmt.Errorf("check %s: %w", chk.Key(), err)
+	}
+	j.log.Info("pullcheck: check run completed", slog.Int64("check_run", j.runID), slog.String("conclusion", string(out.Conclusion)),
+		slog.String("title", out.Title), slog.Int("annotations", len(out.Annotations)), slog.Duration("took", time.Since(start)))
+	return nil
+}
+
+func (c *checker) superseded(ctx context.Context, chk jobs.PullCheck) (bool, error) {
+	latest, err := c.store.IsLatest(ctx, chk.Key(), chk.HeadSHA)
+	if err != nil {
+		return false, fmt.Errorf("check %s: newest head: %w", chk.Key(), err)
+	}
+	return !latest, nil
+}
+
+// start creates the check run in progress, or on a retry finds the one this
+// delivery created. done reports that it was already completed.
+func (c *checker) start(ctx context.Context, j *job) (done bool, err error) {
+	if j.attempt > 1 {
+		runs, err := j.cl.CheckRuns(ctx, j.Owner, j.Repo, j.HeadSHA, CheckName)
+		if err != nil {
+			return false, fmt.Errorf("check %s: %w", j.Key(), err)
+		}
+		for _, r := range runs {
+			if r.ExternalID == j.Delivery && j.Delivery != "" {
+				j.runID = r.ID
+				j.log.Info("pullcheck: retry, reusing the check run of this delivery", slog.Int64("check_run", j.runID), slog.Int("attempt", j.attempt))
+				return r.Completed, nil
+			}
+		}
+	}
+	id, err := j.cl.CreateCheckRun(ctx, j.Owner, j.Repo, githubapp.NewCheckRun{
+		Name:       CheckName,
+		HeadSHA:    j.HeadSHA,
+		ExternalID: j.Delivery,
+		StartedAt:  c.now(),
+		Title:      "Checking data products",
+		Summary:    "meshbot is reading the descriptors and contracts this pull request changes.",
+	})
+	if err != nil {
+		return false, fmt.Errorf("check %s: %w", j.Key(), err)
+	}
+	j.runID = id
+	j.log.Info("pullcheck: check run created", slog.Int64("check_run", j.runID))
+	return false, nil
+}
+
+// judge decides the conclusion and output of the check run.
+func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
+	files, err := j.cl.ChangedFiles(ctx, j.Owner, j.Repo, j.PR)
+	if err != nil {
+		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
+	}
+	changes := make([]change, 0, len(files))
+	for _, f := range files {
+		changes = append(changes, change(f))
+	}
+	reg := &registryView{load: func() ([]store.RepoProducts, error) {
+		rs, err := c.store.ProductsByRepo(ctx, j.Installation)
+		if err == nil {
+			c.reindex(ctx, j, rs)
+		}
+		return rs, err
+	}, repo: j.fullName()}
+	var want toFetch
+	if anyCandidate(changes) {
+		if want, err = reg.classify(changes); err != nil {
+			return checkrun.Output{}, fmt.Errorf("check %s: registry: %w", j.Key(), err)
+		}
+	}
+	if want.empty() {
+		j.log.Info("pullcheck: no data product file changed", slog.Int("files", len(files)))
+		return nothingChanged(len(files)), nil
+	}
+
+	f := newFetcher(j, c.limit)
+	sides, err := f.gather(ctx, changes, want, reg)
+	if err != nil {
+		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
+	}
+	if len(sides.head) == 0 && len(sides.base) == 0 {
+		j.log.Info("pullcheck: the changed files belong to no data product", slog.Any("unexplained", want.unexplained))
+		return nothingChanged(len(files)), nil
+	}
+	head, base, err := load(ctx, j, sides, f.baseRef())
+	if err != nil {
+		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
+	}
+	consumers, err := reg.all()
+	if err != nil {
+		return checkrun.Output{}, fmt.Errorf("check %s: registry: %w", j.Key(), err)
+	}
+	req := engine.Request{Head: head, Base: base, Consumers: [][]*mesh.Product{consumers}, Today: c.now()}
+	if c.policy != nil {
+		req.Policy = c.policy.Load()
+	}
+	rep, err := engine.Evaluate(ctx, req)
+	if err != nil {
+		return checkrun.Output{}, fmt.Errorf("check %s: evaluate: %w", j.Key(), err)
+	}
+	out := render.CheckRun(rep)
+	j.log.Info("pullcheck: evaluated", slog.Int("descriptors", len(head.Products)), slog.Int("contracts", len(head.Contracts)),
+		slog.Int("consumers", len(consumers)), slog.Int("findings", len(rep.Findings)), slog.Int("fetched", f.fetched()))
+	return out, nil
+}
+
+// anyCandidate says whether any changed file could matter: only YAML and
+// JSON files can. It spares the registry read for pull requests that touch
+// neither.
+func anyCandidate(changes []change) bool {
+	for _, c := range changes {
+		for _, p := range c.paths() {
+			if maybeContract(p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func nothingChanged(files int) checkrun.Output {
+	return checkrun.Output{Conclusion: checkrun.Success, Title: TitleNothingChanged, Summary: fmt.Sprintf(
+		"None of the %d changed file(s) is a data product descriptor, a data contract, or a contract a data product names, so there is nothing for meshbot to judge.", files)}
+}
+
+// registryView reads the installation's registry once per job.
+type registryView struct {
+	load   func() ([]store.RepoProducts, error)
+	repo   string
+	loaded bool
+	repos  []store.RepoProducts
+	err    error
+	users  map[string][]string          // contract path -> descriptors of this repo naming it
+	ports  map[string]map[string]string // descriptor -> port -> contract path
+}
+
+func (r *registryView) get() error {
+	if r.loaded {
+		return r.err
+	}
+	r.loaded = true
+	r.repos, r.err = r.load()
+	if r.err != nil {
+		return r.err
+	}
+	r.users = map[string][]string{}
+	r.ports = map[string]map[string]string{}
+	for _, rp := range r.repos {
+		if !strings.EqualFold(rp.Repo, r.repo) {
+			continue
+		}
+		for _, p := range rp.Products {
+			for _, o := range p.OutputPorts {
+				if o.ContractPath == "" {
+					continue
+				}
+				r.users[o.ContractPath] = append(r.users[o.ContractPath], p.File)
+				if r.ports[p.File] == nil {
+					r.ports[p.File] = map[string]string{}
+				}
+				r.ports[p.File][o.Name] = o.ContractPath
+			}
+		}
+	}
+	return nil
+}
+
+func (r *registryView) classify(changes []change) (toFetch, error) {
+	if err := r.get(); err != nil {
+		return toFetch{}, err
+	}
+	return classify(changes, func(p string) []string { return r.users[p] }), nil
+}
+
+// portContract is the contract path the registry resolved for a port.
+func (r *registryView) portContract(descriptor, port string) string {
+	if r.get() != nil {
+		return ""
+	}
+	return r.ports[descriptor][port]
+}
+
+func (r *registryView) all() ([]*mesh.Product, error) {
+	if err := r.get(); err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, rp := range r.repos {
+		n += len(rp.Products)
+	}
+	out := make([]*mesh.Product, 0, n)
+	for _, rp := range r.repos {
+		out = append(out, rp.Products...)
+	}
+	return out, nil
+}
