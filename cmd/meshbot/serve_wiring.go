@@ -87,8 +87,8 @@ func routes(cfg *config.Config, st store.Store, pol *policyeval.Swappable, m *me
 func httpServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		// 25 MB over a slow link still fits.
+		ReadHeaderTimeout: webhook.ReadHeaderTimeout,
+		// A delivery's body has webhook.DefaultBodyTimeout (the intake sets it); this bounds the rest.
 		ReadTimeout:  2 * time.Minute,
 		WriteTimeout: 2 * time.Minute,
 		IdleTimeout:  2 * time.Minute,

@@ -26,9 +26,24 @@ type Invocation struct {
 	Line  int               // 1-based line of the comment body
 }
 
-// Parse finds the command in a comment body: the first non-empty line that
-// starts with /mesh (after leading blanks), outside fenced code blocks and
-// not quoted with `>`. It reports false when there is none.
+// Parse finds the command in a comment body: the first line that starts
+// with /mesh, on a line of its own, where GitHub shows it as text. Lines
+// that do not count, as GitHub's Markdown (CommonMark) renders them:
+//   - inside a fenced code block (``` or ~~~, indented at most three
+//     spaces, closed by the same character at least as long, or open to the
+//     end of the comment);
+//   - indented four columns or more (a tab counts to the next multiple of
+//     four): an indented code block, or the continuation of the paragraph
+//     above, and never a line of its own;
+//   - quoted with `>`, and the lines that continue a quoted paragraph
+//     without a `>` of their own (CommonMark's lazy continuation: GitHub
+//     shows them inside the quote) until a blank line;
+//   - inside an HTML comment (<!-- ... -->) or a <pre>, <script>, <style> or
+//     <textarea> block: issue templates hide text that way, and a hidden
+//     line must not run a command.
+//
+// Lines end with \n or \r\n (GitHub's comment bodies usually have \r\n). It
+// reports false when there is no command.
 //
 // Fields split as a shell would: blanks separate them, single quotes keep
 // everything literally, double quotes keep blanks and honour \" and \\, and
@@ -39,7 +54,11 @@ type Invocation struct {
 // by nothing has the value "true"; a lone -- ends the flags, so every later
 // field is positional even when it starts with --.
 func Parse(body string) (Invocation, bool) {
-	var fence string // the opening fence while inside a fenced block
+	var (
+		fence     string // the opening fence while inside a fenced block
+		htmlEnd   string // what ends the HTML block the line is in, lower case
+		quotePara bool   // the previous line was text of a quoted paragraph
+	)
 	for i, line := range strings.Split(body, "\n") {
 		line = strings.TrimRight(line, "\r")
 		trimmed := strings.TrimLeft(line, " \t")
@@ -49,12 +68,37 @@ func Parse(body string) (Invocation, bool) {
 			}
 			continue
 		}
-		if f := openingFence(line); f != "" {
-			fence = f
+		if htmlEnd != "" {
+			if strings.Contains(strings.ToLower(line), htmlEnd) {
+				htmlEnd = ""
+			}
 			continue
 		}
-		if strings.HasPrefix(trimmed, ">") {
+		if trimmed == "" {
+			quotePara = false
 			continue
+		}
+		if indentation(line) >= 4 {
+			continue // code, or a continuation of the paragraph or quote above
+		}
+		if f := openingFence(line); f != "" {
+			fence, quotePara = f, false
+			continue
+		}
+		if end, ok := htmlBlock(trimmed); ok {
+			quotePara = false
+			if !strings.Contains(strings.ToLower(trimmed), end) {
+				htmlEnd = end
+			}
+			continue
+		}
+		if inner, ok := strings.CutPrefix(trimmed, ">"); ok {
+			inner = strings.TrimLeft(inner, " \t")
+			quotePara = inner != "" && openingFence(inner) == ""
+			continue
+		}
+		if quotePara {
+			continue // lazy continuation: GitHub shows it inside the quote
 		}
 		rest, ok := strings.CutPrefix(trimmed, Prefix)
 		if !ok {
@@ -128,6 +172,52 @@ func openingFence(line string) string {
 		}
 	}
 	return ""
+}
+
+// indentation is the column a line's text starts at, tabs advancing to the
+// next multiple of four as CommonMark counts them.
+func indentation(line string) int {
+	col := 0
+	for _, c := range []byte(line) {
+		switch c {
+		case ' ':
+			col++
+		case '\t':
+			col += 4 - col%4
+		default:
+			return col
+		}
+	}
+	return col
+}
+
+// htmlStarts are the HTML blocks whose text GitHub does not show as
+// paragraphs (CommonMark's HTML block kinds 1 and 2), by how they start and
+// what ends them, lower case.
+var htmlStarts = []struct{ start, end string }{
+	{"<!--", "-->"},
+	{"<pre", "</pre>"},
+	{"<script", "</script>"},
+	{"<style", "</style>"},
+	{"<textarea", "</textarea>"},
+}
+
+// htmlBlock reports whether a (left-trimmed) line starts an HTML comment or
+// a raw HTML block, and what ends it.
+func htmlBlock(trimmed string) (end string, ok bool) {
+	for _, h := range htmlStarts {
+		if len(trimmed) < len(h.start) || !strings.EqualFold(trimmed[:len(h.start)], h.start) {
+			continue
+		}
+		if h.start == "<!--" {
+			return h.end, true
+		}
+		// <pre> or <pre class=...>, not <preview>.
+		if rest := trimmed[len(h.start):]; rest == "" || rest[0] == '>' || rest[0] == ' ' || rest[0] == '\t' {
+			return h.end, true
+		}
+	}
+	return "", false
 }
 
 // closesFence tells whether a (left-trimmed) line closes fence: the same

@@ -28,6 +28,16 @@ const (
 	OutcomeBadRequest   = "bad_request"  // malformed, 400
 	OutcomeTooLarge     = "too_large"    // over 25 MB, 413
 	OutcomeUnavailable  = "unavailable"  // the store failed, 503
+	OutcomeOverloaded   = "overloaded"   // the budget for bodies in flight was spent, 503 unread
+	OutcomeTimeout      = "timeout"      // the body did not arrive in time, 408
+)
+
+// Values of the event label of meshbot_webhook_deliveries_total besides the
+// events the intake knows by name: the label set stays bounded whatever
+// event names reach it.
+const (
+	EventUnverified = "unverified" // refused before the signature was verified
+	EventOther      = "other"      // signed, but not an event meshbot knows
 )
 
 // Job outcomes, for JobDone.
@@ -123,13 +133,15 @@ func (m *Metrics) Handler() http.Handler {
 
 // Delivery records one answered webhook delivery. event is "" when the
 // delivery was refused before its signature was verified: an unverified
-// header must not create label values.
+// header must not create label values. Otherwise it must come from a
+// bounded set (the intake passes EventOther for names it does not know):
+// every value is a time series kept for the life of the process.
 func (m *Metrics) Delivery(event, outcome string, took time.Duration) {
 	if m == nil {
 		return
 	}
 	if event == "" {
-		event = "unverified"
+		event = EventUnverified
 	}
 	m.deliveries.WithLabelValues(event, outcome).Inc()
 	m.ack.WithLabelValues(outcome).Observe(took.Seconds())

@@ -4,6 +4,13 @@
 // once those jobs are durably enqueued. It also serves /healthz, /readyz and
 // /metrics.
 //
+// Hostile input. Until its signature is verified a request is anyone's, so
+// what it may cost is bounded: no body without a well-formed signature header
+// or over the cap is read, the bodies being read share a memory budget
+// (beyond it: 503 unread), a body has BodyTimeout to arrive, the HMAC is
+// computed as the bytes stream into a pooled buffer, and refusals are logged
+// at a bounded rate (see body.go and refusals.go).
+//
 // Redelivery. The delivery id, the newest head SHAs and the jobs of one
 // delivery are written in one atomic step (store.EnqueueDelivery), only when
 // the id is new: two copies of a delivery, concurrent or later, never both
@@ -17,9 +24,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +45,22 @@ const MaxBody = 25 << 20
 // DefaultDedupTTL is how long a delivery id is remembered. GitHub lets a
 // delivery be redelivered for three days.
 const DefaultDedupTTL = 72 * time.Hour
+
+// DefaultBodyBudget bounds the bytes of delivery bodies held in memory at
+// once, across all requests: two deliveries of GitHub's largest size fit, and
+// hundreds of ordinary ones (tens of kilobytes each).
+const DefaultBodyBudget = 64 << 20
+
+// DefaultBodyTimeout is how long a delivery's body may take to arrive once
+// its headers are in. GitHub itself gives up on a delivery that is not
+// answered within 10 seconds, so a slower body is a failed delivery anyway,
+// and a client that trickles one must not hold a connection and budget.
+const DefaultBodyTimeout = 10 * time.Second
+
+// ReadHeaderTimeout is the time the server should allow for a request's
+// headers (http.Server.ReadHeaderTimeout): the body's time is bounded by the
+// intake itself (BodyTimeout).
+const ReadHeaderTimeout = 10 * time.Second
 
 // storeTimeout bounds the store writes of one delivery. They run detached
 // from the request's context: once started they finish, even when GitHub
@@ -60,6 +86,16 @@ type Options struct {
 	// DedupTTL defaults to DefaultDedupTTL; MaxBody to MaxBody.
 	DedupTTL time.Duration
 	MaxBody  int64
+	// BodyBudget is the bytes of bodies held in memory at once by all
+	// requests (default DefaultBodyBudget); at least MaxBody. A request
+	// that would exceed it is answered 503 without reading its body.
+	BodyBudget int64
+	// BodyTimeout bounds the time a body takes to arrive (default
+	// DefaultBodyTimeout); a slower one is answered 408.
+	BodyTimeout time.Duration
+	// RefusalLogInterval is how often refusals of unauthenticated requests
+	// are summed up in the log (default DefaultRefusalLogInterval).
+	RefusalLogInterval time.Duration
 }
 
 // Intake handles webhook deliveries.
@@ -71,6 +107,12 @@ type Intake struct {
 	log      *slog.Logger
 	dedupTTL time.Duration
 	maxBody  int64
+
+	budget      *budget
+	pools       *bufPools
+	bodyTimeout time.Duration
+	refusals    *refusalLog
+	events      map[string]bool // the event label values besides metrics.EventOther
 }
 
 // New validates opts and returns the intake.
@@ -99,7 +141,35 @@ func New(opts Options) (*Intake, error) {
 	if in.maxBody <= 0 {
 		in.maxBody = MaxBody
 	}
+	limit := opts.BodyBudget
+	if limit <= 0 {
+		limit = max(DefaultBodyBudget, in.maxBody+1)
+	}
+	if limit <= in.maxBody {
+		return nil, fmt.Errorf("webhook: body budget %d bytes cannot hold one body of the %d-byte cap", limit, in.maxBody)
+	}
+	in.budget = &budget{limit: limit}
+	in.pools = &bufPools{}
+	in.bodyTimeout = opts.BodyTimeout
+	if in.bodyTimeout <= 0 {
+		in.bodyTimeout = DefaultBodyTimeout
+	}
+	in.refusals = newRefusalLog(in.log, opts.RefusalLogInterval)
+	in.events = map[string]bool{"ping": true}
+	for _, e := range HandledEvents() {
+		in.events[e] = true
+	}
 	return in, nil
+}
+
+// eventLabel is event as the metrics label: a signed delivery may still
+// name any event (GitHub adds new ones), and each label value would be a
+// series kept forever.
+func (in *Intake) eventLabel(event string) string {
+	if in.events[event] {
+		return event
+	}
+	return metrics.EventOther
 }
 
 // Router returns a gin engine serving POST /webhook, GET /healthz, GET
@@ -140,28 +210,65 @@ func (in *Intake) Webhook(c *gin.Context) {
 	log := in.log.With("delivery", c.GetHeader("X-GitHub-Delivery"))
 	answer := func(outcome string, status int, body any) {
 		c.JSON(status, body)
-		in.metrics.Delivery(event, outcome, time.Since(start))
+		label := ""
+		if event != "" {
+			label = in.eventLabel(event)
+		}
+		in.metrics.Delivery(label, outcome, time.Since(start))
+	}
+	// refuse answers a request refused before its signature was verified.
+	refuse := func(outcome string, status int, msg string) {
+		in.refusals.refused(outcome, c.ClientIP(), c.Request.ContentLength)
+		answer(outcome, status, gin.H{"error": msg})
 	}
 
+	// The body has BodyTimeout to arrive, whatever the server's own
+	// timeouts. The deadline is lifted once the body is in, for the answer
+	// and the next request on the connection; a refused request keeps it,
+	// so the server's reading of an unread rest after the answer is
+	// bounded too.
+	rc := http.NewResponseController(c.Writer)
+	deadline := rc.SetReadDeadline(time.Now().Add(in.bodyTimeout)) == nil
+
 	if c.Request.ContentLength > in.maxBody {
-		log.Warn("webhook: delivery too large", "bytes", c.Request.ContentLength)
-		answer(metrics.OutcomeTooLarge, http.StatusRequestEntityTooLarge, gin.H{"error": "payload exceeds 25 MB"})
+		c.Header("Connection", "close")
+		refuse(metrics.OutcomeTooLarge, http.StatusRequestEntityTooLarge, "payload exceeds 25 MB")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, in.maxBody))
+	want, ok := parseSignature(c.GetHeader("X-Hub-Signature-256"))
+	if !ok {
+		refuse(metrics.OutcomeUnauthorized, http.StatusUnauthorized, "missing or invalid X-Hub-Signature-256")
+		return
+	}
+	mac := hmac.New(sha256.New, in.secret)
+	b, err := readBody(c.Request.Body, c.Request.ContentLength, in.maxBody, mac, in.budget, in.pools)
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			log.Warn("webhook: delivery too large")
-			answer(metrics.OutcomeTooLarge, http.StatusRequestEntityTooLarge, gin.H{"error": "payload exceeds 25 MB"})
-			return
+		switch {
+		case errors.Is(err, errTooLarge):
+			c.Header("Connection", "close")
+			refuse(metrics.OutcomeTooLarge, http.StatusRequestEntityTooLarge, "payload exceeds 25 MB")
+		case errors.Is(err, errBusy):
+			// GitHub does not retry by itself; the delivery shows as
+			// failed and can be redelivered. That beats the alternative:
+			// memory for every body that arrives, until the process is
+			// killed with every delivery in flight.
+			c.Header("Connection", "close")
+			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(in.bodyTimeout.Seconds()))))
+			refuse(metrics.OutcomeOverloaded, http.StatusServiceUnavailable, "too many deliveries in flight, redeliver later")
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			c.Header("Connection", "close")
+			refuse(metrics.OutcomeTimeout, http.StatusRequestTimeout, "body not received within "+in.bodyTimeout.String())
+		default:
+			refuse(metrics.OutcomeBadRequest, http.StatusBadRequest, "could not read body")
 		}
-		log.Warn("webhook: read body", "err", err)
-		answer(metrics.OutcomeBadRequest, http.StatusBadRequest, gin.H{"error": "could not read body"})
 		return
 	}
-	if !Verify(in.secret, body, c.GetHeader("X-Hub-Signature-256")) {
-		log.Warn("webhook: refused: missing or wrong X-Hub-Signature-256", "remote", c.ClientIP())
-		answer(metrics.OutcomeUnauthorized, http.StatusUnauthorized, gin.H{"error": "missing or invalid X-Hub-Signature-256"})
+	defer b.release()
+	if deadline {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	if !hmac.Equal(want, mac.Sum(nil)) {
+		refuse(metrics.OutcomeUnauthorized, http.StatusUnauthorized, "missing or invalid X-Hub-Signature-256")
 		return
 	}
 	event = c.GetHeader("X-GitHub-Event")
@@ -177,7 +284,8 @@ func (in *Intake) Webhook(c *gin.Context) {
 		answer(metrics.OutcomePing, http.StatusOK, gin.H{"msg": "pong"})
 		return
 	}
-	w, err := Route(delivery, event, body)
+	w, err := Route(delivery, event, b.bytes)
+	b.release() // Route keeps copies; the budget need not wait for the store
 	if err != nil {
 		log.Warn("webhook: malformed delivery", "err", err)
 		answer(metrics.OutcomeBadRequest, http.StatusBadRequest, gin.H{"error": err.Error()})
@@ -218,17 +326,27 @@ func (in *Intake) Webhook(c *gin.Context) {
 // "sha256=" and the hex HMAC-SHA256 of the exact bytes under secret. The
 // comparison is constant-time.
 func Verify(secret, body []byte, header string) bool {
-	hexSum, ok := strings.CutPrefix(header, "sha256=")
-	if !ok || len(hexSum) != 2*sha256.Size {
-		return false
-	}
-	got, err := hex.DecodeString(hexSum)
-	if err != nil {
+	got, ok := parseSignature(header)
+	if !ok {
 		return false
 	}
 	mac := hmac.New(sha256.New, secret)
 	mac.Write(body)
 	return hmac.Equal(got, mac.Sum(nil))
+}
+
+// parseSignature returns the digest of an X-Hub-Signature-256 value, or false
+// when the value cannot be one: such a request is refused unread.
+func parseSignature(header string) ([]byte, bool) {
+	hexSum, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || len(hexSum) != 2*sha256.Size {
+		return nil, false
+	}
+	got, err := hex.DecodeString(hexSum)
+	if err != nil {
+		return nil, false
+	}
+	return got, true
 }
 
 // Sign returns the X-Hub-Signature-256 value GitHub sends for body.
