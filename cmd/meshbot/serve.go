@@ -116,7 +116,7 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	if cfg.PolicyRepo() != "" {
 		log.Info("policy repository configured; following it is not implemented yet, the policy above stays active", "repo", cfg.PolicyRepo())
 	}
-	if cfg.BackstageToken == "" {
+	if cfg.BackstageToken == "" && len(cfg.BackstageOrgTokens) == 0 {
 		log.Info("backstage provider endpoint off: set MESHBOT_BACKSTAGE_TOKEN to serve GET " + backstage.Path)
 	}
 	m := metrics.New(st, log)
@@ -157,7 +157,7 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	}
 	router := in.Router()
 	router.GET(backstage.Path, backstage.NewHandler(st, backstage.HandlerOptions{
-		Token: cfg.BackstageToken, Entities: backstage.Options{GitHubURL: backstage.WebURL(cfg.APIURL)}, Logger: log,
+		Token: cfg.BackstageToken, OrgTokens: cfg.BackstageOrgTokens, Entities: backstage.Options{GitHubURL: backstage.WebURL(cfg.APIURL)}, Logger: log,
 	}))
 	srv := &http.Server{
 		Handler:           router,
