@@ -175,7 +175,8 @@ func checkMesh(t *testing.T, m *mesh.Mesh, got []bsEntity) {
 			}
 			owners := e.targets("ownedBy")
 			slug := p.Owner[strings.LastIndex(p.Owner, "/")+1:]
-			if len(owners) != 1 || !strings.EqualFold(owners[0], "group:default/"+slug) {
+			// Every entity of the mesh is in its organisation's namespace.
+			if len(owners) != 1 || !strings.EqualFold(owners[0], "group:"+backstage.OrgNamespace(repoOwnerOf(p.Repo, "acme"))+"/"+slug) {
 				t.Errorf("%s: ownedBy %v, want the Group of %q", e.ref(), owners, p.Owner)
 			} else if byRef[strings.ToLower(owners[0])] == nil {
 				t.Errorf("%s: owner %s is not in the catalog", e.ref(), owners[0])
@@ -270,6 +271,15 @@ func missingProducts(m *mesh.Mesh, served []bsEntity) []string {
 		}
 	}
 	return missing
+}
+
+// repoOwnerOf is the organisation of repo, or def for a product loaded
+// from disk (which has no repository).
+func repoOwnerOf(repo, def string) string {
+	if owner, _, ok := strings.Cut(repo, "/"); ok {
+		return owner
+	}
+	return def
 }
 
 func countKinds(es []bsEntity) string {
