@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +20,8 @@ import (
 	"github.com/meshbot/meshbot/internal/backstage"
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
 	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/meshgen"
+	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/testutil"
 )
 
@@ -380,7 +385,7 @@ func (e *bsEntity) targets(relType string) []string {
 	return out
 }
 
-func randomHex(t *testing.T, n int) string {
+func randomHex(t testing.TB, n int) string {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -406,5 +411,118 @@ func eventually(ctx context.Context, t *testing.T, within time.Duration, what st
 			t.Fatalf("%s: not within %s: %s", what, within, why)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// BenchmarkBackstageModuleMemory measures the catalog module's memory
+// reading meshbot's real provider endpoint (the handler meshbot serve
+// mounts, over HTTP, on a memory registry of a generated mesh): a first,
+// full read, then a read after 1% of the products changed and 1% went away
+// (a delta for the paged module). Metrics: the peak of V8's heap and external
+// memory above the baseline during each read, and the node process's peak
+// RSS. MESHBOT_MODULE_DIST measures another build of the module, for a
+// before/after comparison:
+//
+//	go test ./internal/e2e -run '^$' -bench BackstageModuleMemory -benchtime 1x
+func BenchmarkBackstageModuleMemory(b *testing.B) {
+	requireNodeB(b)
+	root := testutil.RepoRoot(b)
+	moduleDir := filepath.Join(root, "plugin-manifest", "backstage")
+	if _, err := os.Stat(filepath.Join(moduleDir, "dist", "provider.js")); err != nil && os.Getenv("MESHBOT_MODULE_DIST") == "" {
+		b.Skipf("skipping: build the module first (npm ci && npm run build in %s): %v", moduleDir, err)
+	}
+	for _, n := range []int{10_000, 50_000} {
+		b.Run(fmt.Sprintf("products=%d", n), func(b *testing.B) {
+			ctx := context.Background()
+			dir := b.TempDir()
+			if err := meshgen.Generate(dir, meshgen.Options{Products: n, Fields: 8, Consumers: true, Seed: 4}); err != nil {
+				b.Fatal(err)
+			}
+			m, err := mesh.Load(ctx, os.DirFS(dir))
+			if err != nil {
+				b.Fatal(err)
+			}
+			const inst, repo = 7, "acme/mesh"
+			for _, p := range m.Products {
+				p.Repo = repo
+			}
+			st := store.NewMemory(store.Options{})
+			defer st.Close()
+			if err := st.PutRepo(ctx, inst, repo, m.Products); err != nil {
+				b.Fatal(err)
+			}
+			token := randomHex(b, 16)
+			mux := http.NewServeMux()
+			mux.Handle(backstage.Path, backstage.NewProvider(st, backstage.HandlerOptions{Token: token, Logger: slog.New(slog.DiscardHandler)}))
+			mux.HandleFunc("/mutate", func(w http.ResponseWriter, r *http.Request) {
+				// 1% of the products change their description, 1% go away.
+				ps := slices.Clone(m.Products[:len(m.Products)-n/100])
+				for i := 0; i < n/100; i++ {
+					cp := *ps[i*50]
+					cp.Description += " (changed)"
+					ps[i*50] = &cp
+				}
+				if err := st.PutRepo(r.Context(), inst, repo, ps); err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+				}
+			})
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			builds := []string{filepath.Join(moduleDir, "dist")}
+			if other := os.Getenv("MESHBOT_MODULE_DIST"); other != "" {
+				builds = append(builds, other)
+			}
+			for i, dist := range builds {
+				name := "module=current"
+				if i > 0 {
+					name = "module=MESHBOT_MODULE_DIST"
+				}
+				b.Run(name, func(b *testing.B) {
+					for b.Loop() {
+						if err := st.PutRepo(ctx, inst, repo, m.Products); err != nil {
+							b.Fatal(err)
+						}
+						moduleMemory(b, moduleDir, dist, srv.URL, token)
+					}
+				})
+			}
+		})
+	}
+}
+
+// moduleMemory runs e2e/memory.js with the module build dist and reports
+// what it measured.
+func moduleMemory(b *testing.B, moduleDir, dist, url, token string) {
+	cmd := exec.Command("node", "--expose-gc", filepath.Join("e2e", "memory.js"), url, token, url+"/mutate")
+	cmd.Dir = moduleDir
+	cmd.Env = append(os.Environ(), "MESHBOT_MODULE_DIST="+dist)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("e2e/memory.js: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var r struct {
+			Read       int     `json:"read"`
+			Mutation   string  `json:"mutation"`
+			Entities   int     `json:"entities"`
+			PeakHeapMB float64 `json:"peakHeapMB"`
+			RetainedMB float64 `json:"retainedMB"`
+			MaxRssMB   float64 `json:"maxRssMB"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			b.Fatalf("e2e/memory.js printed %q: %v", line, err)
+		}
+		b.Logf("read %d (%s, %d entities): peak heap %.1f MB, retained %.1f MB, peak RSS %.1f MB", r.Read, r.Mutation, r.Entities, r.PeakHeapMB, r.RetainedMB, r.MaxRssMB)
+		b.ReportMetric(r.PeakHeapMB, fmt.Sprintf("read%d-heap-MB", r.Read))
+		b.ReportMetric(r.MaxRssMB, fmt.Sprintf("read%d-rss-MB", r.Read))
+	}
+}
+
+// requireNodeB is requireNode for benchmarks.
+func requireNodeB(b *testing.B) {
+	b.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		b.Skipf("skipping: node is not installed: %v", err)
 	}
 }
