@@ -419,9 +419,12 @@ func eventually(ctx context.Context, t *testing.T, within time.Duration, what st
 // mounts, over HTTP, on a memory registry of a generated mesh): a first,
 // full read, then a read after 1% of the products changed and 1% went away
 // (a delta for the paged module). Metrics: the peak of V8's heap and external
-// memory above the baseline during each read, and the node process's peak
-// RSS. MESHBOT_MODULE_DIST measures another build of the module, for a
-// before/after comparison:
+// memory above the baseline during each read (sampled every millisecond),
+// and the node process's peak RSS (which V8's lazy collection inflates on a
+// machine with memory to spare). MESHBOT_MODULE_DIST measures another build
+// of the module, for a before/after comparison; MESHBOT_NODE_HEAP_MB=64,128
+// also runs each build with V8's old space capped at those sizes
+// (--max-old-space-size) and logs which caps the reads survive:
 //
 //	go test ./internal/e2e -run '^$' -bench BackstageModuleMemory -benchtime 1x
 func BenchmarkBackstageModuleMemory(b *testing.B) {
@@ -482,7 +485,22 @@ func BenchmarkBackstageModuleMemory(b *testing.B) {
 						if err := st.PutRepo(ctx, inst, repo, m.Products); err != nil {
 							b.Fatal(err)
 						}
-						moduleMemory(b, moduleDir, dist, srv.URL, token)
+						if err := moduleMemory(b, moduleDir, dist, srv.URL, token, ""); err != nil {
+							b.Fatal(err)
+						}
+					}
+					for heapMB := range strings.SplitSeq(os.Getenv("MESHBOT_NODE_HEAP_MB"), ",") {
+						if heapMB = strings.TrimSpace(heapMB); heapMB == "" {
+							continue
+						}
+						if err := st.PutRepo(ctx, inst, repo, m.Products); err != nil {
+							b.Fatal(err)
+						}
+						if err := moduleMemory(b, moduleDir, dist, srv.URL, token, "--max-old-space-size="+heapMB); err != nil {
+							b.Logf("old space capped at %s MB: the reads fail (%v)", heapMB, err)
+						} else {
+							b.Logf("old space capped at %s MB: both reads succeed", heapMB)
+						}
 					}
 				})
 			}
@@ -490,16 +508,24 @@ func BenchmarkBackstageModuleMemory(b *testing.B) {
 	}
 }
 
-// moduleMemory runs e2e/memory.js with the module build dist and reports
-// what it measured.
-func moduleMemory(b *testing.B, moduleDir, dist, url, token string) {
-	cmd := exec.Command("node", "--expose-gc", filepath.Join("e2e", "memory.js"), url, token, url+"/mutate")
+// moduleMemory runs e2e/memory.js with the module build dist (and the node
+// flag, when given) and reports what it measured.
+func moduleMemory(b *testing.B, moduleDir, dist, url, token, flag string) error {
+	args := []string{"--expose-gc", filepath.Join("e2e", "memory.js"), url, token, url + "/mutate"}
+	if flag != "" {
+		args = append([]string{flag}, args...)
+	}
+	cmd := exec.Command("node", args...)
 	cmd.Dir = moduleDir
 	cmd.Env = append(os.Environ(), "MESHBOT_MODULE_DIST="+dist)
-	cmd.Stderr = os.Stderr
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		b.Fatalf("e2e/memory.js: %v\n%s", err, out)
+		return fmt.Errorf("e2e/memory.js %s: %v\n%s%s", flag, err, out, tail([]byte(stderr.String()), 300))
+	}
+	if flag != "" {
+		return nil
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		var r struct {
@@ -517,6 +543,7 @@ func moduleMemory(b *testing.B, moduleDir, dist, url, token string) {
 		b.ReportMetric(r.PeakHeapMB, fmt.Sprintf("read%d-heap-MB", r.Read))
 		b.ReportMetric(r.MaxRssMB, fmt.Sprintf("read%d-rss-MB", r.Read))
 	}
+	return nil
 }
 
 // requireNodeB is requireNode for benchmarks.
