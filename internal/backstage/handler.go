@@ -207,7 +207,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Strong tags differ per content coding (RFC 9110 8.8.3); either one
 	// tells a client its copy is current. A page is its own representation
 	// of the snapshot.
-	tag := key[:40]
+	tag := key[:snapshotLen]
 	if q.paged() {
 		tag += "-" + strconv.Itoa(q.from) + "-" + strconv.Itoa(q.limit)
 	}
@@ -348,6 +348,8 @@ func parseQuery(v map[string][]string) (query, error) {
 	if q.org, err = one("org"); err != nil {
 		return q, err
 	}
+	// Logins compare case-insensitively: one scope, one cursor scope.
+	q.org = strings.ToLower(q.org)
 	if q.installation != 0 && q.org != "" {
 		return q, errors.New("give installation or org, not both")
 	}

@@ -67,7 +67,7 @@ func TestHandlerPaging(t *testing.T) {
 	st := exampleRegistry(t, true)
 	h := router(st, HandlerOptions{Token: token})
 	auth := "Bearer " + token
-	for _, query := range []string{"", "org=globex", "installation=101&groups=false"} {
+	for _, query := range []string{"", "org=Globex", "installation=101&groups=false"} {
 		full := decode(t, do(t, h, req{auth: auth, query: "?" + query}))
 		for _, limit := range []int{1, 7, 64, len(full.Entities), MaxPageLimit} {
 			for _, gz := range []bool{false, true} {
