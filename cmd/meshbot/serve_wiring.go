@@ -73,11 +73,11 @@ func routes(cfg *config.Config, st store.Store, pol *policyeval.Swappable, m *me
 		return nil, err
 	}
 	router := in.Router()
-	if cfg.BackstageToken == "" {
+	if cfg.BackstageToken == "" && len(cfg.BackstageOrgTokens) == 0 {
 		log.Info("backstage provider endpoint off: set MESHBOT_BACKSTAGE_TOKEN to serve GET " + backstage.Path)
 	}
 	router.GET(backstage.Path, backstage.NewHandler(st, backstage.HandlerOptions{
-		Token: cfg.BackstageToken, Entities: backstage.Options{GitHubURL: backstage.WebURL(cfg.APIURL)}, Logger: log,
+		Token: cfg.BackstageToken, OrgTokens: cfg.BackstageOrgTokens, Entities: backstage.Options{GitHubURL: backstage.WebURL(cfg.APIURL)}, Logger: log,
 	}))
 	return router, nil
 }

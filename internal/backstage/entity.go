@@ -1,13 +1,18 @@
 // Package backstage maps meshbot's registry to Backstage catalog entities
 // and serves them to Backstage's catalog at GET /backstage/entities.
 //
-// The mapping (README, "Backstage", says why):
+// The mapping (README, "Backstage", says why), each entity in the namespace
+// of the organisation owning the product's repository:
 //
-//	mesh domain          → Domain    <domain>
-//	owning team          → Group     <team-slug>            (spec.type team)
-//	data product         → System    <domain>.<name>        (spec.type data-product)
-//	data product         → Component <domain>.<name>        (spec.type data-pipeline: providesApis its ports, consumesApis what its input ports read)
-//	output port          → API       <domain>.<name>--<port> (spec.definition: the contract as YAML)
+//	mesh domain          → Domain    <org>/<domain>
+//	owning team          → Group     <org>/<team-slug>            (spec.type team)
+//	data product         → System    <org>/<domain>.<name>        (spec.type data-product)
+//	data product         → Component <org>/<domain>.<name>        (spec.type data-pipeline: providesApis its ports, consumesApis what its input ports read)
+//	output port          → API       <org>/<domain>.<name>--<port> (spec.definition: the contract as YAML)
+//
+// An organisation's entities depend on its own products only: names are
+// claimed per namespace and input ports resolve within the organisation, so
+// what one tenant sees never changes because another installed the App.
 package backstage
 
 import (
@@ -133,7 +138,9 @@ type Options struct {
 	// https://github.com (the default) or https://HOST for GitHub Enterprise
 	// Server (WebURL derives it from GITHUB_API_URL).
 	GitHubURL string
-	// Namespace of every entity; default "default".
+	// Namespace of the entities of products without a repository (read
+	// from a local checkout); default "default". Products of the registry
+	// go to their organisation's namespace (OrgNamespace).
 	Namespace string
 	// Ref is the git ref in GitHub links. The registry indexes default
 	// branches but does not keep their names, and GitHub resolves HEAD to
@@ -196,6 +203,7 @@ type plan struct {
 
 type productPlan struct {
 	p      *mesh.Product
+	ns     string   // namespace of all its entities: its organisation's
 	name   string   // of its System and its Component
 	ports  []string // API names, parallel to p.OutputPorts
 	owner  *groupPlan
@@ -203,6 +211,7 @@ type productPlan struct {
 }
 
 type domainPlan struct {
+	ns     string
 	name   string
 	first  *productPlan // locates the entity
 	owners map[*groupPlan]int
@@ -210,6 +219,7 @@ type domainPlan struct {
 }
 
 type groupPlan struct {
+	ns    string
 	name  string
 	slug  string // as GitHub knows it, without organisation
 	first *productPlan
@@ -219,23 +229,38 @@ type groupPlan struct {
 
 func newPlan(products []*mesh.Product, opts Options) *plan {
 	pl := &plan{opts: opts.withDefaults(), byID: map[string][]*productPlan{}}
-	systems, apis, domains, groups := newNamer(), newNamer(), newNamer(), newNamer()
+	// Names are unique per kind and namespace, and a namespace is one
+	// organisation's: claiming them per namespace keeps an organisation's
+	// names independent of every other organisation's products.
+	type kindNS struct{ kind, ns string }
+	namers := map[kindNS]*namer{}
+	claim := func(kind, ns, want, key string) string {
+		n := namers[kindNS{kind, ns}]
+		if n == nil {
+			n = newNamer()
+			namers[kindNS{kind, ns}] = n
+		}
+		return n.claim(want, key)
+	}
 	domainByKey := map[string]*domainPlan{}
 	groupByKey := map[string]*groupPlan{}
 	for _, p := range products {
 		if p == nil {
 			continue
 		}
+		ns := pl.namespace(p)
 		key := p.Repo + "\x00" + p.File
-		pp := &productPlan{p: p, name: systems.claim(p.ID(), key)}
+		pp := &productPlan{p: p, ns: ns, name: claim(KindSystem, ns, p.ID(), key)}
 		for i, o := range p.OutputPorts {
-			pp.ports = append(pp.ports, apis.claim(p.ID()+"--"+o.Name, key+"\x00"+o.Name+"\x00"+strconv.Itoa(i)))
+			pp.ports = append(pp.ports, claim(KindAPI, ns, p.ID()+"--"+o.Name, key+"\x00"+o.Name+"\x00"+strconv.Itoa(i)))
 		}
 		slug, org := teamSlug(p.Owner)
-		gk := strings.ToLower(slug)
+		// A team is one organisation's: team-x of acme and team-x of
+		// globex are two Groups, each in its organisation's namespace.
+		gk := ns + "\x00" + strings.ToLower(slug)
 		g := groupByKey[gk]
 		if g == nil {
-			g = &groupPlan{name: groups.claim(slug, gk), slug: slug, first: pp, orgs: map[string]bool{}}
+			g = &groupPlan{ns: ns, name: claim(KindGroup, ns, slug, gk), slug: slug, first: pp, orgs: map[string]bool{}}
 			groupByKey[gk] = g
 			pl.groups = append(pl.groups, g)
 		}
@@ -246,10 +271,10 @@ func newPlan(products []*mesh.Product, opts Options) *plan {
 		g.count++
 		pp.owner = g
 		if p.Domain != "" {
-			dk := strings.ToLower(p.Domain)
+			dk := ns + "\x00" + strings.ToLower(p.Domain)
 			d := domainByKey[dk]
 			if d == nil {
-				d = &domainPlan{name: domains.claim(p.Domain, dk), first: pp, owners: map[*groupPlan]int{}}
+				d = &domainPlan{ns: ns, name: claim(KindDomain, ns, p.Domain, dk), first: pp, owners: map[*groupPlan]int{}}
 				domainByKey[dk] = d
 				pl.domains = append(pl.domains, d)
 			}
@@ -260,9 +285,18 @@ func newPlan(products []*mesh.Product, opts Options) *plan {
 		pl.products = append(pl.products, pp)
 		pl.byID[p.ID()] = append(pl.byID[p.ID()], pp)
 	}
-	slices.SortFunc(pl.domains, func(a, b *domainPlan) int { return cmp.Compare(a.name, b.name) })
-	slices.SortFunc(pl.groups, func(a, b *groupPlan) int { return cmp.Compare(a.name, b.name) })
+	slices.SortFunc(pl.domains, func(a, b *domainPlan) int { return cmp.Or(cmp.Compare(a.ns, b.ns), cmp.Compare(a.name, b.name)) })
+	slices.SortFunc(pl.groups, func(a, b *groupPlan) int { return cmp.Or(cmp.Compare(a.ns, b.ns), cmp.Compare(a.name, b.name)) })
 	return pl
+}
+
+// namespace is the namespace of a product's entities: its repository's
+// organisation, or Options.Namespace for a product read from a checkout.
+func (pl *plan) namespace(p *mesh.Product) string {
+	if org := repoOwner(p.Repo); org != "" && p.Repo != "" {
+		return OrgNamespace(org)
+	}
+	return pl.opts.Namespace
 }
 
 // teamSlug reads an owner as written ("team-x", "@acme/team-x",
@@ -360,7 +394,7 @@ func (pl *plan) product(e *Entity, pp *productPlan, fn func(*Entity) error) erro
 // reset readies e for the next entity, reusing its map and slices: builds
 // write tens of thousands of entities, and callers that keep one copy it
 // (see Entities).
-func (pl *plan) reset(e *Entity, kind, name string) {
+func (pl *plan) reset(e *Entity, kind, ns, name string) {
 	a := e.Metadata.Annotations
 	if a == nil {
 		a = make(map[string]string, 24)
@@ -368,7 +402,7 @@ func (pl *plan) reset(e *Entity, kind, name string) {
 	clear(a)
 	tags, links, provides, consumes := e.Metadata.Tags[:0], e.Metadata.Links[:0], e.Spec.ProvidesAPIs[:0], e.Spec.ConsumesAPIs[:0]
 	*e = Entity{APIVersion: APIVersion, Kind: kind, Metadata: Metadata{
-		Name: name, Namespace: pl.opts.Namespace, Annotations: a, Tags: tags, Links: links,
+		Name: name, Namespace: ns, Annotations: a, Tags: tags, Links: links,
 	}, Spec: Spec{ProvidesAPIs: provides, ConsumesAPIs: consumes}}
 }
 
@@ -385,7 +419,7 @@ func (e *Entity) clone() Entity {
 }
 
 func (pl *plan) domain(e *Entity, d *domainPlan) {
-	pl.reset(e, KindDomain, d.name)
+	pl.reset(e, KindDomain, d.ns, d.name)
 	// The owner of a domain is the team owning most of its products (ties:
 	// the first name in order): the mesh has no domain owner of its own,
 	// and the team carrying most of it is who a newcomer should ask.
@@ -397,13 +431,13 @@ func (pl *plan) domain(e *Entity, d *domainPlan) {
 	}
 	e.Metadata.Title = d.first.p.Domain
 	e.Metadata.Description = "Data mesh domain " + d.first.p.Domain + " (" + plural(d.count, "data product") + ")."
-	e.Spec.Owner = ref(KindGroup, pl.opts.Namespace, owner.name)
+	e.Spec.Owner = ref(KindGroup, d.ns, owner.name)
 	l := pl.links(d.first.p)
 	pl.locate(e, &l, false)
 }
 
 func (pl *plan) group(e *Entity, g *groupPlan) {
-	pl.reset(e, KindGroup, g.name)
+	pl.reset(e, KindGroup, g.ns, g.name)
 	e.Metadata.Title = g.slug
 	e.Metadata.Description = "Team owning " + plural(g.count, "data product") + " in the data mesh."
 	e.Spec.Type = GroupType
@@ -421,28 +455,28 @@ func (pl *plan) group(e *Entity, g *groupPlan) {
 
 func (pl *plan) system(e *Entity, pp *productPlan, l *productLinks) {
 	p := pp.p
-	pl.reset(e, KindSystem, pp.name)
+	pl.reset(e, KindSystem, pp.ns, pp.name)
 	e.Metadata.Title = p.ID()
 	e.Metadata.Description = describe(p.Description, p.Deprecation)
 	e.Spec.Type = SystemType
-	e.Spec.Owner = ref(KindGroup, pl.opts.Namespace, pp.owner.name)
+	e.Spec.Owner = ref(KindGroup, pp.ns, pp.owner.name)
 	if pp.domain != nil {
-		e.Spec.Domain = ref(KindDomain, pl.opts.Namespace, pp.domain.name)
+		e.Spec.Domain = ref(KindDomain, pp.ns, pp.domain.name)
 	}
 	pl.productMeta(e, pp, l)
 }
 
 func (pl *plan) component(e *Entity, pp *productPlan, l *productLinks) {
 	p := pp.p
-	pl.reset(e, KindComponent, pp.name)
+	pl.reset(e, KindComponent, pp.ns, pp.name)
 	e.Metadata.Title = p.ID()
 	e.Metadata.Description = describe(p.Description, p.Deprecation)
 	e.Spec.Type = ComponentType
 	e.Spec.Lifecycle = productLifecycle(p)
-	e.Spec.Owner = ref(KindGroup, pl.opts.Namespace, pp.owner.name)
-	e.Spec.System = ref(KindSystem, pl.opts.Namespace, pp.name)
+	e.Spec.Owner = ref(KindGroup, pp.ns, pp.owner.name)
+	e.Spec.System = ref(KindSystem, pp.ns, pp.name)
 	for _, n := range pp.ports {
-		e.Spec.ProvidesAPIs = append(e.Spec.ProvidesAPIs, ref(KindAPI, pl.opts.Namespace, n))
+		e.Spec.ProvidesAPIs = append(e.Spec.ProvidesAPIs, ref(KindAPI, pp.ns, n))
 	}
 	var unresolved []string
 	for _, in := range p.InputPorts {
@@ -475,7 +509,7 @@ func (pl *plan) productMeta(e *Entity, pp *productPlan, l *productLinks) {
 
 func (pl *plan) api(e *Entity, pp *productPlan, l *productLinks, i int, def string) {
 	p, o := pp.p, pp.p.OutputPorts[i]
-	pl.reset(e, KindAPI, pp.ports[i])
+	pl.reset(e, KindAPI, pp.ns, pp.ports[i])
 	e.Metadata.Title = p.ID() + "/" + o.Name
 	dep := o.Deprecation
 	if dep == nil {
@@ -488,8 +522,8 @@ func (pl *plan) api(e *Entity, pp *productPlan, l *productLinks, i int, def stri
 	e.Metadata.Description = describe(desc, dep)
 	e.Spec.Type = apiType(o.Type)
 	e.Spec.Lifecycle = portLifecycle(p, o)
-	e.Spec.Owner = ref(KindGroup, pl.opts.Namespace, pp.owner.name)
-	e.Spec.System = ref(KindSystem, pl.opts.Namespace, pp.name)
+	e.Spec.Owner = ref(KindGroup, pp.ns, pp.owner.name)
+	e.Spec.System = ref(KindSystem, pp.ns, pp.name)
 	e.Spec.Definition = def
 
 	a := e.Metadata.Annotations
@@ -519,25 +553,30 @@ func (pl *plan) api(e *Entity, pp *productPlan, l *productLinks, i int, def stri
 	}
 }
 
-// portRef resolves an input port's producer and port to an API entity ref,
-// preferring a producer of the consumer's own organisation when the id is
-// claimed in several; "" when nothing matches.
-func (pl *plan) portRef(consumer *productPlan, product, port string) string {
-	cands := pl.byID[product]
-	if len(cands) == 0 {
-		return ""
-	}
-	org := strings.ToLower(repoOwner(consumer.p.Repo))
-	best := cands[0]
-	for _, c := range cands {
-		if strings.ToLower(repoOwner(c.p.Repo)) == org {
-			best = c
-			break
+// producer is the first product of the consumer's own organisation
+// (namespace) with the id, nil when it has none. Products of other
+// organisations are not considered: a tenant's entities must not change
+// (nor point into another tenant's namespace) because another organisation
+// installed the App.
+func (pl *plan) producer(consumer *productPlan, product string) *productPlan {
+	for _, c := range pl.byID[product] {
+		if c.ns == consumer.ns {
+			return c
 		}
+	}
+	return nil
+}
+
+// portRef resolves an input port's producer and port to an API entity ref
+// within the consumer's organisation; "" when nothing matches.
+func (pl *plan) portRef(consumer *productPlan, product, port string) string {
+	best := pl.producer(consumer, product)
+	if best == nil {
+		return ""
 	}
 	for i, o := range best.p.OutputPorts {
 		if o.Name == port {
-			return ref(KindAPI, pl.opts.Namespace, best.ports[i])
+			return ref(KindAPI, best.ns, best.ports[i])
 		}
 	}
 	return ""
@@ -553,8 +592,8 @@ func (pl *plan) replacementRef(pp *productPlan, d *mesh.Deprecation) string {
 	if hasPort {
 		return pl.portRef(pp, prod, port)
 	}
-	if cands := pl.byID[prod]; len(cands) > 0 {
-		return ref(KindSystem, pl.opts.Namespace, cands[0].name)
+	if c := pl.producer(pp, prod); c != nil {
+		return ref(KindSystem, c.ns, c.name)
 	}
 	return ""
 }

@@ -63,6 +63,8 @@ func TestEntitiesExampleMapping(t *testing.T) {
 		cp.Repo = repoAcme
 		*p = cp
 	}
+	// Namespace is for products without a repository; these have one, so
+	// they go to their organisation's.
 	es := Entities(ps, Options{GitHubURL: "https://ghe.example.com/", Namespace: "mesh"})
 	checkEntities(t, ps, es)
 
@@ -70,15 +72,15 @@ func TestEntitiesExampleMapping(t *testing.T) {
 	if revenue == nil {
 		t.Fatal("no Component finance.revenue")
 	}
-	wantConsumes := []string{"api:mesh/orders.order-events--iceberg-curated", "api:mesh/pricing.price-list--prices"}
+	wantConsumes := []string{"api:acme/orders.order-events--iceberg-curated", "api:acme/pricing.price-list--prices"}
 	if !slices.Equal(revenue.Spec.ConsumesAPIs, wantConsumes) {
 		t.Errorf("revenue consumesApis = %v, want %v", revenue.Spec.ConsumesAPIs, wantConsumes)
 	}
-	if revenue.Spec.System != "system:mesh/finance.revenue" || revenue.Spec.Owner != "group:mesh/team-finance" {
+	if revenue.Spec.System != "system:acme/finance.revenue" || revenue.Spec.Owner != "group:acme/team-finance" {
 		t.Errorf("revenue spec = %+v", revenue.Spec)
 	}
 	stock := find(es, KindComponent, "inventory.stock-levels")
-	if stock == nil || !slices.Contains(stock.Spec.ConsumesAPIs, "api:mesh/orders.order-events--iceberg-v1") {
+	if stock == nil || !slices.Contains(stock.Spec.ConsumesAPIs, "api:acme/orders.order-events--iceberg-v1") {
 		t.Errorf("stock-levels should consume the deprecated iceberg-v1 port: %+v", stock)
 	}
 
@@ -90,7 +92,7 @@ func TestEntitiesExampleMapping(t *testing.T) {
 	for k, want := range map[string]string{
 		AnnotationSunset:         "2027-03-31",
 		AnnotationReplacement:    "orders.order-events/iceberg-curated",
-		AnnotationReplacementRef: "api:mesh/orders.order-events--iceberg-curated",
+		AnnotationReplacementRef: "api:acme/orders.order-events--iceberg-curated",
 		AnnotationLifecycle:      "deprecated",
 		AnnotationContract:       "orders/data-products/order-events/contracts/order-events.v1.yaml",
 		AnnotationLocation:       "url:https://ghe.example.com/acme/mesh/blob/HEAD/orders/data-products/order-events/dataproduct.yaml",
@@ -120,7 +122,7 @@ func TestEntitiesExampleMapping(t *testing.T) {
 	}
 	// Domain owner: the team owning most of the domain's products, ties
 	// broken by name.
-	if d := find(es, KindDomain, "customer"); d == nil || d.Spec.Owner != "group:mesh/team-customer" {
+	if d := find(es, KindDomain, "customer"); d == nil || d.Spec.Owner != "group:acme/team-customer" {
 		t.Errorf("domain customer: %+v", d)
 	}
 	if g := find(es, KindGroup, "team-orders"); g == nil || g.Metadata.Annotations[AnnotationTeamSlug] != "acme/team-orders" {
@@ -165,7 +167,7 @@ func TestLifecycleAndDeprecation(t *testing.T) {
 				t.Errorf("api type %q", a.Spec.Type)
 			}
 			if tc.pdep != nil {
-				if got := c.Metadata.Annotations[AnnotationReplacementRef]; got != "system:default/x.new" {
+				if got := c.Metadata.Annotations[AnnotationReplacementRef]; got != "system:o/x.new" {
 					t.Errorf("replacement ref %q", got)
 				}
 				if !strings.HasSuffix(c.Metadata.Description, "Reason: superseded.") {
@@ -215,8 +217,8 @@ func TestEntitiesDisambiguate(t *testing.T) {
 	if n := systems[loc("acme/a", "a/dataproduct.yaml")]; n != "orders.events" {
 		t.Errorf("first claimant should keep its name, got %q", n)
 	}
-	if n := systems[loc("globex/b", "b/dataproduct.yaml")]; !strings.HasPrefix(n, "orders.events-") || len(n) != len("orders.events-")+hashLen {
-		t.Errorf("second orders.events should get a hash suffix, got %q", n)
+	if n := systems[loc("globex/b", "b/dataproduct.yaml")]; n != "orders.events" {
+		t.Errorf("orders.events of another organisation (its own namespace) should keep its name, got %q", n)
 	}
 	if n := systems[loc("acme/a", "d/dataproduct.yaml")]; !strings.HasPrefix(n, "Orders.Events-") {
 		t.Errorf("case-insensitive collision should get a hash suffix, got %q", n)
@@ -229,17 +231,24 @@ func TestEntitiesDisambiguate(t *testing.T) {
 		t.Errorf("long ids: %q %q", one, two)
 	}
 	// Consumers resolve to the producer of their own organisation.
-	if c := find(es, KindComponent, "sales.consumer"); !slices.Equal(c.Spec.ConsumesAPIs, []string{"api:default/orders.events--stream"}) || c.Metadata.Annotations[AnnotationUnresolved] != "nowhere.none/p" {
+	if c := find(es, KindComponent, "sales.consumer"); !slices.Equal(c.Spec.ConsumesAPIs, []string{"api:acme/orders.events--stream"}) || c.Metadata.Annotations[AnnotationUnresolved] != "nowhere.none/p" {
 		t.Errorf("acme consumer: %+v %v", c.Spec.ConsumesAPIs, c.Metadata.Annotations[AnnotationUnresolved])
 	}
 	c2 := find(es, KindComponent, "sales.consumer2")
-	if len(c2.Spec.ConsumesAPIs) != 1 || c2.Spec.ConsumesAPIs[0] == "api:default/orders.events--stream" {
+	if !slices.Equal(c2.Spec.ConsumesAPIs, []string{"api:globex/orders.events--stream"}) {
 		t.Errorf("globex consumer should read globex's orders.events: %v", c2.Spec.ConsumesAPIs)
 	}
-	// Team x of two organisations is one Group without a team-slug; the
-	// product without owner is owned by "unowned".
-	if g := find(es, KindGroup, "team-x"); g == nil || g.Metadata.Annotations[AnnotationTeamSlug] != "" {
-		t.Errorf("team-x: %+v", g)
+	// Team x of two organisations is two Groups, each in its
+	// organisation's namespace with its team-slug; the product without
+	// owner is owned by "unowned".
+	var teamX []string
+	for _, e := range es {
+		if e.Kind == KindGroup && e.Metadata.Name == "team-x" {
+			teamX = append(teamX, e.Ref()+" "+e.Metadata.Annotations[AnnotationTeamSlug])
+		}
+	}
+	if want := []string{"group:acme/team-x acme/team-x", "group:globex/team-x globex/team-x"}; !slices.Equal(teamX, want) {
+		t.Errorf("team-x groups %v, want %v", teamX, want)
 	}
 	if find(es, KindGroup, "unowned") == nil {
 		t.Error("no unowned group")

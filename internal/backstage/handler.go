@@ -41,12 +41,26 @@ const ResponseVersion = "meshbot.io/v1"
 const formatVersion = "1"
 
 // Response is the body of GET /backstage/entities. Entities come last so the
-// body can be written as they are built.
+// body can be written as they are built. Snapshot, Total and NextCursor are
+// in paged answers only (?limit= or ?cursor=).
 type Response struct {
 	APIVersion    string         `json:"apiVersion"`
 	Installations []Installation `json:"installations"`
-	Entities      []Entity       `json:"entities"`
+	// Snapshot names the registry state the page was cut from; every page
+	// of one walk has the same.
+	Snapshot string `json:"snapshot,omitempty"`
+	// Total is the number of entities of the snapshot (all pages).
+	Total int `json:"total,omitempty"`
+	// NextCursor reads the next page (?cursor=); absent on the last.
+	NextCursor string   `json:"nextCursor,omitempty"`
+	Entities   []Entity `json:"entities"`
 }
+
+// Paging limits: a page of 1,000 entities is about 2.5 MB of JSON.
+const (
+	DefaultPageLimit = 1000
+	MaxPageLimit     = 10000
+)
 
 // Installation is one installation included in a response, with the
 // registry version its entities were built from.
@@ -57,12 +71,18 @@ type Installation struct {
 
 // HandlerOptions configure the provider endpoint.
 type HandlerOptions struct {
-	// Token is MESHBOT_BACKSTAGE_TOKEN. Empty turns the endpoint off (404
-	// saying how to turn it on): the catalog would otherwise publish the
-	// whole mesh to anyone who can reach meshbot.
-	Token    string
-	Entities Options
-	Logger   *slog.Logger
+	// Token is MESHBOT_BACKSTAGE_TOKEN: it reads every organisation.
+	// Without it and without OrgTokens the endpoint is off (404 saying how
+	// to turn it on): the catalog would otherwise publish the whole mesh to
+	// anyone who can reach meshbot.
+	Token string
+	// OrgTokens (MESHBOT_BACKSTAGE_ORG_TOKENS) map an organisation's login
+	// to a token that reads that organisation's entities only, so one
+	// meshbot can feed several Backstage instances without one seeing
+	// another's mesh.
+	OrgTokens map[string]string
+	Entities  Options
+	Logger    *slog.Logger
 	// CacheEntries bounds the serialized bodies kept (one per scope and
 	// registry version); default 8.
 	CacheEntries int
@@ -73,18 +93,27 @@ type Provider struct {
 	reg     store.Registry
 	opts    HandlerOptions
 	log     *slog.Logger
-	token   [sha256.Size]byte
+	tokens  []credential
 	buildMu sync.Mutex // one build at a time: concurrent misses wait for it rather than each build the same body
 	mu      sync.Mutex
 	cache   []*body // most recently used first
+}
+
+// credential is a token's digest and what it may read.
+type credential struct {
+	digest [sha256.Size]byte
+	org    string // lower-cased login; "" reads every organisation
 }
 
 // body is a serialized response, kept gzip-compressed: Backstage asks for
 // gzip, and the compressed body is about a tenth of the plain one.
 type body struct {
 	key      string
+	q        query // the scope it answers (paging fields zero)
+	insts    []Installation
 	gz       []byte
 	plainLen int64
+	index    pageIndex
 }
 
 // NewProvider returns the endpoint's handler.
@@ -97,7 +126,16 @@ func NewProvider(reg store.Registry, opts HandlerOptions) *Provider {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Provider{reg: reg, opts: opts, log: log, token: sha256.Sum256([]byte(opts.Token))}
+	p := &Provider{reg: reg, opts: opts, log: log}
+	if opts.Token != "" {
+		p.tokens = append(p.tokens, credential{digest: sha256.Sum256([]byte(opts.Token))})
+	}
+	for org, tok := range opts.OrgTokens {
+		if tok != "" && org != "" {
+			p.tokens = append(p.tokens, credential{digest: sha256.Sum256([]byte(tok)), org: strings.ToLower(org)})
+		}
+	}
+	return p
 }
 
 // NewHandler is NewProvider for gin: r.GET(backstage.Path, backstage.NewHandler(...)).
@@ -116,8 +154,8 @@ func jsonError(w http.ResponseWriter, status int, msg string) {
 
 // ServeHTTP answers GET and HEAD.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if p.opts.Token == "" {
-		jsonError(w, http.StatusNotFound, "the Backstage provider endpoint is off: set MESHBOT_BACKSTAGE_TOKEN on meshbot serve and the same token in Backstage's catalog.providers.meshbot.token")
+	if len(p.tokens) == 0 {
+		jsonError(w, http.StatusNotFound, "the Backstage provider endpoint is off: set MESHBOT_BACKSTAGE_TOKEN (or MESHBOT_BACKSTAGE_ORG_TOKENS) on meshbot serve and the same token in Backstage's catalog.providers.meshbot.token")
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -125,9 +163,10 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusMethodNotAllowed, "use GET")
 		return
 	}
-	if !p.authorized(r.Header.Get("Authorization")) {
+	cred, ok := p.authenticate(r.Header.Get("Authorization"))
+	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="meshbot"`)
-		jsonError(w, http.StatusUnauthorized, "missing or wrong bearer token (Authorization: Bearer <MESHBOT_BACKSTAGE_TOKEN>)")
+		jsonError(w, http.StatusUnauthorized, "missing or wrong bearer token (Authorization: Bearer <MESHBOT_BACKSTAGE_TOKEN or an organisation's token>)")
 		return
 	}
 	ctx := r.Context()
@@ -136,24 +175,43 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	insts, err := p.scope(ctx, q)
-	if err != nil {
-		var nf notFound
-		if errors.As(err, &nf) {
-			jsonError(w, http.StatusNotFound, err.Error())
+	if cred.org != "" {
+		// An organisation's token reads its organisation only, whatever
+		// the query asks: asking for another is refused, not narrowed,
+		// so a misconfigured Backstage learns why it gets nothing.
+		if q.org != "" && !strings.EqualFold(q.org, cred.org) {
+			jsonError(w, http.StatusForbidden, fmt.Sprintf("this token reads organisation %q only", cred.org))
 			return
 		}
-		p.log.Error("backstage: reading the registry", "err", err)
-		jsonError(w, http.StatusServiceUnavailable, "registry unavailable, retry later")
+		q.org = cred.org
+	}
+	var b *body
+	var key string
+	if q.cursor != "" {
+		b, key, err = p.cursorBody(ctx, q)
+	} else {
+		var insts []Installation
+		if insts, err = p.scope(ctx, q); err == nil {
+			// Versions are read before the products: a body built from
+			// products newer than its key is only rebuilt early, while the
+			// other order could cache old products under the new version
+			// for good.
+			key = p.key(q, insts)
+			b = &body{key: key, q: q.scopeOnly(), insts: insts}
+		}
+	}
+	if err != nil {
+		p.httpError(w, ctx, err)
 		return
 	}
-	// Versions are read before the products: a body built from products
-	// newer than its key is only rebuilt early, while the other order could
-	// cache old products under the new version for good.
-	key := p.key(q, insts)
 	// Strong tags differ per content coding (RFC 9110 8.8.3); either one
-	// tells a client its copy is current.
-	plainTag, gzipTag := `"`+key[:40]+`"`, `"`+key[:40]+`-gzip"`
+	// tells a client its copy is current. A page is its own representation
+	// of the snapshot.
+	tag := key[:snapshotLen]
+	if q.paged() {
+		tag += "-" + strconv.Itoa(q.from) + "-" + strconv.Itoa(q.limit)
+	}
+	plainTag, gzipTag := `"`+tag+`"`, `"`+tag+`-gzip"`
 	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
 	etag := plainTag
 	if gz {
@@ -167,18 +225,25 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	// The build is shared by every request for this version and cached:
-	// it finishes even when the client that started it goes away.
-	b, err := p.body(context.WithoutCancel(ctx), key, q, insts)
-	if err != nil {
-		if ctx.Err() != nil {
-			return // the client went away
+	if b.gz == nil {
+		// The build is shared by every request for this version and
+		// cached: it finishes even when the client that started it goes
+		// away.
+		b, err = p.body(context.WithoutCancel(ctx), key, b.q, b.insts)
+		if err != nil {
+			if ctx.Err() != nil {
+				return // the client went away
+			}
+			p.log.Error("backstage: building entities", "err", err)
+			jsonError(w, http.StatusServiceUnavailable, "registry unavailable, retry later")
+			return
 		}
-		p.log.Error("backstage: building entities", "err", err)
-		jsonError(w, http.StatusServiceUnavailable, "registry unavailable, retry later")
-		return
 	}
 	h.Set("Content-Type", "application/json; charset=utf-8")
+	if q.paged() {
+		p.writePage(w, r, b, q, gz)
+		return
+	}
 	if gz {
 		h.Set("Content-Encoding", "gzip")
 		h.Set("Content-Length", strconv.Itoa(len(b.gz)))
@@ -202,15 +267,39 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (p *Provider) authorized(header string) bool {
+// httpError answers an error of scope or cursor.
+func (p *Provider) httpError(w http.ResponseWriter, ctx context.Context, err error) {
+	var ae apiError
+	if errors.As(err, &ae) {
+		jsonError(w, ae.status, ae.msg)
+		return
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	p.log.Error("backstage: reading the registry", "err", err)
+	jsonError(w, http.StatusServiceUnavailable, "registry unavailable, retry later")
+}
+
+// authenticate finds the credential the bearer token is. Every digest is
+// compared, in constant time, so the time taken says nothing about which
+// token came close.
+func (p *Provider) authenticate(header string) (credential, bool) {
 	scheme, tok, ok := strings.Cut(strings.TrimSpace(header), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
+		return credential{}, false
 	}
 	// Comparing digests keeps the comparison constant-time in the token's
 	// length too.
 	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	return subtle.ConstantTimeCompare(got[:], p.token[:]) == 1
+	var found credential
+	match := 0
+	for _, c := range p.tokens {
+		if subtle.ConstantTimeCompare(got[:], c.digest[:]) == 1 {
+			found, match = c, 1
+		}
+	}
+	return found, match == 1
 }
 
 // query is what a request may ask for.
@@ -218,6 +307,19 @@ type query struct {
 	installation int64  // 0: not given
 	org          string // "": not given
 	noGroups     bool
+	// Paging: limit > 0 asks for a page of the snapshot named by cursor
+	// (the first page without one) from entity from.
+	limit  int
+	cursor string // the snapshot's key prefix, from the cursor
+	from   int
+}
+
+func (q query) paged() bool { return q.limit > 0 }
+
+// scopeOnly is q without its paging: what a body answers.
+func (q query) scopeOnly() query {
+	q.limit, q.cursor, q.from = 0, "", 0
+	return q
 }
 
 func parseQuery(v map[string][]string) (query, error) {
@@ -246,6 +348,8 @@ func parseQuery(v map[string][]string) (query, error) {
 	if q.org, err = one("org"); err != nil {
 		return q, err
 	}
+	// Logins compare case-insensitively: one scope, one cursor scope.
+	q.org = strings.ToLower(q.org)
 	if q.installation != 0 && q.org != "" {
 		return q, errors.New("give installation or org, not both")
 	}
@@ -260,12 +364,41 @@ func parseQuery(v map[string][]string) (query, error) {
 	default:
 		return q, fmt.Errorf("groups=%q: want true or false", groups)
 	}
+	limit, err := one("limit")
+	if err != nil {
+		return q, err
+	}
+	if limit != "" {
+		n, err := strconv.Atoi(limit)
+		if err != nil || n < 1 || n > MaxPageLimit {
+			return q, fmt.Errorf("limit=%q: want a number of entities from 1 to %d", limit, MaxPageLimit)
+		}
+		q.limit = n
+	}
+	cur, err := one("cursor")
+	if err != nil {
+		return q, err
+	}
+	if cur != "" {
+		if q.cursor, q.from, err = decodeCursor(cur); err != nil {
+			return q, err
+		}
+		if q.limit == 0 {
+			q.limit = DefaultPageLimit
+		}
+	}
 	return q, nil
 }
 
-type notFound struct{ msg string }
+// apiError is a refusal with its HTTP status.
+type apiError struct {
+	status int
+	msg    string
+}
 
-func (e notFound) Error() string { return e.msg }
+func (e apiError) Error() string { return e.msg }
+
+func notFound(msg string) apiError { return apiError{http.StatusNotFound, msg} }
 
 // scope is the installations a request covers, ascending, with their
 // versions.
@@ -279,9 +412,20 @@ func (p *Provider) scope(ctx context.Context, q query) ([]Installation, error) {
 	switch {
 	case q.installation != 0:
 		if !slices.Contains(all, q.installation) {
-			return nil, notFound{fmt.Sprintf("installation %d is not known to meshbot (is the App installed there, and has it indexed?)", q.installation)}
+			return nil, notFound(fmt.Sprintf("installation %d is not known to meshbot (is the App installed there, and has it indexed?)", q.installation))
 		}
 		ids = []int64{q.installation}
+		if q.org != "" {
+			// Only an organisation's token sets both: the installation
+			// must be that organisation's.
+			repos, err := p.reg.Repos(ctx, q.installation)
+			if err != nil {
+				return nil, fmt.Errorf("list repositories of installation %d: %w", q.installation, err)
+			}
+			if !slices.ContainsFunc(repos, func(r string) bool { return strings.EqualFold(repoOwner(r), q.org) }) {
+				return nil, apiError{http.StatusForbidden, fmt.Sprintf("this token reads organisation %q only", q.org)}
+			}
+		}
 	case q.org != "":
 		for _, id := range all {
 			repos, err := p.reg.Repos(ctx, id)
@@ -293,7 +437,7 @@ func (p *Provider) scope(ctx context.Context, q query) ([]Installation, error) {
 			}
 		}
 		if len(ids) == 0 {
-			return nil, notFound{fmt.Sprintf("no installation with repositories of organisation %q is known to meshbot", q.org)}
+			return nil, notFound(fmt.Sprintf("no installation with repositories of organisation %q is known to meshbot", q.org))
 		}
 	default:
 		ids = all
@@ -315,7 +459,7 @@ func (p *Provider) scope(ctx context.Context, q query) ([]Installation, error) {
 func (p *Provider) key(q query, insts []Installation) string {
 	var b strings.Builder
 	o := p.opts.Entities
-	fmt.Fprintf(&b, "%s|%s|%s|%s|%s|groups=%t", ResponseVersion, formatVersion, o.GitHubURL, o.Namespace, o.Ref, !q.noGroups)
+	fmt.Fprintf(&b, "%s|%s|%s|%s|%s|groups=%t|org=%s", ResponseVersion, formatVersion, o.GitHubURL, o.Namespace, o.Ref, !q.noGroups, strings.ToLower(q.org))
 	for _, in := range insts {
 		fmt.Fprintf(&b, "|%d:%d", in.ID, in.Version)
 	}
@@ -361,14 +505,21 @@ func (p *Provider) body(ctx context.Context, key string, q query, insts []Instal
 		if err != nil {
 			return nil, fmt.Errorf("products of installation %d: %w", in.ID, err)
 		}
+		if q.org != "" {
+			// An installation is one account's, so this keeps all; it
+			// is checked anyway, since an organisation's answer must
+			// hold nothing of another.
+			ps = slices.DeleteFunc(slices.Clone(ps), func(p *mesh.Product) bool { return !strings.EqualFold(repoOwner(p.Repo), q.org) })
+		}
 		products = append(products, ps...)
 	}
 	var buf bytes.Buffer
-	n, err := Write(ctx, &buf, products, WriteOptions{Options: p.opts.Entities, Installations: insts, NoGroups: q.noGroups, Gzip: true})
+	b := &body{key: key, q: q.scopeOnly(), insts: insts}
+	n, err := Write(ctx, &buf, products, WriteOptions{Options: p.opts.Entities, Installations: insts, NoGroups: q.noGroups, Gzip: true, index: &b.index})
 	if err != nil {
 		return nil, err
 	}
-	b := &body{key: key, gz: buf.Bytes(), plainLen: n}
+	b.gz, b.plainLen = buf.Bytes(), n
 	p.keep(b)
 	p.log.Info("backstage: entities built", "installations", len(insts), "products", len(products), "bytes", n, "gzip_bytes", len(b.gz))
 	return b, nil
@@ -380,6 +531,9 @@ type WriteOptions struct {
 	Installations []Installation
 	NoGroups      bool // leave Group entities out (Backstage gets teams from elsewhere)
 	Gzip          bool // compress what is written
+	// index, when set, records where each entity and compressed chunk
+	// starts, for serving pages out of the body.
+	index *pageIndex
 }
 
 // chunkProducts is how many products one worker encodes at a time: big
@@ -399,8 +553,9 @@ const chunkProducts = 64
 // does): compression runs in parallel, and any gzip reader reads it.
 func Write(ctx context.Context, w io.Writer, products []*mesh.Product, opts WriteOptions) (int64, error) {
 	pl := newPlan(products, opts.Options)
-	out := &chunkWriter{w: w, gzip: opts.Gzip}
+	out := &chunkWriter{w: w, gzip: opts.Gzip, idx: opts.index}
 	if opts.Gzip {
+		out.zn = 10
 		out.zw, _ = flate.NewWriter(nil, gzip.BestSpeed)
 		// gzip header: magic, deflate, no flags, no mtime (the body must be
 		// the same bytes for the same registry), no extra flags, OS unknown.
@@ -416,26 +571,29 @@ func Write(ctx context.Context, w io.Writer, products []*mesh.Product, opts Writ
 		return 0, err
 	}
 	buf := append(head[:len(head)-1], `,"entities":[`...)
-	shared := 0
+	var offs []int
 	var scratch Entity
 	_ = pl.shared(&scratch, func(e *Entity) error {
 		if opts.NoGroups && e.Kind == KindGroup {
 			return nil
 		}
-		if shared > 0 {
+		if len(offs) > 0 {
 			buf = append(buf, ',', '\n')
 		}
-		shared++
+		offs = append(offs, len(buf))
 		buf = e.appendJSON(buf)
 		return nil
 	})
-	if err := out.chunk(buf); err != nil {
+	if err := out.chunk(buf, offs); err != nil {
 		return 0, err
 	}
-	if err := pl.writeProducts(ctx, out, shared > 0, opts.Gzip); err != nil {
+	if err := pl.writeProducts(ctx, out, len(offs) > 0, opts.Gzip); err != nil {
 		return 0, err
 	}
-	if err := out.chunk([]byte("]}\n")); err != nil {
+	if out.idx != nil {
+		out.idx.end = out.n
+	}
+	if err := out.chunk([]byte("]}\n"), nil); err != nil {
 		return 0, err
 	}
 	if opts.Gzip {
@@ -457,28 +615,50 @@ type chunkWriter struct {
 	gzip bool
 	zw   *flate.Writer // for the chunks written here rather than by a worker
 	zbuf bytes.Buffer
-	n    int64
+	n    int64 // plain bytes written
+	zn   int64 // bytes written to w (with gzip: header and compressed chunks)
 	crc  uint32
+	idx  *pageIndex
 }
 
-// chunk compresses (with gzip) and writes plain.
-func (c *chunkWriter) chunk(plain []byte) error {
+// pageIndex locates entities in a gzip body written by Write: every
+// compressed chunk is an independent deflate stream (each compressor is
+// reset per chunk), so a page is read by inflating from the chunk holding
+// its first entity rather than from the start.
+type pageIndex struct {
+	starts []int64     // plain offset of each entity's '{'
+	end    int64       // plain offset just past the last entity
+	chunks []chunkSpan // in order
+}
+
+type chunkSpan struct{ plain, z int64 }
+
+// chunk compresses (with gzip) and writes plain; offs are where its
+// entities start in it.
+func (c *chunkWriter) chunk(plain []byte, offs []int) error {
 	if !c.gzip {
-		return c.write(plain, nil)
+		return c.write(plain, nil, offs)
 	}
 	c.zbuf.Reset()
 	deflateChunk(c.zw, &c.zbuf, plain)
-	return c.write(plain, c.zbuf.Bytes())
+	return c.write(plain, c.zbuf.Bytes(), offs)
 }
 
 // write writes a chunk: z is plain compressed by deflateChunk (gzip only).
-func (c *chunkWriter) write(plain, z []byte) error {
+func (c *chunkWriter) write(plain, z []byte, offs []int) error {
+	if c.idx != nil {
+		c.idx.chunks = append(c.idx.chunks, chunkSpan{plain: c.n, z: c.zn})
+		for _, o := range offs {
+			c.idx.starts = append(c.idx.starts, c.n+int64(o))
+		}
+	}
 	c.n += int64(len(plain))
 	b := plain
 	if c.gzip {
 		c.crc = crc32.Update(c.crc, crc32.IEEETable, plain)
 		b = z
 	}
+	c.zn += int64(len(b))
 	if _, err := c.w.Write(b); err != nil {
 		return fmt.Errorf("write entities: %w", err)
 	}
@@ -497,7 +677,10 @@ func deflateChunk(zw *flate.Writer, dst *bytes.Buffer, plain []byte) {
 // writeProducts writes every product's entities in order, each chunk led
 // by a separator when anything precedes it.
 func (pl *plan) writeProducts(ctx context.Context, out *chunkWriter, lead, gz bool) error {
-	type result struct{ plain, z []byte }
+	type result struct {
+		plain, z []byte
+		offs     []int
+	}
 	type job struct {
 		from int
 		out  chan result
@@ -525,17 +708,18 @@ func (pl *plan) writeProducts(ctx context.Context, out *chunkWriter, lead, gz bo
 				case r = <-free:
 				default:
 				}
-				b := r.plain[:0]
+				b, offs := r.plain[:0], r.offs[:0]
 				for k, pp := range pl.products[j.from:min(j.from+chunkProducts, len(pl.products))] {
 					_ = pl.product(&e, pp, func(e *Entity) error {
 						if len(b) > 0 || k == 0 && (j.from > 0 || lead) {
 							b = append(b, ',', '\n')
 						}
+						offs = append(offs, len(b))
 						b = e.appendJSON(b)
 						return nil
 					})
 				}
-				r.plain = b
+				r.plain, r.offs = b, offs
 				if gz {
 					zb := bytes.NewBuffer(r.z[:0])
 					deflateChunk(zw, zb, b)
@@ -568,7 +752,7 @@ func (pl *plan) writeProducts(ctx context.Context, out *chunkWriter, lead, gz bo
 		r := <-c
 		if err == nil {
 			if err = ctx.Err(); err == nil && len(r.plain) > 0 {
-				err = out.write(r.plain, r.z)
+				err = out.write(r.plain, r.z, r.offs)
 			}
 			if err != nil {
 				cancel()

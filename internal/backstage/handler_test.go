@@ -435,11 +435,12 @@ func FuzzRequestHeaders(f *testing.F) {
 			t.Fatalf("If-None-Match %q matched %s", inm, tag)
 		}
 		acceptsGzip(accept)
-		p := NewProvider(nil, HandlerOptions{Token: "x"})
-		if p.authorized(auth) {
+		p := NewProvider(nil, HandlerOptions{Token: "x", OrgTokens: map[string]string{"Acme": "y"}})
+		if c, ok := p.authenticate(auth); ok {
 			scheme, tok, _ := strings.Cut(strings.TrimSpace(auth), " ")
-			if !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(tok) != "x" {
-				t.Fatalf("authorized %q", auth)
+			tok = strings.TrimSpace(tok)
+			if !strings.EqualFold(scheme, "bearer") || !(tok == "x" && c.org == "" || tok == "y" && c.org == "acme") {
+				t.Fatalf("authenticated %q as %+v", auth, c)
 			}
 		}
 	})

@@ -174,3 +174,55 @@ func (n *namer) claim(want, key string) string {
 		name = withSuffix(Name(want), shortHash(salt))
 	}
 }
+
+// maxNamespace is Backstage's limit on a namespace (a DNS label).
+const maxNamespace = 63
+
+// validNamespace is catalog-model's isValidNamespace: a DNS label,
+// [a-z0-9]+ runs separated by runs of '-', at most 63 characters.
+func validNamespace(s string) bool {
+	if len(s) < 1 || len(s) > maxNamespace || !lowerAlnum(s[0]) || !lowerAlnum(s[len(s)-1]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !lowerAlnum(c) && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+// OrgNamespace is the Backstage namespace of a GitHub organisation's (or
+// user's) entities: its login lower-cased, which GitHub compares
+// case-insensitively and which is a valid namespace for every ordinary
+// login. Backstage's GitHub multi-org provider puts an organisation's teams
+// in the same namespace, so owners resolve to its Groups. A login that is
+// not a valid namespace (an enterprise-managed user's login_shortcode) is
+// rewritten and suffixed with a hash of the login, so two logins never
+// share a namespace.
+func OrgNamespace(login string) string {
+	low := strings.ToLower(strings.TrimSpace(login))
+	if validNamespace(low) {
+		return low
+	}
+	var b strings.Builder
+	for i := 0; i < len(low); i++ {
+		c := low[i]
+		if lowerAlnum(c) {
+			b.WriteByte(c)
+		} else if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
+			b.WriteByte('-')
+		}
+	}
+	base := strings.Trim(b.String(), "-")
+	suffix := shortHash(low)
+	if room := maxNamespace - len(suffix) - 1; len(base) > room {
+		base = strings.Trim(base[:room], "-")
+	}
+	if base == "" {
+		return "x-" + suffix
+	}
+	return base + "-" + suffix
+}

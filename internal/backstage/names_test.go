@@ -114,3 +114,24 @@ func FuzzName(f *testing.F) {
 		}
 	})
 }
+
+func TestOrgNamespace(t *testing.T) {
+	tests := []struct{ login, want string }{
+		{"acme", "acme"},
+		{"Acme-Corp", "acme-corp"},
+		{"octo_acme", "octo-acme-" + shortHash("octo_acme")},
+		{"___", "x-" + shortHash("___")},
+	}
+	for _, tc := range tests {
+		if got := OrgNamespace(tc.login); got != tc.want || !validNamespace(got) {
+			t.Errorf("OrgNamespace(%q) = %q (valid %t), want %q", tc.login, got, validNamespace(got), tc.want)
+		}
+	}
+	if OrgNamespace("octo_acme") == OrgNamespace("octo-acme") {
+		t.Error("a rewritten login shares the namespace of the login it was rewritten to")
+	}
+	long := strings.Repeat("a_", 40)
+	if got := OrgNamespace(long); len(got) > maxNamespace || !validNamespace(got) {
+		t.Errorf("OrgNamespace(long) = %q", got)
+	}
+}

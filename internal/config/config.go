@@ -29,6 +29,10 @@ const (
 	EnvPolicyRepo     = "MESHBOT_POLICY_REPO"
 	EnvPolicyDir      = "MESHBOT_POLICY_DIR"
 	EnvBackstageToken = "MESHBOT_BACKSTAGE_TOKEN"
+	// EnvBackstageOrgTokens holds tokens of the provider endpoint that read
+	// one organisation each: "acme=TOKEN,globex=TOKEN". Not in the product
+	// description's list, which names no such variable; named in its style.
+	EnvBackstageOrgTokens = "MESHBOT_BACKSTAGE_ORG_TOKENS"
 )
 
 // Defaults.
@@ -60,6 +64,9 @@ type Config struct {
 	// PolicyDir is a local policy folder; empty means the bundled policy.
 	PolicyDir      string
 	BackstageToken string
+	// BackstageOrgTokens maps an organisation's login (lower-cased) to a
+	// token that reads only that organisation's entities.
+	BackstageOrgTokens map[string]string
 }
 
 // Load reads the configuration through getenv (os.Getenv in production) and
@@ -164,6 +171,13 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 			bad("%s=%q is not a folder", EnvPolicyDir, c.PolicyDir)
 		}
 	}
+	if s := env(EnvBackstageOrgTokens); s != "" {
+		tokens, err := parseOrgTokens(s, c.BackstageToken)
+		if err != nil {
+			bad("%s: %v", EnvBackstageOrgTokens, err)
+		}
+		c.BackstageOrgTokens = tokens
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
@@ -232,4 +246,31 @@ func validName(s string) bool {
 		}
 	}
 	return true
+}
+
+// parseOrgTokens reads "org=token" pairs separated by commas or white space
+// (org: a GitHub login, letters, digits, '-' and, for enterprise-managed
+// users, '_'). Errors never quote a token.
+func parseOrgTokens(s, adminToken string) (map[string]string, error) {
+	out := map[string]string{}
+	seen := map[string]string{}
+	for i, pair := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' }) {
+		org, tok, ok := strings.Cut(pair, "=")
+		org = strings.ToLower(strings.TrimSpace(org))
+		if !ok || tok == "" || !validName(org) || strings.Contains(org, ".") {
+			return nil, fmt.Errorf("entry %d: want organisation=token (the organisation's GitHub login)", i+1)
+		}
+		if _, dup := out[org]; dup {
+			return nil, fmt.Errorf("organisation %q is given twice", org)
+		}
+		if other, dup := seen[tok]; dup {
+			return nil, fmt.Errorf("organisations %q and %q share a token: each needs its own", other, org)
+		}
+		if tok == adminToken {
+			return nil, fmt.Errorf("the token of organisation %q is %s, which reads every organisation", org, EnvBackstageToken)
+		}
+		seen[tok] = org
+		out[org] = tok
+	}
+	return out, nil
 }

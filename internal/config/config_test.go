@@ -146,6 +146,28 @@ func TestLoad(t *testing.T) {
 			wantErr: []string{"MESHBOT_POLICY_DIR"}},
 		{name: "policy dir is a file", env: map[string]string{"MESHBOT_POLICY_DIR": notDir},
 			wantErr: []string{"not a folder"}},
+		{name: "organisation tokens", env: map[string]string{"MESHBOT_BACKSTAGE_TOKEN": "all", "MESHBOT_BACKSTAGE_ORG_TOKENS": " Acme=t1, globex=t=2\nx_emu=t3 "},
+			check: func(t *testing.T, c *Config) {
+				want := map[string]string{"acme": "t1", "globex": "t=2", "x_emu": "t3"}
+				if len(c.BackstageOrgTokens) != len(want) {
+					t.Fatalf("org tokens %v", c.BackstageOrgTokens)
+				}
+				for k, v := range want {
+					if c.BackstageOrgTokens[k] != v {
+						t.Errorf("org tokens %v, want %v", c.BackstageOrgTokens, want)
+					}
+				}
+			}},
+		{name: "organisation token without organisation", env: map[string]string{"MESHBOT_BACKSTAGE_ORG_TOKENS": "=secret1"},
+			wantErr: []string{"MESHBOT_BACKSTAGE_ORG_TOKENS: entry 1"}},
+		{name: "organisation without token", env: map[string]string{"MESHBOT_BACKSTAGE_ORG_TOKENS": "acme"},
+			wantErr: []string{"MESHBOT_BACKSTAGE_ORG_TOKENS: entry 1"}},
+		{name: "organisation twice", env: map[string]string{"MESHBOT_BACKSTAGE_ORG_TOKENS": "acme=a,ACME=b"},
+			wantErr: []string{`"acme" is given twice`}},
+		{name: "shared organisation token", env: map[string]string{"MESHBOT_BACKSTAGE_ORG_TOKENS": "acme=same1,globex=same1"},
+			wantErr: []string{"share a token"}},
+		{name: "organisation token is the admin token", env: map[string]string{"MESHBOT_BACKSTAGE_TOKEN": "same1", "MESHBOT_BACKSTAGE_ORG_TOKENS": "acme=same1"},
+			wantErr: []string{"reads every organisation"}},
 		{name: "every problem at once", env: map[string]string{"MESHBOT_ADDR": "x", "GITHUB_APP_ID": "x", "REDIS_URL": "x"},
 			wantErr: []string{"MESHBOT_ADDR", "GITHUB_APP_ID", "REDIS_URL"}},
 	}

@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +20,8 @@ import (
 	"github.com/meshbot/meshbot/internal/backstage"
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
 	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/meshgen"
+	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/testutil"
 )
 
@@ -175,7 +180,8 @@ func checkMesh(t *testing.T, m *mesh.Mesh, got []bsEntity) {
 			}
 			owners := e.targets("ownedBy")
 			slug := p.Owner[strings.LastIndex(p.Owner, "/")+1:]
-			if len(owners) != 1 || !strings.EqualFold(owners[0], "group:default/"+slug) {
+			// Every entity of the mesh is in its organisation's namespace.
+			if len(owners) != 1 || !strings.EqualFold(owners[0], "group:"+backstage.OrgNamespace(repoOwnerOf(p.Repo, "acme"))+"/"+slug) {
 				t.Errorf("%s: ownedBy %v, want the Group of %q", e.ref(), owners, p.Owner)
 			} else if byRef[strings.ToLower(owners[0])] == nil {
 				t.Errorf("%s: owner %s is not in the catalog", e.ref(), owners[0])
@@ -270,6 +276,15 @@ func missingProducts(m *mesh.Mesh, served []bsEntity) []string {
 		}
 	}
 	return missing
+}
+
+// repoOwnerOf is the organisation of repo, or def for a product loaded
+// from disk (which has no repository).
+func repoOwnerOf(repo, def string) string {
+	if owner, _, ok := strings.Cut(repo, "/"); ok {
+		return owner
+	}
+	return def
 }
 
 func countKinds(es []bsEntity) string {
@@ -370,7 +385,7 @@ func (e *bsEntity) targets(relType string) []string {
 	return out
 }
 
-func randomHex(t *testing.T, n int) string {
+func randomHex(t testing.TB, n int) string {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -396,5 +411,145 @@ func eventually(ctx context.Context, t *testing.T, within time.Duration, what st
 			t.Fatalf("%s: not within %s: %s", what, within, why)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// BenchmarkBackstageModuleMemory measures the catalog module's memory
+// reading meshbot's real provider endpoint (the handler meshbot serve
+// mounts, over HTTP, on a memory registry of a generated mesh): a first,
+// full read, then a read after 1% of the products changed and 1% went away
+// (a delta for the paged module). Metrics: the peak of V8's heap and external
+// memory above the baseline during each read (sampled every millisecond),
+// and the node process's peak RSS (which V8's lazy collection inflates on a
+// machine with memory to spare). MESHBOT_MODULE_DIST measures another build
+// of the module, for a before/after comparison; MESHBOT_NODE_HEAP_MB=64,128
+// also runs each build with V8's old space capped at those sizes
+// (--max-old-space-size) and logs which caps the reads survive:
+//
+//	go test ./internal/e2e -run '^$' -bench BackstageModuleMemory -benchtime 1x
+func BenchmarkBackstageModuleMemory(b *testing.B) {
+	requireNodeB(b)
+	root := testutil.RepoRoot(b)
+	moduleDir := filepath.Join(root, "plugin-manifest", "backstage")
+	if _, err := os.Stat(filepath.Join(moduleDir, "dist", "provider.js")); err != nil && os.Getenv("MESHBOT_MODULE_DIST") == "" {
+		b.Skipf("skipping: build the module first (npm ci && npm run build in %s): %v", moduleDir, err)
+	}
+	for _, n := range []int{10_000, 50_000} {
+		b.Run(fmt.Sprintf("products=%d", n), func(b *testing.B) {
+			ctx := context.Background()
+			dir := b.TempDir()
+			if err := meshgen.Generate(dir, meshgen.Options{Products: n, Fields: 8, Consumers: true, Seed: 4}); err != nil {
+				b.Fatal(err)
+			}
+			m, err := mesh.Load(ctx, os.DirFS(dir))
+			if err != nil {
+				b.Fatal(err)
+			}
+			const inst, repo = 7, "acme/mesh"
+			for _, p := range m.Products {
+				p.Repo = repo
+			}
+			st := store.NewMemory(store.Options{})
+			defer st.Close()
+			if err := st.PutRepo(ctx, inst, repo, m.Products); err != nil {
+				b.Fatal(err)
+			}
+			token := randomHex(b, 16)
+			mux := http.NewServeMux()
+			mux.Handle(backstage.Path, backstage.NewProvider(st, backstage.HandlerOptions{Token: token, Logger: slog.New(slog.DiscardHandler)}))
+			mux.HandleFunc("/mutate", func(w http.ResponseWriter, r *http.Request) {
+				// 1% of the products change their description, 1% go away.
+				ps := slices.Clone(m.Products[:len(m.Products)-n/100])
+				for i := 0; i < n/100; i++ {
+					cp := *ps[i*50]
+					cp.Description += " (changed)"
+					ps[i*50] = &cp
+				}
+				if err := st.PutRepo(r.Context(), inst, repo, ps); err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+				}
+			})
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			builds := []string{filepath.Join(moduleDir, "dist")}
+			if other := os.Getenv("MESHBOT_MODULE_DIST"); other != "" {
+				builds = append(builds, other)
+			}
+			for i, dist := range builds {
+				name := "module=current"
+				if i > 0 {
+					name = "module=MESHBOT_MODULE_DIST"
+				}
+				b.Run(name, func(b *testing.B) {
+					for b.Loop() {
+						if err := st.PutRepo(ctx, inst, repo, m.Products); err != nil {
+							b.Fatal(err)
+						}
+						if err := moduleMemory(b, moduleDir, dist, srv.URL, token, ""); err != nil {
+							b.Fatal(err)
+						}
+					}
+					for heapMB := range strings.SplitSeq(os.Getenv("MESHBOT_NODE_HEAP_MB"), ",") {
+						if heapMB = strings.TrimSpace(heapMB); heapMB == "" {
+							continue
+						}
+						if err := st.PutRepo(ctx, inst, repo, m.Products); err != nil {
+							b.Fatal(err)
+						}
+						if err := moduleMemory(b, moduleDir, dist, srv.URL, token, "--max-old-space-size="+heapMB); err != nil {
+							b.Logf("old space capped at %s MB: the reads fail (%v)", heapMB, err)
+						} else {
+							b.Logf("old space capped at %s MB: both reads succeed", heapMB)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// moduleMemory runs e2e/memory.js with the module build dist (and the node
+// flag, when given) and reports what it measured.
+func moduleMemory(b *testing.B, moduleDir, dist, url, token, flag string) error {
+	args := []string{"--expose-gc", filepath.Join("e2e", "memory.js"), url, token, url + "/mutate"}
+	if flag != "" {
+		args = append([]string{flag}, args...)
+	}
+	cmd := exec.Command("node", args...)
+	cmd.Dir = moduleDir
+	cmd.Env = append(os.Environ(), "MESHBOT_MODULE_DIST="+dist)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("e2e/memory.js %s: %v\n%s%s", flag, err, out, tail([]byte(stderr.String()), 300))
+	}
+	if flag != "" {
+		return nil
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var r struct {
+			Read       int     `json:"read"`
+			Mutation   string  `json:"mutation"`
+			Entities   int     `json:"entities"`
+			PeakHeapMB float64 `json:"peakHeapMB"`
+			RetainedMB float64 `json:"retainedMB"`
+			MaxRssMB   float64 `json:"maxRssMB"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			b.Fatalf("e2e/memory.js printed %q: %v", line, err)
+		}
+		b.Logf("read %d (%s, %d entities): peak heap %.1f MB, retained %.1f MB, peak RSS %.1f MB", r.Read, r.Mutation, r.Entities, r.PeakHeapMB, r.RetainedMB, r.MaxRssMB)
+		b.ReportMetric(r.PeakHeapMB, fmt.Sprintf("read%d-heap-MB", r.Read))
+		b.ReportMetric(r.MaxRssMB, fmt.Sprintf("read%d-rss-MB", r.Read))
+	}
+	return nil
+}
+
+// requireNodeB is requireNode for benchmarks.
+func requireNodeB(b *testing.B) {
+	b.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		b.Skipf("skipping: node is not installed: %v", err)
 	}
 }

@@ -24,7 +24,9 @@ interface MeshbotProviderConfig {
    */
   baseUrl: string;
   /**
-   * The bearer token meshbot was started with (MESHBOT_BACKSTAGE_TOKEN).
+   * The bearer token meshbot was started with: MESHBOT_BACKSTAGE_TOKEN, or
+   * an organisation's token from MESHBOT_BACKSTAGE_ORG_TOKENS (which reads
+   * that organisation only).
    * @visibility secret
    */
   token: string;
@@ -36,6 +38,11 @@ interface MeshbotProviderConfig {
    * Only the mesh of this GitHub App installation id (meshbot's ?installation=).
    */
   installation?: string | number;
+  /**
+   * Entities per page of meshbot's answer (meshbot's ?limit=), 1 to 10000.
+   * Default 1000: about 2.5 MB of JSON a page.
+   */
+  pageSize?: number;
   /**
    * How often to read meshbot. Default: every 10 minutes, 2 minutes timeout.
    */

@@ -21,6 +21,7 @@ describe('readMeshbotProviderConfigs', () => {
         token: 't0k',
         org: undefined,
         installation: undefined,
+        pageSize: undefined,
         schedule: DEFAULT_SCHEDULE,
       },
     ]);
@@ -32,6 +33,7 @@ describe('readMeshbotProviderConfigs', () => {
         baseUrl: 'http://meshbot:8080',
         token: 'a',
         org: 'acme',
+        pageSize: 250,
         schedule: { frequency: { seconds: 5 }, timeout: { seconds: 30 }, initialDelay: { seconds: 1 } },
       },
       'globex-eu': { baseUrl: 'https://meshbot.globex.example', token: 'b', installation: 957387 },
@@ -43,6 +45,7 @@ describe('readMeshbotProviderConfigs', () => {
       token: 'a',
       org: 'acme',
       installation: undefined,
+      pageSize: 250,
       schedule: { frequency: { seconds: 5 }, timeout: { seconds: 30 }, initialDelay: { seconds: 1 }, scope: undefined },
     });
     assert.equal(got[1].id, 'globex-eu');
@@ -62,6 +65,9 @@ describe('readMeshbotProviderConfigs', () => {
     ['not a URL', { baseUrl: 'meshbot:8080', token: 't' }, /http\(s\) URL/],
     ['relative URL', { baseUrl: '/x', token: 't' }, /not a URL/],
     ['bad id', { 'a b': { baseUrl: 'http://m', token: 't' } }, /provider id "a b"/],
+    ['page size 0', { baseUrl: 'http://m', token: 't', pageSize: 0 }, /pageSize: want a whole number/],
+    ['page size too big', { baseUrl: 'http://m', token: 't', pageSize: 10001 }, /pageSize/],
+    ['page size fraction', { baseUrl: 'http://m', token: 't', pageSize: 2.5 }, /pageSize/],
     ['bad schedule', { baseUrl: 'http://m', token: 't', schedule: { frequency: { lightyears: 1 } } }, /./],
   ];
   for (const [name, cfg, want] of bad) {

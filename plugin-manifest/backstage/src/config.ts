@@ -14,6 +14,8 @@ export interface MeshbotProviderConfig {
   /** Scoping query parameters passed to meshbot's endpoint. */
   org?: string;
   installation?: string;
+  /** Entities per page of meshbot's answer; undefined: the provider's default. */
+  pageSize?: number;
   schedule: SchedulerServiceTaskScheduleDefinition;
 }
 
@@ -73,12 +75,17 @@ function readOne(id: string, c: Config): MeshbotProviderConfig {
     );
   }
   const installation = c.getOptional('installation');
+  const pageSize = c.getOptionalNumber('pageSize');
+  if (pageSize !== undefined && (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 10000)) {
+    throw new Error(`${CONFIG_PATH}${id === 'default' ? '' : `.${id}`}.pageSize: want a whole number from 1 to 10000, got ${pageSize}`);
+  }
   return {
     id,
     baseUrl,
     token,
     org: c.getOptionalString('org'),
     installation: installation === undefined ? undefined : String(installation),
+    pageSize,
     schedule: c.has('schedule')
       ? readSchedulerServiceTaskScheduleDefinitionFromConfig(c.getConfig('schedule'))
       : DEFAULT_SCHEDULE,

@@ -1,12 +1,19 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
-import { stringifyEntityRef } from '@backstage/catalog-model';
 import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
+import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { readMeshbotProviderConfigs } from './config';
-import { MeshbotEntityProvider } from './provider';
+import { CatalogErrorsEventPayload, MeshbotEntityProvider } from './provider';
+
+/**
+ * The topic the catalog publishes processing errors on (the catalog
+ * backend's CATALOG_ERRORS_TOPIC, not exported for modules).
+ */
+export const CATALOG_ERRORS_TOPIC = 'experimental.catalog.errors';
 
 /**
  * The catalog module: one MeshbotEntityProvider per configured meshbot,
- * each refreshed on its own schedule.
+ * each refreshed by its own scheduled task runner once the catalog connects
+ * it.
  */
 export const catalogModuleMeshbot = createBackendModule({
   pluginId: 'catalog',
@@ -18,8 +25,9 @@ export const catalogModuleMeshbot = createBackendModule({
         config: coreServices.rootConfig,
         logger: coreServices.logger,
         scheduler: coreServices.scheduler,
+        events: eventsServiceRef,
       },
-      async init({ catalog, config, logger, scheduler }) {
+      async init({ catalog, config, logger, scheduler, events }) {
         const configs = readMeshbotProviderConfigs(config);
         if (configs.length === 0) {
           logger.warn('catalog.providers.meshbot is not configured: no meshbot entities will be read');
@@ -33,29 +41,29 @@ export const catalogModuleMeshbot = createBackendModule({
             token: c.token,
             org: c.org,
             installation: c.installation,
+            pageSize: c.pageSize,
             logger: logger.child({ provider: `meshbot:${c.id}` }),
+            taskRunner: scheduler.createScheduledTaskRunner(c.schedule),
           });
           providers.push(provider);
           catalog.addEntityProvider(provider);
-          await scheduler.scheduleTask({
-            id: `meshbot-entity-provider:${c.id}:refresh`,
-            ...c.schedule,
-            fn: async (signal: AbortSignal) => {
-              await provider.refresh(signal);
-            },
-          });
           logger.info(`meshbot:${c.id}: reading ${provider.url}`);
         }
-        // The catalog keeps one such handler; every error is logged so that
-        // taking the slot loses no other module's errors, and ours are named.
-        catalog.setOnProcessingErrorHandler(({ unprocessedEntity, errors }) => {
-          const ref = stringifyEntityRef(unprocessedEntity);
-          const owner = providers.find(p => p.provides(ref));
-          const message = errors.map(e => `${e.name}: ${e.message}`).join('; ');
-          logger.warn(
-            `catalog processing error for ${ref}${owner ? ` (from ${owner.getProviderName()})` : ''}: ${message}`,
-            { entityRef: ref, provider: owner?.getProviderName() ?? null },
-          );
+        // The catalog keeps one processing-error handler
+        // (setOnProcessingErrorHandler), which its owner sets; its errors
+        // are also published as events, which any number of modules may
+        // read. Each provider logs those about its own entities.
+        await events.subscribe({
+          id: 'catalog-module-meshbot-processing-errors',
+          topics: [CATALOG_ERRORS_TOPIC],
+          async onEvent(params) {
+            const payload = params.eventPayload as CatalogErrorsEventPayload;
+            for (const p of providers) {
+              if (p.processingError(payload)) {
+                return;
+              }
+            }
+          },
         });
       },
     });

@@ -1,5 +1,6 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Entity } from '@backstage/catalog-model';
+import { JsonObject } from '@backstage/types';
 import { EntityProviderConnection, EntityProviderMutation } from '@backstage/plugin-catalog-node';
 import assert from 'node:assert/strict';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -120,7 +121,7 @@ describe('MeshbotEntityProvider', () => {
       answer(res, entities, '"v1"');
     };
 
-    assert.deepEqual(await p.refresh(), { status: 'applied', entities: 2 });
+    assert.deepEqual(await p.refresh(), { status: 'applied', mutation: 'full', entities: 2 });
     assert.equal(conn.mutations.length, 1);
     const m = conn.mutations[0];
     assert.equal(m.type, 'full');
@@ -129,7 +130,7 @@ describe('MeshbotEntityProvider', () => {
       entities.map(e => ({ entity: e, locationKey: 'meshbot:prod' })),
     );
     const first = meshbot.requests[0];
-    assert.equal(first.url, '/backstage/entities?org=acme&installation=7');
+    assert.equal(first.url, '/backstage/entities?org=acme&installation=7&limit=1000');
     assert.equal(first.headers.authorization, 'Bearer s3cret');
     assert.equal(first.headers['if-none-match'], undefined);
     assert.ok(p.provides('system:default/finance.revenue'));
@@ -150,7 +151,7 @@ describe('MeshbotEntityProvider', () => {
       assert.match(String(req.headers['accept-encoding']), /gzip/);
       answer(res, [entity('Group', 'team-finance', located)], '"g"', true);
     };
-    assert.deepEqual(await p.refresh(), { status: 'applied', entities: 1 });
+    assert.deepEqual(await p.refresh(), { status: 'applied', mutation: 'full', entities: 1 });
     const m = conn.mutations[0];
     assert.equal(m.type === 'full' ? m.entities[0].entity.metadata.name : '', 'team-finance');
   });
@@ -168,7 +169,7 @@ describe('MeshbotEntityProvider', () => {
     assert.match(errors[0].message, /HTTP 401.*MESHBOT_BACKSTAGE_TOKEN.*bad token/);
 
     meshbot.handle = (_req, res) => answer(res, [entity('Group', 'team-a', located)], '"a"');
-    assert.deepEqual(await p.refresh(), { status: 'applied', entities: 1 });
+    assert.deepEqual(await p.refresh(), { status: 'applied', mutation: 'full', entities: 1 });
   });
 
   it('logs an unreachable meshbot with the reason', async () => {
@@ -207,7 +208,7 @@ describe('MeshbotEntityProvider', () => {
     assert.equal((await p.refresh()).status, 'failed');
     assert.match(logger.lines.find(l => l.level === 'error')?.message ?? '', /database is gone/);
     conn.fail = undefined;
-    assert.deepEqual(await p.refresh(), { status: 'applied', entities: 1 });
+    assert.deepEqual(await p.refresh(), { status: 'applied', mutation: 'full', entities: 1 });
     assert.equal(meshbot.requests[1].headers['if-none-match'], undefined);
   });
 
@@ -317,5 +318,209 @@ describe('parseEntities on random answers', () => {
       }
     }
     assert.ok(accepted > 0, 'the walk never produced an acceptable answer');
+  });
+});
+
+/**
+ * Serves entities as meshbot pages them: ?limit=N, then ?cursor= (here the
+ * offset) with the snapshot id in every page, the first page's ETag
+ * answered 304.
+ */
+function paged(state: { entities: Entity[]; snapshot: string; gone?: Set<string> }): Handler {
+  return (req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    const limit = Number(u.searchParams.get('limit') ?? '1000');
+    const cursor = u.searchParams.get('cursor');
+    const [snap, off] = cursor ? cursor.split(':') : [state.snapshot, '0'];
+    if (cursor && (snap !== state.snapshot || state.gone?.has(snap))) {
+      res.writeHead(410, { 'Content-Type': 'application/json' }).end('{"error":"snapshot gone"}');
+      return;
+    }
+    const from = Number(off);
+    const etag = `"${state.snapshot}-${from}-${limit}"`;
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { ETag: etag }).end();
+      return;
+    }
+    const to = Math.min(from + limit, state.entities.length);
+    const body: Record<string, unknown> = {
+      apiVersion: 'meshbot.io/v1',
+      installations: [],
+      snapshot: state.snapshot,
+      total: state.entities.length,
+      entities: state.entities.slice(from, to),
+    };
+    if (to < state.entities.length) {
+      body.nextCursor = `${state.snapshot}:${to}`;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json', ETag: etag }).end(JSON.stringify(body));
+  };
+}
+
+function withSpec(e: Entity, spec: JsonObject): Entity {
+  return { ...e, spec };
+}
+
+describe('MeshbotEntityProvider paging and deltas', () => {
+  const meshbot = new Meshbot();
+  let baseUrl = '';
+  before(async () => {
+    baseUrl = await meshbot.start();
+  });
+  after(() => meshbot.stop());
+
+  const mesh = Array.from({ length: 23 }, (_, i) => entity('API', `p${String(i).padStart(2, '0')}`, located));
+
+  it('reads every page, applies one full mutation, then deltas of what changed', async () => {
+    const logger = recordingLogger();
+    const p = new MeshbotEntityProvider({ id: 'm', baseUrl, token: 't', pageSize: 5, logger });
+    const conn = new RecordingConnection();
+    await p.connect(conn);
+    const state = { entities: mesh, snapshot: 's1' };
+    meshbot.handle = paged(state);
+    meshbot.requests = [];
+
+    assert.deepEqual(await p.refresh(), { status: 'applied', mutation: 'full', entities: 23 });
+    assert.equal(meshbot.requests.length, 5, '23 entities in pages of 5');
+    assert.deepEqual(
+      meshbot.requests.map(r => new URL(r.url ?? '', 'http://x').searchParams.get('cursor')),
+      [null, 's1:5', 's1:10', 's1:15', 's1:20'],
+    );
+    const full = conn.mutations[0];
+    assert.equal(full.type, 'full');
+    assert.deepEqual(full.type === 'full' ? full.entities.map(e => e.entity.metadata.name) : [], mesh.map(e => e.metadata.name));
+
+    // Unchanged: one request, answered 304.
+    meshbot.requests = [];
+    assert.deepEqual(await p.refresh(), { status: 'unchanged' });
+    assert.equal(meshbot.requests.length, 1);
+
+    // One entity changed, one removed, one added: a delta of those only.
+    state.entities = [...mesh.slice(0, 3), withSpec(mesh[3], { owner: 'group:acme/new' }), ...mesh.slice(5), entity('API', 'new', located)];
+    state.snapshot = 's2';
+    assert.deepEqual(await p.refresh(), { status: 'applied', mutation: 'delta', entities: 23, added: 2, removed: 1 });
+    const delta = conn.mutations[1];
+    assert.equal(delta.type, 'delta');
+    if (delta.type === 'delta') {
+      assert.deepEqual(delta.added.map(e => e.entity.metadata.name), ['p03', 'new']);
+      assert.deepEqual(delta.added.map(e => e.locationKey), ['meshbot:m', 'meshbot:m']);
+      assert.deepEqual(delta.removed, [{ entityRef: 'api:default/p04', locationKey: 'meshbot:m' }]);
+    }
+    assert.ok(p.provides('api:default/new') && !p.provides('api:default/p04'));
+
+    // A new snapshot with the same entities (the registry version moved
+    // for a file that maps to nothing new): nothing to apply.
+    state.snapshot = 's3';
+    assert.deepEqual(await p.refresh(), { status: 'applied', mutation: 'delta', entities: 23, added: 0, removed: 0 });
+    assert.equal(conn.mutations.length, 2);
+
+    // A new connection (the catalog restarted the provider) starts full.
+    await p.connect(conn);
+    assert.equal((await p.refresh()).status, 'applied');
+    assert.equal(conn.mutations[2].type, 'full');
+    assert.deepEqual(logger.lines.filter(l => l.level === 'error'), []);
+  });
+
+  it('starts the walk again when meshbot no longer holds its snapshot, and gives up after three', async () => {
+    const logger = recordingLogger();
+    const p = new MeshbotEntityProvider({ id: 'g', baseUrl, token: 't', pageSize: 10, logger });
+    const conn = new RecordingConnection();
+    await p.connect(conn);
+    const state = { entities: mesh, snapshot: 'a', gone: new Set<string>() };
+    meshbot.handle = paged(state);
+    // The snapshot moves after every first page, as a busy registry might.
+    let firstPages = 0;
+    const serve = meshbot.handle;
+    meshbot.handle = (req, res) => {
+      if (!req.url?.includes('cursor=')) {
+        firstPages++;
+        if (firstPages < 3) {
+          state.gone.add(state.snapshot);
+        }
+      }
+      serve(req, res);
+      if (!req.url?.includes('cursor=') && firstPages < 3) {
+        state.snapshot = `a${firstPages}`;
+      }
+    };
+    assert.deepEqual(await p.refresh(), { status: 'applied', mutation: 'full', entities: 23 });
+    assert.equal(firstPages, 3);
+    assert.equal(conn.mutations.length, 1, 'only the complete walk is applied');
+
+    // Always gone: a failure after three walks, nothing applied.
+    const q = new MeshbotEntityProvider({ id: 'g2', baseUrl, token: 't', pageSize: 10, logger });
+    const conn2 = new RecordingConnection();
+    await q.connect(conn2);
+    const firstPage = paged({ entities: mesh, snapshot: 'z' });
+    meshbot.handle = (req, res) => (req.url?.includes('cursor=') ? res.writeHead(410).end('gone') : firstPage(req, res));
+    const out = await q.refresh();
+    assert.equal(out.status, 'failed');
+    assert.equal(conn2.mutations.length, 0);
+  });
+
+  it('refuses a walk whose pages disagree, whole', async () => {
+    const logger = recordingLogger();
+    const p = new MeshbotEntityProvider({ id: 'd', baseUrl, token: 't', pageSize: 10, logger });
+    const conn = new RecordingConnection();
+    await p.connect(conn);
+    const cases: Array<[string, (body: Record<string, unknown>, cursor: string | null) => void, RegExp]> = [
+      ['another snapshot', (b, c) => { if (c) b.snapshot = 'other'; }, /snapshot other/],
+      ['a wrong total', b => { b.total = 99; }, /meshbot announced 99/],
+      ['a repeated entity', (b, c) => { if (c) (b.entities as Entity[])[0] = mesh[0]; }, /given twice/],
+      ['a bad entity on page 2', (b, c) => { if (c) (b.entities as unknown[])[1] = { kind: 'API' }; }, /entities\[11\]/],
+    ];
+    for (const [name, spoil, want] of cases) {
+      meshbot.handle = (req, res) => {
+        const u = new URL(req.url ?? '/', 'http://x');
+        const cursor = u.searchParams.get('cursor');
+        const from = cursor ? Number(cursor) : 0;
+        const body: Record<string, unknown> = {
+          snapshot: 's', total: mesh.length, entities: mesh.slice(from, from + 10).map(e => structuredClone(e)),
+        };
+        if (from + 10 < mesh.length) {
+          body.nextCursor = String(from + 10);
+        }
+        spoil(body, cursor);
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+      };
+      const out = await p.refresh();
+      assert.equal(out.status, 'failed', name);
+      assert.match(out.status === 'failed' ? out.error.message : '', want, name);
+    }
+    assert.equal(conn.mutations.length, 0);
+  });
+
+  it('reads a meshbot that does not page (one answer, no cursor)', async () => {
+    const { p } = { p: new MeshbotEntityProvider({ id: 'old', baseUrl, token: 't', pageSize: 5, logger: recordingLogger() }) };
+    const conn = new RecordingConnection();
+    await p.connect(conn);
+    meshbot.handle = (_req, res) => answer(res, mesh, '"old"');
+    assert.deepEqual(await p.refresh(), { status: 'applied', mutation: 'full', entities: 23 });
+  });
+
+  it('logs processing errors of its own entities, once per distinct error', async () => {
+    const logger = recordingLogger();
+    const p = new MeshbotEntityProvider({ id: 'e', baseUrl, token: 't', logger });
+    await p.connect(new RecordingConnection());
+    meshbot.handle = paged({ entities: mesh.slice(0, 2), snapshot: 'e' });
+    await p.refresh();
+    const err = new Error('spec.owner is not a group');
+    err.name = 'InputError';
+    assert.equal(p.processingError({ entity: 'api:default/p00', errors: [err] }), true);
+    assert.equal(p.processingError({ entity: 'API:default/P00', errors: [err] }), true);
+    assert.equal(p.processingError({ entity: 'component:default/someone-elses', errors: [err] }), false);
+    assert.equal(p.processingError({ entity: 'api:default/p00', errors: [new Error('another')] }), true);
+    assert.equal(p.processingError({} as never), false);
+    const warns = logger.lines.filter(l => l.level === 'warn').map(l => l.message);
+    assert.deepEqual(warns, [
+      'catalog processing error for api:default/p00 (from meshbot:e): InputError: spec.owner is not a group',
+      'catalog processing error for api:default/p00 (from meshbot:e): Error: another',
+    ]);
+  });
+
+  it('refuses a page size meshbot would refuse', () => {
+    for (const pageSize of [0, 10001, 1.5]) {
+      assert.throws(() => new MeshbotEntityProvider({ id: 'x', baseUrl, token: 't', pageSize, logger: recordingLogger() }), /pageSize/);
+    }
   });
 });
