@@ -38,12 +38,24 @@ example: build
 	  [ $$code -le 1 ]
 
 # `make test`: every test, Go and Rego, and the deployment files. It installs
-# and starts what the tests need, so it works on a fresh machine.
-test: test-go test-rego test-deploy
+# and starts what the tests need, so it works on a fresh machine. The three
+# groups share nothing but the Redis, so they run side by side (make -j3),
+# each group's output printed whole when it ends. The Redis it started, and
+# only that one (not one that already answered, nor MESHBOT_TEST_REDIS_URL's),
+# is stopped when it ends, passing, failing or interrupted.
+test:
+	@if [ -n "$${MESHBOT_TEST_REDIS_URL:-}" ] || scripts/redis-test.sh running; then \
+		$(MAKE) --no-print-directory -j3 --output-sync=target test-go test-rego test-deploy; \
+	else \
+		trap 'scripts/redis-test.sh stop' EXIT; trap 'exit 130' INT TERM; \
+		url=$$(scripts/redis-test.sh) && \
+		MESHBOT_TEST_REDIS_URL=$$url $(MAKE) --no-print-directory -j3 --output-sync=target test-go test-rego test-deploy; \
+	fi
 
 # Redis-backed tests (store, queue, webhook, end to end) talk to a real
 # redis-server: scripts/redis-test.sh installs one when missing and starts a
-# dedicated instance for the tests.
+# dedicated instance for the tests (left running when test-go is run alone;
+# `scripts/redis-test.sh stop` stops it).
 test-go:
 	$(GO) vet ./...
 	MESHBOT_TEST_REDIS_URL=$${MESHBOT_TEST_REDIS_URL:-$$(scripts/redis-test.sh)} $(GO) test -count=1 ./...
@@ -53,8 +65,8 @@ test-rego: build
 
 # deploy/: the Dockerfile (BuildKit's checks, its build stage run without an
 # engine, the binary started) and the Helm chart (lint, renders validated
-# against the Kubernetes API schemas). Installs helm and kubeconform into
-# .tools/ on first use.
+# against the Kubernetes API schemas). Builds helm and kubeconform once per
+# version into ~/.cache/meshbot-tools (else .tools/), shared by every clone.
 test-deploy:
 	./scripts/deploy-check.sh
 
