@@ -131,9 +131,10 @@ lane_buildkit() {
 }
 
 lane_image() {
-	local server_pid=
-	# The server must not outlive the lane, whatever ends it.
-	trap '[ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true' EXIT
+	# The server must not outlive the lane, whatever ends it. (Not local: the
+	# trap runs after this function has returned.)
+	server_pid=
+	trap '[ -z "${server_pid:-}" ] || kill "$server_pid" 2>/dev/null || true' EXIT
 
 	step "Dockerfile: the build stage, run on the build context"
 	version=$(git describe --always --dirty 2>/dev/null || echo dev)
