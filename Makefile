@@ -38,13 +38,30 @@ example: build
 	  [ $$code -le 1 ]
 
 # `make test`: every test, Go and Rego, and the deployment files. It installs
-# and starts what the tests need, so it works on a fresh machine.
-test: test-go test-rego test-deploy
+# and starts what the tests need, so it works on a fresh machine. The three
+# groups share nothing but Redis, so they run side by side (make -j3), each
+# group's output printed whole when it ends. The Redis server and the Redis
+# Cluster it started, and only those (not ones that already answered, nor
+# those MESHBOT_TEST_REDIS_URL / MESHBOT_TEST_REDIS_CLUSTER_URL name), are
+# stopped when it ends, passing, failing or interrupted.
+test:
+	@cleanup=":"; trap 'eval "$$cleanup"' EXIT; trap 'exit 130' INT TERM; \
+	if [ -z "$${MESHBOT_TEST_REDIS_URL:-}" ]; then \
+		scripts/redis-test.sh running || cleanup="$$cleanup; scripts/redis-test.sh stop"; \
+		MESHBOT_TEST_REDIS_URL=$$(scripts/redis-test.sh) || exit 1; export MESHBOT_TEST_REDIS_URL; \
+	fi; \
+	if [ -z "$${MESHBOT_TEST_REDIS_CLUSTER_URL:-}" ]; then \
+		scripts/redis-cluster-test.sh running || cleanup="$$cleanup; scripts/redis-cluster-test.sh stop"; \
+		MESHBOT_TEST_REDIS_CLUSTER_URL=$$(scripts/redis-cluster-test.sh) || exit 1; export MESHBOT_TEST_REDIS_CLUSTER_URL; \
+	fi; \
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-go test-rego test-deploy
 
 # Redis-backed tests (store, queue, webhook, end to end) talk to a real
 # redis-server: scripts/redis-test.sh installs one when missing and starts a
 # dedicated instance for the tests; scripts/redis-cluster-test.sh starts a
 # local Redis Cluster (3 masters, 3 replicas) for the store's cluster tests.
+# Run alone, test-go leaves them running (`scripts/redis-test.sh stop`,
+# `scripts/redis-cluster-test.sh stop`); `make test` stops what it started.
 test-go:
 	$(GO) vet ./...
 	redis=$${MESHBOT_TEST_REDIS_URL:-$$(scripts/redis-test.sh)} && cluster=$${MESHBOT_TEST_REDIS_CLUSTER_URL:-$$(scripts/redis-cluster-test.sh)} && \
@@ -55,8 +72,8 @@ test-rego: build
 
 # deploy/: the Dockerfile (BuildKit's checks, its build stage run without an
 # engine, the binary started) and the Helm chart (lint, renders validated
-# against the Kubernetes API schemas). Installs helm and kubeconform into
-# .tools/ on first use.
+# against the Kubernetes API schemas). Builds helm and kubeconform once per
+# version into ~/.cache/meshbot-tools (else .tools/), shared by every clone.
 test-deploy:
 	./scripts/deploy-check.sh
 

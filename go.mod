@@ -2,6 +2,11 @@ module github.com/meshbot/meshbot
 
 go 1.26.8
 
+// npm packages may ship Go code (flatted does); plugin-manifest/backstage's
+// node_modules must not become packages of this module for ./... patterns.
+// Without ./ the name matches a node_modules folder at any depth.
+ignore node_modules
+
 require (
 	github.com/bradleyfalzon/ghinstallation/v2 v2.19.0
 	github.com/gin-gonic/gin v1.12.0

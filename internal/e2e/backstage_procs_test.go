@@ -334,6 +334,19 @@ func startBackstage(ctx context.Context, t *testing.T, moduleDir, meshbotURL, me
 	b2 := &backstageProc{proc: startProc(t, "backstage", cmd), url: "http://" + addr, token: token}
 	b2.noise = []string{`"type":"incomingRequest"`}
 	start := time.Now()
+	// Readiness first: a request to the catalog while its plugin still
+	// starts waits 5 s, then fails 503 and Backstage logs an error for it,
+	// which processingErrors would count against the module. The root
+	// health endpoint answers 503 until every plugin is up, quietly.
+	eventually(ctx, t, 90*time.Second, "Backstage is ready", func() (bool, string) {
+		if b2.exited() {
+			t.Fatalf("the Backstage backend exited early; see its log")
+		}
+		req, _ := http.NewRequest(http.MethodGet, b2.url+"/.backstage/health/v1/readiness", nil)
+		var v any
+		code := getJSON(t, req, &v)
+		return code == http.StatusOK, fmt.Sprintf("status %d", code)
+	})
 	eventually(ctx, t, 90*time.Second, "Backstage's catalog answers", func() (bool, string) {
 		if b2.exited() {
 			t.Fatalf("the Backstage backend exited early; see its log")

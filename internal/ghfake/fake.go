@@ -162,10 +162,12 @@ type Fake struct {
 	tokens        map[string]*token
 	checkRuns     map[int64]*checkRunState
 	comments      map[int64]*comment
-	requests      []Request
 	violations    []string
 	failures      []failure
 	rateUsed      int
+
+	reqMu    sync.Mutex // guards requests; see middleware
+	requests []Request
 }
 
 // New starts a fake. It panics when opts.Spec is missing or unusable, which
@@ -258,8 +260,8 @@ func (f *Fake) AddRepo(installationID int64, fullName, defaultBranch string) *Re
 
 // Requests lists every request answered so far.
 func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.reqMu.Lock()
+	defer f.reqMu.Unlock()
 	return append([]Request(nil), f.requests...)
 }
 
@@ -346,36 +348,48 @@ func (f *Fake) newToken(inst int64) (string, time.Time) {
 	return tok, exp
 }
 
+// statusWriter records its request when the status is decided, before any
+// byte of the answer leaves: a client holding the answer must find the
+// request in Requests(), or a test counting pages races the recorder.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	record func(status int)
+}
+
+func (w *statusWriter) decide(code int) {
+	if w.status == 0 {
+		w.status = code
+		w.record(code)
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
+	w.decide(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.decide(http.StatusOK)
 	return w.ResponseWriter.Write(b)
 }
+
+// Unwrap lets http.ResponseController reach the connection (Flush).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // middleware records every request, injects failures and sets the
 // rate-limit headers GitHub sends on every answer.
 func (f *Fake) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
 		p := strings.TrimPrefix(r.URL.Path, f.opts.PathPrefix)
-		defer func() {
-			f.mu.Lock()
-			f.requests = append(f.requests, Request{Method: r.Method, Path: p, Query: r.URL.RawQuery, Status: sw.status, Time: time.Now()})
-			f.mu.Unlock()
-		}()
+		// Handlers answer with f.mu held, so the record has a lock of its own.
+		sw := &statusWriter{ResponseWriter: w, record: func(status int) {
+			f.reqMu.Lock()
+			defer f.reqMu.Unlock()
+			f.requests = append(f.requests, Request{Method: r.Method, Path: p, Query: r.URL.RawQuery, Status: status, Time: time.Now()})
+		}}
+		// A handler that writes nothing is answered 200 once it returns.
+		defer sw.decide(http.StatusOK)
 		f.mu.Lock()
 		f.rateUsed++
 		used := f.rateUsed

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -356,5 +357,63 @@ func TestGitObjects(t *testing.T) {
 	f.mu.Unlock()
 	if got != want {
 		t.Errorf("tree %s, git says %s", got, want)
+	}
+}
+
+// TestRequestRecordedBeforeAnswer: a test that has its answer must find the
+// request in Requests(). The handler here has sent its whole answer and then
+// waits, so a recorder that runs after the handler returns misses it.
+func TestRequestRecordedBeforeAnswer(t *testing.T) {
+	f := New(Options{Spec: loadSpecBytes(t), AppID: appID, PublicKey: &testKey().PublicKey})
+	t.Cleanup(f.Close)
+	release := make(chan struct{})
+	srv := httptest.NewServer(f.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusAccepted, map[string]any{"ok": true})
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("flush: %v", err)
+		}
+		<-release
+	})))
+	defer srv.Close()
+	defer close(release)
+	resp, err := srv.Client().Get(srv.URL + "/repos/acme/mesh/pulls/1/files?page=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	got := f.Requests()
+	if len(got) != 1 {
+		t.Fatalf("%d requests recorded once the answer arrived, want 1", len(got))
+	}
+	if r := got[0]; r.Method != "GET" || r.Path != "/repos/acme/mesh/pulls/1/files" || r.Query != "page=2" || r.Status != http.StatusAccepted {
+		t.Errorf("recorded %+v", r)
+	}
+}
+
+// TestRequestsCountedInOrder: through the real routes, each answer is
+// counted by the time the client holds it (the race TestPullFiles3000 hit
+// at 29 of 30 pages).
+func TestRequestsCountedInOrder(t *testing.T) {
+	fx := newFixture(t, "")
+	before := len(fx.f.Requests())
+	for i := range 200 {
+		status := http.StatusOK
+		path := "/repos/acme/mesh/pulls/12/files"
+		if i%2 == 1 {
+			status, path = http.StatusNotFound, "/repos/acme/mesh/pulls/99/files"
+		}
+		if got := fx.do(t, "GET", path, "token "+fx.tok, ""); got.status != status {
+			t.Fatalf("GET %s: %d, want %d", path, got.status, status)
+		}
+		reqs := fx.f.Requests()
+		if n := len(reqs) - before; n != i+1 {
+			t.Fatalf("after %d answers, %d requests recorded", i+1, n)
+		}
+		if last := reqs[len(reqs)-1]; last.Path != path || last.Status != status {
+			t.Fatalf("last recorded %+v, want %s %d", last, path, status)
+		}
 	}
 }

@@ -25,14 +25,14 @@ type enginePair struct {
 
 func loadPair(t testing.TB, name string, fsys fs.FS) enginePair {
 	t.Helper()
-	plan, err := Load(context.Background(), fsys, Options{})
+	plan, err := Load(context.Background(), fsys, Options{Timeout: testTimeout})
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	if plan.Engine() != "irvm" {
 		t.Fatalf("%s: evaluates with %s; the planned query should run", name, plan.Engine())
 	}
-	td, err := Load(context.Background(), fsys, Options{Topdown: true})
+	td, err := Load(context.Background(), fsys, Options{Topdown: true, Timeout: testTimeout})
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}

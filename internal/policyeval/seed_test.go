@@ -31,7 +31,7 @@ func readDoc(t testing.TB, file string) *mesh.Document {
 
 func loadDir(t testing.TB, dir string) *Set {
 	t.Helper()
-	s, err := Load(context.Background(), os.DirFS(dir), Options{})
+	s, err := Load(context.Background(), os.DirFS(dir), Options{Timeout: testTimeout})
 	if err != nil {
 		t.Fatalf("load %s: %v", dir, err)
 	}
@@ -44,7 +44,7 @@ func loadFiles(t testing.TB, files map[string]string) (*Set, error) {
 	for name, src := range files {
 		fsys[name] = &fstest.MapFile{Data: []byte(src)}
 	}
-	return Load(context.Background(), fsys, Options{})
+	return Load(context.Background(), fsys, Options{Timeout: testTimeout})
 }
 
 func evalDoc(t testing.TB, s *Set, doc *mesh.Document, c Context) []Result {
