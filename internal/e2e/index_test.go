@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/meshbot/meshbot/internal/githubapp"
+	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/testutil"
 )
 
@@ -87,6 +89,80 @@ func TestPushWithBranchNotFoundKeepsRegistry(t *testing.T) {
 				if !strings.Contains(run.Summary, s) {
 					t.Errorf("breaking-consumer summary lacks %q:\n%s", s, run.Summary)
 				}
+			}
+		})
+	}
+}
+
+// TestInstallationScanIsPerRepository: an installation created without a
+// repository list is scanned through the API, one job per repository. A
+// repository GitHub fails on every time (5xx) is dead-lettered on its own
+// and keeps its registry entry; a repository verified empty (409) loses its
+// products, and only it; the others are indexed.
+func TestInstallationScanIsPerRepository(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			w := newWorld(t, b.open(t))
+			ctx := context.Background()
+			dir := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
+			// Sorted before acme/mesh, so one job for the whole installation
+			// would meet them first.
+			storm := w.fake.AddRepo(inst, "acme/a-storm", "main")
+			if _, err := storm.CommitDir("main", dir); err != nil {
+				t.Fatal(err)
+			}
+			w.fake.AddRepo(inst, "acme/a-empty", "main")
+			w.startPool(w.handlers(nil), poolOpts())
+			w.install()
+			ps, err := w.st.Products(ctx, inst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// What an earlier index left for both.
+			for _, r := range []string{"acme/a-storm", "acme/a-empty"} {
+				cp := make([]*mesh.Product, 0, len(ps))
+				for _, p := range ps {
+					c := *p
+					c.Repo = r
+					cp = append(cp, &c)
+				}
+				if err := w.st.PutRepo(ctx, inst, r, cp); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The scan must index acme/mesh again.
+			if err := w.st.DeleteRepo(ctx, inst, repoFull); err != nil {
+				t.Fatal(err)
+			}
+			defer w.fake.FailPath(http.MethodGet, "/repos/acme/a-storm", http.StatusBadGateway)()
+
+			w.mustDeliver("installation", w.nextID(), w.example("installation/created.payload.json", func(p map[string]any) {
+				obj(obj(p, "installation"), "account")["login"] = owner
+				p["repositories"] = []any{}
+			}))
+			w.drained(30 * time.Second)
+
+			rs, err := w.st.ProductsByRepo(ctx, inst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int{}
+			for _, r := range rs {
+				got[r.Repo] = len(r.Products)
+			}
+			want := map[string]int{"acme/a-empty": 0, "acme/a-storm": len(ps), repoFull: len(ps)}
+			if !maps.Equal(got, want) {
+				t.Errorf("products by repository %v, want %v", got, want)
+			}
+			dl, err := w.st.DeadLetters(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(dl) != 1 || !strings.HasSuffix(dl[0].Job.ID, "/acme/a-storm") || !strings.Contains(dl[0].Cause, githubapp.ErrUnavailable.Error()) {
+				for _, d := range dl {
+					t.Logf("dead letter %s: %s", d.Job.ID, d.Cause)
+				}
+				t.Errorf("%d dead letters, want only acme/a-storm's job, GitHub unavailable", len(dl))
 			}
 		})
 	}
