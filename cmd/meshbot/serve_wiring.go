@@ -121,7 +121,7 @@ func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, 
 	if err != nil {
 		return nil, fmt.Errorf("GitHub App %d (key from %s): %w", cfg.AppID, cfg.KeySource, err)
 	}
-	ix := index.NewIndexer(index.Deps{GitHub: app, Registry: st, Logger: log})
+	ix := index.NewIndexer(index.Deps{GitHub: app, Registry: st, Queue: st, Logger: log})
 	jobs.Register(reg, jobs.KindPullCheck, pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log}))
 	jobs.Register(reg, jobs.KindIndex, ix.HandleIndex)
 	jobs.Register(reg, jobs.KindPurge, ix.HandlePurge)

@@ -33,6 +33,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -135,6 +136,12 @@ type failure struct {
 	headers http.Header
 }
 
+type pathFailure struct {
+	id             int
+	method, prefix string
+	status         int
+}
+
 type comment struct {
 	Comment
 	repo      *Repo
@@ -164,6 +171,8 @@ type Fake struct {
 	comments      map[int64]*comment
 	violations    []string
 	failures      []failure
+	pathFailures  []pathFailure // the oldest matching one answers
+	nextFailure   int
 	rateUsed      int
 
 	reqMu    sync.Mutex // guards requests; see middleware
@@ -282,6 +291,23 @@ func (f *Fake) FailNext(n int, status int, headers http.Header) {
 	}
 }
 
+// FailPath makes every request of method whose path (without the GHES
+// prefix) starts with prefix fail with status until stop is called: a fault
+// confined to one repository or endpoint ("/repos/acme/a/", or
+// "/repos/acme/a/git/ref/heads/main"), however often the App retries.
+func (f *Fake) FailPath(method, prefix string, status int) (stop func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextFailure++
+	id := f.nextFailure
+	f.pathFailures = append(f.pathFailures, pathFailure{id: id, method: method, prefix: prefix, status: status})
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.pathFailures = slices.DeleteFunc(f.pathFailures, func(pf pathFailure) bool { return pf.id == id })
+	}
+}
+
 // CheckRuns returns the check runs of a repository in creation order.
 func (f *Fake) CheckRuns(repo string) []CheckRun {
 	f.mu.Lock()
@@ -397,6 +423,11 @@ func (f *Fake) middleware(next http.Handler) http.Handler {
 		if len(f.failures) > 0 {
 			fail = &f.failures[0]
 			f.failures = f.failures[1:]
+		}
+		for _, pf := range f.pathFailures {
+			if fail == nil && pf.method == r.Method && strings.HasPrefix(p, pf.prefix) {
+				fail = &failure{status: pf.status}
+			}
 		}
 		f.mu.Unlock()
 		h := sw.Header()

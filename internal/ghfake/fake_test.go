@@ -417,3 +417,41 @@ func TestRequestsCountedInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyRepositoryAndPathFailures: an empty repository answers 409 "Git
+// Repository is empty." on its git ref and tree, as GitHub does (a missing
+// branch of a repository with commits is 404); FailPath confines a fault to
+// the paths it names until stopped.
+func TestEmptyRepositoryAndPathFailures(t *testing.T) {
+	fx := newFixture(t, "")
+	fx.f.AddRepo(7, "acme/empty", "main")
+	auth := "token " + fx.tok
+	for _, tc := range []struct {
+		path   string
+		status int
+		msg    string
+	}{
+		{"/repos/acme/empty/git/ref/heads/main", http.StatusConflict, "Git Repository is empty."},
+		{"/repos/acme/empty/git/trees/main", http.StatusConflict, "Git Repository is empty."},
+		{"/repos/acme/mesh/git/ref/heads/nope", http.StatusNotFound, "Not Found"},
+		{"/repos/acme/mesh/git/ref/heads/main", http.StatusOK, ""},
+	} {
+		a := fx.do(t, "GET", tc.path, auth, "")
+		if a.status != tc.status || tc.msg != "" && a.json["message"] != tc.msg {
+			t.Errorf("GET %s: %d %s, want %d %q", tc.path, a.status, a.body, tc.status, tc.msg)
+		}
+	}
+	stop := fx.f.FailPath("GET", "/repos/acme/mesh/git/ref/", http.StatusBadGateway)
+	for range 3 {
+		if a := fx.do(t, "GET", "/repos/acme/mesh/git/ref/heads/main", auth, ""); a.status != http.StatusBadGateway {
+			t.Errorf("failed path answered %d, want 502", a.status)
+		}
+	}
+	if a := fx.do(t, "GET", "/repos/acme/mesh", auth, ""); a.status != http.StatusOK {
+		t.Errorf("another path answered %d while one path fails", a.status)
+	}
+	stop()
+	if a := fx.do(t, "GET", "/repos/acme/mesh/git/ref/heads/main", auth, ""); a.status != http.StatusOK {
+		t.Errorf("after stop: %d", a.status)
+	}
+}

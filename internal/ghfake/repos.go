@@ -301,6 +301,10 @@ func (f *Fake) getTree(c *call) {
 		}
 	}
 	if t == nil {
+		if len(r.commits) == 0 {
+			c.emptyRepository()
+			return
+		}
 		c.notFound()
 		return
 	}
@@ -350,6 +354,10 @@ func (f *Fake) getRef(c *call) {
 	ref := c.r.PathValue("ref")
 	branch, ok := strings.CutPrefix(ref, "heads/")
 	sha, found := c.repo.branches[branch]
+	if len(c.repo.commits) == 0 {
+		c.emptyRepository()
+		return
+	}
 	if !ok || !found {
 		c.notFound()
 		return

@@ -34,6 +34,10 @@ func (c *call) fail(status int, message string) {
 
 func (c *call) notFound() { c.fail(http.StatusNotFound, "Not Found") }
 
+// emptyRepository is GitHub's answer on the git endpoints (refs, trees) of
+// a repository without commits: 409, not 404.
+func (c *call) emptyRepository() { c.fail(http.StatusConflict, "Git Repository is empty.") }
+
 // unprocessable answers 422 in GitHub's validation-error shape.
 func (c *call) unprocessable(message string, errs ...map[string]any) {
 	body := map[string]any{"message": message, "documentation_url": "https://docs.github.com/rest"}

@@ -3,6 +3,13 @@
 // a repository through the GitHub API and stores the products per
 // repository (jobs.KindIndex), and forgets repositories and installations
 // that went away (jobs.KindPurge).
+//
+// A repository's products are dropped only on evidence: the installation
+// no longer lists it (a scan, or installation_repositories removed), or
+// GitHub says its repository is empty (409). A 404 on the default branch,
+// a 5xx or a rate limit leaves the registry as it was and fails the job for
+// the queue to retry; an installation-wide scan is one job per repository,
+// so one repository GitHub keeps failing on never holds up the others.
 package index
 
 import (
@@ -12,8 +19,10 @@ import (
 	"log/slog"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -28,7 +37,10 @@ import (
 type Deps struct {
 	GitHub   githubapp.Clients
 	Registry store.Registry
-	Logger   *slog.Logger // default slog.Default()
+	// Queue takes the per-repository jobs an installation-wide scan fans
+	// out into; without it a scan job fails permanently.
+	Queue  store.Dedup
+	Logger *slog.Logger // default slog.Default()
 	// Concurrency bounds the file fetches of one repository; default 8.
 	Concurrency int
 }
@@ -37,6 +49,7 @@ type Deps struct {
 type Indexer struct {
 	gh    githubapp.Clients
 	reg   store.Registry
+	queue store.Dedup
 	log   *slog.Logger
 	limit int
 }
@@ -51,7 +64,7 @@ func NewIndexer(deps Deps) *Indexer {
 	if limit <= 0 {
 		limit = 8
 	}
-	return &Indexer{gh: deps.GitHub, reg: deps.Registry, log: log, limit: limit}
+	return &Indexer{gh: deps.GitHub, reg: deps.Registry, queue: deps.Queue, log: log, limit: limit}
 }
 
 // Relevant tells whether a push touching these paths can change the
@@ -80,11 +93,12 @@ func Relevant(paths []string) bool {
 // again costs a handful of API calls and is obviously correct. A push whose
 // paths hold no YAML or JSON file costs nothing at all.
 //
-// A job without a repository scans every repository of the installation
-// (after the App is installed, or to resynchronise) and drops from the
-// registry those the installation no longer sees.
-func (ix *Indexer) HandleIndex(ctx context.Context, in jobs.Index, _ jobs.Meta) error {
-	log := ix.log.With(slog.String("delivery", in.Delivery), slog.Int64("installation", in.Installation))
+// A job without a repository scans the installation: it drops from the
+// registry the repositories the installation no longer lists and enqueues
+// one index job per repository it does (see scanInstallation).
+func (ix *Indexer) HandleIndex(ctx context.Context, in jobs.Index, m jobs.Meta) error {
+	log := ix.log.With(slog.String("delivery", in.Delivery), slog.Int64("installation", in.Installation),
+		slog.Int("attempt", m.Attempt))
 	if in.Repo != "" {
 		log = log.With(slog.String("repo", in.Owner+"/"+in.Repo))
 	}
@@ -97,34 +111,50 @@ func (ix *Indexer) HandleIndex(ctx context.Context, in jobs.Index, _ jobs.Meta) 
 		return fmt.Errorf("index: client of installation %d: %w", in.Installation, err)
 	}
 	if in.Repo == "" {
-		return ix.scanInstallation(ctx, log, client, in.Installation)
+		return ix.scanInstallation(ctx, log, client, in, m)
 	}
 	return ix.indexRepo(ctx, log, client, in.Installation, in.Owner, in.Repo, in.Ref)
 }
 
-func (ix *Indexer) scanInstallation(ctx context.Context, log *slog.Logger, client githubapp.Installation, inst int64) error {
+// ScanTTL is how long the id of a scan's fan-out is remembered: a scan job
+// that runs again within it (a retry after its jobs were enqueued, a lost
+// lease) enqueues nothing twice.
+const ScanTTL = 24 * time.Hour
+
+// scanInstallation fans an installation-wide scan out into one index job
+// per repository, so that one repository GitHub keeps failing on is retried
+// and dead-lettered on its own while the others are indexed. The jobs are
+// enqueued as one delivery whose id is the scan job's: their ids are stable
+// (scan id + repository), and a scan that runs again dedups.
+//
+// A repository the installation no longer lists is dropped here: the
+// listing is the evidence that it left the installation.
+func (ix *Indexer) scanInstallation(ctx context.Context, log *slog.Logger, client githubapp.Installation, in jobs.Index, m jobs.Meta) error {
+	inst := in.Installation
+	if ix.queue == nil {
+		return store.Permanent(fmt.Errorf("index installation %d: no queue to enqueue the repositories' jobs in", inst))
+	}
 	repos, err := client.Repositories(ctx)
 	if err != nil {
 		return fmt.Errorf("index installation %d: %w", inst, err)
 	}
+	scanID := m.ID
+	if scanID == "" {
+		scanID = in.Delivery
+	}
+	d := store.Delivery{ID: "index-scan/" + strconv.FormatInt(inst, 10) + "/" + scanID, TTL: ScanTTL}
 	seen := make(map[string]bool, len(repos))
 	for _, full := range repos {
 		owner, name, ok := strings.Cut(full, "/")
-		if !ok {
+		if !ok || seen[full] {
 			continue
 		}
 		seen[full] = true
-		rlog := log.With(slog.String("repo", full))
-		if err := ix.indexRepo(ctx, rlog, client, inst, owner, name, ""); err != nil {
-			if store.IsPermanent(err) {
-				// One repository out of reach does not stop the others.
-				rlog.WarnContext(ctx, "index: repository skipped", slog.Any("err", err))
-				continue
-			}
-			// The whole scan is retried: repositories already indexed cost
-			// their API calls again, which is the price of simple recovery.
+		j, err := jobs.KindIndex.New(scanID+"/"+full, "", jobs.Index{Delivery: in.Delivery, Installation: inst, Owner: owner, Repo: name})
+		if err != nil {
 			return err
 		}
+		d.Jobs = append(d.Jobs, j)
 	}
 	known, err := ix.reg.Repos(ctx, inst)
 	if err != nil {
@@ -135,10 +165,18 @@ func (ix *Indexer) scanInstallation(ctx context.Context, log *slog.Logger, clien
 			if err := ix.reg.DeleteRepo(ctx, inst, r); err != nil {
 				return fmt.Errorf("index installation %d: drop %s: %w", inst, r, err)
 			}
-			log.InfoContext(ctx, "index: repository no longer visible, dropped", slog.String("repo", r))
+			log.InfoContext(ctx, "index: repository no longer in the installation, dropped", slog.String("repo", r))
 		}
 	}
-	log.InfoContext(ctx, "index: installation scanned", slog.Int("repos", len(repos)))
+	if len(d.Jobs) == 0 {
+		log.InfoContext(ctx, "index: installation lists no repository")
+		return nil
+	}
+	fresh, err := ix.queue.EnqueueDelivery(ctx, d)
+	if err != nil {
+		return fmt.Errorf("index installation %d: enqueue %d repositories: %w", inst, len(d.Jobs), err)
+	}
+	log.InfoContext(ctx, "index: installation scanned, one job per repository", slog.Int("repos", len(d.Jobs)), slog.Bool("enqueued", fresh))
 	return nil
 }
 
@@ -158,23 +196,14 @@ const maxReads = 3
 // write is the one gap left; its own job writes after this one.)
 func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client githubapp.Installation, inst int64, owner, repo, ref string) error {
 	full := owner + "/" + repo
-	branch, err := client.DefaultBranch(ctx, owner, repo)
-	if err != nil {
-		if errors.Is(err, githubapp.ErrNotFound) {
-			// Gone or out of reach: the purge that follows removal does the
-			// rest; retrying cannot help.
-			return store.Permanent(fmt.Errorf("index %s: %w", full, err))
-		}
-		return fmt.Errorf("index %s: %w", full, err)
-	}
-	tip, err := client.BranchHead(ctx, owner, repo, branch)
-	if errors.Is(err, githubapp.ErrNotFound) || errors.Is(err, githubapp.ErrEmptyRepository) {
-		// A repository without commits has no default branch yet.
-		log.InfoContext(ctx, "index: default branch has no commits", slog.String("branch", branch))
+	branch, tip, err := ix.branchHead(ctx, log, client, owner, repo)
+	if errors.Is(err, githubapp.ErrEmptyRepository) {
+		// Verified empty (GitHub's 409): no commits, so no products.
+		log.InfoContext(ctx, "index: repository is empty, its products are dropped", slog.String("branch", branch))
 		return ix.put(ctx, inst, full, nil)
 	}
 	if err != nil {
-		return fmt.Errorf("index %s: %w", full, err)
+		return err
 	}
 	if ref != "" && ref != tip {
 		log.InfoContext(ctx, "index: the default branch has moved past the pushed commit, reading its tip",
@@ -206,6 +235,45 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client githu
 		log.InfoContext(ctx, "index: repository indexed", slog.String("sha", tip),
 			slog.Int("products", len(products)), slog.Int("problems", len(problems)))
 		return nil
+	}
+}
+
+// branchHead reads owner/repo's default branch and the commit it points at.
+// An error wrapping githubapp.ErrEmptyRepository is the evidence that the
+// repository has no commits; every other error leaves the registry alone.
+//
+// A 404 on the branch's ref is not that evidence: the default branch may
+// have been renamed since the repository was read, or a replica may lag
+// behind the push that announced it. So the repository is read again and,
+// its default branch still answering 404, the error is transient: the
+// queue retries with backoff and, after the last attempt, dead-letters the
+// job with the registry entry as it was.
+func (ix *Indexer) branchHead(ctx context.Context, log *slog.Logger, client githubapp.Installation, owner, repo string) (branch, tip string, err error) {
+	full := owner + "/" + repo
+	for read := 1; ; read++ {
+		branch, err = client.DefaultBranch(ctx, owner, repo)
+		if err != nil {
+			if errors.Is(err, githubapp.ErrNotFound) {
+				// Gone or out of reach: the purge that follows removal does
+				// the rest; retrying cannot help, and nothing is dropped.
+				return "", "", store.Permanent(fmt.Errorf("index %s: %w", full, err))
+			}
+			return "", "", fmt.Errorf("index %s: %w", full, err)
+		}
+		tip, err = client.BranchHead(ctx, owner, repo, branch)
+		switch {
+		case err == nil:
+			return branch, tip, nil
+		case errors.Is(err, githubapp.ErrEmptyRepository):
+			return branch, "", fmt.Errorf("index %s: %w", full, err)
+		case !errors.Is(err, githubapp.ErrNotFound):
+			return "", "", fmt.Errorf("index %s: %w", full, err)
+		case read == 2:
+			log.WarnContext(ctx, "index: default branch not found twice (renamed, a race or a lagging replica): registry entry kept, to be retried",
+				slog.String("branch", branch), slog.Any("err", err))
+			return "", "", fmt.Errorf("index %s: default branch %s not found; registry entry kept: %w", full, branch, err)
+		}
+		log.InfoContext(ctx, "index: default branch not found, reading the repository again", slog.String("branch", branch))
 	}
 }
 

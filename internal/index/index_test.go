@@ -285,9 +285,9 @@ func TestPurge(t *testing.T) {
 }
 
 func TestScanInstallation(t *testing.T) {
-	for _, b := range backends(t) {
+	for _, b := range queueBackends(t) {
 		t.Run(b.name, func(t *testing.T) {
-			e := newEnv(t, b)
+			e := newQueueEnv(t, b)
 			ctx := context.Background()
 			e.repo.Commit("main", meshFiles(t))
 			e.fake.AddRepo(7, "acme/empty", "main") // no commits yet
@@ -295,9 +295,10 @@ func TestScanInstallation(t *testing.T) {
 			if err := e.store.PutRepo(ctx, 7, "acme/gone", nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7}, jobs.Meta{}); err != nil {
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7}, jobs.Meta{ID: "scan"}); err != nil {
 				t.Fatal(err)
 			}
+			drain(t, e.store, e.registry())
 			if repos, _ := e.store.Repos(ctx, 7); !slices.Equal(repos, []string{"acme/empty", "acme/mesh"}) {
 				t.Errorf("repos after a scan = %v", repos)
 			}

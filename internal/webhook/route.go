@@ -364,6 +364,10 @@ func (r *router) push(e *github.PushEvent) error {
 	return r.add(jobs.KindIndex.New(r.nextID(), "", ix))
 }
 
+// indexRepos adds one index job per repository, so that one repository
+// GitHub keeps failing on is retried on its own while the others are
+// indexed. A redelivery carries the same delivery id and payload, so the
+// jobs' ids are the same and the intake's dedup drops it.
 func (r *router) indexRepos(repos []*github.Repository) error {
 	for _, repo := range repos {
 		owner, name, ok := splitRepository(repo)
@@ -383,9 +387,9 @@ func (r *router) installation(e *github.InstallationEvent) error {
 	switch e.GetAction() {
 	case "created":
 		if len(e.Repositories) == 0 {
-			// "All repositories" installations list none here; the worker
-			// lists them through the API.
-			return r.ignore("installation created without a repository list")
+			// No list in the payload: one scan job, which lists the
+			// repositories through the API and enqueues a job for each.
+			return r.add(jobs.KindIndex.New(r.nextID(), "", jobs.Index{Delivery: r.delivery, Installation: r.inst}))
 		}
 		return r.indexRepos(e.Repositories)
 	case "deleted":
