@@ -176,3 +176,36 @@ func TestBaseAsGitRef(t *testing.T) {
 		t.Fatalf("--base main differs from --base <folder>:\n%s\n---\n%s", viaRef, want)
 	}
 }
+
+// A user's conftest folder written for descriptors (seed 004's, no guard
+// on the document's kind) says nothing about the product's contract.
+func TestSeedPolicyFolderSparesContracts(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	pol := t.TempDir()
+	for _, f := range []string{"fixed/dataproduct.rego", "residency/residency.rego"} {
+		src, err := os.ReadFile(filepath.Join(root, "internal/policyeval/testdata/seed004", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(pol, filepath.Base(f)), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, _ := check(t, "--policy", pol, "--today", goldenToday, "--format", "json", filepath.Join(root, "testdata", "mesh"))
+	var rep struct {
+		Findings []struct {
+			Message  string `json:"message"`
+			Location struct {
+				File string `json:"file"`
+			} `json:"location"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s%s", err, out, stderr)
+	}
+	for _, f := range rep.Findings {
+		if !strings.HasSuffix(f.Location.File, "dataproduct.yaml") {
+			t.Errorf("a descriptor rule judged %s: %s", f.Location.File, f.Message)
+		}
+	}
+}
