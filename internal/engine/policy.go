@@ -99,7 +99,7 @@ func (ps policyScope) evalOne(ctx context.Context, j policyJob) ([]Finding, erro
 	out := make([]Finding, 0, len(res))
 	for _, r := range res {
 		f := Finding{
-			Rule:    r.ID,
+			Rule:    "policy/" + r.ID,
 			Source:  SourcePolicy,
 			Level:   LevelError,
 			Title:   r.Title,
