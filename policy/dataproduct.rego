@@ -21,15 +21,36 @@ deny contains msg if {
 
 # METADATA
 # title: Every data product publishes a freshness SLA
+# description: In the descriptor (native spec.sla.freshness) or in an output port's contract (DCS servicelevels, ODCS slaProperties freshness or latency). A port whose contract meshbot cannot read leaves the question open, so it is not judged.
 # related_resources:
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#freshness-sla-required
 # custom:
 #   id: freshness-sla-required
-deny contains msg if {
-	lib.is_native
-	not input.spec.sla.freshness
-	msg := sprintf("data product %v publishes no freshness SLA: set spec.sla.freshness (for example \"<= 1h\")", [lib.product_id])
+deny contains result if {
+	product := data.meshbot.context.product
+	product.freshness == ""
+	not some_port_promises_freshness
+	not some_contract_unread
+	result := {
+		"msg": sprintf("data product %v publishes no freshness SLA: %v", [product.id, freshness_hint(product.format)]),
+		"_loc": {"line": product.line},
+	}
 }
+
+some_port_promises_freshness if {
+	some port in data.meshbot.context.product.output_ports
+	port.freshness != ""
+}
+
+some_contract_unread if {
+	some port in data.meshbot.context.product.output_ports
+	port.contract != ""
+	not port.contract_read
+}
+
+freshness_hint(format) := "set spec.sla.freshness (for example \"<= 1h\") or a freshness service level in an output port's contract" if {
+	format == "mesh/v1"
+} else := "promise freshness in an output port's contract (ODCS slaProperties: freshness or latency)"
 
 # METADATA
 # title: Iceberg locations are directory prefixes

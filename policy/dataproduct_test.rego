@@ -30,10 +30,25 @@ test_every_pii_port_needs_a_contract if {
 }
 
 test_missing_freshness_denied if {
-	doc := json.remove(f.good, ["spec/sla/freshness"])
-	some msg in dataproduct.deny with input as doc with data.meshbot.context as f.ctx
-	contains(msg, "publishes no freshness SLA")
-	contains(msg, "finance.revenue")
+	some m in dataproduct.deny with input as f.good with data.meshbot.context as f.with_product({"freshness": ""})
+	m.msg == "data product finance.revenue publishes no freshness SLA: set spec.sla.freshness (for example \"<= 1h\") or a freshness service level in an output port's contract"
+	m._loc.line == 4
+}
+
+test_freshness_promised_by_a_contract_passes if {
+	ports := [object.union(f.product.output_ports[0], {"freshness": "15m"})]
+	count(dataproduct.deny) == 0 with input as f.good with data.meshbot.context as f.with_product({"freshness": "", "output_ports": ports})
+}
+
+test_unread_contract_leaves_freshness_open if {
+	ports := [object.union(f.product.output_ports[0], {"contract": "dbb7b1eb", "contract_read": false})]
+	count(dataproduct.deny) == 0 with input as f.good with data.meshbot.context as f.with_product({"freshness": "", "output_ports": ports})
+}
+
+test_odps_without_freshness_denied if {
+	ctx := f.with_product({"freshness": "", "format": "odps", "id": "Simple Data Product"})
+	some m in dataproduct.deny with input as {} with data.meshbot.context as ctx
+	m.msg == "data product Simple Data Product publishes no freshness SLA: promise freshness in an output port's contract (ODCS slaProperties: freshness or latency)"
 }
 
 test_iceberg_location_must_end_with_slash if {

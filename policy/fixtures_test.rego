@@ -26,7 +26,30 @@ with_port(port) := object.union(good, {"spec": {"outputPorts": [object.union(goo
 # good with spec keys replaced.
 with_spec(spec) := object.union(good, {"spec": spec})
 
-ctx := {"path": "finance/revenue/dataproduct.yaml", "kind": "descriptor", "base": null, "changes": [], "consumers": [], "today": "2027-01-15"}
+ctx := {"path": "finance/revenue/dataproduct.yaml", "kind": "descriptor", "base": null, "changes": [], "consumers": [], "today": "2027-01-15", "product": product, "contract": null}
+
+# good as meshbot's model reads it (data.meshbot.context.product).
+product := {
+	"id": "finance.revenue", "name": "revenue", "domain": "finance", "owner": "team-finance", "format": "mesh/v1",
+	"lifecycle": "production", "freshness": "<= 1h", "contains_pii": true, "pii_fields": ["customer_id"], "residency": "EU",
+	"output_ports": [{
+		"name": "iceberg-curated", "type": "iceberg", "location": "s3://eu-mesh-finance/revenue/",
+		"contract": "finance/revenue/contracts/revenue.v1.yaml", "contract_read": true, "freshness": "", "lifecycle": "production", "line": 9,
+	}],
+	"line": 4,
+}
+
+# ctx with the product's keys replaced.
+with_product(p) := object.union(ctx, {"product": object.union(product, p)})
+
+# A contract in meshbot's model, and the context of judging it.
+contract_model := {
+	"id": "finance.revenue", "title": "Revenue", "version": "1.0.0", "owner": "team-finance", "format": "datacontract-spec",
+	"freshness": "1h", "line": 2,
+	"fields": [{"model": "revenue", "path": "revenue.customer_id", "type": "string", "pii": true, "classification": "restricted", "line": 9}],
+}
+
+contract_ctx(c) := object.union(ctx, {"kind": "contract", "product": null, "contract": object.union(contract_model, c)})
 
 contract := {
 	"dataContractSpecification": "1.1.0",

@@ -1,5 +1,7 @@
-# Lifecycle and deprecation: what /mesh deprecate writes, and the window
-# governance enforces before a deprecated port may go.
+# Lifecycle and deprecation: what /mesh deprecate writes. The window before
+# a deprecated port or product may go is enforced by meshbot's engine
+# (deprecation/removed-before-sunset, deprecation/removed-with-consumers),
+# one finding per removal, naming the sunset and the consumers.
 package mesh.lifecycle
 
 import data.mesh.lib
@@ -90,39 +92,6 @@ deny_deprecation contains msg if {
 }
 
 # METADATA
-# title: A deprecated output port stays until its sunset date
-# related_resources:
-# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#removed-before-sunset
-# custom:
-#   id: removed-before-sunset
-deny_removed contains msg if {
-	lib.is_native
-	some old in deprecated_base_ports
-	not old.name in {port.name | some port in input.spec.outputPorts}
-	old.sunset != ""
-	lib.today < old.sunset
-	msg := sprintf("output port %v was removed before its sunset date %v: keep it until then", [old.name, old.sunset])
-}
-
-# METADATA
-# title: A deprecated output port stays while consumers read it
-# related_resources:
-# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#removed-with-consumers
-# custom:
-#   id: removed-with-consumers
-deny_removed contains msg if {
-	lib.is_native
-	some old in deprecated_base_ports
-	not old.name in {port.name | some port in input.spec.outputPorts}
-	users := {sprintf("%v (owner %v)", [c.product, c.owner]) |
-		some c in data.meshbot.context.consumers
-		c.port == old.name
-	}
-	count(users) > 0
-	msg := sprintf("output port %v was removed while registered consumers still read it: %v", [old.name, concat(", ", sort(users))])
-}
-
-# METADATA
 # title: A port past its sunset is removed
 # related_resources:
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#sunset-passed
@@ -152,20 +121,3 @@ warn_sunset_passed contains msg if {
 	lib.today > sunset
 	msg := sprintf("data product %v: sunset passed on %v: remove it", [lib.product_id, sunset])
 }
-
-# Output ports of the base version that were deprecated there (themselves,
-# or with the whole product), with the sunset that applies ("" when none).
-deprecated_base_ports contains {"name": port.name, "sunset": base_sunset(port)} if {
-	some port in data.meshbot.context.base.spec.outputPorts
-	deprecated_in_base(port)
-}
-
-deprecated_in_base(port) if port.lifecycle == "deprecated"
-
-deprecated_in_base(_) if data.meshbot.context.base.spec.lifecycle == "deprecated"
-
-base_sunset(port) := port.deprecation.sunset if {
-	lib.is_date(port.deprecation.sunset)
-} else := data.meshbot.context.base.spec.deprecation.sunset if {
-	lib.is_date(data.meshbot.context.base.spec.deprecation.sunset)
-} else := ""

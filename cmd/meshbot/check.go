@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -54,6 +55,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "meshbot check: %v\n", err)
 		return exitUnusable
 	}
+	rep.Reroot(repoPrefix(ctx, opts.dir), checkedFile(req))
 	if err := render.Write(stdout, rep, opts.format, version); err != nil {
 		fmt.Fprintf(stderr, "meshbot check: write report: %v\n", err)
 		return exitUnusable
@@ -81,14 +83,25 @@ func parseCheck(args []string, stderr io.Writer) (opts checkOptions, code int, o
 		fmt.Fprint(stderr, "usage: meshbot check [flags] [DIR]\n\nExit 0 clean, 1 findings that fail, 2 unusable input.\n\nFlags:\n")
 		fl.PrintDefaults()
 	}
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return opts, exitOK, false
+	// Flags may follow DIR (`meshbot check . --base main`): the flag
+	// package stops at the first argument that is not a flag, so parsing
+	// resumes after each one.
+	var dirs []string
+	for rest := args; ; {
+		if err := fl.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return opts, exitOK, false
+			}
+			return opts, exitUnusable, false
 		}
-		return opts, exitUnusable, false
+		if fl.NArg() == 0 {
+			break
+		}
+		dirs = append(dirs, fl.Arg(0))
+		rest = fl.Args()[1:]
 	}
-	if fl.NArg() > 1 {
-		fmt.Fprintf(stderr, "meshbot check: one DIR at most, got %q\n", fl.Args())
+	if len(dirs) > 1 {
+		fmt.Fprintf(stderr, "meshbot check: one DIR at most, got %q\n", dirs)
 		return opts, exitUnusable, false
 	}
 	f, err := render.ParseFormat(*format)
@@ -97,8 +110,8 @@ func parseCheck(args []string, stderr io.Writer) (opts checkOptions, code int, o
 		return opts, exitUnusable, false
 	}
 	opts = checkOptions{dir: ".", base: *base, policyDir: *policyDir, consumers: consumers, format: f, today: time.Now()}
-	if fl.NArg() == 1 {
-		opts.dir = fl.Arg(0)
+	if len(dirs) == 1 {
+		opts.dir = dirs[0]
 	}
 	if *todayFlag != "" {
 		t, err := time.Parse(time.DateOnly, *todayFlag)
@@ -256,4 +269,38 @@ func printPolicyError(w io.Writer, err error) {
 		return
 	}
 	fmt.Fprintf(w, "meshbot: policy: %v\n", err)
+}
+
+// repoPrefix is DIR's path inside its git repository ("" at the top level
+// or outside any repository): findings name files from the repository's
+// root, where GitHub puts annotations and code scanning alerts.
+func repoPrefix(ctx context.Context, dir string) string {
+	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--show-prefix")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return "" // not a repository, or no git: paths stay relative to DIR
+	}
+	return filepath.ToSlash(strings.TrimSpace(string(out)))
+}
+
+// checkedFile says whether a finding's file is one of DIR's (head or base)
+// rather than a --consumers checkout's.
+func checkedFile(req engine.Request) func(string) bool {
+	ours := map[string]bool{}
+	for _, m := range []*mesh.Mesh{req.Head, req.Base} {
+		if m == nil {
+			continue
+		}
+		for p := range m.Documents {
+			ours[p] = true
+		}
+		for _, p := range m.Problems {
+			ours[p.Pos.File] = true
+		}
+		for _, p := range m.Products {
+			ours[p.File] = true
+		}
+	}
+	return func(f string) bool { return ours[f] }
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -174,5 +175,182 @@ func TestBaseAsGitRef(t *testing.T) {
 	want, _, _ := check(t, "--base", filepath.Join(testutil.RepoRoot(t), "testdata", "mesh"), "--today", goldenToday, "--format", "json", head)
 	if viaRef != want {
 		t.Fatalf("--base main differs from --base <folder>:\n%s\n---\n%s", viaRef, want)
+	}
+}
+
+// A user's conftest folder written for descriptors (seed 004's, no guard
+// on the document's kind) says nothing about the product's contract.
+func TestSeedPolicyFolderSparesContracts(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	pol := t.TempDir()
+	for _, f := range []string{"fixed/dataproduct.rego", "residency/residency.rego"} {
+		src, err := os.ReadFile(filepath.Join(root, "internal/policyeval/testdata/seed004", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(pol, filepath.Base(f)), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, _ := check(t, "--policy", pol, "--today", goldenToday, "--format", "json", filepath.Join(root, "testdata", "mesh"))
+	var rep struct {
+		Findings []struct {
+			Message  string `json:"message"`
+			Location struct {
+				File string `json:"file"`
+			} `json:"location"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s%s", err, out, stderr)
+	}
+	for _, f := range rep.Findings {
+		if !strings.HasSuffix(f.Location.File, "dataproduct.yaml") {
+			t.Errorf("a descriptor rule judged %s: %s", f.Location.File, f.Message)
+		}
+	}
+}
+
+type jsonReport struct {
+	Findings []struct {
+		Rule     string `json:"rule"`
+		Level    string `json:"level"`
+		Message  string `json:"message"`
+		Help     string `json:"help"`
+		Location struct {
+			File string `json:"file"`
+			Line int    `json:"line"`
+		} `json:"location"`
+	} `json:"findings"`
+}
+
+// A deprecated port removed before its sunset while a consumer reads it is
+// one error, from the most specific rule, naming the consumer and the
+// sunset; its help does not tell to deprecate what is deprecated already.
+func TestOneCauseOneFinding(t *testing.T) {
+	base, head := testutil.Scenario(t, "deprecated-removed-early")
+	out, stderr, code := check(t, "--base", base, "--today", goldenToday, "--format", "json", head)
+	if code != exitFindings {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var errs []string
+	for _, f := range rep.Findings {
+		if f.Level != "error" {
+			continue
+		}
+		errs = append(errs, f.Rule)
+		if f.Rule != "deprecation/removed-before-sunset" {
+			continue
+		}
+		for _, want := range []string{"iceberg-v1", "2027-03-31", "inventory.stock-levels", "team-inventory"} {
+			if !strings.Contains(f.Message, want) {
+				t.Errorf("message %q does not name %s", f.Message, want)
+			}
+		}
+		if strings.Contains(f.Message+f.Help, "/mesh deprecate") || strings.Contains(f.Message, "deprecate it") {
+			t.Errorf("the fix tells to deprecate a deprecated port: %q / %q", f.Message, f.Help)
+		}
+	}
+	if len(errs) != 1 || errs[0] != "deprecation/removed-before-sunset" {
+		t.Errorf("errors %q, want one deprecation/removed-before-sunset", errs)
+	}
+}
+
+// Every rule id is <source>/<name>: the source one of meshbot's parts, the
+// name lower-kebab-case.
+func TestRuleIDScheme(t *testing.T) {
+	id := regexp.MustCompile(`^(input|policy|compat|deprecation)/[a-z0-9][a-z0-9.-]*(/[a-z0-9_]+)?$`)
+	for _, name := range testutil.ScenarioNames(t) {
+		base, head := testutil.Scenario(t, name)
+		out, _, _ := check(t, "--base", base, "--today", goldenToday, "--format", "json", head)
+		var rep jsonReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range rep.Findings {
+			if !id.MatchString(f.Rule) {
+				t.Errorf("%s: rule id %q does not follow <source>/<name>", name, f.Rule)
+			}
+		}
+	}
+}
+
+// JSON findings is [] when there are none, never null.
+func TestJSONFindingsEmptyArray(t *testing.T) {
+	mesh := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
+	out, stderr, code := check(t, "--base", mesh, "--format", "json", "--today", goldenToday, mesh)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, `"findings": []`) {
+		t.Errorf("findings is not []:\n%s", out)
+	}
+}
+
+// Flags may follow DIR, as in `meshbot check . --base main`.
+func TestFlagsAfterDir(t *testing.T) {
+	base, head := testutil.Scenario(t, "breaking-consumer")
+	before, _, code1 := check(t, "--base", base, "--today", goldenToday, "--format", "json", head)
+	after, stderr, code2 := check(t, head, "--base", base, "--today", goldenToday, "--format", "json")
+	if code1 != code2 || before != after {
+		t.Fatalf("flags after DIR: exit %d vs %d, stderr %s\n%s\n---\n%s", code2, code1, stderr, after, before)
+	}
+}
+
+// Paths are relative to the repository's top level, not to DIR: checking
+// the contracts folder of a repository annotates contracts/x.yaml.
+func TestPathsRelativeToRepoRoot(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	base, head := testutil.Scenario(t, "breaking-consumer")
+	repo := t.TempDir()
+	sub := filepath.Join(repo, "mesh")
+	gitc := func(args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	if err := testutil.CopyTree(base, sub); err != nil {
+		t.Fatal(err)
+	}
+	gitc("init", "-q", "-b", "main")
+	gitc("add", "-A")
+	gitc("commit", "-qm", "base")
+	if err := os.RemoveAll(sub); err != nil {
+		t.Fatal(err)
+	}
+	if err := testutil.CopyTree(head, sub); err != nil {
+		t.Fatal(err)
+	}
+	gitc("add", "-A")
+	gitc("commit", "-qm", "head")
+	for _, format := range []string{"json", "sarif", "github"} {
+		out, stderr, _ := check(t, "--base", "HEAD~1", "--today", goldenToday, "--format", format, sub)
+		if !strings.Contains(out, "mesh/orders/") {
+			t.Errorf("%s: paths are not relative to the repository root:\n%s%s", format, out, stderr)
+		}
+	}
+	var rep jsonReport
+	out, _, _ := check(t, "--base", "HEAD~1", "--today", goldenToday, "--format", "json", sub)
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		if !strings.HasPrefix(f.Location.File, "mesh/") {
+			t.Errorf("%s points at %s, not under mesh/", f.Rule, f.Location.File)
+		}
+		if _, err := os.Stat(filepath.Join(repo, f.Location.File)); err != nil && f.Location.File != "" {
+			// a removal points at the base version's file; it may be gone
+			t.Logf("%s: %v", f.Location.File, err)
+		}
 	}
 }

@@ -98,9 +98,36 @@ func changeFindings(req Request, graph *impact.Graph, changes []compat.Change) [
 				continue
 			}
 		}
-		found = append(found, changeFinding(c, graph, req.Base, req.Today))
+		f := changeFinding(c, graph, req.Base, req.Today)
+		if c.Rule == compat.RulePortRemoved {
+			onHeadPorts(&f, req.Head)
+		}
+		found = append(found, f)
 	}
 	return mergeSharedContracts(found)
+}
+
+// onHeadPorts points a removed port's finding at the head descriptor's list
+// of output ports, where the port was, rather than at its line in the base
+// version: an annotation can only land on the file the pull request shows.
+func onHeadPorts(f *Finding, head *mesh.Mesh) {
+	p := productByID(head, f.Product)
+	if p == nil || p.File != f.Pos.File {
+		return
+	}
+	doc := head.Documents[p.File]
+	if doc == nil {
+		return
+	}
+	for _, path := range [][]any{{"spec", "outputPorts"}, {"outputPorts"}} {
+		if pos, ok := doc.Index.Lookup(path...); ok {
+			f.Pos, f.InBase = pos, false
+			return
+		}
+	}
+	if pos, depth := doc.Index.Nearest("spec", "outputPorts"); depth > 0 {
+		f.Pos, f.InBase = pos, false
+	}
 }
 
 // impacts is the reach of every changed product; a removed product's owner
@@ -124,7 +151,7 @@ func impacts(req Request, graph *impact.Graph, scope changeScope) []Impact {
 	return out
 }
 
-const noConsumer = " No registered consumer depends on it."
+const noConsumer = "; no registered consumer depends on it, so it only warns."
 
 // mergeSharedContracts folds the findings of one contract change reported
 // once per output port (ports may share a contract file) into one finding
@@ -219,7 +246,78 @@ func changeFinding(c compat.Change, g *impact.Graph, base *mesh.Mesh, today time
 	if c.Rule == compat.RuleProductRemoved && base != nil {
 		deprecationWindow(&f, productByID(base, c.Product), today)
 	}
+	if c.Rule == compat.RulePortRemoved && base != nil {
+		portDeprecationWindow(&f, productByID(base, c.Product), c.Port, today)
+	}
 	return f
+}
+
+// portDeprecationWindow applies the retirement rule to a removed output
+// port that was deprecated in the base (itself, or with its whole product):
+// one finding says whether the window allowed it, naming the sunset and the
+// consumers. A port that was never deprecated keeps the breaking-change
+// finding, whose help says to deprecate it first.
+func portDeprecationWindow(f *Finding, p *mesh.Product, port string, today time.Time) {
+	if p == nil {
+		return
+	}
+	var op *mesh.OutputPort
+	for _, o := range p.OutputPorts {
+		if o.Name == port {
+			op = o
+		}
+	}
+	if op == nil {
+		return
+	}
+	d := op.Deprecation
+	if d == nil && p.Lifecycle == mesh.LifecycleDeprecated {
+		d = p.Deprecation
+	}
+	if op.Lifecycle != mesh.LifecycleDeprecated && p.Lifecycle != mesh.LifecycleDeprecated && d == nil {
+		return
+	}
+	subject := fmt.Sprintf("output port %s of %s", port, p.ID())
+	readers := consumerNames(f.Consumers)
+	replacement := "its replacement"
+	if d != nil && d.Replacement != "" {
+		replacement = d.Replacement
+	}
+	f.Link = DocsBase + "README.md#deprecation"
+	switch {
+	case d != nil && !d.SunsetDate.IsZero() && today.Before(d.SunsetDate):
+		f.Rule, f.Source, f.Level = "deprecation/removed-before-sunset", SourceDeprecation, LevelError
+		f.Title = "Removed before its sunset"
+		f.Message = fmt.Sprintf("%s is deprecated until %s but was removed before that date", subject, d.Sunset)
+		if readers != "" {
+			f.Message += "; registered consumers still read it: " + readers
+		}
+		f.Message += "."
+		f.Help = "Keep the port until " + d.Sunset + "; consumers should move to " + replacement + "."
+	case len(f.Consumers) > 0:
+		f.Rule, f.Source, f.Level = "deprecation/removed-with-consumers", SourceDeprecation, LevelError
+		f.Title = "Removed while still consumed"
+		f.Message = fmt.Sprintf("%s was removed while registered consumers still read it: %s.", subject, readers)
+		f.Help = "Ask the owning teams to move to " + replacement + " before removing it."
+	default:
+		f.Level, f.Title = LevelNotice, "Retired as planned"
+		f.Message = fmt.Sprintf("%s is removed after its sunset with no registered consumer left.", subject)
+		f.Help = ""
+	}
+}
+
+// consumerNames is "a.b (owner team-a), c.d (owner team-c)".
+func consumerNames(cs []Consumer) string {
+	names := make([]string, 0, len(cs))
+	for _, c := range cs {
+		n := c.Product
+		if c.Owner != "" {
+			n += " (owner " + c.Owner + ")"
+		}
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return strings.Join(slices.Compact(names), ", ")
 }
 
 // deprecationWindow applies the retirement rule to a removed product: it may
@@ -241,7 +339,7 @@ func deprecationWindow(f *Finding, p *mesh.Product, today time.Time) {
 		f.Title = "Removed before its sunset"
 		f.Message = fmt.Sprintf("%s is removed before its sunset date %s.", p.ID(), d.Sunset)
 		if len(f.Consumers) > 0 {
-			f.Message += fmt.Sprintf(" %d registered consumer(s) still read it.", len(f.Consumers))
+			f.Message += " Registered consumers still read it: " + consumerNames(f.Consumers) + "."
 		}
 		f.Help = "Keep the product until " + d.Sunset + "; consumers should move to " + cmpOr(d.Replacement, "its replacement") + "."
 		f.Link = DocsBase + "README.md#deprecation"
@@ -249,7 +347,7 @@ func deprecationWindow(f *Finding, p *mesh.Product, today time.Time) {
 		f.Rule = "deprecation/removed-with-consumers"
 		f.Source = SourceDeprecation
 		f.Title = "Removed while still consumed"
-		f.Message = fmt.Sprintf("%s is past its sunset but %d registered consumer(s) still read it.", p.ID(), len(f.Consumers))
+		f.Message = fmt.Sprintf("%s is past its sunset but registered consumers still read it: %s.", p.ID(), consumerNames(f.Consumers))
 		f.Help = "Ask the owning teams below to move to " + cmpOr(d.Replacement, "the replacement") + " before removing it."
 		f.Link = DocsBase + "README.md#deprecation"
 	default:

@@ -126,3 +126,59 @@ func TestSummaryLine(t *testing.T) {
 		t.Fatalf("summary %q, conclusion %q", r.Summary, r.Conclusion)
 	}
 }
+
+// A removed port that was deprecated is judged by its window, once: before
+// its sunset (its own, or its product's), after it while consumers remain,
+// or retired as planned. A port never deprecated keeps the breaking change.
+func TestPortDeprecationWindow(t *testing.T) {
+	sunset := time.Date(2027, 3, 31, 0, 0, 0, 0, time.UTC)
+	dep := &mesh.Deprecation{Sunset: "2027-03-31", SunsetDate: sunset, Replacement: "finance.revenue-v2/iceberg"}
+	deprecatedPort := &mesh.OutputPort{Name: "v1", Lifecycle: mesh.LifecycleDeprecated, Deprecation: dep}
+	plainPort := &mesh.OutputPort{Name: "v1"}
+	withPort := func(o *mesh.OutputPort) *mesh.Product {
+		p := product("finance", "revenue", "team-finance")
+		p.OutputPorts = []*mesh.OutputPort{o}
+		return p
+	}
+	deprecatedProduct := withPort(plainPort)
+	deprecatedProduct.Lifecycle, deprecatedProduct.Deprecation = mesh.LifecycleDeprecated, dep
+	reader := []Consumer{{Product: "sales.forecast", Owner: "team-sales"}}
+	for _, tc := range []struct {
+		name      string
+		p         *mesh.Product
+		today     time.Time
+		consumers []Consumer
+		rule      string
+		level     Level
+		mentions  []string
+	}{
+		{"before sunset with a consumer", withPort(deprecatedPort), sunset.AddDate(0, -1, 0), reader,
+			"deprecation/removed-before-sunset", LevelError, []string{"2027-03-31", "sales.forecast (owner team-sales)"}},
+		{"before sunset, nobody reads", withPort(deprecatedPort), sunset.AddDate(0, -1, 0), nil,
+			"deprecation/removed-before-sunset", LevelError, []string{"2027-03-31"}},
+		{"on the sunset day, nobody reads", withPort(deprecatedPort), sunset, nil,
+			"compat/output-port-removed", LevelNotice, []string{"after its sunset"}},
+		{"after sunset with a consumer", withPort(deprecatedPort), sunset.AddDate(0, 0, 1), reader,
+			"deprecation/removed-with-consumers", LevelError, []string{"sales.forecast (owner team-sales)"}},
+		{"port of a deprecated product uses its sunset", deprecatedProduct, sunset.AddDate(0, -1, 0), nil,
+			"deprecation/removed-before-sunset", LevelError, []string{"2027-03-31"}},
+		{"never deprecated", withPort(plainPort), sunset, reader,
+			"compat/output-port-removed", LevelError, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := Finding{Rule: "compat/output-port-removed", Level: LevelError, Consumers: tc.consumers, Message: "removed"}
+			portDeprecationWindow(&f, tc.p, "v1", tc.today)
+			if f.Rule != tc.rule || f.Level != tc.level {
+				t.Errorf("%s %s, want %s %s", f.Rule, f.Level, tc.rule, tc.level)
+			}
+			for _, m := range tc.mentions {
+				if !strings.Contains(f.Message, m) {
+					t.Errorf("message %q lacks %q", f.Message, m)
+				}
+			}
+			if strings.Contains(f.Help, "/mesh deprecate") && tc.rule != "compat/output-port-removed" {
+				t.Errorf("help %q asks to deprecate a deprecated port", f.Help)
+			}
+		})
+	}
+}

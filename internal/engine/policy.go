@@ -58,6 +58,12 @@ func evalPolicy(ctx context.Context, req Request, g *impact.Graph, changes []com
 	}
 	slices.SortFunc(jobs, func(a, b policyJob) int { return strings.Compare(a.doc.Path, b.doc.Path) })
 
+	// Contexts are built here, one at a time: building one may parse a
+	// contract LoadPair left unparsed, which is not safe in parallel.
+	contexts := make([]policyeval.Context, len(jobs))
+	for i, j := range jobs {
+		contexts[i] = ps.context(j)
+	}
 	results := make([][]Finding, len(jobs))
 	errs := make([]error, len(jobs))
 	var wg sync.WaitGroup
@@ -67,7 +73,7 @@ func evalPolicy(ctx context.Context, req Request, g *impact.Graph, changes []com
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i], errs[i] = ps.evalOne(ctx, jobs[i])
+				results[i], errs[i] = ps.evalOne(ctx, jobs[i], contexts[i])
 			}
 		}()
 	}
@@ -87,8 +93,8 @@ func evalPolicy(ctx context.Context, req Request, g *impact.Graph, changes []com
 }
 
 // evalOne judges one document with its context.
-func (ps policyScope) evalOne(ctx context.Context, j policyJob) ([]Finding, error) {
-	res, err := ps.req.Policy.Eval(ctx, policyeval.Input{Doc: j.doc, Context: ps.context(j)})
+func (ps policyScope) evalOne(ctx context.Context, j policyJob, pc policyeval.Context) ([]Finding, error) {
+	res, err := ps.req.Policy.Eval(ctx, policyeval.Input{Doc: j.doc, Context: pc})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate policy on %s: %w", j.doc.Path, err)
 	}
@@ -99,7 +105,7 @@ func (ps policyScope) evalOne(ctx context.Context, j policyJob) ([]Finding, erro
 	out := make([]Finding, 0, len(res))
 	for _, r := range res {
 		f := Finding{
-			Rule:    r.ID,
+			Rule:    "policy/" + r.ID,
 			Source:  SourcePolicy,
 			Level:   LevelError,
 			Title:   r.Title,
@@ -131,8 +137,12 @@ func (ps policyScope) context(j policyJob) policyeval.Context {
 		}
 	}
 	if j.prod == nil {
+		if c := ps.req.Head.Contracts[j.doc.Path]; c != nil {
+			pc.Contract = contractView(c)
+		}
 		return pc
 	}
+	pc.Product = productView(j.prod, ps.req.Head)
 	product := j.prod.ID()
 	for _, c := range ps.graph.ConsumersOf(product, "") {
 		if c.Product == product {
@@ -156,4 +166,57 @@ func changeContext(c compat.Change) policyeval.Change {
 		Product: c.Product, Port: c.Port, Contract: c.Contract, Fields: c.Fields,
 		Old: c.Old, New: c.New, File: c.Pos.File, Line: c.Pos.Line,
 	}
+}
+
+// productView is the descriptor's product in the normalised model policies
+// read at data.meshbot.context.product.
+func productView(p *mesh.Product, head *mesh.Mesh) *policyeval.Product {
+	v := &policyeval.Product{
+		ID: p.ID(), Name: p.Name, Domain: p.Domain, Owner: p.Owner, Format: string(p.Format),
+		Lifecycle: p.Lifecycle, Freshness: p.SLA.Freshness, ContainsPII: p.Classification.ContainsPII,
+		PIIFields: p.Classification.PIIFields, Residency: p.Classification.Residency,
+		OutputPorts: make([]policyeval.Port, 0, len(p.OutputPorts)), Line: p.Pos.Line,
+	}
+	for _, o := range p.OutputPorts {
+		port := policyeval.Port{
+			Name: o.Name, Type: o.Type, Location: cmpOr(o.Location, o.Topic),
+			Contract: cmpOr(o.ContractPath, o.ContractID), Lifecycle: o.Lifecycle, Line: o.Pos.Line,
+		}
+		c := o.Contract
+		if c == nil && o.ContractPath != "" {
+			c = head.Contracts[o.ContractPath]
+		}
+		if c != nil {
+			c.Parse()
+			port.ContractRead = true
+			port.Freshness = cmpOr(c.ServiceLevels.Freshness, c.ServiceLevels.Latency)
+		}
+		v.OutputPorts = append(v.OutputPorts, port)
+	}
+	return v
+}
+
+// contractView is the contract in the normalised model policies read at
+// data.meshbot.context.contract.
+func contractView(c *mesh.Contract) *policyeval.Contract {
+	c.Parse()
+	v := &policyeval.Contract{
+		ID: c.ID, Title: c.Title, Version: c.Version, Owner: c.Owner, Format: string(c.Format),
+		Freshness: cmpOr(c.ServiceLevels.Freshness, c.ServiceLevels.Latency), Fields: []policyeval.Field{}, Line: c.Pos.Line,
+	}
+	var walk func(model, prefix string, fs []*mesh.Field)
+	walk = func(model, prefix string, fs []*mesh.Field) {
+		for _, f := range fs {
+			path := prefix + "." + f.Name
+			v.Fields = append(v.Fields, policyeval.Field{
+				Model: model, Path: path, Type: f.Type, PII: f.PII,
+				Classification: f.Classification, Line: f.Pos.Line,
+			})
+			walk(model, path, f.Fields)
+		}
+	}
+	for _, m := range c.Models {
+		walk(m.Name, m.Name, m.Fields)
+	}
+	return v
 }

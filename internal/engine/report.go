@@ -142,6 +142,13 @@ func (r *Report) Finish() {
 		}
 	}
 	slices.SortFunc(r.Impact, func(a, b Impact) int { return cmp.Compare(a.Product, b.Product) })
+	// Scripts read these as lists: empty is [], never null.
+	if r.Findings == nil {
+		r.Findings = []Finding{}
+	}
+	if r.Impact == nil {
+		r.Impact = []Impact{}
+	}
 	r.Conclusion = Success
 	if r.Failed() {
 		r.Conclusion = Failure
@@ -196,4 +203,26 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// Reroot prefixes every location in a file of the checked folder with
+// prefix (the folder's path inside its repository, "contracts/"), so that
+// annotations land on the repository's files; ours says which files belong
+// to the folder (consumers read from other checkouts keep their paths).
+func (r *Report) Reroot(prefix string, ours func(file string) bool) {
+	if prefix == "" {
+		return
+	}
+	fix := func(p *mesh.Pos) {
+		if p.File != "" && ours(p.File) {
+			p.File = prefix + p.File
+		}
+	}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		fix(&f.Pos)
+		for j := range f.Consumers {
+			fix(&f.Consumers[j].Pos)
+		}
+	}
 }

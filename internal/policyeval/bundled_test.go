@@ -115,7 +115,13 @@ func TestBundledGolden(t *testing.T) {
 		ctx    Context
 		golden string
 	}{
-		{"messy", "messy.yaml", Context{Kind: "descriptor", Today: "2027-02-01"}, "messy.golden"},
+		// messy.yaml as the engine models it: no owner, no freshness, ports
+		// without contracts.
+		{"messy", "messy.yaml", Context{Kind: "descriptor", Today: "2027-02-01", Product: &Product{
+			ID: "finance.Revenue_Ledger", Name: "Revenue_Ledger", Domain: "finance", Format: "mesh/v1", Lifecycle: "deprecated",
+			ContainsPII: true, PIIFields: []string{"customer_id"}, Residency: "EU", Line: 4,
+			OutputPorts: []Port{{Name: "iceberg-raw", Type: "iceberg", Line: 22}, {Name: "kafka-events", Type: "kafka", Line: 28}},
+		}}, "messy.golden"},
 		{"removed ports", "messy.yaml", Context{
 			Kind: "descriptor", Today: "2027-02-01",
 			Base: readFixture(t, "base.yaml").Value,

@@ -34,6 +34,7 @@ type ruleInfo struct {
 	related   []string
 	policyPos mesh.Pos
 	exception string // the name exception rules use for it: deny_foo → foo
+	documents kinds  // the kinds of document it judges (route.go)
 	loc       *locator
 }
 

@@ -21,6 +21,95 @@ type Context struct {
 	Consumers []Consumer `json:"consumers"`
 	// today's date, `YYYY-MM-DD`; compare dates with it rather than `time.now_ns()`
 	Today string `json:"today"`
+	// the descriptor's product in meshbot's normalised model, whatever its format (`null` for a contract)
+	Product *Product `json:"product"`
+	// the contract in meshbot's normalised model, whatever its format (`null` for a descriptor)
+	Contract *Contract `json:"contract"`
+}
+
+// Product is a data product as meshbot reads it from a native or ODPS
+// descriptor: rules written against it judge every format alike.
+type Product struct {
+	// the global id, `domain.name`
+	ID string `json:"id"`
+	// the product's name
+	Name string `json:"name"`
+	// the product's domain
+	Domain string `json:"domain"`
+	// the owning team (native `metadata.owner`; ODPS `team.name` or the member with role owner); `""` when none
+	Owner string `json:"owner"`
+	// the descriptor's format: `"mesh/v1"` (native), `"odps"` or `"dataproduct-spec"`
+	Format string `json:"format"`
+	// `experimental`, `production`, `deprecated` as written (ODPS `status`); `""` when absent
+	Lifecycle string `json:"lifecycle"`
+	// the promised freshness as written (`sla.freshness`); `""` when the descriptor promises none
+	Freshness string `json:"freshness"`
+	// whether the product holds personal data
+	ContainsPII bool `json:"contains_pii"`
+	// the personal-data fields it names (`[]` when none)
+	PIIFields []string `json:"pii_fields"`
+	// the data residency, e.g. `EU` (`""` when none)
+	Residency string `json:"residency"`
+	// the output ports
+	OutputPorts []Port `json:"output_ports"`
+	// the line of the product in the descriptor (for a message's `_loc`)
+	Line int `json:"line"`
+}
+
+// Port is an output port of a Product.
+type Port struct {
+	// the port's name
+	Name string `json:"name"`
+	// the port's type as written (`iceberg`, `kafka`, ...)
+	Type string `json:"type"`
+	// where the data is: `location`, else `topic` (`""` when neither)
+	Location string `json:"location"`
+	// the port's contract: its path from the repository root, or its id (ODPS `contractId`); `""` when none
+	Contract string `json:"contract"`
+	// whether meshbot read the port's contract (false when the port names none, or one meshbot cannot find)
+	ContractRead bool `json:"contract_read"`
+	// the freshness its contract promises (DCS `servicelevels.freshness`, ODCS `slaProperties` freshness, else latency); `""` when none or unread
+	Freshness string `json:"freshness"`
+	// the port's lifecycle as written (`""` when absent)
+	Lifecycle string `json:"lifecycle"`
+	// the line of the port in the descriptor
+	Line int `json:"line"`
+}
+
+// Contract is a data contract as meshbot reads it from DCS or ODCS.
+type Contract struct {
+	// the contract's id
+	ID string `json:"id"`
+	// its title (`""` when none)
+	Title string `json:"title"`
+	// its version
+	Version string `json:"version"`
+	// the owning team (DCS `info.owner`; ODCS `team.name` or the member with role owner); `""` when none
+	Owner string `json:"owner"`
+	// the contract's format: `"datacontract-spec"` (DCS) or `"odcs"`
+	Format string `json:"format"`
+	// the promised freshness (DCS `servicelevels.freshness`, ODCS `slaProperties` freshness, else latency); `""` when none
+	Freshness string `json:"freshness"`
+	// every field of every model, nested fields included
+	Fields []Field `json:"fields"`
+	// the line of the contract's id in the file
+	Line int `json:"line"`
+}
+
+// Field is one field of a Contract's model.
+type Field struct {
+	// the model (table, topic) it belongs to
+	Model string `json:"model"`
+	// the field's path, `model.field` (`model.parent.child` when nested)
+	Path string `json:"path"`
+	// its logical type, lower-cased
+	Type string `json:"type"`
+	// whether the field holds personal data (DCS `pii: true`; ODCS a `pii` custom property)
+	PII bool `json:"pii"`
+	// its classification as written (`""` when unclassified)
+	Classification string `json:"classification"`
+	// the line of the field in the contract
+	Line int `json:"line"`
 }
 
 // Kind says what a judged document is.
@@ -98,6 +187,42 @@ func (c Context) doc() map[string]any {
 	return map[string]any{
 		"path": c.Path, "kind": string(c.Kind), "base": c.Base,
 		"changes": changes, "consumers": consumers, "today": c.Today,
+		"product": c.Product.doc(), "contract": c.Contract.doc(),
+	}
+}
+
+func (p *Product) doc() any {
+	if p == nil {
+		return nil
+	}
+	ports := make([]any, len(p.OutputPorts))
+	for i, o := range p.OutputPorts {
+		ports[i] = map[string]any{
+			"name": o.Name, "type": o.Type, "location": o.Location, "contract": o.Contract, "contract_read": o.ContractRead,
+			"freshness": o.Freshness, "lifecycle": o.Lifecycle, "line": int64(o.Line),
+		}
+	}
+	return map[string]any{
+		"id": p.ID, "name": p.Name, "domain": p.Domain, "owner": p.Owner, "format": p.Format,
+		"lifecycle": p.Lifecycle, "freshness": p.Freshness, "contains_pii": p.ContainsPII,
+		"pii_fields": names(p.PIIFields), "residency": p.Residency, "output_ports": ports, "line": int64(p.Line),
+	}
+}
+
+func (c *Contract) doc() any {
+	if c == nil {
+		return nil
+	}
+	fields := make([]any, len(c.Fields))
+	for i, f := range c.Fields {
+		fields[i] = map[string]any{
+			"model": f.Model, "path": f.Path, "type": f.Type, "pii": f.PII,
+			"classification": f.Classification, "line": int64(f.Line),
+		}
+	}
+	return map[string]any{
+		"id": c.ID, "title": c.Title, "version": c.Version, "owner": c.Owner, "format": c.Format,
+		"freshness": c.Freshness, "fields": fields, "line": int64(c.Line),
 	}
 }
 

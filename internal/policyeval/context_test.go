@@ -31,6 +31,17 @@ func fullContext() Context {
 			Product: "finance.revenue", Owner: "team-finance", InputPort: "orders", Port: "iceberg-curated",
 			Fields: []string{"order_id", "currency"}, File: "finance/dataproduct.yaml",
 		}},
+		Product: &Product{
+			ID: "orders.order-events", Name: "order-events", Domain: "orders", Owner: "team-orders", Format: "native",
+			Lifecycle: "production", Freshness: "<= 15m", ContainsPII: true, PIIFields: []string{"customer_id"}, Residency: "EU",
+			OutputPorts: []Port{{Name: "iceberg-curated", Type: "iceberg", Location: "s3://eu-mesh/", Contract: "orders/c.yaml", ContractRead: true, Freshness: "15m", Lifecycle: "production", Line: 9}},
+			Line:        4,
+		},
+		Contract: &Contract{
+			ID: "orders.order-events", Title: "Orders", Version: "2.0.0", Owner: "team-orders", Format: "dcs", Freshness: "15m",
+			Fields: []Field{{Model: "order_event", Path: "order_event.customer_id", Type: "string", PII: true, Classification: "restricted", Line: 12}},
+			Line:   2,
+		},
 	}
 }
 
@@ -137,13 +148,36 @@ func contextDoc() (string, error) {
 	if err := docTable(&b, reflect.TypeFor[Context](), comments); err != nil {
 		return "", err
 	}
-	for _, f := range reflect.VisibleFields(reflect.TypeFor[Context]()) {
-		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
-			fmt.Fprintf(&b, "\nEach element of `%s`:\n\n", jsonName(f))
-			if err := docTable(&b, f.Type.Elem(), comments); err != nil {
-				return "", err
+	type nested struct {
+		path string
+		typ  reflect.Type
+		each bool
+	}
+	queue := []nested{}
+	add := func(prefix string, typ reflect.Type) {
+		for _, f := range reflect.VisibleFields(typ) {
+			t := f.Type
+			switch {
+			case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+				queue = append(queue, nested{prefix + jsonName(f), t.Elem(), true})
+			case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
+				queue = append(queue, nested{prefix + jsonName(f), t.Elem(), false})
 			}
 		}
+	}
+	add("", reflect.TypeFor[Context]())
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if n.each {
+			fmt.Fprintf(&b, "\nEach element of `%s`:\n\n", n.path)
+		} else {
+			fmt.Fprintf(&b, "\n`%s`:\n\n", n.path)
+		}
+		if err := docTable(&b, n.typ, comments); err != nil {
+			return "", err
+		}
+		add(n.path+".", n.typ)
 	}
 	return b.String(), nil
 }
@@ -174,6 +208,10 @@ func regoType(t reflect.Type) string {
 		return "number"
 	case reflect.Interface:
 		return "any"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Pointer:
+		return "object or null"
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Struct {
 			return "array of objects"

@@ -47,7 +47,7 @@ func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 
 	var out []Result
 	for i := range min(len(results), len(s.rules)) {
-		if results[i] == nil {
+		if results[i] == nil || !s.rules[i].documents.has(in.Context.Kind) {
 			continue
 		}
 		set, ok := results[i].Value.(ast.Set)

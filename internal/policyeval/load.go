@@ -186,9 +186,16 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 		return nil, err
 	}
 
+	route, err := routes(user)
+	if err != nil {
+		return nil, err
+	}
 	comp, err := buildCompanions(pf)
 	if err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	for _, r := range comp.rules {
+		r.documents = route[r.pkg]
 	}
 	all := maps.Clone(pf.modules)
 	maps.Copy(all, comp.modules)

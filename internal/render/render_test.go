@@ -77,3 +77,18 @@ func TestGitHubAnnotationsEscape(t *testing.T) {
 		}
 	}
 }
+
+// A report assembled by hand with no findings still gives scripts arrays.
+func TestJSONEmptyListsAreArrays(t *testing.T) {
+	r := &engine.Report{}
+	r.Finish()
+	var b bytes.Buffer
+	if err := JSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"findings": []`, `"impact": []`} {
+		if !strings.Contains(b.String(), key) {
+			t.Errorf("JSON lacks %s:\n%s", key, b.String())
+		}
+	}
+}
