@@ -19,7 +19,12 @@ import (
 // meshFiles is testdata/mesh as a snapshot, path -> bytes.
 func meshFiles(t testing.TB) map[string][]byte {
 	t.Helper()
-	dir := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
+	return dirFiles(t, filepath.Join(testutil.RepoRoot(t), "testdata", "mesh"))
+}
+
+// dirFiles is the files under dir, slash path -> bytes.
+func dirFiles(t testing.TB, dir string) map[string][]byte {
+	t.Helper()
 	out := map[string][]byte{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

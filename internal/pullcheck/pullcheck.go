@@ -212,14 +212,14 @@ func (c *checker) start(ctx context.Context, j *job) (done bool, err error) {
 
 // judge decides the conclusion and output of the check run.
 func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
-	files, err := j.cl.ChangedFiles(ctx, j.Owner, j.Repo, j.PR)
+	changed, err := changesOf(ctx, j)
 	if err != nil {
 		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
 	}
-	changes := make([]change, 0, len(files))
-	for _, f := range files {
-		changes = append(changes, change(f))
+	if changed.partial != "" {
+		return partialOutput(changed.partial), nil
 	}
+	changes := changed.changes
 	reg := &registryView{load: func() ([]store.RepoProducts, error) {
 		rs, err := c.store.ProductsByRepo(ctx, j.Installation)
 		if err == nil {
@@ -234,18 +234,19 @@ func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
 		}
 	}
 	if want.empty() {
-		j.log.Info("pullcheck: no data product file changed", slog.Int("files", len(files)))
-		return nothingChanged(len(files)), nil
+		j.log.Info("pullcheck: no data product file changed", slog.Int("files", len(changes)))
+		return nothingChanged(len(changes)), nil
 	}
 
 	f := newFetcher(j, c.limit)
+	f.seed(changed)
 	sides, err := f.gather(ctx, changes, want, reg)
 	if err != nil {
 		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
 	}
 	if len(sides.head) == 0 && len(sides.base) == 0 {
 		j.log.Info("pullcheck: the changed files belong to no data product", slog.Any("unexplained", want.unexplained))
-		return nothingChanged(len(files)), nil
+		return nothingChanged(len(changes)), nil
 	}
 	head, base, err := load(ctx, j, sides, f.baseRef())
 	if err != nil {

@@ -54,7 +54,12 @@ type env struct {
 // example mesh when registered is true, and the bundled policy.
 func newEnv(t *testing.T, registered bool) *env {
 	t.Helper()
-	f := ghfaketest.New(t, appID)
+	return newEnvOn(t, ghfaketest.New(t, appID), registered)
+}
+
+// newEnvOn is newEnv on a fake of the test's own.
+func newEnvOn(t *testing.T, f *ghfake.Fake, registered bool) *env {
+	t.Helper()
 	f.AddInstallation(inst, "acme")
 	r := f.AddRepo(inst, repo, "main")
 	meshDir := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
