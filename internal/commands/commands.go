@@ -224,7 +224,7 @@ func runRecheck(ctx context.Context, env Env, _ Invocation) (string, error) {
 	}
 	check := jobs.PullCheck{
 		Delivery: in.Delivery, Installation: in.Installation, Owner: in.Owner, Repo: in.Repo,
-		PR: in.Issue, HeadSHA: head, BaseSHA: pr.BaseSHA, BaseRef: pr.BaseRef,
+		PR: in.Issue, HeadSHA: head, BaseSHA: pr.BaseSHA, BaseRef: pr.BaseRef, Requested: true,
 	}
 	key := check.Key()
 	if err := env.Latest.SetLatest(ctx, key, head); err != nil {

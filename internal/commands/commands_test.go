@@ -227,7 +227,7 @@ func TestRecheckByWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := jobs.PullCheck{Delivery: c.Delivery, Installation: 7, Owner: "acme", Repo: "mesh", PR: prNumber,
-		HeadSHA: head, BaseSHA: e.repo.Branch("main"), BaseRef: "main"}
+		HeadSHA: head, BaseSHA: e.repo.Branch("main"), BaseRef: "main", Requested: true}
 	if l.Job.Kind != jobs.KindPullCheck.Name() || c != want || l.Job.Key != want.Key() || c.Delivery == "" {
 		t.Errorf("job %s key %q: %+v\nwant kind %s key %q: %+v", l.Job.Kind, l.Job.Key, c, jobs.KindPullCheck.Name(), want.Key(), want)
 	}

@@ -2,6 +2,7 @@ package ghfake
 
 import (
 	"encoding/base64"
+	"io"
 	"net/http"
 	"path"
 	"slices"
@@ -20,6 +21,7 @@ type Repo struct {
 	commits       map[string]*commit
 	trees         map[string]*tree
 	blobs         map[string][]byte
+	generated     map[string]Generated // blobs made up as they are read
 	pulls         map[int]*PullRequest
 	issues        map[int]bool
 	perms         map[string]string
@@ -83,7 +85,7 @@ func (r *Repo) File(ref, p string) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	return r.blobs[sha], true
+	return r.blobBytes(sha)
 }
 
 // OpenPullRequest opens pull request number from headBranch into baseBranch.
@@ -176,12 +178,13 @@ func (f *Fake) contentJSON(r *Repo, cm *commit, p, sha, typ string) obj {
 		"_links": obj{"self": self, "git": gitURL, "html": html},
 	}
 	if typ == "blob" {
-		b := r.blobs[sha]
-		o["size"] = len(b)
+		size := r.blobSize(sha)
+		o["size"] = size
 		o["download_url"] = f.web() + "/raw/" + r.fullName() + "/" + cm.sha + "/" + p
-		if len(b) > maxContentsSize {
+		if size > maxContentsSize {
 			o["content"], o["encoding"] = "", "none"
 		} else {
+			b, _ := r.blobBytes(sha)
 			o["content"], o["encoding"] = wrap60(base64.StdEncoding.EncodeToString(b)), "base64"
 		}
 	}
@@ -271,12 +274,19 @@ func (f *Fake) gitCommitJSON(r *Repo, cm *commit) obj {
 func (f *Fake) getBlob(c *call) {
 	r := c.repo
 	sha := c.r.PathValue("file_sha")
-	b, ok := r.blobs[sha]
+	accept := c.r.Header.Get("Accept")
+	if g, ok := r.generated[sha]; ok && strings.Contains(accept, ".raw") {
+		c.w.Header().Set("Content-Type", "application/vnd.github.raw")
+		c.w.Header().Set("Content-Length", strconv.FormatInt(g.Size, 10))
+		c.w.WriteHeader(http.StatusOK)
+		_, _ = io.Copy(c.w, g.reader())
+		return
+	}
+	b, ok := r.blobBytes(sha)
 	if !ok {
 		c.notFound()
 		return
 	}
-	accept := c.r.Header.Get("Accept")
 	if strings.Contains(accept, ".raw") {
 		c.w.Header().Set("Content-Type", "application/vnd.github.raw")
 		c.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
@@ -322,7 +332,7 @@ func (f *Fake) getTree(c *call) {
 			}
 			o := obj{"path": prefix + e.name, "mode": e.mode, "type": e.typ, "sha": e.sha}
 			if e.typ == "blob" {
-				o["size"] = len(r.blobs[e.sha])
+				o["size"] = r.blobSize(e.sha)
 				o["url"] = base + "/git/blobs/" + e.sha
 			} else {
 				o["url"] = base + "/git/trees/" + e.sha

@@ -42,6 +42,15 @@ type Installation interface {
 	// File returns a file's bytes at ref (best an exact commit SHA); a file
 	// absent at ref answers ErrNotFound.
 	File(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
+	// FileUpTo is File that refuses a file over limit bytes with a
+	// *TooLargeError, without downloading it.
+	FileUpTo(ctx context.Context, owner, repo, path, ref string, limit int64) ([]byte, error)
+	// TreeAt lists the tree of commit sha recursively in one call, and
+	// says when GitHub truncated it.
+	TreeAt(ctx context.Context, owner, repo, sha string) (Tree, error)
+	// MergeBase is the merge base of base and head (what a pull request's
+	// change is measured from).
+	MergeBase(ctx context.Context, owner, repo, base, head string) (string, error)
 	// Repositories lists every repository the installation can see, as
 	// owner/name.
 	Repositories(ctx context.Context) ([]string, error)

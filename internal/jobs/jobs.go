@@ -24,6 +24,10 @@ type PullCheck struct {
 	BaseRef      string `json:"base_ref,omitempty"`
 	// CheckRunID is set when GitHub asked to re-run an existing check run.
 	CheckRunID int64 `json:"check_run_id,omitempty"`
+	// Requested is set when someone asked for this check (/mesh recheck,
+	// GitHub's "Re-run all checks"): it runs even when the head was already
+	// judged with the same policy and registry.
+	Requested bool `json:"requested,omitempty"`
 }
 
 // LogAttrs identifies the check in logs.

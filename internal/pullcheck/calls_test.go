@@ -144,3 +144,18 @@ func (c recordingClient) CheckRuns(ctx context.Context, owner, repo, sha, name s
 	defer c.rec.end(c.rec.start())
 	return c.Installation.CheckRuns(ctx, owner, repo, sha, name)
 }
+
+func (c recordingClient) FileUpTo(ctx context.Context, owner, repo, path, ref string, limit int64) ([]byte, error) {
+	defer c.rec.end(c.rec.start())
+	return c.Installation.FileUpTo(ctx, owner, repo, path, ref, limit)
+}
+
+func (c recordingClient) TreeAt(ctx context.Context, owner, repo, sha string) (githubapp.Tree, error) {
+	defer c.rec.end(c.rec.start())
+	return c.Installation.TreeAt(ctx, owner, repo, sha)
+}
+
+func (c recordingClient) MergeBase(ctx context.Context, owner, repo, base, head string) (string, error) {
+	defer c.rec.end(c.rec.start())
+	return c.Installation.MergeBase(ctx, owner, repo, base, head)
+}

@@ -15,8 +15,11 @@ import (
 )
 
 // sides are the files of the two checkouts a check compares, by slash path.
+// Files over mesh.MaxFileBytes are not downloaded: baseBig and headBig hold
+// their sizes instead.
 type sides struct {
-	base, head map[string][]byte
+	base, head       map[string][]byte
+	baseBig, headBig map[string]int64
 }
 
 // fetcher fetches the versions of files a check needs, at exact SHAs, a
@@ -36,11 +39,15 @@ type fetcher struct {
 	touched  set
 	done     set // paths whose versions are in out
 	out      sides
+	// sizes are blob sizes by commit SHA and path, from the trees read so
+	// far: a file they say is too large is not asked for at all.
+	sizes map[string]map[string]int64
 }
 
 func newFetcher(j *job, limit int) *fetcher {
 	return &fetcher{j: j, limit: limit, baseSHA: j.BaseSHA, atHead: set{}, atBase: set{}, touched: set{}, done: set{},
-		out: sides{base: map[string][]byte{}, head: map[string][]byte{}}}
+		out:   sides{base: map[string][]byte{}, head: map[string][]byte{}, baseBig: map[string]int64{}, headBig: map[string]int64{}},
+		sizes: map[string]map[string]int64{}}
 }
 
 func (f *fetcher) fetched() int { return int(f.n.Load()) }
@@ -194,23 +201,31 @@ func (f *fetcher) fetch(ctx context.Context, paths []string) error {
 // versions fetches the base and head versions of p into out.
 func (f *fetcher) versions(ctx context.Context, p string) error {
 	if !f.touched[p] {
-		b, ok, err := f.file(ctx, p, f.j.HeadSHA)
+		b, big, ok, err := f.file(ctx, p, f.j.HeadSHA)
 		if err != nil || !ok {
 			return err
 		}
 		f.mu.Lock()
-		f.out.head[p], f.out.base[p] = b, b
+		if big != 0 {
+			f.out.headBig[p], f.out.baseBig[p] = big, big
+		} else {
+			f.out.head[p], f.out.base[p] = b, b
+		}
 		f.mu.Unlock()
 		return nil
 	}
 	if f.atHead[p] {
-		b, ok, err := f.file(ctx, p, f.j.HeadSHA)
+		b, big, ok, err := f.file(ctx, p, f.j.HeadSHA)
 		if err != nil {
 			return err
 		}
 		if ok {
 			f.mu.Lock()
-			f.out.head[p] = b
+			if big != 0 {
+				f.out.headBig[p] = big
+			} else {
+				f.out.head[p] = b
+			}
 			f.mu.Unlock()
 		}
 	}
@@ -219,30 +234,56 @@ func (f *fetcher) versions(ctx context.Context, p string) error {
 		if err != nil {
 			return err
 		}
-		b, ok, err := f.file(ctx, p, sha)
+		b, big, ok, err := f.file(ctx, p, sha)
 		if err != nil {
 			return err
 		}
 		if ok {
 			f.mu.Lock()
-			f.out.base[p] = b
+			if big != 0 {
+				f.out.baseBig[p] = big
+			} else {
+				f.out.base[p] = b
+			}
 			f.mu.Unlock()
 		}
 	}
 	return nil
 }
 
-// file fetches p at sha; ok is false when it does not exist there.
-func (f *fetcher) file(ctx context.Context, p, sha string) ([]byte, bool, error) {
-	f.n.Add(1)
-	b, err := f.j.cl.File(ctx, f.j.Owner, f.j.Repo, p, sha)
-	switch {
-	case errors.Is(err, githubapp.ErrNotFound):
-		return nil, false, nil
-	case err != nil:
-		return nil, false, err
+// file fetches p at sha; ok is false when it does not exist there. A file
+// over mesh.MaxFileBytes is not downloaded: big is its size (-1 when
+// GitHub did not say), from a tree already read or from the contents API.
+func (f *fetcher) file(ctx context.Context, p, sha string) (b []byte, big int64, ok bool, err error) {
+	f.mu.Lock()
+	size, known := f.sizes[sha][p]
+	f.mu.Unlock()
+	if known && size > mesh.MaxFileBytes {
+		return nil, size, true, nil
 	}
-	return b, true, nil
+	f.n.Add(1)
+	b, err = f.j.cl.FileUpTo(ctx, f.j.Owner, f.j.Repo, p, sha, mesh.MaxFileBytes)
+	var tl *githubapp.TooLargeError
+	switch {
+	case errors.As(err, &tl):
+		return nil, tl.Size, true, nil
+	case errors.Is(err, githubapp.ErrNotFound):
+		return nil, 0, false, nil
+	case err != nil:
+		return nil, 0, false, err
+	}
+	return b, 0, true, nil
+}
+
+// knowSizes records the blob sizes of a tree read at sha.
+func (f *fetcher) knowSizes(sha string, entries []githubapp.TreeEntry) {
+	m := make(map[string]int64, len(entries))
+	for _, e := range entries {
+		if e.Type == "blob" {
+			m[e.Path] = e.Size
+		}
+	}
+	f.sizes[sha] = m
 }
 
 // base is the base SHA: from the job, else from the pull request
@@ -280,6 +321,7 @@ func (f *fetcher) headTree(ctx context.Context) ([]string, error) {
 			f.tree = append(f.tree, e.Path)
 		}
 	}
+	f.knowSizes(f.j.HeadSHA, entries)
 	f.treeDone = true
 	return f.tree, nil
 }
@@ -287,21 +329,23 @@ func (f *fetcher) headTree(ctx context.Context) ([]string, error) {
 // load reads both checkouts; the base shares unchanged contracts with the
 // head.
 func load(ctx context.Context, j *job, s sides, baseSHA string) (head, base *mesh.Mesh, err error) {
-	hfs, err := memfs.New(s.head)
+	hfs, err := checkout(s.head, s.headBig)
 	if err != nil {
 		return nil, nil, fmt.Errorf("head files: %w", err)
 	}
-	bfs, err := memfs.New(s.base)
+	bfs, err := checkout(s.base, s.baseBig)
 	if err != nil {
 		return nil, nil, fmt.Errorf("base files: %w", err)
 	}
 	if head, err = mesh.Load(ctx, hfs); err != nil {
 		return nil, nil, fmt.Errorf("load head: %w", err)
 	}
+	withSizes(head, s.headBig)
 	head.Root = j.fullName() + "@" + j.HeadSHA
 	if base, err = mesh.LoadReusing(ctx, bfs, head); err != nil {
 		return nil, nil, fmt.Errorf("load base: %w", err)
 	}
+	withSizes(base, s.baseBig)
 	base.Root = j.fullName() + "@" + baseSHA
 	return head, base, nil
 }

@@ -108,6 +108,8 @@ type job struct {
 	cl      githubapp.Installation
 	log     *slog.Logger
 	runID   int64
+	policy  *policyeval.Set // read once per job
+	by      judgedBy
 }
 
 func (j *job) fullName() string { return j.Owner + "/" + j.Repo }
@@ -136,6 +138,12 @@ func (c *checker) handle(ctx context.Context, chk jobs.PullCheck, m jobs.Meta) e
 		return fmt.Errorf("check %s: installation client: %w", chk.Key(), err)
 	}
 	j := &job{PullCheck: chk, attempt: m.Attempt, cl: cl, log: log}
+	if err := c.versions(ctx, j); err != nil {
+		return err
+	}
+	if skip, err := c.replayed(ctx, j); err != nil || skip {
+		return err
+	}
 
 	done, err := c.start(ctx, j)
 	if err != nil {
@@ -187,7 +195,7 @@ func (c *checker) start(ctx context.Context, j *job) (done bool, err error) {
 			return false, fmt.Errorf("check %s: %w", j.Key(), err)
 		}
 		for _, r := range runs {
-			if r.ExternalID == j.Delivery && j.Delivery != "" {
+			if deliveryOf(r.ExternalID) == j.Delivery && j.Delivery != "" {
 				j.runID = r.ID
 				j.log.Info("pullcheck: retry, reusing the check run of this delivery", slog.Int64("check_run", j.runID), slog.Int("attempt", j.attempt))
 				return r.Completed, nil
@@ -197,7 +205,7 @@ func (c *checker) start(ctx context.Context, j *job) (done bool, err error) {
 	id, err := j.cl.CreateCheckRun(ctx, j.Owner, j.Repo, githubapp.NewCheckRun{
 		Name:       CheckName,
 		HeadSHA:    j.HeadSHA,
-		ExternalID: j.Delivery,
+		ExternalID: j.by.externalID(j.Delivery),
 		StartedAt:  c.now(),
 		Title:      "Checking data products",
 		Summary:    "meshbot is reading the descriptors and contracts this pull request changes.",
@@ -212,14 +220,14 @@ func (c *checker) start(ctx context.Context, j *job) (done bool, err error) {
 
 // judge decides the conclusion and output of the check run.
 func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
-	files, err := j.cl.ChangedFiles(ctx, j.Owner, j.Repo, j.PR)
+	changed, err := changesOf(ctx, j)
 	if err != nil {
 		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
 	}
-	changes := make([]change, 0, len(files))
-	for _, f := range files {
-		changes = append(changes, change(f))
+	if changed.partial != "" {
+		return partialOutput(changed.partial), nil
 	}
+	changes := changed.changes
 	reg := &registryView{load: func() ([]store.RepoProducts, error) {
 		rs, err := c.store.ProductsByRepo(ctx, j.Installation)
 		if err == nil {
@@ -234,18 +242,19 @@ func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
 		}
 	}
 	if want.empty() {
-		j.log.Info("pullcheck: no data product file changed", slog.Int("files", len(files)))
-		return nothingChanged(len(files)), nil
+		j.log.Info("pullcheck: no data product file changed", slog.Int("files", len(changes)))
+		return nothingChanged(len(changes)), nil
 	}
 
 	f := newFetcher(j, c.limit)
+	f.seed(changed)
 	sides, err := f.gather(ctx, changes, want, reg)
 	if err != nil {
 		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
 	}
 	if len(sides.head) == 0 && len(sides.base) == 0 {
 		j.log.Info("pullcheck: the changed files belong to no data product", slog.Any("unexplained", want.unexplained))
-		return nothingChanged(len(files)), nil
+		return nothingChanged(len(changes)), nil
 	}
 	head, base, err := load(ctx, j, sides, f.baseRef())
 	if err != nil {
@@ -256,9 +265,7 @@ func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
 		return checkrun.Output{}, fmt.Errorf("check %s: registry: %w", j.Key(), err)
 	}
 	req := engine.Request{Head: head, Base: base, Consumers: [][]*mesh.Product{consumers}, Today: c.now()}
-	if c.policy != nil {
-		req.Policy = c.policy.Load()
-	}
+	req.Policy = j.policy
 	rep, err := engine.Evaluate(ctx, req)
 	if err != nil {
 		return checkrun.Output{}, fmt.Errorf("check %s: evaluate: %w", j.Key(), err)

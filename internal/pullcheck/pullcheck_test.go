@@ -54,7 +54,12 @@ type env struct {
 // example mesh when registered is true, and the bundled policy.
 func newEnv(t *testing.T, registered bool) *env {
 	t.Helper()
-	f := ghfaketest.New(t, appID)
+	return newEnvOn(t, ghfaketest.New(t, appID), registered)
+}
+
+// newEnvOn is newEnv on a fake of the test's own.
+func newEnvOn(t *testing.T, f *ghfake.Fake, registered bool) *env {
+	t.Helper()
 	f.AddInstallation(inst, "acme")
 	r := f.AddRepo(inst, repo, "main")
 	meshDir := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
@@ -204,8 +209,8 @@ func TestFastPathNothingRelevant(t *testing.T) {
 	if run.Name != CheckName || run.Status != "completed" || run.Conclusion != "success" || run.Title != TitleNothingChanged {
 		t.Errorf("check run = %s %s %q %q", run.Name, run.Status, run.Conclusion, run.Title)
 	}
-	if run.ExternalID != c.Delivery {
-		t.Errorf("external_id = %q, want the delivery %q", run.ExternalID, c.Delivery)
+	if d, _, ok := parseExternalID(run.ExternalID); !ok || d != c.Delivery {
+		t.Errorf("external_id = %q, want the delivery %q and the versions", run.ExternalID, c.Delivery)
 	}
 	if run.Updates[0].Status != "in_progress" {
 		t.Errorf("created as %q, want in_progress", run.Updates[0].Status)

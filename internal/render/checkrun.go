@@ -12,6 +12,12 @@ import (
 // truncation note.
 const summaryBudget = 60000
 
+// MaxAnnotations bounds a check run's annotations. GitHub takes 50 per
+// request, so 10,000 findings would cost 200 requests (and GitHub shows
+// only some of them in the diff anyway); 1,000 is 20. Errors are annotated
+// first, then warnings, then notices; the summary counts the rest.
+const MaxAnnotations = 1000
+
 // CheckRun turns a report into a check run's output. Warnings make the run
 // neutral (it still passes branch protection) so they are seen; errors make
 // it fail.
@@ -23,11 +29,53 @@ func CheckRun(r *engine.Report) checkrun.Output {
 	case r.Checked.Warnings > 0:
 		out.Conclusion = checkrun.Neutral
 	}
-	out.Summary = checkRunSummary(r)
-	for _, f := range r.Findings {
+	annotated := byLevel(r.Findings)
+	if len(annotated) > MaxAnnotations {
+		annotated = annotated[:MaxAnnotations]
+	}
+	out.Summary = checkRunSummary(r, len(annotated))
+	for _, f := range annotated {
 		out.Annotations = append(out.Annotations, annotation(f))
 	}
 	return out
+}
+
+// byLevel orders findings errors first, then warnings, then notices,
+// keeping the report's order within a level.
+func byLevel(fs []engine.Finding) []engine.Finding {
+	out := make([]engine.Finding, 0, len(fs))
+	for _, l := range []engine.Level{engine.LevelError, engine.LevelWarning} {
+		for _, f := range fs {
+			if f.Level == l {
+				out = append(out, f)
+			}
+		}
+	}
+	for _, f := range fs {
+		if f.Level != engine.LevelError && f.Level != engine.LevelWarning {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// notAnnotated says which findings are not annotations, and where to see
+// them.
+func notAnnotated(r *engine.Report, annotated int) string {
+	left := byLevel(r.Findings)[annotated:]
+	var e, w, n int
+	for _, f := range left {
+		switch f.Level {
+		case engine.LevelError:
+			e++
+		case engine.LevelWarning:
+			w++
+		default:
+			n++
+		}
+	}
+	return fmt.Sprintf("\n_%d of the %d findings are not annotated (%d error(s), %d warning(s), %d notice(s)): a check run carries at most %d annotations, errors first. `meshbot check` on a checkout of this pull request shows every finding._\n",
+		len(left), len(r.Findings), e, w, n, MaxAnnotations)
 }
 
 // annotationLevel is a finding's level in GitHub's terms.
@@ -81,7 +129,7 @@ func annotation(f engine.Finding) checkrun.Annotation {
 
 var levelIcon = map[engine.Level]string{engine.LevelError: "❌", engine.LevelWarning: "⚠️", engine.LevelNotice: "ℹ️"}
 
-func checkRunSummary(r *engine.Report) string {
+func checkRunSummary(r *engine.Report, annotated int) string {
 	var b strings.Builder
 	if r.Checked.Changed == 0 && len(r.Findings) == 0 {
 		b.WriteString("No data product descriptor or contract changed in this pull request.\n")
@@ -97,6 +145,9 @@ func checkRunSummary(r *engine.Report) string {
 	}
 	b.WriteString("\n\n")
 	fmt.Fprintf(&b, "**%d** error(s), **%d** warning(s), **%d** notice(s).\n", r.Checked.Errors, r.Checked.Warnings, r.Checked.Notices)
+	if annotated < len(r.Findings) {
+		b.WriteString(notAnnotated(r, annotated))
+	}
 
 	var rows []string
 	for _, f := range r.Findings {
@@ -142,7 +193,7 @@ func checkRunSummary(r *engine.Report) string {
 func writeRows(b *strings.Builder, rows []string, what string) {
 	for i, row := range rows {
 		if b.Len()+len(row)+1 > summaryBudget {
-			fmt.Fprintf(b, "\n_… %d more %s not shown: the summary is limited to %d characters; every finding is also an annotation._\n", len(rows)-i, what, checkrun.MaxOutputChars)
+			fmt.Fprintf(b, "\n_… %d more %s not shown: the summary is limited to %d characters; `meshbot check` shows every finding._\n", len(rows)-i, what, checkrun.MaxOutputChars)
 			return
 		}
 		b.WriteString(row + "\n")

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -67,7 +68,56 @@ func TestCheckRunSummaryStaysUnderGitHubLimit(t *testing.T) {
 	if !strings.Contains(out.Summary, "more findings not shown") {
 		t.Fatal("truncation is not said")
 	}
-	if len(out.Annotations) != 3000 {
-		t.Fatalf("every finding must still be an annotation, got %d", len(out.Annotations))
+	if len(out.Annotations) != MaxAnnotations {
+		t.Fatalf("%d annotations, want the cap %d", len(out.Annotations), MaxAnnotations)
+	}
+}
+
+// TestCheckRunAnnotationsCapped: 10,001 findings make MaxAnnotations
+// annotations, errors first, then warnings, then notices, and the summary
+// says how many are not annotated and where to see them.
+func TestCheckRunAnnotationsCapped(t *testing.T) {
+	var fs []engine.Finding
+	levels := []engine.Level{engine.LevelNotice, engine.LevelWarning, engine.LevelError}
+	for i := range 10001 {
+		// Notices first in the file, so a cap that kept the report's order
+		// would annotate notices and drop errors.
+		l := levels[min(i/4000, 2)]
+		fs = append(fs, engine.Finding{Rule: "policy/x", Level: l, Pos: mesh.Pos{File: "p/dataproduct.yaml", Line: i + 1}, Message: "m"})
+	}
+	r := &engine.Report{Findings: fs, Checked: engine.Counts{Changed: 1}}
+	r.Finish()
+	out := CheckRun(r)
+	if len(out.Annotations) != MaxAnnotations {
+		t.Fatalf("%d annotations, want %d", len(out.Annotations), MaxAnnotations)
+	}
+	for i, a := range out.Annotations {
+		if a.Level != checkrun.LevelFailure {
+			t.Fatalf("annotation %d is %s; the %d errors come first", i, a.Level, r.Checked.Errors)
+		}
+	}
+	want := fmt.Sprintf("%d of the 10001 findings are not annotated (%d error(s), %d warning(s), %d notice(s))",
+		10001-MaxAnnotations, r.Checked.Errors-MaxAnnotations, r.Checked.Warnings, r.Checked.Notices)
+	if !strings.Contains(out.Summary, want) || !strings.Contains(out.Summary, "`meshbot check`") {
+		t.Errorf("summary lacks %q and the pointer to meshbot check:\n%.600s", want, out.Summary)
+	}
+	// Mixed levels under the cap: errors, then warnings, then notices.
+	small := []engine.Finding{
+		{Rule: "n", Level: engine.LevelNotice, Pos: mesh.Pos{File: "a", Line: 1}},
+		{Rule: "e", Level: engine.LevelError, Pos: mesh.Pos{File: "a", Line: 2}},
+		{Rule: "w", Level: engine.LevelWarning, Pos: mesh.Pos{File: "a", Line: 3}},
+	}
+	r = &engine.Report{Findings: small, Checked: engine.Counts{Changed: 1}}
+	r.Finish()
+	out = CheckRun(r)
+	var got []checkrun.Level
+	for _, a := range out.Annotations {
+		got = append(got, a.Level)
+	}
+	if fmt.Sprint(got) != fmt.Sprint([]checkrun.Level{checkrun.LevelFailure, checkrun.LevelWarning, checkrun.LevelNotice}) {
+		t.Errorf("levels %v, want failure, warning, notice", got)
+	}
+	if strings.Contains(out.Summary, "not annotated") {
+		t.Errorf("summary speaks of findings not annotated when all are")
 	}
 }

@@ -281,6 +281,7 @@ func (r *router) checkSuite(e *github.CheckSuiteEvent) error {
 		err := r.check(jobs.PullCheck{
 			Delivery: r.delivery, Installation: r.inst, Owner: owner, Repo: name,
 			PR: pr.GetNumber(), HeadSHA: cs.GetHeadSHA(), BaseSHA: pr.GetBase().GetSHA(), BaseRef: pr.GetBase().GetRef(),
+			Requested: e.GetAction() == "rerequested",
 		}, pr.GetHead().GetSHA() == cs.GetHeadSHA())
 		if err != nil {
 			return err

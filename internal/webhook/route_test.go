@@ -43,6 +43,7 @@ func TestRoute(t *testing.T) {
 	opened := check(2, prHead)
 	suite := check(2, prHead)
 	suite.Installation = 957387
+	suite.Requested = true // "Re-run all checks"
 	staleSuite := suite
 	staleSuite.HeadSHA = oldHead
 	run := jobs.PullCheck{Delivery: d, Installation: 1, Owner: "github", Repo: "hello-world",

@@ -47,7 +47,15 @@ func Spec(t testing.TB) []byte {
 // t fails then if GitHub would have refused any request body the App sent.
 func New(t testing.TB, appID int64) *ghfake.Fake {
 	t.Helper()
-	f := ghfake.New(ghfake.Options{Spec: Spec(t), AppID: appID, PublicKey: &Key().PublicKey})
+	return NewWith(t, appID, ghfake.Options{})
+}
+
+// NewWith is New with the rest of opts (Spec, AppID and PublicKey are set
+// here).
+func NewWith(t testing.TB, appID int64, opts ghfake.Options) *ghfake.Fake {
+	t.Helper()
+	opts.Spec, opts.AppID, opts.PublicKey = Spec(t), appID, &Key().PublicKey
+	f := ghfake.New(opts)
 	t.Cleanup(f.Close)
 	t.Cleanup(func() {
 		if v := f.Violations(); len(v) > 0 {
