@@ -166,6 +166,7 @@ type Fake struct {
 	violations    []string
 	failures      []failure
 	rateUsed      int
+	hooks         hooks // the App webhook's deliveries (deliveries.go)
 }
 
 // New starts a fake. It panics when opts.Spec is missing or unusable, which
