@@ -129,6 +129,9 @@ func New(gh githubapp.Hooks, st Store, opts Options) (*Sweeper, error) {
 	return &Sweeper{gh: gh, st: st, opts: opts, log: opts.Logger.With(slog.String("component", "redeliver"))}, nil
 }
 
+// Period is how often Run should be ticked.
+func (s *Sweeper) Period() time.Duration { return s.opts.Period }
+
 // Report is what one sweep did.
 type Report struct {
 	// Skipped: another replica holds this period's sweep.
