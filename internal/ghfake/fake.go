@@ -157,6 +157,7 @@ type Fake struct {
 	mu            sync.Mutex
 	clock         int64 // advances per commit so commit times are deterministic
 	nextID        int64
+	hooks         hooks // the App webhook's deliveries (deliveries.go)
 	installations map[int64]*installation
 	repos         map[string]*Repo
 	tokens        map[string]*token
@@ -166,7 +167,6 @@ type Fake struct {
 	violations    []string
 	failures      []failure
 	rateUsed      int
-	hooks         hooks // the App webhook's deliveries (deliveries.go)
 }
 
 // New starts a fake. It panics when opts.Spec is missing or unusable, which
