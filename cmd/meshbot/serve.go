@@ -110,6 +110,10 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 			return err
 		}
 	}
+	sweeper, err := recovery(cfg, st, log)
+	if err != nil {
+		return err
+	}
 	router, err := routes(cfg, st, pol, m, log)
 	if err != nil {
 		return err
@@ -133,6 +137,15 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	})
 	poolErr := make(chan error, 1)
 	go func() { poolErr <- pool.Run(poolCtx) }()
+	sweepDone := make(chan struct{})
+	if sweeper != nil {
+		// On start, then once per period across the replicas.
+		tick := time.NewTicker(sweeper.Period())
+		defer tick.Stop()
+		go func() { defer close(sweepDone); sweeper.Run(poolCtx, tick.C) }()
+	} else {
+		close(sweepDone)
+	}
 
 	var runErr error
 	select {
@@ -144,7 +157,9 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 		runErr = fmt.Errorf("worker pool: %w", err)
 		poolErr <- err
 	}
-	return shutdown(srv, st, stopPool, poolErr, runErr, log)
+	err = shutdown(srv, st, stopPool, poolErr, runErr, log)
+	<-sweepDone // stopPool ended it; the caller closes st next
+	return err
 }
 
 // shutdown stops the HTTP server (deliveries in flight are answered), lets

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -20,6 +21,7 @@ import (
 	"github.com/meshbot/meshbot/internal/metrics"
 	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/pullcheck"
+	"github.com/meshbot/meshbot/internal/redeliver"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/webhook"
 )
@@ -135,4 +137,24 @@ func noApp[P jobs.Payload](log *slog.Logger, k jobs.Kind[P]) jobs.Handler[P] {
 		log.Error("job needs GitHub but no GitHub App is configured: set GITHUB_APP_ID, GITHUB_PRIVATE_KEY(_FILE) and GITHUB_WEBHOOK_SECRET", "job", m.ID, "kind", k.Name())
 		return store.Permanent(errors.New("no GitHub App configured"))
 	}
+}
+
+// recovery is the sweep that brings back deliveries GitHub could not hand
+// over while no replica was up, and checks open pull requests left without
+// a check run (internal/redeliver); nil without a GitHub App.
+func recovery(cfg *config.Config, st store.Store, log *slog.Logger) (*redeliver.Sweeper, error) {
+	if !cfg.HasApp() {
+		return nil, nil
+	}
+	app, err := githubapp.NewApp(githubapp.Config{AppID: cfg.AppID, PrivateKey: cfg.PrivateKey, BaseURL: cfg.APIURL, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("GitHub App %d (key from %s): %w", cfg.AppID, cfg.KeySource, err)
+	}
+	host, _ := os.Hostname()
+	return redeliver.New(app, st, redeliver.Options{
+		Holder:    fmt.Sprintf("%s-%d", host, os.Getpid()),
+		CheckName: pullcheck.CheckName,
+		DedupTTL:  webhook.DefaultDedupTTL,
+		Logger:    log,
+	})
 }

@@ -164,6 +164,7 @@ type Fake struct {
 	mu            sync.Mutex
 	clock         int64 // advances per commit so commit times are deterministic
 	nextID        int64
+	hooks         hooks // the App webhook's deliveries (deliveries.go)
 	installations map[int64]*installation
 	repos         map[string]*Repo
 	tokens        map[string]*token

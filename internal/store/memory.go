@@ -34,6 +34,7 @@ type memory struct {
 	latest   map[string]memLatest
 	repos    map[int64]map[string][]*mesh.Product
 	versions map[int64]uint64
+	marks    map[string]memMark // Marks: "mark:"+name and "lease:"+name
 }
 
 type memEntry struct {

@@ -177,6 +177,7 @@ type Store interface {
 	Dedup
 	Latest
 	Registry
+	Marks
 	Ping(ctx context.Context) error
 	Close() error
 	Kind() string // "redis" or "memory"
