@@ -75,7 +75,19 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 func problemFindings(req Request) []Finding {
 	out := make([]Finding, 0, len(req.Head.Problems)+len(req.ConsumerProblems))
 	for _, p := range req.Head.Problems {
-		out = append(out, problemFinding(p, LevelError))
+		level := LevelError
+		if p.Notice {
+			// Read in full (a newer version of a known standard, read with
+			// the closest schema): worth a mention, never a failed check.
+			level = LevelNotice
+		}
+		out = append(out, problemFinding(p, level))
+	}
+	// A port naming a contract id that no contract here carries is told
+	// from the head alone, without --base: the contract may live in
+	// another repository, so it is a notice.
+	for _, p := range mesh.DanglingContractIDs(req.Head) {
+		out = append(out, problemFinding(p, LevelNotice))
 	}
 	for _, p := range req.ConsumerProblems {
 		out = append(out, problemFinding(p, LevelNotice))
@@ -87,6 +99,9 @@ func problemFindings(req Request) []Finding {
 func changeFindings(req Request, graph *impact.Graph, changes []compat.Change) []Finding {
 	broken := map[string]bool{}
 	for _, p := range req.Head.Problems {
+		if p.Notice {
+			continue // read in full: its changes are judged
+		}
 		broken[p.Pos.File] = true
 	}
 	var found []Finding
