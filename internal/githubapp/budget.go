@@ -72,7 +72,7 @@ func (b *Budgets) Snapshot() []Budget {
 // installation's jobs waiting for the reset until the reset passes.
 func (b *Budgets) JobWaiting(err error) {
 	var rl *RateLimitError
-	if !errors.As(err, &rl) || rl.Installation == 0 || rl.Secondary {
+	if b == nil || !errors.As(err, &rl) || rl.Installation == 0 || rl.Secondary {
 		return
 	}
 	b.mu.Lock()

@@ -3,6 +3,8 @@ package worker
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
 	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
+	"github.com/meshbot/meshbot/internal/metrics"
 	"github.com/meshbot/meshbot/internal/pullcheck"
 	"github.com/meshbot/meshbot/internal/store"
 )
@@ -88,14 +91,15 @@ func testRateLimitExhaustion(t *testing.T, b backend) {
 	attempts := map[string][]int{}
 	check := pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Logger: quiet()})
 	reg := jobs.NewRegistry()
-	jobs.Register(reg, jobs.KindPullCheck, func(ctx context.Context, c jobs.PullCheck, meta jobs.Meta) error {
+	met := metrics.New(st, quiet())
+	met.WatchBudgets(budgets)
+	jobs.Register(reg, jobs.KindPullCheck, met.CountedCheck(budgets, func(ctx context.Context, c jobs.PullCheck, meta jobs.Meta) error {
 		mu.Lock()
 		attempts[c.Delivery] = append(attempts[c.Delivery], meta.Attempt)
 		mu.Unlock()
 		return check(ctx, c, meta)
-	})
+	}))
 	po := poolOpts()
-	po.Deferred = func(_ string, _ time.Time, err error) { budgets.JobWaiting(err) }
 	stop := start(t, New(st, reg, po))
 	defer stop()
 
@@ -163,6 +167,21 @@ func testRateLimitExhaustion(t *testing.T, b backend) {
 	if dead, _ := st.DeadLetters(context.Background(), 100); len(dead) != 0 {
 		t.Fatalf("%d jobs dead-lettered while the budget was spent: %+v", len(dead), dead[0])
 	}
+	text := scrape(t, met)
+	for _, want := range []string{
+		fmt.Sprintf(`meshbot_github_rate_limit_remaining{installation="%d"} 0`, limited),
+		fmt.Sprintf(`meshbot_github_jobs_waiting_reset{installation="%d"} %d`, limited, n),
+		fmt.Sprintf(`meshbot_github_rate_limit_reset_timestamp_seconds{installation="%d"} %s`, limited, strconv.FormatFloat(float64(reset.Unix()), 'g', -1, 64)),
+		fmt.Sprintf(`meshbot_github_api_calls_refused_total{installation="%d"} `, limited),
+		// Each served check changes only a README: create the run, list
+		// the files, complete it.
+		fmt.Sprintf(`meshbot_github_calls_per_check_sum{installation="%d"} %d`, served, 3*m),
+		fmt.Sprintf(`meshbot_github_calls_per_check_count{installation="%d"} %d`, served, m),
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 
 	clk.Advance(time.Minute + time.Second)
 	waitFor(t, "every check after the reset", func() bool {
@@ -186,8 +205,25 @@ func testRateLimitExhaustion(t *testing.T, b backend) {
 	if dead, _ := st.DeadLetters(context.Background(), 100); len(dead) != 0 {
 		t.Errorf("%d jobs dead-lettered", len(dead))
 	}
+	text = scrape(t, met)
+	if want := fmt.Sprintf(`meshbot_github_calls_per_check_sum{installation="%d"} %d`, limited, 3*n); !strings.Contains(text, want) {
+		t.Errorf("/metrics lacks %q", want)
+	}
+	if want := fmt.Sprintf(`meshbot_github_jobs_waiting_reset{installation="%d"} 0`, limited); !strings.Contains(text, want) {
+		t.Errorf("/metrics lacks %q after the reset", want)
+	}
 	t.Logf("%s: accepted %d+%d, completed %d+%d; %d requests reached the limited installation before its reset",
 		b.name, n, m, completed("acme"), completed("beta"), before)
+}
+
+func scrape(t *testing.T, m *metrics.Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		t.Fatalf("scrape: %d", rec.Code)
+	}
+	return rec.Body.String()
 }
 
 // waitFor polls cond until it holds; the test's own deadline bounds it.

@@ -48,9 +48,6 @@ type Options struct {
 	// Observe, when set, is told about every job the pool ran: its kind, how
 	// long the handler took and its error (nil on success). It feeds metrics.
 	Observe func(kind string, d time.Duration, err error)
-	// Deferred, when set, is told about every job deferred to a later time
-	// (err has a RetryAt), after the queue took it back.
-	Deferred func(kind string, until time.Time, err error)
 }
 
 // retryAter is an error that knows when its work may be tried again.
@@ -239,9 +236,7 @@ func (p *Pool) run(hard context.Context, log *slog.Logger, l *store.Lease) {
 	default:
 		if until, ok := deferral(err); ok {
 			log.Warn("worker: job deferred, its attempt not spent", slog.Duration("took", d), slog.Any("err", err), slog.Time("until", until))
-			if p.deferJob(log, l, until) && p.opts.Deferred != nil {
-				p.opts.Deferred(l.Job.Kind, until, err)
-			}
+			p.deferJob(log, l, until)
 			return
 		}
 		log.Warn("worker: job failed", slog.Duration("took", d), slog.Any("err", err), slog.Bool("permanent", store.IsPermanent(err)))
@@ -250,10 +245,9 @@ func (p *Pool) run(hard context.Context, log *slog.Logger, l *store.Lease) {
 }
 
 // deferJob hands the job back to the queue until the given time, retrying
-// while the store is unreachable like settle; it reports whether the queue
-// took it.
-func (p *Pool) deferJob(log *slog.Logger, l *store.Lease, until time.Time) bool {
-	return p.retryStore(log, func(ctx context.Context) error { return p.q.Defer(ctx, l, until) })
+// while the store is unreachable like settle.
+func (p *Pool) deferJob(log *slog.Logger, l *store.Lease, until time.Time) {
+	p.retryStore(log, func(ctx context.Context) error { return p.q.Defer(ctx, l, until) })
 }
 
 // call runs h, turning a panic into a permanent failure: a job that panics
@@ -307,28 +301,28 @@ func (p *Pool) settle(log *slog.Logger, l *store.Lease, cause error) {
 }
 
 // retryStore runs op (Ack, Fail or Defer) until it succeeds, the lease is
-// lost, the store is closed or settleTimeout passes; it reports success.
-func (p *Pool) retryStore(log *slog.Logger, op func(ctx context.Context) error) bool {
+// lost, the store is closed or settleTimeout passes.
+func (p *Pool) retryStore(log *slog.Logger, op func(ctx context.Context) error) {
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
 		err := op(ctx)
 		switch {
 		case err == nil:
-			return true
+			return
 		case errors.Is(err, store.ErrLeaseLost):
 			log.Warn("worker: lease lost before the job was settled; its new worker decides", slog.Any("err", err))
-			return false
+			return
 		case errors.Is(err, store.ErrClosed):
 			log.Error("worker: store closed before the job was settled; it will be redelivered", slog.Any("err", err))
-			return false
+			return
 		}
 		wait := min(50*time.Millisecond<<min(attempt, 6), 2*time.Second)
 		log.Warn("worker: settling the job failed, retrying", slog.Any("err", err), slog.Duration("in", wait))
 		select {
 		case <-ctx.Done():
 			log.Error("worker: could not settle the job; it will be redelivered after its lease expires", slog.Any("err", err))
-			return false
+			return
 		case <-time.After(wait):
 		}
 	}
