@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/meshbot/meshbot/internal/checkrun"
+	"github.com/meshbot/meshbot/internal/engine"
 	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/policyeval"
@@ -112,7 +113,9 @@ func TestRateLimitOnLastAttemptLeavesTheRunToTheReset(t *testing.T) {
 	}
 }
 
-func TestPolicyTimeoutCompletesTheCheckRun(t *testing.T) {
+// A policy cut off by its time bound is a finding in a completed check,
+// not a job error.
+func TestPolicyTimeoutIsAFinding(t *testing.T) {
 	e := newEnv(t, true)
 	slow := fstest.MapFS{"slow.rego": &fstest.MapFile{Data: []byte(`package slow
 deny contains "big" if {
@@ -127,9 +130,14 @@ deny contains "big" if {
 	deps := e.deps
 	deps.Policy = policyeval.NewSwappable(pol)
 	c := e.scenario("clean-change", 5)
-	err = e.runLease(New(deps), c, 1, false)
-	if !store.IsPermanent(err) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want a permanent policy timeout", err)
+	if err := e.runLease(New(deps), c, 1, false); err != nil {
+		t.Fatalf("a policy timeout failed the job: %v", err)
 	}
-	e.wantUnfinished(c.HeadSHA, "time bound", "stopped after")
+	run := e.only(c.HeadSHA)
+	if run.Status != "completed" || run.Conclusion != string(checkrun.Failure) {
+		t.Errorf("check run = %s %s %q, want completed failure", run.Status, run.Conclusion, run.Title)
+	}
+	if !strings.Contains(run.Summary+run.Text, engine.RulePolicyTimeout) {
+		t.Errorf("the check run does not name the finding %s:\n%s\n%s", engine.RulePolicyTimeout, run.Summary, run.Text)
+	}
 }
