@@ -106,7 +106,7 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	m.SetPolicy(pol.Load().Version(), policySource(cfg))
 	handlers := deps.Jobs
 	if handlers == nil {
-		if handlers, err = jobHandlers(cfg, st, pol, log); err != nil {
+		if handlers, err = jobHandlers(cfg, st, pol, m, log); err != nil {
 			return err
 		}
 	}

@@ -109,7 +109,10 @@ func logListening(cfg *config.Config, st store.Store, addr net.Addr, log *slog.L
 // jobHandlers are the handlers of every job kind. Without a GitHub App each
 // fails permanently with a message saying so, so the job is dead-lettered
 // (visible in logs and metrics) instead of retried for nothing.
-func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, log *slog.Logger) (*jobs.Registry, error) {
+//
+// Each installation's rate limit, the jobs waiting for its reset and the
+// API calls per check go to m (/metrics).
+func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, m *metrics.Metrics, log *slog.Logger) (*jobs.Registry, error) {
 	reg := jobs.NewRegistry()
 	if !cfg.HasApp() {
 		log.Warn("no GitHub App configured (GITHUB_APP_ID): deliveries are accepted, but every job that needs GitHub fails; see README \"Installing the GitHub App\"")
@@ -119,15 +122,17 @@ func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, 
 		jobs.Register(reg, jobs.KindCommand, noApp[jobs.Command](log, jobs.KindCommand))
 		return reg, nil
 	}
-	app, err := githubapp.NewApp(githubapp.Config{AppID: cfg.AppID, PrivateKey: cfg.PrivateKey, BaseURL: cfg.APIURL, Logger: log})
+	budgets := githubapp.NewBudgets(nil)
+	app, err := githubapp.NewApp(githubapp.Config{AppID: cfg.AppID, PrivateKey: cfg.PrivateKey, BaseURL: cfg.APIURL, Logger: log, Budgets: budgets})
 	if err != nil {
 		return nil, fmt.Errorf("GitHub App %d (key from %s): %w", cfg.AppID, cfg.KeySource, err)
 	}
+	m.WatchBudgets(budgets)
 	ix := index.NewIndexer(index.Deps{GitHub: app, Registry: st, Queue: st, Logger: log})
-	jobs.Register(reg, jobs.KindPullCheck, pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log}))
-	jobs.Register(reg, jobs.KindIndex, ix.HandleIndex)
-	jobs.Register(reg, jobs.KindPurge, ix.HandlePurge)
-	jobs.Register(reg, jobs.KindCommand, commands.New(commands.Deps{GitHub: app, Queue: st, Latest: st, Logger: log}))
+	jobs.Register(reg, jobs.KindPullCheck, m.CountedCheck(budgets, pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log})))
+	jobs.Register(reg, jobs.KindIndex, metrics.Waiting(budgets, ix.HandleIndex))
+	jobs.Register(reg, jobs.KindPurge, metrics.Waiting(budgets, ix.HandlePurge))
+	jobs.Register(reg, jobs.KindCommand, metrics.Waiting(budgets, commands.New(commands.Deps{GitHub: app, Queue: st, Latest: st, Logger: log})))
 	return reg, nil
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -92,15 +93,29 @@ func evalPolicy(ctx context.Context, req Request, g *impact.Graph, changes []com
 	return out, nil
 }
 
+// RulePolicyTimeout is the finding of a document the policy could not
+// judge within Options.Timeout.
+const RulePolicyTimeout = "policy/timeout"
+
 // evalOne judges one document with its context.
 func (ps policyScope) evalOne(ctx context.Context, j policyJob, pc policyeval.Context) ([]Finding, error) {
 	res, err := ps.req.Policy.Eval(ctx, policyeval.Input{Doc: j.doc, Context: pc})
-	if err != nil {
-		return nil, fmt.Errorf("evaluate policy on %s: %w", j.doc.Path, err)
-	}
 	product := ""
 	if j.prod != nil {
 		product = j.prod.ID()
+	}
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		// The policy's own time bound cut it off: the same policy on the
+		// same document would be cut off again, so this is a verdict on
+		// the document (a finding), not a failure to retry.
+		return []Finding{{Rule: RulePolicyTimeout, Source: SourcePolicy, Level: LevelError, Product: product,
+			Pos:     mesh.Pos{File: j.doc.Path, Line: 1},
+			Title:   "Policy evaluation timed out",
+			Message: fmt.Sprintf("The data-mesh policy did not finish judging %s within its time bound, so this document has no policy verdict (%v).", j.doc.Path, err),
+			Help:    "Ask the policy's owners to make the policy cheaper or raise its time bound, then comment /mesh recheck."}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("evaluate policy on %s: %w", j.doc.Path, err)
 	}
 	out := make([]Finding, 0, len(res))
 	for _, r := range res {

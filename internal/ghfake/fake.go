@@ -176,8 +176,10 @@ type Fake struct {
 	nextFailure   int
 	rateUsed      int
 
-	reqMu    sync.Mutex // guards requests; see middleware
-	requests []Request
+	reqMu     sync.Mutex // guards requests; see middleware
+	requests  []Request
+	exhausted map[int64]time.Time // installation -> when its spent primary rate limit resets
+	now       func() time.Time    // the clock exhausted limits reset by
 }
 
 // New starts a fake. It panics when opts.Spec is missing or unusable, which
@@ -206,6 +208,8 @@ func New(opts Options) *Fake {
 		tokens:        map[string]*token{},
 		checkRuns:     map[int64]*checkRunState{},
 		comments:      map[int64]*comment{},
+		exhausted:     map[int64]time.Time{},
+		now:           time.Now,
 	}
 	api := http.NewServeMux()
 	if err := f.routes(api); err != nil {
@@ -404,6 +408,42 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (Flush).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// ExhaustRateLimit spends the installation's primary rate limit until
+// reset: every request with one of its tokens is refused as GitHub does
+// (403, X-RateLimit-Remaining: 0, X-RateLimit-Reset) until the fake's clock
+// (SetClock) reaches reset.
+func (f *Fake) ExhaustRateLimit(installation int64, reset time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.exhausted[installation] = reset
+}
+
+// SetClock replaces the clock exhausted rate limits reset by (default
+// time.Now), so a test sees an hour's reset without waiting for it.
+func (f *Fake) SetClock(now func() time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = now
+}
+
+// spentUntil is the reset of the exhausted rate limit of the installation
+// whose token authorizes r, if any. The caller holds mu.
+func (f *Fake) spentUntil(r *http.Request) (time.Time, bool) {
+	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "token") && !strings.EqualFold(scheme, "Bearer") {
+		return time.Time{}, false
+	}
+	t := f.tokens[cred]
+	if t == nil {
+		return time.Time{}, false
+	}
+	reset, ok := f.exhausted[t.installation]
+	if !ok || !f.now().Before(reset) {
+		return time.Time{}, false
+	}
+	return reset, true
+}
+
 // middleware records every request, injects failures and sets the
 // rate-limit headers GitHub sends on every answer.
 func (f *Fake) middleware(next http.Handler) http.Handler {
@@ -430,6 +470,7 @@ func (f *Fake) middleware(next http.Handler) http.Handler {
 				fail = &failure{status: pf.status}
 			}
 		}
+		reset, spent := f.spentUntil(r)
 		f.mu.Unlock()
 		h := sw.Header()
 		h.Set("X-GitHub-Media-Type", "github.v3; format=json")
@@ -439,6 +480,12 @@ func (f *Fake) middleware(next http.Handler) http.Handler {
 		h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
 		h.Set("X-RateLimit-Used", strconv.Itoa(used%5000))
 		h.Set("X-RateLimit-Resource", "core")
+		if spent {
+			fail = &failure{status: http.StatusForbidden, headers: http.Header{
+				"X-Ratelimit-Remaining": {"0"},
+				"X-Ratelimit-Reset":     {strconv.FormatInt(reset.Unix(), 10)},
+			}}
+		}
 		if fail != nil {
 			_, _ = io.Copy(io.Discard, r.Body)
 			for k, vs := range fail.headers {

@@ -43,6 +43,9 @@ type Config struct {
 	// returned as *RateLimitError instead of blocking.
 	RetryBaseDelay time.Duration
 	MaxWait        time.Duration
+	// Budgets records each installation's rate limit and calls; nil makes
+	// one on time.Now. Pass one to read it (metrics) or to fix its clock.
+	Budgets *Budgets
 }
 
 // App is the GitHub App, meshbot's Clients: it mints the installation
@@ -55,6 +58,9 @@ type App struct {
 	base  *url.URL
 	rt    http.RoundTripper
 	log   *slog.Logger
+	// budgets is shared by the installation clients, which consult it
+	// before every request.
+	budgets *Budgets
 	// Installation clients are few (one per installation of the App) and
 	// each carries its cached token, so they are kept for the process.
 	clients sync.Map // int64 -> *client
@@ -93,7 +99,11 @@ func NewApp(cfg Config) (*App, error) {
 		baseDelay: orDefault(cfg.RetryBaseDelay, 500*time.Millisecond),
 		maxWait:   orDefault(cfg.MaxWait, 60*time.Second),
 	}
-	return &App{appID: cfg.AppID, key: key, base: base, rt: rt, log: log}, nil
+	budgets := cfg.Budgets
+	if budgets == nil {
+		budgets = NewBudgets(nil)
+	}
+	return &App{appID: cfg.AppID, key: key, base: base, rt: rt, log: log, budgets: budgets}, nil
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -158,6 +168,9 @@ func newGH(hc *http.Client, base *url.URL) *github.Client {
 	return c
 }
 
+// Budgets is the record of the installations' rate limits and calls.
+func (a *App) Budgets() *Budgets { return a.budgets }
+
 // Installation returns the client of an installation; the same one (and so
 // the same cached token) for the same id.
 func (a *App) Installation(id int64) (Installation, error) {
@@ -168,7 +181,8 @@ func (a *App) Installation(id int64) (Installation, error) {
 		return c.(*client), nil
 	}
 	itr := ghinstallation.NewFromAppsTransport(a.appsTransport(), id)
-	c := &client{gh: newGH(&http.Client{Transport: itr}, a.base), log: a.log.With(slog.Int64("installation", id))}
+	bt := &budgetTransport{id: id, b: a.budgets, next: itr}
+	c := &client{gh: newGH(&http.Client{Transport: bt}, a.base), log: a.log.With(slog.Int64("installation", id))}
 	actual, _ := a.clients.LoadOrStore(id, c)
 	return actual.(*client), nil
 }

@@ -17,10 +17,14 @@ import (
 // wait is longer than the client is willing to block: whoever owns the work
 // should put it back and try again after Reset.
 type RateLimitError struct {
-	Reset     time.Time
-	Secondary bool // a secondary (abuse) limit rather than the hourly quota
-	Method    string
-	URL       string
+	Reset        time.Time
+	Secondary    bool  // a secondary (abuse) limit rather than the hourly quota
+	Installation int64 // whose budget; 0 for the App's own calls
+	// Local is set when the request was not sent: an earlier answer said
+	// the installation's budget is spent until Reset (Budgets).
+	Local  bool
+	Method string
+	URL    string
 }
 
 func (e *RateLimitError) Error() string {
@@ -28,8 +32,17 @@ func (e *RateLimitError) Error() string {
 	if e.Secondary {
 		kind = "secondary"
 	}
-	return fmt.Sprintf("github %s rate limit on %s %s: retry after %s", kind, e.Method, e.URL, e.Reset.UTC().Format(time.RFC3339))
+	how := ""
+	if e.Local {
+		how = " (not sent: the installation's budget is spent)"
+	}
+	return fmt.Sprintf("github %s rate limit on %s %s%s: retry after %s", kind, e.Method, e.URL, how, e.Reset.UTC().Format(time.RFC3339))
 }
+
+// RetryAt is when the work may be tried again. The worker defers a job
+// whose error has it, without spending one of the job's attempts: a spent
+// rate limit is nobody's fault and ends at a known time.
+func (e *RateLimitError) RetryAt() time.Time { return e.Reset }
 
 // retryTransport sits under ghinstallation, so installation-token requests
 // are retried like every other call.

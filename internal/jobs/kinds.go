@@ -46,6 +46,9 @@ func (k Kind[P]) New(id, key string, p P) (store.Job, error) {
 type Meta struct {
 	ID      string
 	Attempt int // 1 on the first run
+	// Last is set on the job's last attempt: a failure now dead-letters it,
+	// so the handler should leave a result behind that says so.
+	Last bool
 }
 
 // Handler performs one kind of job. Returning an error makes the queue retry
@@ -59,23 +62,23 @@ var ErrUnknownKind = errors.New("unknown job kind")
 
 // Registry maps the kinds the worker runs to their handlers.
 type Registry struct {
-	kinds map[string]func(store.Job) (Decoded, error)
+	kinds map[string]func(store.Job, bool) (Decoded, error)
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{kinds: map[string]func(store.Job) (Decoded, error){}}
+	return &Registry{kinds: map[string]func(store.Job, bool) (Decoded, error){}}
 }
 
 // Register makes r run h for jobs of kind k; a second registration of the
 // same kind replaces the first.
 func Register[P Payload](r *Registry, k Kind[P], h Handler[P]) {
-	r.kinds[k.name] = func(j store.Job) (Decoded, error) {
+	r.kinds[k.name] = func(j store.Job, last bool) (Decoded, error) {
 		var p P
 		if err := json.Unmarshal(j.Payload, &p); err != nil {
 			return Decoded{}, store.Permanent(fmt.Errorf("decode %s job %s: %w", j.Kind, j.ID, err))
 		}
-		m := Meta{ID: j.ID, Attempt: j.Attempt}
+		m := Meta{ID: j.ID, Attempt: j.Attempt, Last: last}
 		return Decoded{Attrs: p.LogAttrs(), run: func(ctx context.Context) error { return h(ctx, p, m) }}, nil
 	}
 }
@@ -92,10 +95,16 @@ func (d Decoded) Run(ctx context.Context) error { return d.run(ctx) }
 // Decode reads j's payload as its kind's payload type. A kind nothing is
 // registered for, or a payload that does not decode, is a permanent error:
 // retrying cannot fix either.
-func (r *Registry) Decode(j store.Job) (Decoded, error) {
+func (r *Registry) Decode(j store.Job) (Decoded, error) { return r.decode(j, false) }
+
+// DecodeLease is Decode for a claimed job: its handler learns from
+// Meta.Last whether this is its last attempt.
+func (r *Registry) DecodeLease(l *store.Lease) (Decoded, error) { return r.decode(l.Job, l.Last) }
+
+func (r *Registry) decode(j store.Job, last bool) (Decoded, error) {
 	decode, ok := r.kinds[j.Kind]
 	if !ok {
 		return Decoded{}, store.Permanent(fmt.Errorf("%w %q", ErrUnknownKind, j.Kind))
 	}
-	return decode(j)
+	return decode(j, last)
 }

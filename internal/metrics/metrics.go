@@ -74,6 +74,7 @@ type Metrics struct {
 	jobDuration *prometheus.HistogramVec
 	jobs        *prometheus.CounterVec
 	policy      *prometheus.GaugeVec
+	checkCalls  *prometheus.HistogramVec
 }
 
 // New builds a registry with meshbot's collectors plus the Go runtime and
@@ -113,8 +114,9 @@ func New(queue QueueStatter, log *slog.Logger) *Metrics {
 			Name: "meshbot_policy_info",
 			Help: "The active policy: 1 for its version and source, absent otherwise.",
 		}, []string{"version", "source"}),
+		checkCalls: newCheckCalls(),
 	}
-	m.reg.MustRegister(m.deliveries, m.ack, m.enqueued, m.jobDuration, m.jobs, m.policy,
+	m.reg.MustRegister(m.deliveries, m.ack, m.enqueued, m.jobDuration, m.jobs, m.policy, m.checkCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if queue != nil {
 		m.reg.MustRegister(&queueCollector{q: queue, log: log})

@@ -9,12 +9,19 @@
 // Errors. Broken YAML and missing contracts are findings, not errors: the
 // check still completes. A GitHub or store failure is returned, so the queue
 // retries the job with its backoff and dead-letters it after the last
-// attempt; a *githubapp.RateLimitError is returned the same way (the client
-// has already waited as long as it is allowed to, so the queue's backoff
-// takes over). A job that cannot succeed (a job without head SHA, a pull
-// request that no longer exists: githubapp.ErrNotFound) is marked
-// store.Permanent; an undecodable payload never reaches the handler
-// (jobs.Registry refuses it).
+// attempt. A *githubapp.RateLimitError is returned as it is: the worker
+// defers the job to the limit's reset without spending an attempt. A job
+// that cannot succeed (a job without head SHA, a pull request that no
+// longer exists: githubapp.ErrNotFound, a policy cut off by its time bound)
+// is marked store.Permanent; an undecodable payload never reaches the
+// handler (jobs.Registry refuses it).
+//
+// No check run is left in progress by a job that ends without success: on
+// a permanent error or the job's last attempt (jobs.Meta.Last) the run
+// this delivery created (or, when creating it was what failed, a new one)
+// is completed with conclusion failure, the title TitleUnfinished and a
+// summary saying what happened and what to do, since a required check
+// that stays in progress blocks the pull request with no explanation.
 //
 // At-least-once. A job runs again when its worker died or its ack was lost.
 // On a retry (Attempt > 1) the check run this delivery created is looked up
@@ -54,6 +61,7 @@ const CheckName = "meshbot"
 const (
 	TitleNothingChanged = "No data products changed"
 	TitleSuperseded     = "Superseded by a newer commit"
+	TitleUnfinished     = "meshbot could not finish this check"
 )
 
 // Store is the state a check reads: the newest head SHA per pull request
@@ -138,13 +146,91 @@ func (c *checker) handle(ctx context.Context, chk jobs.PullCheck, m jobs.Meta) e
 		return fmt.Errorf("check %s: installation client: %w", chk.Key(), err)
 	}
 	j := &job{PullCheck: chk, attempt: m.Attempt, cl: cl, log: log}
+	err = c.check(ctx, j)
+	if err != nil && ending(ctx, err, m) {
+		if ferr := c.finishUnfinished(ctx, j, err, m); ferr != nil {
+			return fmt.Errorf("%w (and the check run could not be completed: %v)", err, ferr)
+		}
+	}
+	return err
+}
+
+// ending says whether err ends the job for good: permanent, or on its last
+// attempt. A rate limit defers the job instead, and a cancelled context is
+// shutdown, which hands the job back.
+func ending(ctx context.Context, err error, m jobs.Meta) bool {
+	var rl *githubapp.RateLimitError
+	switch {
+	case ctx.Err() != nil:
+		return false
+	case store.IsPermanent(err):
+		return true
+	case errors.As(err, &rl):
+		return false
+	}
+	return m.Last
+}
+
+// finishUnfinished completes the job's check run, creating it if need be,
+// with what went wrong and what to do about it.
+func (c *checker) finishUnfinished(ctx context.Context, j *job, cause error, m jobs.Meta) error {
+	out := unfinished(cause, m)
+	if j.runID == 0 {
+		id, err := j.cl.CreateCheckRun(ctx, j.Owner, j.Repo, githubapp.NewCheckRun{
+			Name: CheckName, HeadSHA: j.HeadSHA, ExternalID: j.Delivery, StartedAt: c.now(),
+			Title: out.Title, Summary: out.Summary,
+		})
+		if err != nil {
+			return err
+		}
+		j.runID = id
+	}
+	if err := j.cl.CompleteCheckRun(ctx, j.Owner, j.Repo, j.runID, out); err != nil {
+		return err
+	}
+	j.log.Warn("pullcheck: job ends without a verdict, check run completed saying so", slog.Int64("check_run", j.runID),
+		slog.Bool("permanent", store.IsPermanent(cause)), slog.Int("attempt", m.Attempt), slog.Any("err", cause))
+	return nil
+}
+
+// maxErrorText bounds the error quoted in a summary (GitHub's limit is
+// 65,535 characters; a wrapped error with a stack is no help past this).
+const maxErrorText = 2000
+
+// unfinished is the output of a check that could not be judged.
+func unfinished(cause error, m jobs.Meta) checkrun.Output {
+	var what, todo string
+	switch {
+	case errors.Is(cause, context.DeadlineExceeded):
+		what = "The data-mesh policy did not finish within its time bound, so no verdict could be reached."
+		todo = "Ask the policy's owners to make the policy cheaper (or its time bound longer); then comment `/mesh recheck` on the pull request."
+	case errors.Is(cause, githubapp.ErrNotFound):
+		what = "GitHub no longer finds the pull request or a file meshbot needs (deleted, renamed, or out of the App's reach)."
+		todo = "If the pull request is still open, push a new commit or comment `/mesh recheck` on it."
+	case store.IsPermanent(cause):
+		what = "meshbot hit an error that retrying cannot fix."
+		todo = "Fix the cause below if it is in this repository, then push a new commit or comment `/mesh recheck`; otherwise tell meshbot's operators."
+	default:
+		what = fmt.Sprintf("meshbot gave up after %d attempts: GitHub or meshbot's store kept failing.", m.Attempt)
+		todo = "Comment `/mesh recheck` on the pull request to try again. If it keeps failing, tell meshbot's operators: the job is in the dead-letter list."
+	}
+	msg := strings.ReplaceAll(cause.Error(), "`", "'")
+	if len(msg) > maxErrorText {
+		msg = strings.ToValidUTF8(msg[:maxErrorText], "") + "…"
+	}
+	return checkrun.Output{Conclusion: checkrun.Failure, Title: TitleUnfinished, Summary: fmt.Sprintf(
+		"%s\n\n**What to do:** %s\n\n**Error:** `%s`", what, todo, msg)}
+}
+
+// check is the job proper: start the check run, judge, complete it.
+func (c *checker) check(ctx context.Context, j *job) error {
+	chk := j.PullCheck
 	if err := c.versions(ctx, j); err != nil {
 		return err
 	}
 	if skip, err := c.replayed(ctx, j); err != nil || skip {
 		return err
 	}
-
 	done, err := c.start(ctx, j)
 	if err != nil {
 		return err
@@ -158,7 +244,7 @@ func (c *checker) handle(ctx context.Context, chk jobs.PullCheck, m jobs.Meta) e
 	if err != nil {
 		if errors.Is(err, githubapp.ErrNotFound) {
 			// The pull request or its repository is gone; retrying will
-			// not bring it back. The check run stays as it is.
+			// not bring it back. handle completes the run, saying so.
 			return store.Permanent(err)
 		}
 		return err
@@ -268,7 +354,13 @@ func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
 	req.Policy = j.policy
 	rep, err := engine.Evaluate(ctx, req)
 	if err != nil {
-		return checkrun.Output{}, fmt.Errorf("check %s: evaluate: %w", j.Key(), err)
+		err = fmt.Errorf("check %s: evaluate: %w", j.Key(), err)
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			// The policy's own time bound, not the job's: the same
+			// policy on the same files would be cut off again.
+			err = store.Permanent(err)
+		}
+		return checkrun.Output{}, err
 	}
 	out := render.CheckRun(rep)
 	j.log.Info("pullcheck: evaluated", slog.Int("descriptors", len(head.Products)), slog.Int("contracts", len(head.Contracts)),

@@ -95,7 +95,7 @@ func (m *memory) Enqueue(ctx context.Context, j Job) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("enqueue %s: %w", j.ID, err)
 	}
-	j, err := prepare(j, time.Now())
+	j, err := prepare(j, m.opts.Now())
 	if err != nil {
 		return err
 	}
@@ -123,8 +123,9 @@ func (m *memory) Claim(ctx context.Context, worker string, wait time.Duration) (
 			m.mu.Unlock()
 			return nil, ErrClosed
 		}
-		now := time.Now()
-		l, next := m.claimLocked(worker, now)
+		// The wait is real time; due times are on the store's clock.
+		now, clock := time.Now(), m.opts.Now()
+		l, next := m.claimLocked(worker, clock)
 		wake := m.wake
 		m.mu.Unlock()
 		if l != nil {
@@ -135,7 +136,7 @@ func (m *memory) Claim(ctx context.Context, worker string, wait time.Duration) (
 		}
 		sleep := until.Sub(now)
 		if !next.IsZero() {
-			sleep = min(sleep, max(next.Sub(now), time.Millisecond))
+			sleep = min(sleep, max(next.Sub(clock), time.Millisecond))
 		}
 		t := time.NewTimer(sleep)
 		select {
@@ -208,7 +209,7 @@ func (m *memory) lease(e *memEntry, worker string, now time.Time) *Lease {
 	e.worker = worker
 	e.deadline = now.Add(m.opts.VisibilityTimeout)
 	m.inflight[e.ref] = e
-	return &Lease{Job: j, Worker: worker, ref: e.ref}
+	return &Lease{Job: j, Worker: worker, Last: j.Attempt >= m.opts.MaxAttempts, ref: e.ref}
 }
 
 func byRef(a, b *memEntry) int {
@@ -234,7 +235,7 @@ func (m *memory) Extend(_ context.Context, l *Lease) error {
 	if err != nil {
 		return err
 	}
-	e.deadline = time.Now().Add(m.opts.VisibilityTimeout)
+	e.deadline = m.opts.Now().Add(m.opts.VisibilityTimeout)
 	return nil
 }
 
@@ -255,7 +256,7 @@ func (m *memory) Fail(_ context.Context, l *Lease, cause error) error {
 		return err
 	}
 	delete(m.inflight, l.ref)
-	now := time.Now()
+	now := m.opts.Now()
 	next, notBefore, dead := m.opts.failure(l, cause, now)
 	if dead != nil {
 		m.dead = append(m.dead, *dead)
@@ -263,6 +264,20 @@ func (m *memory) Fail(_ context.Context, l *Lease, cause error) error {
 	}
 	m.delayed = append(m.delayed, &memEntry{job: next, notBefore: notBefore})
 	// A waiting Claim must recompute when to look again.
+	m.signal()
+	return nil
+}
+
+func (m *memory) Defer(_ context.Context, l *Lease, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.owned(l); err != nil {
+		return err
+	}
+	delete(m.inflight, l.ref)
+	// l.Job.Attempt already counts expired leases; the new entry starts
+	// with no deliveries, so the attempt comes back unchanged.
+	m.delayed = append(m.delayed, &memEntry{job: l.Job, notBefore: until})
 	m.signal()
 	return nil
 }

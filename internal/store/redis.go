@@ -167,7 +167,7 @@ func (r *redisStore) ensureGroup(ctx context.Context) error {
 func isNoGroup(err error) bool { return err != nil && strings.Contains(err.Error(), "NOGROUP") }
 
 func (r *redisStore) Enqueue(ctx context.Context, j Job) error {
-	j, err := prepare(j, time.Now())
+	j, err := prepare(j, r.opts.Now())
 	if err != nil {
 		return err
 	}
@@ -293,10 +293,11 @@ func (r *redisStore) Claim(ctx context.Context, worker string, wait time.Duratio
 			return nil, nil
 		}
 		// Block for new entries, but come back in time to take over expired
-		// leases and move due retries, which XREADGROUP does not see.
+		// leases and move due retries, which XREADGROUP does not see. The
+		// wait is real time; due times are on the store's clock.
 		block := min(until.Sub(now), r.poll)
 		if !next.IsZero() {
-			block = min(block, next.Sub(now))
+			block = min(block, next.Sub(r.opts.Now()))
 		}
 		if block > 0 {
 			l, err = r.read(ctx, worker, block)
@@ -312,7 +313,7 @@ func (r *redisStore) Claim(ctx context.Context, worker string, wait time.Duratio
 func (r *redisStore) claimNow(ctx context.Context, worker string) (l *Lease, next time.Time, err error) {
 	for {
 		res, err := claimScript.Run(ctx, r.c, []string{r.stream, r.delayed},
-			group, worker, r.opts.VisibilityTimeout.Milliseconds(), 100, time.Now().UnixMilli()).Slice()
+			group, worker, r.opts.VisibilityTimeout.Milliseconds(), 100, r.opts.Now().UnixMilli()).Slice()
 		if isNoGroup(err) {
 			if err := r.ensureGroup(ctx); err != nil {
 				return nil, time.Time{}, err
@@ -401,8 +402,9 @@ func (r *redisStore) lease(ctx context.Context, worker, id string, fields []any,
 	j.Attempt += max(deliveries, 1) - 1
 	l.Job = j
 	if j.Attempt > r.opts.MaxAttempts {
-		return nil, r.settle(ctx, l, "dead", 0, encodeDead(r.opts.abandoned(j, time.Now())))
+		return nil, r.settle(ctx, l, "dead", 0, encodeDead(r.opts.abandoned(j, r.opts.Now())))
 	}
+	l.Last = j.Attempt >= r.opts.MaxAttempts
 	return l, nil
 }
 
@@ -442,7 +444,7 @@ func (r *redisStore) Ack(ctx context.Context, l *Lease) error {
 }
 
 func (r *redisStore) Fail(ctx context.Context, l *Lease, cause error) error {
-	next, notBefore, dead := r.opts.failure(l, cause, time.Now())
+	next, notBefore, dead := r.opts.failure(l, cause, r.opts.Now())
 	var err error
 	if dead != nil {
 		err = r.settle(ctx, l, "dead", 0, encodeDead(*dead))
@@ -451,6 +453,16 @@ func (r *redisStore) Fail(ctx context.Context, l *Lease, cause error) error {
 	}
 	if err != nil {
 		return fmt.Errorf("fail: %w", err)
+	}
+	return nil
+}
+
+// Defer files the job in the delayed ZSET like a retry, but as it was
+// claimed: l.Job.Attempt already counts expired leases and the new stream
+// entry starts with no deliveries, so the attempt comes back unchanged.
+func (r *redisStore) Defer(ctx context.Context, l *Lease, until time.Time) error {
+	if err := r.settle(ctx, l, "retry", until.UnixMilli(), encodeJob(l.Job)); err != nil {
+		return fmt.Errorf("defer: %w", err)
 	}
 	return nil
 }

@@ -33,6 +33,10 @@ type Job struct {
 type Lease struct {
 	Job    Job
 	Worker string
+	// Last is set when this is the job's last attempt: failing it (other
+	// than by Defer) dead-letters it, so its handler should leave a result
+	// behind that says so.
+	Last bool
 
 	ref string // stream entry id (redis) or sequence number (memory)
 }
@@ -75,6 +79,11 @@ type Queue interface {
 	// Permanent. ErrLeaseLost means another worker owns the job now and no
 	// retry was scheduled.
 	Fail(ctx context.Context, l *Lease, cause error) error
+	// Defer puts the job back to be claimed again from until on, with the
+	// same Attempt: for work refused for a reason that is nobody's fault and
+	// has a known end (GitHub's rate limit until its reset), which must not
+	// use up the job's attempts. ErrLeaseLost as for Fail.
+	Defer(ctx context.Context, l *Lease, until time.Time) error
 	// DeadLetters lists up to limit dead letters, newest first.
 	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
 	Stats(ctx context.Context) (QueueStats, error)
@@ -191,6 +200,10 @@ type Options struct {
 	BackoffMax        time.Duration // cap on the retry delay; default 5m
 	LatestTTL         time.Duration // how long a head SHA is remembered; default 30 days
 	Prefix            string        // Redis key prefix; default "meshbot:" (tests use one per test)
+	// Now is the clock of not-before times (retries, deferrals) and, in the
+	// memory store, of leases; default time.Now. Tests move it to see an
+	// hour's deferral fall due.
+	Now func() time.Time
 }
 
 func (o Options) withDefaults() Options {
@@ -214,6 +227,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Prefix == "" {
 		o.Prefix = "meshbot:"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o
 }

@@ -34,6 +34,8 @@ func runStoreSuite(t *testing.T, open factory) {
 	t.Run("ExtendPreventsTakeover", func(t *testing.T) { testExtend(t, open) })
 	t.Run("FailRetriesThenDeadLetters", func(t *testing.T) { testFail(t, open) })
 	t.Run("AbandonedJobIsDeadLettered", func(t *testing.T) { testAbandoned(t, open) })
+	t.Run("DeferKeepsAttempt", func(t *testing.T) { testDefer(t, open) })
+	t.Run("LastAttempt", func(t *testing.T) { testLastAttempt(t, open) })
 	t.Run("ConcurrentClaimers", func(t *testing.T) { testConcurrent(t, open) })
 	t.Run("Dedup", func(t *testing.T) { testDedup(t, open) })
 	t.Run("EnqueueDelivery", func(t *testing.T) { testEnqueueDelivery(t, open) })
@@ -715,4 +717,114 @@ func inRepo(t *testing.T, repo string, ps []*mesh.Product) []*mesh.Product {
 		out = append(out, &cp)
 	}
 	return out
+}
+
+// testClock is a clock tests move by hand, so a job deferred for an hour
+// falls due without anyone waiting an hour.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// testDefer: a job put back with Defer (GitHub's rate limit is spent until
+// its reset) is not claimable before that time, comes back after it with the
+// same attempt number, and so can be deferred any number of times without
+// being dead-lettered.
+func testDefer(t *testing.T, open factory) {
+	clock := &testClock{t: time.Now()}
+	opts := fast
+	opts.Now = clock.Now
+	s := open(t, opts)
+	ctx := ctxT(t)
+	mustEnqueue(t, s, Job{ID: "limited", Kind: "check", Payload: []byte("p")}, Job{ID: "other", Kind: "check"})
+
+	l := mustClaim(t, s, "w1", 0)
+	if l.Job.ID != "limited" {
+		t.Fatalf("claimed %s first", l.Job.ID)
+	}
+	for round := range opts.MaxAttempts + 2 {
+		reset := clock.Now().Add(time.Hour)
+		if err := s.Defer(ctx, l, reset); err != nil {
+			t.Fatalf("Defer: %v", err)
+		}
+		if round == 0 {
+			wantStats(t, s, QueueStats{Pending: 1, Delayed: 1})
+			if o := mustClaim(t, s, "w2", 0); o.Job.ID != "other" {
+				t.Fatalf("claimed %s while the deferred job waits", o.Job.ID)
+			} else if err := s.Ack(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantStats(t, s, QueueStats{Delayed: 1})
+		clock.Advance(59 * time.Minute)
+		mustNotClaim(t, s, "w1", 50*time.Millisecond)
+		clock.Advance(time.Minute)
+		l = mustClaim(t, s, "w1", 5*time.Second)
+		if l.Job.ID != "limited" || l.Job.Attempt != 1 || string(l.Job.Payload) != "p" {
+			t.Fatalf("round %d: deferred job came back as %+v, want attempt 1", round, l.Job)
+		}
+	}
+	// A deferred job on its retry keeps that retry's attempt number.
+	if err := s.Fail(ctx, l, errors.New("boom")); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	l = mustClaim(t, s, "w1", 5*time.Second)
+	if err := s.Defer(ctx, l, clock.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	if l = mustClaim(t, s, "w1", 5*time.Second); l.Job.Attempt != 2 {
+		t.Fatalf("attempt after fail and defer = %d, want 2", l.Job.Attempt)
+	}
+	if err := s.Ack(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	wantStats(t, s, QueueStats{})
+	if dead, _ := s.DeadLetters(ctx, 10); len(dead) != 0 {
+		t.Errorf("dead letters after deferrals: %+v", dead)
+	}
+
+	// Only the lease owner may defer.
+	mustEnqueue(t, s, Job{ID: "owned"})
+	l = mustClaim(t, s, "w1", 0)
+	stolen := *l
+	stolen.Worker = "w9"
+	if err := s.Defer(ctx, &stolen, clock.Now()); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("Defer by another worker = %v, want ErrLeaseLost", err)
+	}
+}
+
+// testLastAttempt: the lease says when this run is the job's last, so its
+// handler can leave a result behind instead of being dropped in silence.
+func testLastAttempt(t *testing.T, open factory) {
+	clock := &testClock{t: time.Now()}
+	opts := fast
+	opts.Now = clock.Now
+	s := open(t, opts)
+	ctx := ctxT(t)
+	mustEnqueue(t, s, Job{ID: "flaky"})
+	for attempt := 1; attempt <= opts.MaxAttempts; attempt++ {
+		l := mustClaim(t, s, "w1", 5*time.Second)
+		if want := attempt == opts.MaxAttempts; l.Last != want || l.Job.Attempt != attempt {
+			t.Fatalf("attempt %d: Last = %v, want %v", l.Job.Attempt, l.Last, want)
+		}
+		if err := s.Fail(ctx, l, errors.New("boom")); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Minute)
+	}
+	wantStats(t, s, QueueStats{Dead: 1})
 }

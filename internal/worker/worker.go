@@ -3,6 +3,13 @@
 // alive, and settle it (Ack on success, Fail for a retry or the dead-letter
 // list on error).
 //
+// An error that says when the work may be tried again (a RetryAt method,
+// as GitHub's *githubapp.RateLimitError has) defers the job to that time
+// instead: the queue holds it without spending an attempt, so an hour's
+// rate limit neither dead-letters accepted work nor has workers ask GitHub
+// again before the reset. Handlers learn from jobs.Meta.Last when a run is
+// their last, to leave a result behind before the job is dead-lettered.
+//
 // Shutdown hands work back instead of losing it. When Run's context ends the
 // pool stops claiming, lets the jobs in flight finish for up to
 // Options.Drain, then cancels them and leaves them un-acked: the queue still
@@ -41,6 +48,21 @@ type Options struct {
 	// Observe, when set, is told about every job the pool ran: its kind, how
 	// long the handler took and its error (nil on success). It feeds metrics.
 	Observe func(kind string, d time.Duration, err error)
+}
+
+// retryAter is an error that knows when its work may be tried again.
+type retryAter interface {
+	RetryAt() time.Time
+}
+
+// deferral is when err asks the job to be tried again, if it does. A
+// permanent error never does.
+func deferral(err error) (time.Time, bool) {
+	var ra retryAter
+	if err == nil || store.IsPermanent(err) || !errors.As(err, &ra) {
+		return time.Time{}, false
+	}
+	return ra.RetryAt(), true
 }
 
 func (o Options) withDefaults() Options {
@@ -169,7 +191,7 @@ func (p *Pool) loop(ctx, hard context.Context, name string) error {
 // run executes one leased job and settles it.
 func (p *Pool) run(hard context.Context, log *slog.Logger, l *store.Lease) {
 	log = log.With(slog.String("job", l.Job.ID), slog.String("kind", l.Job.Kind), slog.Int("attempt", l.Job.Attempt))
-	job, err := p.reg.Decode(l.Job)
+	job, err := p.reg.DecodeLease(l)
 	if err != nil {
 		// An unknown kind or a payload that does not decode: retrying
 		// cannot help, so it is dead-lettered at once.
@@ -212,9 +234,20 @@ func (p *Pool) run(hard context.Context, log *slog.Logger, l *store.Lease) {
 		// attempt is spent on it.
 		log.Warn("worker: drain deadline passed, job handed back un-acked for takeover", slog.Duration("took", d), slog.Any("err", err))
 	default:
+		if until, ok := deferral(err); ok {
+			log.Warn("worker: job deferred, its attempt not spent", slog.Duration("took", d), slog.Any("err", err), slog.Time("until", until))
+			p.deferJob(log, l, until)
+			return
+		}
 		log.Warn("worker: job failed", slog.Duration("took", d), slog.Any("err", err), slog.Bool("permanent", store.IsPermanent(err)))
 		p.settle(log, l, err)
 	}
+}
+
+// deferJob hands the job back to the queue until the given time, retrying
+// while the store is unreachable like settle.
+func (p *Pool) deferJob(log *slog.Logger, l *store.Lease, until time.Time) {
+	p.retryStore(log, func(ctx context.Context) error { return p.q.Defer(ctx, l, until) })
 }
 
 // call runs h, turning a panic into a permanent failure: a job that panics
@@ -259,15 +292,21 @@ func (p *Pool) heartbeat(ctx context.Context, log *slog.Logger, l *store.Lease, 
 // unreachable. It runs outside the job's context: a job that finished during
 // the drain is still acked.
 func (p *Pool) settle(log *slog.Logger, l *store.Lease, cause error) {
+	p.retryStore(log, func(ctx context.Context) error {
+		if cause == nil {
+			return p.q.Ack(ctx, l)
+		}
+		return p.q.Fail(ctx, l, cause)
+	})
+}
+
+// retryStore runs op (Ack, Fail or Defer) until it succeeds, the lease is
+// lost, the store is closed or settleTimeout passes.
+func (p *Pool) retryStore(log *slog.Logger, op func(ctx context.Context) error) {
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
-		var err error
-		if cause == nil {
-			err = p.q.Ack(ctx, l)
-		} else {
-			err = p.q.Fail(ctx, l, cause)
-		}
+		err := op(ctx)
 		switch {
 		case err == nil:
 			return
