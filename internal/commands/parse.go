@@ -142,14 +142,6 @@ func Parse(body string) (Invocation, bool) {
 	return Invocation{}, false
 }
 
-// IsCommand reports whether body holds a command, by Parse's rules: the
-// webhook intake can use it to decide whether a comment is worth a job, so
-// intake and handler never disagree.
-func IsCommand(body string) bool {
-	_, ok := Parse(body)
-	return ok
-}
-
 // openingFence returns the fence a line opens (``` or ~~~, three or more,
 // indented at most three spaces, as CommonMark has it), or "".
 func openingFence(line string) string {

@@ -124,10 +124,6 @@ func New(queue QueueStatter, log *slog.Logger) *Metrics {
 	return m
 }
 
-// Registry is the registry behind Handler, for callers that add their own
-// collectors.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
