@@ -71,6 +71,7 @@ type Store interface {
 	store.Latest
 	store.Registry
 	store.Dedup
+	store.Marks
 }
 
 // Deps are the check's collaborators.
@@ -261,6 +262,7 @@ func (c *checker) check(ctx context.Context, j *job) error {
 	}
 	j.log.Info("pullcheck: check run completed", slog.Int64("check_run", j.runID), slog.String("conclusion", string(out.Conclusion)),
 		slog.String("title", out.Title), slog.Int("annotations", len(out.Annotations)), slog.Duration("took", time.Since(start)))
+	c.judged(ctx, j)
 	return nil
 }
 

@@ -16,17 +16,22 @@ import (
 type judgedBy struct {
 	Policy   string // policyeval.Set.Version; "" without a policy
 	Registry uint64 // store.Registry.Version of the installation
+	// On is the pull request and base the head was judged against: several
+	// pull requests can share a head SHA, and a different base is a
+	// different comparison, so only a repeat of the same one is a replay.
+	On string
 }
 
 const (
 	policyTag   = ";policy="
 	registryTag = ";registry="
+	onTag       = ";on="
 )
 
 // externalID is the check run's external_id: the delivery (which a retry
 // looks its run up by), then the versions that judge it.
 func (v judgedBy) externalID(delivery string) string {
-	return delivery + policyTag + v.Policy + registryTag + strconv.FormatUint(v.Registry, 10)
+	return delivery + policyTag + v.Policy + registryTag + strconv.FormatUint(v.Registry, 10) + onTag + v.On
 }
 
 // parseExternalID reads externalID's form; ok is false for any other (runs
@@ -36,15 +41,16 @@ func parseExternalID(s string) (delivery string, v judgedBy, ok bool) {
 	if !ok {
 		return s, judgedBy{}, false
 	}
-	pol, reg, ok := strings.Cut(rest, registryTag)
+	pol, rest, ok := strings.Cut(rest, registryTag)
 	if !ok {
 		return delivery, judgedBy{}, false
 	}
+	reg, on, _ := strings.Cut(rest, onTag)
 	n, err := strconv.ParseUint(reg, 10, 64)
 	if err != nil {
 		return delivery, judgedBy{}, false
 	}
-	return delivery, judgedBy{Policy: pol, Registry: n}, true
+	return delivery, judgedBy{Policy: pol, Registry: n, On: on}, true
 }
 
 // replayWindow is how long a judged commit is remembered: GitHub redelivers
@@ -54,7 +60,7 @@ const replayWindow = 72 * time.Hour
 // seenKey names a commit judged with these versions in the store's
 // delivery dedup.
 func (v judgedBy) seenKey(j *job) string {
-	return fmt.Sprintf("judged:%d/%s@%s", j.Installation, j.fullName(), j.HeadSHA) + policyTag + v.Policy + registryTag + strconv.FormatUint(v.Registry, 10)
+	return fmt.Sprintf("judged:%d/%s@%s", j.Installation, j.fullName(), j.HeadSHA) + policyTag + v.Policy + registryTag + strconv.FormatUint(v.Registry, 10) + onTag + v.On
 }
 
 // deliveryOf is the delivery that created a check run.
@@ -78,6 +84,7 @@ func (c *checker) versions(ctx context.Context, j *job) error {
 		return fmt.Errorf("check %s: registry version: %w", j.Key(), err)
 	}
 	j.by.Registry = n
+	j.by.On = fmt.Sprintf("#%d:%s", j.PR, cmpOr(j.BaseSHA, j.BaseRef))
 	return nil
 }
 
@@ -94,11 +101,13 @@ func (c *checker) replayed(ctx context.Context, j *job) (bool, error) {
 	// The store remembers which (commit, versions) were seen, so that only a
 	// job that may be a replay pays for listing the check runs; the first
 	// judgment of a commit costs no API call more.
-	first, err := c.store.FirstDelivery(ctx, j.by.seenKey(j), replayWindow)
+	// Recorded only once a verdict is posted (judged), so a job deferred
+	// by a rate limit before judging does not take itself for a replay.
+	seen, err := c.store.SeenDelivery(ctx, j.by.seenKey(j))
 	if err != nil {
 		return false, fmt.Errorf("check %s: judged before: %w", j.Key(), err)
 	}
-	if first {
+	if !seen {
 		return false, nil
 	}
 	runs, err := j.cl.CheckRuns(ctx, j.Owner, j.Repo, j.HeadSHA, CheckName)
@@ -115,4 +124,21 @@ func (c *checker) replayed(ctx context.Context, j *job) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// cmpOr is the first of a and b that is not empty.
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// judged records that this commit was judged with these versions, so that
+// a later delivery of the same event looks for the verdict. A failure to
+// record costs at most a repeated check, never a wrong one: logged only.
+func (c *checker) judged(ctx context.Context, j *job) {
+	if _, err := c.store.FirstDelivery(ctx, j.by.seenKey(j), replayWindow); err != nil {
+		j.log.Warn("pullcheck: could not record the judged commit; a replay of it will be judged again", slog.Any("err", err))
+	}
 }

@@ -207,7 +207,13 @@ func testRateLimitExhaustion(t *testing.T, b backend) {
 	}
 	text = scrape(t, met)
 	if want := fmt.Sprintf(`meshbot_github_calls_per_check_sum{installation="%d"} %d`, limited, 3*n); !strings.Contains(text, want) {
-		t.Errorf("/metrics lacks %q", want)
+		var got []string
+		for _, l := range strings.Split(text, "\n") {
+			if strings.HasPrefix(l, "meshbot_github_calls_per_check") {
+				got = append(got, l)
+			}
+		}
+		t.Errorf("/metrics lacks %q; it has %q", want, got)
 	}
 	if want := fmt.Sprintf(`meshbot_github_jobs_waiting_reset{installation="%d"} 0`, limited); !strings.Contains(text, want) {
 		t.Errorf("/metrics lacks %q after the reset", want)
