@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 
@@ -75,33 +76,9 @@ func (c *client) ChangedFiles(ctx context.Context, owner, repo string, number in
 }
 
 // File fetches through the contents API; files it does not inline (over
-// 1 MB) are fetched through the blobs API.
+// 1 MB) are fetched through the blobs API. It is FileUpTo with no limit.
 func (c *client) File(ctx context.Context, owner, repo, path, ref string) ([]byte, error) {
-	fc, _, _, err := c.gh.Repositories.GetContents(ctx, owner, repo, path, &github.RepositoryContentGetOptions{Ref: ref})
-	if err != nil {
-		return nil, wrap(err, "fetch %s@%s", path, ref)
-	}
-	if fc == nil {
-		return nil, fmt.Errorf("fetch %s@%s: is a directory", path, ref)
-	}
-	if fc.GetType() != "file" && fc.GetType() != "" {
-		return nil, fmt.Errorf("fetch %s@%s: is a %s, not a file", path, ref, fc.GetType())
-	}
-	if fc.GetEncoding() == "none" || (fc.Content != nil && *fc.Content == "" && fc.GetSize() > 0) {
-		b, _, err := c.gh.Git.GetBlobRaw(ctx, owner, repo, fc.GetSHA())
-		if err != nil {
-			return nil, wrap(err, "fetch blob %s of %s@%s", fc.GetSHA(), path, ref)
-		}
-		if len(b) != fc.GetSize() {
-			return nil, fmt.Errorf("fetch blob of %s@%s: got %d bytes, contents API said %d", path, ref, len(b), fc.GetSize())
-		}
-		return b, nil
-	}
-	s, err := fc.GetContent()
-	if err != nil {
-		return nil, fmt.Errorf("decode %s@%s: %w", path, ref, err)
-	}
-	return []byte(s), nil
+	return c.FileUpTo(ctx, owner, repo, path, ref, math.MaxInt64-1)
 }
 
 // Tree asks for the recursive tree; GitHub truncates very large ones, and
