@@ -116,10 +116,7 @@ func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, 
 	reg := jobs.NewRegistry()
 	if !cfg.HasApp() {
 		log.Warn("no GitHub App configured (GITHUB_APP_ID): deliveries are accepted, but every job that needs GitHub fails; see README \"Installing the GitHub App\"")
-		jobs.Register(reg, jobs.KindPullCheck, noApp[jobs.PullCheck](log, jobs.KindPullCheck))
-		jobs.Register(reg, jobs.KindIndex, noApp[jobs.Index](log, jobs.KindIndex))
-		jobs.Register(reg, jobs.KindPurge, noApp[jobs.Purge](log, jobs.KindPurge))
-		jobs.Register(reg, jobs.KindCommand, noApp[jobs.Command](log, jobs.KindCommand))
+		reg.Otherwise(noApp(log))
 		return reg, nil
 	}
 	budgets := githubapp.NewBudgets(nil)
@@ -136,10 +133,11 @@ func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, 
 	return reg, nil
 }
 
-// noApp fails a job permanently, saying why, when no App is configured.
-func noApp[P jobs.Payload](log *slog.Logger, k jobs.Kind[P]) jobs.Handler[P] {
-	return func(_ context.Context, _ P, m jobs.Meta) error {
-		log.Error("job needs GitHub but no GitHub App is configured: set GITHUB_APP_ID, GITHUB_PRIVATE_KEY(_FILE) and GITHUB_WEBHOOK_SECRET", "job", m.ID, "kind", k.Name())
+// noApp fails every job permanently, saying why, when no App is
+// configured: every kind of job needs GitHub.
+func noApp(log *slog.Logger) func(context.Context, store.Job) error {
+	return func(_ context.Context, j store.Job) error {
+		log.Error("job needs GitHub but no GitHub App is configured: set GITHUB_APP_ID, GITHUB_PRIVATE_KEY(_FILE) and GITHUB_WEBHOOK_SECRET", "job", j.ID, "kind", j.Kind)
 		return store.Permanent(errors.New("no GitHub App configured"))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/meshbot/meshbot/internal/store"
@@ -98,5 +99,31 @@ func TestDecodeRefusals(t *testing.T) {
 	}
 	if ran {
 		t.Error("a refused job ran")
+	}
+}
+
+// TestOtherwise: a registry with a fallback runs it for every kind nothing
+// is registered for (meshbot without an App fails them all alike), and
+// still runs registered kinds through their own handlers.
+func TestOtherwise(t *testing.T) {
+	r := NewRegistry()
+	var got []string
+	Register(r, KindPurge, func(context.Context, Purge, Meta) error { got = append(got, "purge handler"); return nil })
+	r.Otherwise(func(_ context.Context, j store.Job) error { got = append(got, "fallback "+j.Kind); return nil })
+	for _, j := range []store.Job{
+		{ID: "a", Kind: "check", Payload: []byte("{}")},
+		{ID: "b", Kind: "purge", Payload: []byte("{}")},
+		{ID: "c", Kind: "teleport", Payload: []byte("not even json")},
+	} {
+		d, err := r.Decode(j)
+		if err != nil {
+			t.Fatalf("Decode(%s): %v", j.Kind, err)
+		}
+		if err := d.Run(context.Background()); err != nil {
+			t.Fatalf("Run(%s): %v", j.Kind, err)
+		}
+	}
+	if want := []string{"fallback check", "purge handler", "fallback teleport"}; !slices.Equal(got, want) {
+		t.Errorf("ran %q, want %q", got, want)
 	}
 }

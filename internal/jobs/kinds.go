@@ -62,8 +62,14 @@ var ErrUnknownKind = errors.New("unknown job kind")
 
 // Registry maps the kinds the worker runs to their handlers.
 type Registry struct {
-	kinds map[string]func(store.Job, bool) (Decoded, error)
+	kinds    map[string]func(store.Job, bool) (Decoded, error)
+	fallback func(ctx context.Context, j store.Job) error
 }
+
+// Otherwise makes r run h for jobs of every kind nothing is registered for
+// (meshbot without a GitHub App fails them all the same way), instead of
+// refusing them as unknown.
+func (r *Registry) Otherwise(h func(ctx context.Context, j store.Job) error) { r.fallback = h }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
@@ -103,6 +109,10 @@ func (r *Registry) DecodeLease(l *store.Lease) (Decoded, error) { return r.decod
 
 func (r *Registry) decode(j store.Job, last bool) (Decoded, error) {
 	decode, ok := r.kinds[j.Kind]
+	if !ok && r.fallback != nil {
+		h := r.fallback
+		return Decoded{run: func(ctx context.Context) error { return h(ctx, j) }}, nil
+	}
 	if !ok {
 		return Decoded{}, store.Permanent(fmt.Errorf("%w %q", ErrUnknownKind, j.Kind))
 	}
