@@ -193,7 +193,7 @@ func Entities(products []*mesh.Product, opts Options) []Entity {
 // unique names, the owners of domains, the resolution of input ports. It
 // holds strings, not entities, so the entities themselves can be built and
 // written one at a time.
-type plan struct {
+type entityPlan struct {
 	opts     Options
 	products []*productPlan
 	domains  []*domainPlan
@@ -227,8 +227,8 @@ type groupPlan struct {
 	count int
 }
 
-func newPlan(products []*mesh.Product, opts Options) *plan {
-	pl := &plan{opts: opts.withDefaults(), byID: map[string][]*productPlan{}}
+func newPlan(products []*mesh.Product, opts Options) *entityPlan {
+	pl := &entityPlan{opts: opts.withDefaults(), byID: map[string][]*productPlan{}}
 	// Names are unique per kind and namespace, and a namespace is one
 	// organisation's: claiming them per namespace keeps an organisation's
 	// names independent of every other organisation's products.
@@ -292,7 +292,7 @@ func newPlan(products []*mesh.Product, opts Options) *plan {
 
 // namespace is the namespace of a product's entities: its repository's
 // organisation, or Options.Namespace for a product read from a checkout.
-func (pl *plan) namespace(p *mesh.Product) string {
+func (pl *entityPlan) namespace(p *mesh.Product) string {
 	if org := repoOwner(p.Repo); org != "" && p.Repo != "" {
 		return OrgNamespace(org)
 	}
@@ -320,7 +320,7 @@ func repoOwner(repo string) string {
 }
 
 // count is how many entities each will produce.
-func (pl *plan) count() int {
+func (pl *entityPlan) count() int {
 	n := len(pl.domains) + len(pl.groups)
 	for _, pp := range pl.products {
 		n += 2 + len(pp.ports)
@@ -331,7 +331,7 @@ func (pl *plan) count() int {
 // each builds the entities one at a time and hands each to fn, which must
 // not keep it: the same Entity is reused for the next one. It stops at fn's
 // first error.
-func (pl *plan) each(fn func(*Entity) error) error {
+func (pl *entityPlan) each(fn func(*Entity) error) error {
 	var e Entity
 	if err := pl.shared(&e, fn); err != nil {
 		return err
@@ -345,7 +345,7 @@ func (pl *plan) each(fn func(*Entity) error) error {
 }
 
 // shared builds the Domains and Groups.
-func (pl *plan) shared(e *Entity, fn func(*Entity) error) error {
+func (pl *entityPlan) shared(e *Entity, fn func(*Entity) error) error {
 	for _, d := range pl.domains {
 		pl.domain(e, d)
 		if err := fn(e); err != nil {
@@ -363,7 +363,7 @@ func (pl *plan) shared(e *Entity, fn func(*Entity) error) error {
 
 // product builds one product's System, Component and APIs. It reads the
 // plan only, so products can be built concurrently.
-func (pl *plan) product(e *Entity, pp *productPlan, fn func(*Entity) error) error {
+func (pl *entityPlan) product(e *Entity, pp *productPlan, fn func(*Entity) error) error {
 	l := pl.links(pp.p)
 	pl.system(e, pp, &l)
 	if err := fn(e); err != nil {
@@ -394,7 +394,7 @@ func (pl *plan) product(e *Entity, pp *productPlan, fn func(*Entity) error) erro
 // reset readies e for the next entity, reusing its map and slices: builds
 // write tens of thousands of entities, and callers that keep one copy it
 // (see Entities).
-func (pl *plan) reset(e *Entity, kind, ns, name string) {
+func (pl *entityPlan) reset(e *Entity, kind, ns, name string) {
 	a := e.Metadata.Annotations
 	if a == nil {
 		a = make(map[string]string, 24)
@@ -418,7 +418,7 @@ func (e *Entity) clone() Entity {
 	return c
 }
 
-func (pl *plan) domain(e *Entity, d *domainPlan) {
+func (pl *entityPlan) domain(e *Entity, d *domainPlan) {
 	pl.reset(e, KindDomain, d.ns, d.name)
 	// The owner of a domain is the team owning most of its products (ties:
 	// the first name in order): the mesh has no domain owner of its own,
@@ -436,7 +436,7 @@ func (pl *plan) domain(e *Entity, d *domainPlan) {
 	pl.locate(e, &l, false)
 }
 
-func (pl *plan) group(e *Entity, g *groupPlan) {
+func (pl *entityPlan) group(e *Entity, g *groupPlan) {
 	pl.reset(e, KindGroup, g.ns, g.name)
 	e.Metadata.Title = g.slug
 	e.Metadata.Description = "Team owning " + plural(g.count, "data product") + " in the data mesh."
@@ -453,7 +453,7 @@ func (pl *plan) group(e *Entity, g *groupPlan) {
 	pl.locate(e, &l, false)
 }
 
-func (pl *plan) system(e *Entity, pp *productPlan, l *productLinks) {
+func (pl *entityPlan) system(e *Entity, pp *productPlan, l *productLinks) {
 	p := pp.p
 	pl.reset(e, KindSystem, pp.ns, pp.name)
 	e.Metadata.Title = p.ID()
@@ -466,7 +466,7 @@ func (pl *plan) system(e *Entity, pp *productPlan, l *productLinks) {
 	pl.productMeta(e, pp, l)
 }
 
-func (pl *plan) component(e *Entity, pp *productPlan, l *productLinks) {
+func (pl *entityPlan) component(e *Entity, pp *productPlan, l *productLinks) {
 	p := pp.p
 	pl.reset(e, KindComponent, pp.ns, pp.name)
 	e.Metadata.Title = p.ID()
@@ -495,7 +495,7 @@ func (pl *plan) component(e *Entity, pp *productPlan, l *productLinks) {
 	pl.productMeta(e, pp, l)
 }
 
-func (pl *plan) productMeta(e *Entity, pp *productPlan, l *productLinks) {
+func (pl *entityPlan) productMeta(e *Entity, pp *productPlan, l *productLinks) {
 	p := pp.p
 	a := e.Metadata.Annotations
 	a[AnnotationProduct] = p.ID()
@@ -507,7 +507,7 @@ func (pl *plan) productMeta(e *Entity, pp *productPlan, l *productLinks) {
 	pl.locate(e, l, true)
 }
 
-func (pl *plan) api(e *Entity, pp *productPlan, l *productLinks, i int, def string) {
+func (pl *entityPlan) api(e *Entity, pp *productPlan, l *productLinks, i int, def string) {
 	p, o := pp.p, pp.p.OutputPorts[i]
 	pl.reset(e, KindAPI, pp.ns, pp.ports[i])
 	e.Metadata.Title = p.ID() + "/" + o.Name
@@ -558,7 +558,7 @@ func (pl *plan) api(e *Entity, pp *productPlan, l *productLinks, i int, def stri
 // organisations are not considered: a tenant's entities must not change
 // (nor point into another tenant's namespace) because another organisation
 // installed the App.
-func (pl *plan) producer(consumer *productPlan, product string) *productPlan {
+func (pl *entityPlan) producer(consumer *productPlan, product string) *productPlan {
 	for _, c := range pl.byID[product] {
 		if c.ns == consumer.ns {
 			return c
@@ -569,7 +569,7 @@ func (pl *plan) producer(consumer *productPlan, product string) *productPlan {
 
 // portRef resolves an input port's producer and port to an API entity ref
 // within the consumer's organisation; "" when nothing matches.
-func (pl *plan) portRef(consumer *productPlan, product, port string) string {
+func (pl *entityPlan) portRef(consumer *productPlan, product, port string) string {
 	best := pl.producer(consumer, product)
 	if best == nil {
 		return ""
@@ -584,7 +584,7 @@ func (pl *plan) portRef(consumer *productPlan, product, port string) string {
 
 // replacementRef resolves a deprecation's replacement ("product" or
 // "product/port") to an entity ref, "" when it names nothing known.
-func (pl *plan) replacementRef(pp *productPlan, d *mesh.Deprecation) string {
+func (pl *entityPlan) replacementRef(pp *productPlan, d *mesh.Deprecation) string {
 	if d == nil || d.Replacement == "" {
 		return ""
 	}
@@ -608,7 +608,7 @@ func deprecationAnnotations(a map[string]string, d *mesh.Deprecation, replacemen
 	setIf(a, AnnotationReason, d.Reason)
 }
 
-func (pl *plan) classify(e *Entity, p *mesh.Product) {
+func (pl *entityPlan) classify(e *Entity, p *mesh.Product) {
 	c := p.Classification
 	if c.ContainsPII {
 		e.Metadata.Tags = append(e.Metadata.Tags, TagPII)
@@ -631,7 +631,7 @@ type productLinks struct {
 	repo, blob, tree, edit string // "" without a repository
 }
 
-func (pl *plan) links(p *mesh.Product) productLinks {
+func (pl *entityPlan) links(p *mesh.Product) productLinks {
 	if p.Repo == "" {
 		// A product read from a local checkout (not the App's registry)
 		// has no GitHub URL; Backstage accepts any location type here.
@@ -653,7 +653,7 @@ func (pl *plan) links(p *mesh.Product) productLinks {
 // annotations on provider-emitted entities, and a GitHub URL there gives
 // users working "View source" links. withLinks adds the source, view and
 // edit annotations and the links of a product's own entities.
-func (pl *plan) locate(e *Entity, l *productLinks, withLinks bool) {
+func (pl *entityPlan) locate(e *Entity, l *productLinks, withLinks bool) {
 	a := e.Metadata.Annotations
 	a[AnnotationLocation] = l.loc
 	a[AnnotationOriginLocation] = l.loc
@@ -671,7 +671,7 @@ func (pl *plan) locate(e *Entity, l *productLinks, withLinks bool) {
 }
 
 // fileURL is GitHub's web URL of file in repo: view is blob, tree or edit.
-func (pl *plan) fileURL(repo, view, file string) string {
+func (pl *entityPlan) fileURL(repo, view, file string) string {
 	if urlSafe(file) {
 		return pl.opts.GitHubURL + "/" + repo + "/" + view + "/" + pl.opts.Ref + "/" + file
 	}

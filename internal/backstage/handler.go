@@ -676,7 +676,7 @@ func deflateChunk(zw *flate.Writer, dst *bytes.Buffer, plain []byte) {
 
 // writeProducts writes every product's entities in order, each chunk led
 // by a separator when anything precedes it.
-func (pl *plan) writeProducts(ctx context.Context, out *chunkWriter, lead, gz bool) error {
+func (pl *entityPlan) writeProducts(ctx context.Context, out *chunkWriter, lead, gz bool) error {
 	type result struct {
 		plain, z []byte
 		offs     []int
