@@ -35,17 +35,20 @@ if [ "${1:-}" = running ]; then
 fi
 
 if [ "${1:-}" = stop ]; then
+	# A pid is read once per node: redis-server removes its pid file as it
+	# exits, so reading it again could race with the exit.
+	pids=()
 	for p in "${ports[@]}"; do
-		pidfile=$dir/$p/redis.pid
-		if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+		pid=$(cat "$dir/$p/redis.pid" 2>/dev/null || true)
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 			say "stopping node $p"
-			kill "$(cat "$pidfile")" || true
+			kill "$pid" || true
+			pids+=("$pid")
 		fi
 	done
-	for p in "${ports[@]}"; do
-		pidfile=$dir/$p/redis.pid
+	for pid in "${pids[@]}"; do
 		for _ in $(seq 1 100); do
-			{ [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; } || break
+			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
 	done
