@@ -62,9 +62,9 @@ func TestAppManifest(t *testing.T) {
 			{"internal/githubapp/checkrun.go", "Checks.ListCheckRunsForRef"},
 		}},
 		"contents": {"read", []need{
-			{"internal/githubapp/client.go", "Repositories.GetContents"},
+			{"internal/githubapp/compare.go", "Repositories.GetContents"},
 			{"internal/githubapp/client.go", "Git.GetTree"},
-			{"internal/githubapp/client.go", "Git.GetBlobRaw"},
+			{"internal/githubapp/compare.go", "git/blobs/"},
 			{"internal/githubapp/client.go", "Git.GetRef"},
 		}},
 		// Comments and reactions on a pull request's conversation go through
