@@ -201,17 +201,13 @@ func (f *fetcher) fetch(ctx context.Context, paths []string) error {
 // versions fetches the base and head versions of p into out.
 func (f *fetcher) versions(ctx context.Context, p string) error {
 	if !f.touched[p] {
+		// Untouched by the pull request: one fetch serves both sides.
 		b, big, ok, err := f.file(ctx, p, f.j.HeadSHA)
 		if err != nil || !ok {
 			return err
 		}
-		f.mu.Lock()
-		if big != 0 {
-			f.out.headBig[p], f.out.baseBig[p] = big, big
-		} else {
-			f.out.head[p], f.out.base[p] = b, b
-		}
-		f.mu.Unlock()
+		f.keep(p, b, big, f.out.head, f.out.headBig)
+		f.keep(p, b, big, f.out.base, f.out.baseBig)
 		return nil
 	}
 	if f.atHead[p] {
@@ -220,13 +216,7 @@ func (f *fetcher) versions(ctx context.Context, p string) error {
 			return err
 		}
 		if ok {
-			f.mu.Lock()
-			if big != 0 {
-				f.out.headBig[p] = big
-			} else {
-				f.out.head[p] = b
-			}
-			f.mu.Unlock()
+			f.keep(p, b, big, f.out.head, f.out.headBig)
 		}
 	}
 	if f.atBase[p] {
@@ -239,16 +229,22 @@ func (f *fetcher) versions(ctx context.Context, p string) error {
 			return err
 		}
 		if ok {
-			f.mu.Lock()
-			if big != 0 {
-				f.out.baseBig[p] = big
-			} else {
-				f.out.base[p] = b
-			}
-			f.mu.Unlock()
+			f.keep(p, b, big, f.out.base, f.out.baseBig)
 		}
 	}
 	return nil
+}
+
+// keep records one side's version of p: its bytes, or only its size when
+// it was too large to download.
+func (f *fetcher) keep(p string, b []byte, big int64, files map[string][]byte, bigs map[string]int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if big != 0 {
+		bigs[p] = big
+	} else {
+		files[p] = b
+	}
 }
 
 // file fetches p at sha; ok is false when it does not exist there. A file
