@@ -170,6 +170,7 @@ type Fake struct {
 	tokens        map[string]*token
 	checkRuns     map[int64]*checkRunState
 	comments      map[int64]*comment
+	teams         map[string]map[string]teamMember // teamKey -> login -> membership (teams.go)
 	violations    []string
 	failures      []failure
 	pathFailures  []pathFailure // the oldest matching one answers

@@ -191,6 +191,7 @@ func (f *Fake) routes(mux *http.ServeMux) error {
 		{"POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments", ins, f.createComment},
 		{"POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", ins, f.createReaction},
 		{"GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", ins, f.getPermission},
+		{"GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}", ins, f.getTeamMembership},
 	} {
 		if err := f.route(mux, x.method, x.template, x.auth, x.h); err != nil {
 			return err

@@ -73,6 +73,12 @@ type Installation interface {
 	React(ctx context.Context, owner, repo string, commentID int64, r Reaction) error
 	// Permission is user's role on the repository.
 	Permission(ctx context.Context, owner, repo, user string) (Role, error)
+
+	// Organisation (members: read).
+
+	// TeamMember says whether user is an active member of org's team slug;
+	// "no" also when the team does not exist or is out of the App's reach.
+	TeamMember(ctx context.Context, org, slug, user string) (bool, error)
 }
 
 // MaxChangedFiles is how many files GitHub lists for one pull request.

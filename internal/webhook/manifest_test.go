@@ -79,6 +79,9 @@ func TestAppManifest(t *testing.T) {
 			{"internal/githubapp/client.go", "Issues.CreateComment"},
 			{"internal/githubapp/client.go", "Reactions.CreateIssueCommentReaction"},
 		}},
+		"members": {"read", []need{
+			{"internal/githubapp/teams.go", "Teams.GetTeamMembershipBySlug"},
+		}},
 		"metadata": {"read", []need{
 			{"internal/githubapp/client.go", "/collaborators/"},
 			{"internal/githubapp/client.go", "Apps.ListRepos"},
