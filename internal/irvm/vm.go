@@ -11,9 +11,13 @@
 // implementations (topdown.GetBuiltin), so their results are identical.
 //
 // Relation built-ins (walk) run too: the plan scans an array of their
-// outputs. Prepare refuses a plan it cannot run exactly (more than one plan,
-// a built-in OPA has no implementation of, a call to an unknown function);
-// the caller keeps topdown for those.
+// outputs. Prepare accepts only what irvm lists (prepare.go: the statement
+// types, the built-ins OPA implements but http.send, the planner's shape of
+// a dynamic call) and refuses anything else with an *UnsupportedError,
+// before any evaluation; the caller keeps topdown for those. What irvm
+// takes from the planner beyond package ir's documentation is pinned by
+// conventions_test.go, and OPA's own evaluation cases run through irvm in
+// conformance_test.go.
 package irvm
 
 import (
