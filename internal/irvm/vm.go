@@ -11,9 +11,13 @@
 // implementations (topdown.GetBuiltin), so their results are identical.
 //
 // Relation built-ins (walk) run too: the plan scans an array of their
-// outputs. Prepare refuses a plan it cannot run exactly (more than one plan,
-// a built-in OPA has no implementation of, a call to an unknown function);
-// the caller keeps topdown for those.
+// outputs. Prepare accepts only what irvm lists (prepare.go: the statement
+// types, the built-ins OPA implements but http.send, the planner's shape of
+// a dynamic call) and refuses anything else with an *UnsupportedError,
+// before any evaluation; the caller keeps topdown for those. What irvm
+// takes from the planner beyond package ir's documentation is pinned by
+// conventions_test.go, and OPA's own evaluation cases run through irvm in
+// conformance_test.go.
 package irvm
 
 import (
@@ -24,7 +28,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +35,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ir"
 	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/topdown/builtins"
+	"github.com/open-policy-agent/opa/v1/topdown/print"
 )
 
 // ErrUnsupported marks a plan Prepare will not run; evaluate it with topdown.
@@ -51,9 +55,13 @@ type Program struct {
 	byPath   map[string]*function
 	builtins map[string]*builtin
 	calls    map[*ir.CallStmt]*call
-	locals   int // locals of the plan
-	caps     *ast.Capabilities
-	clock    bool // a built-in reads the evaluation's time
+	// dynamic is, for each dynamic call, the break that ends its
+	// reference when the rule it calls is undefined (Prepare reads it
+	// from the plan's shape).
+	dynamic map[*ir.CallDynamicStmt]uint32
+	locals  int // locals of the plan
+	caps    *ast.Capabilities
+	clock   bool // a built-in reads the evaluation's time
 	// machines are reused: an evaluation's frames, memo and built-in cache
 	// are most of what it would otherwise allocate.
 	machines sync.Pool
@@ -63,7 +71,9 @@ type function struct {
 	index  int
 	fn     *ir.Func
 	locals int
-	memo   bool // rules (input, data) are evaluated once per evaluation
+	// memo: a rule's value, a function of the input and data documents
+	// only, is computed once per evaluation (Prepare checks that it is).
+	memo bool
 }
 
 type builtin struct {
@@ -82,220 +92,6 @@ type call struct {
 	loc *ast.Location
 }
 
-// Prepare checks and indexes a plan. The policy must hold exactly one plan.
-func Prepare(p *ir.Policy, caps *ast.Capabilities) (*Program, error) {
-	if p == nil || p.Plans == nil || len(p.Plans.Plans) != 1 {
-		return nil, fmt.Errorf("%w: want exactly one plan", ErrUnsupported)
-	}
-	prog := &Program{
-		plan:     p.Plans.Plans[0],
-		byName:   map[string]*function{},
-		byPath:   map[string]*function{},
-		builtins: map[string]*builtin{},
-		calls:    map[*ir.CallStmt]*call{},
-		caps:     caps,
-	}
-	if p.Static != nil {
-		for _, s := range p.Static.Strings {
-			prog.strings = append(prog.strings, ast.StringTerm(s.Value))
-		}
-		for _, b := range p.Static.BuiltinFuncs {
-			decl, ok := ast.BuiltinMap[b.Name]
-			impl := topdown.GetBuiltin(b.Name)
-			if !ok || impl == nil {
-				return nil, fmt.Errorf("%w: built-in %s", ErrUnsupported, b.Name)
-			}
-			prog.builtins[b.Name] = &builtin{name: b.Name, f: impl, void: decl.Decl.Result() == nil, relation: decl.Relation}
-			prog.clock = prog.clock || readsClock[b.Name]
-		}
-	}
-	if p.Funcs != nil {
-		for i, f := range p.Funcs.Funcs {
-			fn := &function{index: i, fn: f, memo: len(f.Params) == 2}
-			fn.locals = maxLocal(f.Blocks, f.Params, f.Return) + 1
-			prog.funcs = append(prog.funcs, fn)
-			prog.byName[f.Name] = fn
-			if len(f.Path) > 0 {
-				prog.byPath[strings.Join(f.Path, "/")] = fn
-			}
-		}
-	}
-	prog.locals = maxLocal(prog.plan.Blocks, nil, 0) + 1
-	var err error
-	walk := func(b *ir.Block) {}
-	walk = func(b *ir.Block) {
-		for _, s := range b.Stmts {
-			switch s := s.(type) {
-			case *ir.CallStmt:
-				c := &call{loc: location(p, s.Location)}
-				if fn, ok := prog.byName[s.Func]; ok {
-					c.fn = fn
-				} else if bi, ok := prog.builtins[s.Func]; ok {
-					c.bi = bi
-				} else if err == nil {
-					err = fmt.Errorf("%w: unknown function %s", ErrUnsupported, s.Func)
-				}
-				prog.calls[s] = c
-			case *ir.BlockStmt:
-				for _, nb := range s.Blocks {
-					walk(nb)
-				}
-			case *ir.ScanStmt:
-				walk(s.Block)
-			case *ir.NotStmt:
-				walk(s.Block)
-			case *ir.WithStmt:
-				walk(s.Block)
-			}
-		}
-	}
-	for _, b := range prog.plan.Blocks {
-		walk(b)
-	}
-	for _, f := range prog.funcs {
-		for _, b := range f.fn.Blocks {
-			walk(b)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	return prog, nil
-}
-
-func location(p *ir.Policy, l ir.Location) *ast.Location {
-	file := ""
-	if p.Static != nil && l.File >= 0 && l.File < len(p.Static.Files) {
-		file = p.Static.Files[l.File].Value
-	}
-	return &ast.Location{File: file, Row: l.Row, Col: l.Col}
-}
-
-// maxLocal is the highest local a function or plan uses, so a frame can be
-// sized once.
-func maxLocal(blocks []*ir.Block, params []ir.Local, ret ir.Local) int {
-	m := int(ret)
-	see := func(l ir.Local) {
-		if int(l) > m {
-			m = int(l)
-		}
-	}
-	seeOp := func(o ir.Operand) {
-		if l, ok := o.Value.(ir.Local); ok {
-			see(l)
-		}
-	}
-	for _, l := range params {
-		see(l)
-	}
-	var walk func(b *ir.Block)
-	walk = func(b *ir.Block) {
-		for _, s := range b.Stmts {
-			switch s := s.(type) {
-			case *ir.ReturnLocalStmt:
-				see(s.Source)
-			case *ir.CallStmt:
-				for _, a := range s.Args {
-					seeOp(a)
-				}
-				see(s.Result)
-			case *ir.CallDynamicStmt:
-				for _, a := range s.Args {
-					see(a)
-				}
-				for _, a := range s.Path {
-					seeOp(a)
-				}
-				see(s.Result)
-			case *ir.BlockStmt:
-				for _, nb := range s.Blocks {
-					walk(nb)
-				}
-			case *ir.DotStmt:
-				seeOp(s.Source)
-				seeOp(s.Key)
-				see(s.Target)
-			case *ir.LenStmt:
-				seeOp(s.Source)
-				see(s.Target)
-			case *ir.ScanStmt:
-				see(s.Source)
-				see(s.Key)
-				see(s.Value)
-				walk(s.Block)
-			case *ir.NotStmt:
-				walk(s.Block)
-			case *ir.AssignIntStmt:
-				see(s.Target)
-			case *ir.AssignVarStmt:
-				seeOp(s.Source)
-				see(s.Target)
-			case *ir.AssignVarOnceStmt:
-				seeOp(s.Source)
-				see(s.Target)
-			case *ir.ResetLocalStmt:
-				see(s.Target)
-			case *ir.MakeNullStmt:
-				see(s.Target)
-			case *ir.MakeNumberIntStmt:
-				see(s.Target)
-			case *ir.MakeNumberRefStmt:
-				see(s.Target)
-			case *ir.MakeArrayStmt:
-				see(s.Target)
-			case *ir.MakeObjectStmt:
-				see(s.Target)
-			case *ir.MakeSetStmt:
-				see(s.Target)
-			case *ir.EqualStmt:
-				seeOp(s.A)
-				seeOp(s.B)
-			case *ir.NotEqualStmt:
-				seeOp(s.A)
-				seeOp(s.B)
-			case *ir.IsArrayStmt:
-				seeOp(s.Source)
-			case *ir.IsObjectStmt:
-				seeOp(s.Source)
-			case *ir.IsSetStmt:
-				seeOp(s.Source)
-			case *ir.IsDefinedStmt:
-				see(s.Source)
-			case *ir.IsUndefinedStmt:
-				see(s.Source)
-			case *ir.ArrayAppendStmt:
-				seeOp(s.Value)
-				see(s.Array)
-			case *ir.ObjectInsertStmt:
-				seeOp(s.Key)
-				seeOp(s.Value)
-				see(s.Object)
-			case *ir.ObjectInsertOnceStmt:
-				seeOp(s.Key)
-				seeOp(s.Value)
-				see(s.Object)
-			case *ir.ObjectMergeStmt:
-				see(s.A)
-				see(s.B)
-				see(s.Target)
-			case *ir.SetAddStmt:
-				seeOp(s.Value)
-				see(s.Set)
-			case *ir.WithStmt:
-				see(s.Local)
-				seeOp(s.Value)
-				walk(s.Block)
-			case *ir.ResultSetAddStmt:
-				see(s.Value)
-			}
-		}
-	}
-	for _, b := range blocks {
-		walk(b)
-	}
-	return m
-}
-
 // EvalOptions are the per-evaluation settings built-ins may read.
 type EvalOptions struct {
 	// Time is the evaluation's clock (time.now_ns); zero means now.
@@ -304,6 +100,9 @@ type EvalOptions struct {
 	// than a context with a deadline, which the hot path would pay for on
 	// every document.
 	Timeout time.Duration
+	// Print receives print() output, as topdown's rego.PrintHook does;
+	// nil drops it. Policies compiled without print statements make none.
+	Print print.Hook
 }
 
 // ErrTimeout is returned when EvalOptions.Timeout ran out.
@@ -338,14 +137,24 @@ func (p *Program) Eval(ctx context.Context, input, data ast.Value, opts EvalOpti
 	return slices.Clone(m.results), nil
 }
 
-// Func finds a planned rule by its path (data.a.b.c is "a.b.c"). Only
-// rules the plan's query reaches are planned.
-func (p *Program) Func(path string) (int, bool) {
-	fn, ok := p.byName["g0.data."+path]
-	if !ok || len(fn.fn.Params) != 2 {
-		return 0, false
+// Func finds the planned function of the rule at path (data.a.b.c is
+// ["a", "b", "c"]) by the path the planner gives it after its generation
+// (OPA's Func.Path, the key dynamic calls use), not by its name. Only rules
+// the plan's query reaches are planned; a path planned in more than one
+// generation (under a with) is ambiguous and not found.
+func (p *Program) Func(path ...string) (int, bool) {
+	found := -1
+	for _, fn := range p.funcs {
+		fp := fn.fn.Path
+		if len(fp) != len(path)+1 || !slices.Equal(fp[1:], path) || !rootParams(fn.fn.Params) {
+			continue
+		}
+		if found >= 0 {
+			return 0, false
+		}
+		found = fn.index
 	}
-	return fn.index, true
+	return found, found >= 0
 }
 
 // EvalFuncs evaluates planned rules (see Func) with input and data and
@@ -407,6 +216,7 @@ func (p *Program) start(ctx context.Context, opts EvalOptions) (m *machine) {
 		Seed:         rand.Reader,
 		Cache:        m.cache,
 		Capabilities: p.caps,
+		PrintHook:    opts.Print,
 	}
 	if p.clock {
 		now := opts.Time
@@ -509,7 +319,6 @@ type status struct {
 var (
 	errConflict       = errors.New("eval_conflict_error: complete rules must not produce multiple outputs")
 	errObjectConflict = errors.New("eval_conflict_error: object keys must be unique")
-	errMergeConflict  = errors.New("eval_conflict_error: merge of base and virtual documents conflicts")
 )
 
 // emptySet stands for every set a plan makes until something is added; it
@@ -683,16 +492,7 @@ func (m *machine) block(b *ir.Block, frame []*ast.Term) (status, error) {
 			}
 			obj.Insert(k, v)
 		case *ir.ObjectMergeStmt:
-			a, aok := frame[s.A].Value.(ast.Object)
-			b, bok := frame[s.B].Value.(ast.Object)
-			if !aok || !bok {
-				return status{}, fmt.Errorf("%s: %w", locText(s.Location), errMergeConflict)
-			}
-			merged, ok := a.Merge(b)
-			if !ok {
-				return status{}, fmt.Errorf("%s: %w", locText(s.Location), errMergeConflict)
-			}
-			frame[s.Target] = ast.NewTerm(merged)
+			frame[s.Target] = merge(frame[s.A], frame[s.B])
 		case *ir.SetAddStmt:
 			if frame[s.Set] == emptySet {
 				frame[s.Set] = ast.NewTerm(ast.NewSet())
@@ -713,10 +513,41 @@ func (m *machine) block(b *ir.Block, frame []*ast.Term) (status, error) {
 		case *ir.ResultSetAddStmt:
 			m.results = append(m.results, frame[s.Value])
 		default:
+			// Prepare refuses every statement stmtParts does not list.
 			return status{}, fmt.Errorf("irvm: statement %T", s)
 		}
 	}
 	return status{done: true}, nil
+}
+
+// merge is a base document (a) with the virtual documents (b) beside it,
+// as topdown and OPA's Wasm runtime merge them: objects key by key,
+// recursively; where either side is not an object, the base document wins.
+func merge(a, b *ast.Term) *ast.Term {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	ao, aok := a.Value.(ast.Object)
+	bo, bok := b.Value.(ast.Object)
+	if !aok || !bok {
+		return a
+	}
+	out := ast.NewObject()
+	ao.Foreach(func(k, v *ast.Term) {
+		if w := bo.Get(k); w != nil {
+			v = merge(v, w)
+		}
+		out.Insert(k, v)
+	})
+	bo.Foreach(func(k, v *ast.Term) {
+		if ao.Get(k) == nil {
+			out.Insert(k, v)
+		}
+	})
+	return ast.NewTerm(out)
 }
 
 // isKind reports whether a defined value is of kind V.
@@ -977,7 +808,7 @@ func (m *machine) callDynamic(s *ir.CallDynamicStmt, frame []*ast.Term) (status,
 		}
 		parts[i] = string(str)
 	}
-	fn, ok := m.prog.byPath[strings.Join(parts, "/")]
+	fn, ok := m.prog.byPath[pathKey(parts)]
 	if !ok {
 		return status{}, false, nil // not a rule: the plan reads the base document next
 	}
@@ -990,10 +821,9 @@ func (m *machine) callDynamic(s *ir.CallDynamicStmt, frame []*ast.Term) (status,
 		return status{}, false, err
 	}
 	if v == nil {
-		// The rule exists and is undefined: the whole reference is, so the
-		// plan's enclosing blocks end (the planner nests this call two
-		// blocks deep inside the reference's block).
-		return status{brk: 2}, false, nil
+		// The rule exists and is undefined: the whole reference is, as
+		// the plan's own break after the base document's lookup says.
+		return status{brk: m.prog.dynamic[s]}, false, nil
 	}
 	frame[s.Result] = v
 	return status{}, true, nil

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"path"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/ir"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
@@ -44,9 +46,11 @@ type Set struct {
 	exceptions []string    // package of each entry of the aggregator's exceptions array
 	free       chan *evaluator
 	// prog is the query planned for irvm; nil when the plan needs topdown.
-	prog    *irvm.Program
-	funcs   []int // the plan's functions of rules, then of exceptions
-	dataVal ast.Object
+	prog *irvm.Program
+	// fallback is why prog is nil when irvm was wanted (Fallback).
+	fallback error
+	funcs    []int // the plan's functions of rules, then of exceptions
+	dataVal  ast.Object
 	// topData and meshbotData are data's top level and data.meshbot's
 	// keys (context aside), converted once; each evaluation puts its
 	// context beside them.
@@ -217,7 +221,11 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Set, error) {
 		readsContext: readsContext(user),
 	}
 	if !opts.Topdown {
-		if err := set.prepareIRVM(ctx, comp); err != nil {
+		log := opts.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		if err := set.prepareIRVM(ctx, comp, log, opts.mutatePlan); err != nil {
 			return nil, err
 		}
 	}
@@ -245,21 +253,44 @@ func reserveContext(data map[string]any) {
 	data["meshbot"] = map[string]any{"context": map[string]any{}}
 }
 
-// prepareIRVM plans the query for irvm. When irvm cannot run the plan, or
-// the planner named a rule otherwise, s.prog stays nil and topdown judges.
-func (s *Set) prepareIRVM(ctx context.Context, comp *companions) error {
-	prog, dataVal, err := prepareProgram(ctx, s.compiler, s.query, s.data)
-	if err != nil || prog == nil {
-		return err
+// ErrNoRuleFunc is a plan in which the planned function of a rule Eval
+// reads could not be found (irvm.Program.Func): the Set falls back to
+// topdown.
+var ErrNoRuleFunc = errors.New("the plan has no unique function for a rule")
+
+// prepareIRVM plans the query for irvm. When the planner or irvm refuses
+// the plan, or a rule's function cannot be found in it, s.prog stays nil,
+// topdown judges, and why is logged once and kept (Fallback).
+func (s *Set) prepareIRVM(ctx context.Context, comp *companions, log *slog.Logger, mutate func(*ir.Policy)) error {
+	prog, dataVal, err := prepareProgram(ctx, s.compiler, s.query, s.data, mutate)
+	if err == nil {
+		if s.funcs, err = ruleFuncs(prog, comp); err == nil {
+			s.prog, s.dataVal = prog, dataVal
+			s.topData, s.meshbotData = splitData(dataVal)
+			return nil
+		}
 	}
-	funcs := ruleFuncs(prog, comp)
-	if funcs == nil {
-		return nil
+	var data dataError
+	if errors.As(err, &data) {
+		return data.err
 	}
-	s.prog, s.funcs, s.dataVal = prog, funcs, dataVal
-	s.topData, s.meshbotData = splitData(dataVal)
+	s.fallback = err
+	log.WarnContext(ctx, "policy: irvm cannot run this policy; it is judged with OPA's topdown",
+		"policy_version", s.version, "reason", err.Error())
 	return nil
 }
+
+// dataError is a data document that cannot be a policy's data: an error of
+// Load, not a reason to fall back.
+type dataError struct{ err error }
+
+func (e dataError) Error() string { return e.err.Error() }
+
+// Fallback is why the Set evaluates with topdown although Options.Topdown
+// was not asked for (the planner's or irvm's refusal, an
+// *irvm.UnsupportedError when irvm refused a statement or built-in); nil
+// when irvm judges or topdown was asked for.
+func (s *Set) Fallback() error { return s.fallback }
 
 // splitData is data's top level and data.meshbot's keys but context, which
 // each evaluation completes with its own context.
@@ -282,48 +313,77 @@ func splitData(data ast.Object) (top, meshbot map[string]any) {
 	return top, meshbot
 }
 
-// prepareProgram plans the query for irvm. A plan irvm refuses is not an
-// error: the Set keeps evaluating with topdown.
-func prepareProgram(ctx context.Context, compiler *ast.Compiler, query ast.Body, data map[string]any) (*irvm.Program, ast.Object, error) {
+// prepareProgram plans the query for irvm and prepares the plan. A plan the
+// planner or irvm refuses is returned as that error (irvm refusals are
+// *irvm.UnsupportedError); data that is no object is a dataError.
+func prepareProgram(ctx context.Context, compiler *ast.Compiler, query ast.Body, data map[string]any, mutate func(*ir.Policy)) (*irvm.Program, ast.Object, error) {
 	plan, err := irvm.Plan(ctx, compiler, query)
 	if err != nil {
-		return nil, nil, nil
+		return nil, nil, err
+	}
+	if mutate != nil {
+		mutate(plan)
 	}
 	prog, err := irvm.Prepare(plan, compiler.Capabilities())
 	if err != nil {
-		return nil, nil, nil
+		return nil, nil, fmt.Errorf("prepare plan: %w", err)
 	}
 	v, err := ast.InterfaceToValue(data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load policy: data: %w", err)
+		return nil, nil, dataError{fmt.Errorf("load policy: data: %w", err)}
 	}
 	obj, ok := v.(ast.Object)
 	if !ok {
-		return nil, nil, fmt.Errorf("load policy: data is %T, not an object", v)
+		return nil, nil, dataError{fmt.Errorf("load policy: data is %T, not an object", v)}
 	}
 	return prog, obj, nil
 }
 
 // ruleFuncs finds the planned function of every rule body's companion and
-// every package's exception rule, in the order Eval reads them; nil when
-// one is missing.
-func ruleFuncs(prog *irvm.Program, comp *companions) []int {
+// every package's exception rule, in the order Eval reads them.
+func ruleFuncs(prog *irvm.Program, comp *companions) ([]int, error) {
 	var out []int
-	for i, r := range comp.rules {
-		f, ok := prog.Func(fmt.Sprintf("%s.%s%d", r.pkg, companionPrefix, i))
-		if !ok {
-			return nil
+	find := func(pkg, rule string) error {
+		path, ok := rulePath(pkg, rule)
+		f, found := 0, false
+		if ok {
+			f, found = prog.Func(path...)
+		}
+		if !found {
+			return fmt.Errorf("%w: data.%s.%s", ErrNoRuleFunc, pkg, rule)
 		}
 		out = append(out, f)
+		return nil
+	}
+	for i, r := range comp.rules {
+		if err := find(r.pkg, fmt.Sprintf("%s%d", companionPrefix, i)); err != nil {
+			return nil, err
+		}
 	}
 	for _, pkg := range comp.exceptions {
-		f, ok := prog.Func(pkg + "." + exceptionRule)
-		if !ok {
-			return nil
+		if err := find(pkg, exceptionRule); err != nil {
+			return nil, err
 		}
-		out = append(out, f)
 	}
-	return out
+	return out, nil
+}
+
+// rulePath is the path of rule in package pkg ("mesh.residency") as the
+// planner's function paths spell it.
+func rulePath(pkg, rule string) ([]string, bool) {
+	ref, err := ast.ParseRef("data." + pkg)
+	if err != nil {
+		return nil, false
+	}
+	var out []string
+	for _, t := range ref[1:] {
+		s, ok := t.Value.(ast.String)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, string(s))
+	}
+	return append(out, rule), true
 }
 
 // Engine names the evaluator the Set uses: "irvm" or "topdown".

@@ -13,8 +13,11 @@
 package policyeval
 
 import (
+	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/open-policy-agent/opa/v1/ir"
 
 	"github.com/meshbot/meshbot/internal/mesh"
 )
@@ -29,6 +32,13 @@ type Options struct {
 	// Topdown evaluates with OPA's tree-walking evaluator instead of the
 	// planned query; the differential tests compare the two.
 	Topdown bool
+	// Logger receives the one warning Load logs when a policy falls back
+	// to topdown (default slog.Default()).
+	Logger *slog.Logger
+
+	// mutatePlan changes the plan before irvm prepares it: tests stand
+	// in for a plan irvm refuses or evaluates wrongly with it.
+	mutatePlan func(*ir.Policy)
 }
 
 // Input is one document to judge and what meshbot knows around it.

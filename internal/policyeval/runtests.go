@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/ir"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
 	"github.com/open-policy-agent/opa/v1/topdown"
@@ -25,6 +28,10 @@ const (
 	TestFail  = "FAIL"
 	TestError = "ERROR"
 	TestSkip  = "SKIPPED"
+	// NotRun is TestResult.IRVM for a test irvm could not prepare: only
+	// topdown ran it (and a policy using what it refused falls back to
+	// topdown when loaded).
+	NotRun = "NOT RUN"
 )
 
 // TestResult is one test_ rule.
@@ -37,6 +44,15 @@ type TestResult struct {
 	Error    string        // evaluation error (ERROR)
 	Trace    string        // evaluation trace (FAIL, ERROR)
 	Output   string        // print() output
+	// IRVM is the test's outcome on irvm, the engine that judges in
+	// production (PASS, FAIL, ERROR), or NotRun when irvm could not
+	// prepare it (IRVMNote says why) or topdown skipped it.
+	IRVM       string
+	IRVMNote   string // why irvm did not run the test, or its error
+	IRVMOutput string // print() output on irvm
+	// Disagree: topdown and irvm gave the test different outcomes. The
+	// report fails.
+	Disagree bool
 }
 
 // TestReport is every test of a policy folder.
@@ -47,38 +63,88 @@ type TestReport struct {
 	Failed  int
 	Errored int
 	Skipped int
+	// Disagreed counts tests whose outcome differs between topdown and
+	// irvm; NotOnIRVM those irvm could not prepare.
+	Disagreed int
+	NotOnIRVM int
 }
 
-// OK reports whether no test failed or errored.
-func (r *TestReport) OK() bool { return r.Failed == 0 && r.Errored == 0 }
+// OK reports whether no test failed or errored and the engines agreed on
+// every test.
+func (r *TestReport) OK() bool { return r.Failed == 0 && r.Errored == 0 && r.Disagreed == 0 }
 
-// Test runs the Rego unit tests (test_ rules) of fsys with OPA's test runner,
-// in the same sandbox and with the same data as Load.
+// Test runs the Rego unit tests (test_ rules) of the policy folder fsys, in
+// the same sandbox and with the same data as Load, on both engines (see
+// RunTests).
 func Test(ctx context.Context, fsys fs.FS) (*TestReport, error) {
 	pf, err := readPolicy(fsys)
 	if err != nil {
 		return nil, err
 	}
-	if len(pf.modules) == 0 {
+	rep, err := runTests(ctx, pf.modules, pf.data, nil)
+	if err != nil {
+		return nil, err
+	}
+	rep.Version = pf.version
+	return rep, nil
+}
+
+// RunTests runs the Rego unit tests (test_ rules) of a policy bundle held
+// in memory: modules maps a file's path to its Rego source, data is the
+// data document (data files mounted by folder, as Load mounts them). Each
+// test runs through OPA's test runner on topdown, as `opa test` does, and
+// again on irvm, the engine that judges in production, wherever irvm can
+// prepare it; a test whose outcome differs between the two is reported as a
+// disagreement (TestResult.Disagree) and fails the report. Results carry
+// each test's file and line, outcome and print output; the report's
+// Version is left empty (Test sets the folder's).
+func RunTests(ctx context.Context, modules map[string]string, data map[string]any) (*TestReport, error) {
+	parsed := map[string]*ast.Module{}
+	var problems []Problem
+	for _, p := range slices.Sorted(maps.Keys(modules)) {
+		m, err := ast.ParseModuleWithOpts(p, modules[p], parserOptions())
+		if err != nil {
+			problems = append(problems, astProblems(err, nil)...)
+			continue
+		}
+		parsed[p] = m
+	}
+	if len(problems) > 0 {
+		return nil, &CompileError{Errors: problems}
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	return runTests(ctx, parsed, data, nil)
+}
+
+// unitTestTimeout bounds one test on either engine.
+const unitTestTimeout = DefaultTimeout * 5
+
+// runTests runs the tests on topdown and irvm; mutate, when set, changes
+// each test's plan before irvm prepares it (the tests' stand-in for an
+// evaluator that is wrong).
+func runTests(ctx context.Context, modules map[string]*ast.Module, data map[string]any, mutate func(*ir.Policy)) (*TestReport, error) {
+	if len(modules) == 0 {
 		return nil, fmt.Errorf("test policy: no .rego files found")
 	}
 	runner := tester.NewRunner().
 		SetCompiler(newCompiler().WithEnablePrintStatements(true)).
 		SetDefaultRegoVersion(ast.RegoV1).
-		SetStore(inmem.NewFromObjectWithOpts(pf.data, inmem.OptRoundTripOnWrite(false))).
-		SetModules(pf.modules).
+		SetStore(inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false))).
+		SetModules(modules).
 		CapturePrintOutput(true).
 		EnableTracing(true).
-		SetTimeout(DefaultTimeout * 5)
+		SetTimeout(unitTestTimeout)
 	ch, err := runner.RunTests(ctx, nil)
 	if err != nil {
 		var errs ast.Errors
 		if errors.As(err, &errs) {
-			return nil, compileError(errs, pf.modules)
+			return nil, compileError(errs, modules)
 		}
 		return nil, fmt.Errorf("test policy: %w", err)
 	}
-	rep := &TestReport{Version: pf.version}
+	rep := &TestReport{}
 	for res := range ch {
 		tr := TestResult{
 			Package:  strings.TrimPrefix(res.Package, "data."),
@@ -114,6 +180,9 @@ func Test(ctx context.Context, fsys fs.FS) (*TestReport, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("test policy: %w", err)
 	}
+	if err := onIRVM(ctx, rep, modules, data, mutate); err != nil {
+		return nil, err
+	}
 	sort.Slice(rep.Results, func(i, j int) bool {
 		a, b := rep.Results[i], rep.Results[j]
 		if a.Pos.File != b.Pos.File {
@@ -133,10 +202,20 @@ func (r *TestReport) Write(w io.Writer, verbose bool) error {
 	if !r.OK() {
 		b.WriteString("FAILURES\n" + strings.Repeat("-", 80) + "\n")
 		for _, t := range r.Results {
-			if t.Outcome != TestFail && t.Outcome != TestError {
+			if t.Outcome != TestFail && t.Outcome != TestError && !t.Disagree {
 				continue
 			}
-			fmt.Fprintf(&b, "%s: %s (%s)\n", t.Pos, t.qualified(), t.Outcome)
+			if t.Disagree {
+				fmt.Fprintf(&b, "%s: %s (engines disagree: topdown %s, irvm %s)\n", t.Pos, t.qualified(), t.Outcome, t.IRVM)
+				if t.IRVMNote != "" {
+					fmt.Fprintf(&b, "  irvm: %s\n", t.IRVMNote)
+				}
+				if t.IRVMOutput != t.Output {
+					fmt.Fprintf(&b, "  print on topdown: %q\n  print on irvm:    %q\n", t.Output, t.IRVMOutput)
+				}
+			} else {
+				fmt.Fprintf(&b, "%s: %s (%s)\n", t.Pos, t.qualified(), t.Outcome)
+			}
 			if t.Error != "" {
 				fmt.Fprintf(&b, "  %s\n", t.Error)
 			}
@@ -152,14 +231,14 @@ func (r *TestReport) Write(w io.Writer, verbose bool) error {
 	if verbose || !r.OK() {
 		file := ""
 		for _, t := range r.Results {
-			if !verbose && t.Outcome == TestPass {
+			if !verbose && t.Outcome == TestPass && !t.Disagree {
 				continue
 			}
 			if t.Pos.File != file {
 				file = t.Pos.File
 				fmt.Fprintf(&b, "%s:\n", file)
 			}
-			fmt.Fprintf(&b, "%s: %s (%s)\n", t.qualified(), t.Outcome, t.Duration.Round(time.Microsecond))
+			fmt.Fprintf(&b, "%s: %s (%s)%s\n", t.qualified(), t.Outcome, t.Duration.Round(time.Microsecond), t.engines())
 			if verbose && t.Output != "" {
 				b.WriteString(t.Output)
 			}
@@ -178,8 +257,33 @@ func (r *TestReport) Write(w io.Writer, verbose bool) error {
 	if r.Skipped > 0 {
 		fmt.Fprintf(&b, "SKIPPED: %d/%d\n", r.Skipped, total)
 	}
+	if r.Disagreed > 0 {
+		fmt.Fprintf(&b, "DISAGREE (topdown and irvm): %d/%d\n", r.Disagreed, total)
+	}
+	if notRun := r.NotOnIRVM; notRun > 0 {
+		fmt.Fprintf(&b, "NOT ON IRVM (topdown only): %d/%d\n", notRun, total)
+		if verbose {
+			for _, t := range r.Results {
+				if t.IRVM == NotRun && t.Outcome != TestSkip {
+					fmt.Fprintf(&b, "  %s: %s\n", t.qualified(), t.IRVMNote)
+				}
+			}
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// engines is what the verbose listing adds about irvm: nothing when it
+// agreed with topdown.
+func (t TestResult) engines() string {
+	switch {
+	case t.Disagree:
+		return fmt.Sprintf(" [irvm: %s]", t.IRVM)
+	case t.IRVM == NotRun && t.Outcome != TestSkip:
+		return " [irvm: " + NotRun + "]"
+	}
+	return ""
 }
 
 func (t TestResult) qualified() string { return "data." + t.Package + "." + t.Name }
