@@ -38,10 +38,16 @@ type PullRequest struct {
 	body       any
 	author     string
 	draft      bool
+	closed     bool
 	repo       *Repo
 }
 
-func (p *PullRequest) state() string { return "open" }
+func (p *PullRequest) state() string {
+	if p.closed {
+		return "closed"
+	}
+	return "open"
+}
 
 // HeadSHA is the sha the head branch points at now.
 func (p *PullRequest) HeadSHA() string {
