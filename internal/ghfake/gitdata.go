@@ -387,6 +387,17 @@ func (r *Repo) Pulls() []PullInfo {
 	return out
 }
 
+// Parent is the (first) parent of commit sha, "" for a root commit or an
+// unknown sha.
+func (r *Repo) Parent(sha string) string {
+	r.f.mu.Lock()
+	defer r.f.mu.Unlock()
+	if c := r.commits[sha]; c != nil {
+		return c.parent
+	}
+	return ""
+}
+
 // ClosePullRequest closes pull request number, as a person declining it
 // would.
 func (r *Repo) ClosePullRequest(number int) {
@@ -421,4 +432,3 @@ func (r *Repo) pullMatches(p *PullRequest, state, head, base string) bool {
 	}
 	return base == "" || base == p.Base
 }
-
