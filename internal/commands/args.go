@@ -228,17 +228,23 @@ func unknownFlag(name string, known []string) string {
 // suggest is the candidate nearest to word by edit distance, when it is
 // near enough to be what was meant (at most a third of the word's length,
 // and at least one edit allowed); "" otherwise. Ties go to the first
-// candidate in order.
+// candidate in order. Candidates whose length alone rules them out are
+// skipped before any distance is computed: over a large registry most are.
 func suggest(word string, candidates []string) string {
 	best, bestD := "", -1
-	limit := max(1, utf8.RuneCountInString(word)/3)
+	w := []rune(strings.ToLower(word))
+	limit := max(1, len(w)/3)
+	var d distance
 	for _, c := range candidates {
 		if c == word {
 			return c
 		}
-		d := editDistance(strings.ToLower(word), strings.ToLower(c))
-		if d <= limit && (bestD < 0 || d < bestD) {
-			best, bestD = c, d
+		n := utf8.RuneCountInString(c)
+		if n-len(w) > limit || len(w)-n > limit {
+			continue
+		}
+		if dist := d.within(w, []rune(strings.ToLower(c)), limit); dist <= limit && (bestD < 0 || dist < bestD) {
+			best, bestD = c, dist
 		}
 	}
 	return best
@@ -248,32 +254,54 @@ func suggest(word string, candidates []string) string {
 // substitute), with adjacent transpositions counted as one edit: "sunest"
 // is one slip from "sunset".
 func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
+	var d distance
+	return d.within([]rune(a), []rune(b), -1)
+}
+
+// distance holds the rows of editDistance, reused across candidates.
+type distance struct{ prev2, prev, cur []int }
+
+// within is the distance between ra and rb, or some value over bound as
+// soon as every cell of a row is over it (the distance only grows from
+// there); a negative bound computes it in full.
+func (d *distance) within(ra, rb []rune, bound int) int {
 	if len(ra) > 256 || len(rb) > 256 {
 		// Names are short; a long word is nobody's typo of one.
 		return max(len(ra), len(rb))
 	}
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
+	row := func(r []int) []int {
+		if cap(r) < len(rb)+1 {
+			return make([]int, len(rb)+1)
+		}
+		return r[:len(rb)+1]
+	}
+	d.prev2, d.prev, d.cur = row(d.prev2), row(d.prev), row(d.cur)
+	for j := range d.prev {
+		d.prev[j] = j
 	}
 	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
+		d.cur[0] = i
+		rowMin := i
 		for j := 1; j <= len(rb); j++ {
 			cost := 1
 			if ra[i-1] == rb[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d.cur[j] = min(d.prev[j]+1, d.cur[j-1]+1, d.prev[j-1]+cost)
 			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
+				d.cur[j] = min(d.cur[j], d.prev2[j-2]+1)
 			}
+			rowMin = min(rowMin, d.cur[j])
 		}
-		prev2, prev, cur = prev, cur, prev2
+		// Later rows build on this one (never lower) or, by a
+		// transposition, on the one before plus one; that row's minimum
+		// is at least this one's less one. So the distance is over bound.
+		if bound >= 0 && rowMin > bound {
+			return bound + 1
+		}
+		d.prev2, d.prev, d.cur = d.prev, d.cur, d.prev2
 	}
-	return prev[len(rb)]
+	return d.prev[len(rb)]
 }
 
 // commandLine writes req back as a command line, quoting the reason: the

@@ -215,3 +215,19 @@ func FuzzParseStrict(f *testing.F) {
 		}
 	})
 }
+
+// The bounded distance agrees with the full one wherever it matters: at
+// or under the bound it is exact, over it it says so.
+func FuzzEditDistanceBound(f *testing.F) {
+	f.Add("sunset", "sunest", 1)
+	f.Add("orders.order-events", "order.orders-event", 3)
+	f.Fuzz(func(t *testing.T, a, b string, bound int) {
+		bound = min(max(bound, 0), 20)
+		full := editDistance(a, b)
+		var d distance
+		got := d.within([]rune(a), []rune(b), bound)
+		if (full <= bound) != (got <= bound) || (full <= bound && got != full) {
+			t.Fatalf("within(%q, %q, %d) = %d, full distance %d", a, b, bound, got, full)
+		}
+	})
+}
