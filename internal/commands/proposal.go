@@ -192,12 +192,7 @@ func proposalBody(env Env, undo undeprecating, t targetRef, r deprecateReq, note
 		fmt.Fprintf(&b, "Marks `%s` deprecated.\n\n", t)
 		b.WriteString(terms(r))
 	}
-	if len(notes) > 0 {
-		b.WriteString("\nWhat the file's format could not express:\n")
-		for _, n := range notes {
-			fmt.Fprintf(&b, "- %s\n", n)
-		}
-	}
+	writeNotes(&b, notes)
 	if len(consumers) == 0 {
 		b.WriteString("\nNo registered consumer reads it.\n")
 	} else {
@@ -212,6 +207,18 @@ func proposalBody(env Env, undo undeprecating, t targetRef, r deprecateReq, note
 	}
 	fmt.Fprintf(&b, "\nRequested by @%s in #%d with `/mesh %s`. Repeating the command updates this pull request.\n", env.Job.User, env.Job.Issue, undo.name())
 	return b.String()
+}
+
+// writeNotes lists what the formats could not express, each note with its
+// file.
+func writeNotes(b *strings.Builder, notes []string) {
+	if len(notes) == 0 {
+		return
+	}
+	b.WriteString("\nThe file's format could not express:\n")
+	for _, n := range notes {
+		fmt.Fprintf(b, "- %s\n", n)
+	}
 }
 
 func terms(r deprecateReq) string {
@@ -262,12 +269,7 @@ func reply(env Env, undo undeprecating, t targetRef, r deprecateReq, pr githubap
 			b.WriteString("\nNo `--replacement` was named: meshbot's bundled policy (`deprecation-replacement-required`) fails a deprecation without one. If there is one, repeat the command with `--replacement <domain.product>/<port>`; it updates the same pull request.\n")
 		}
 	}
-	if len(notes) > 0 {
-		b.WriteString("\nThe file's format could not express:\n")
-		for _, n := range notes {
-			fmt.Fprintf(&b, "- %s\n", n)
-		}
-	}
+	writeNotes(&b, notes)
 	if len(consumers) == 0 {
 		b.WriteString("\nNo registered consumer reads it.")
 		return b.String()

@@ -16,20 +16,30 @@ import (
 // request is well-formed but names what does not exist, and with 409 on a
 // repository without commits.
 
+// gitWrite decodes a git data write's body into in and refuses a
+// repository without commits as GitHub does (409); false means the
+// answer is sent.
+func (c *call) gitWrite(in any) bool {
+	if err := decodeInto(c.raw, in); err != nil {
+		c.fail(http.StatusBadRequest, "Problems parsing JSON")
+		return false
+	}
+	if len(c.repo.commits) == 0 {
+		c.emptyRepository()
+		return false
+	}
+	return true
+}
+
 func (f *Fake) createBlob(c *call) {
 	var in struct {
 		Content  string  `json:"content"`
 		Encoding *string `json:"encoding"`
 	}
-	if err := decodeInto(c.raw, &in); err != nil {
-		c.fail(http.StatusBadRequest, "Problems parsing JSON")
+	if !c.gitWrite(&in) {
 		return
 	}
 	r := c.repo
-	if len(r.commits) == 0 {
-		c.emptyRepository()
-		return
-	}
 	var b []byte
 	switch enc := "utf-8"; {
 	case in.Encoding != nil && *in.Encoding == "base64":
@@ -99,15 +109,10 @@ func (f *Fake) createTree(c *call) {
 			Content *string         `json:"content"`
 		} `json:"tree"`
 	}
-	if err := decodeInto(c.raw, &in); err != nil {
-		c.fail(http.StatusBadRequest, "Problems parsing JSON")
+	if !c.gitWrite(&in) {
 		return
 	}
 	r := c.repo
-	if len(r.commits) == 0 {
-		c.emptyRepository()
-		return
-	}
 	snap := map[string]string{}
 	if in.BaseTree != "" {
 		base, ok := r.filesOf(in.BaseTree)
@@ -180,17 +185,23 @@ func (f *Fake) createTree(c *call) {
 	base := f.api() + "/repos/" + r.fullName()
 	entries := []obj{}
 	for _, e := range r.trees[sha].entries {
-		o := obj{"path": e.name, "mode": e.mode, "type": e.typ, "sha": e.sha}
-		if e.typ == "blob" {
-			o["size"] = r.blobSize(e.sha)
-			o["url"] = base + "/git/blobs/" + e.sha
-		} else {
-			o["url"] = base + "/git/trees/" + e.sha
-		}
-		entries = append(entries, o)
+		entries = append(entries, r.treeEntryJSON(base, e.name, e))
 	}
 	c.w.Header().Set("Location", base+"/git/trees/"+sha)
 	c.json(http.StatusCreated, obj{"sha": sha, "url": base + "/git/trees/" + sha, "tree": entries, "truncated": false})
+}
+
+// treeEntryJSON is one entry of a tree as the trees API shows it; base is
+// the repository's API URL.
+func (r *Repo) treeEntryJSON(base, path string, e treeEntry) obj {
+	o := obj{"path": path, "mode": e.mode, "type": e.typ, "sha": e.sha}
+	if e.typ == "blob" {
+		o["size"] = r.blobSize(e.sha)
+		o["url"] = base + "/git/blobs/" + e.sha
+	} else {
+		o["url"] = base + "/git/trees/" + e.sha
+	}
+	return o
 }
 
 func (f *Fake) createCommit(c *call) {
@@ -199,15 +210,10 @@ func (f *Fake) createCommit(c *call) {
 		Tree    string   `json:"tree"`
 		Parents []string `json:"parents"`
 	}
-	if err := decodeInto(c.raw, &in); err != nil {
-		c.fail(http.StatusBadRequest, "Problems parsing JSON")
+	if !c.gitWrite(&in) {
 		return
 	}
 	r := c.repo
-	if len(r.commits) == 0 {
-		c.emptyRepository()
-		return
-	}
 	if in.Message == "" || in.Tree == "" {
 		c.violation("message and tree are required")
 		c.unprocessable("Invalid request.\n\n\"message\" and \"tree\" are required.")
@@ -244,15 +250,10 @@ func (f *Fake) updateRef(c *call) {
 		SHA   string `json:"sha"`
 		Force bool   `json:"force"`
 	}
-	if err := decodeInto(c.raw, &in); err != nil {
-		c.fail(http.StatusBadRequest, "Problems parsing JSON")
+	if !c.gitWrite(&in) {
 		return
 	}
 	r := c.repo
-	if len(r.commits) == 0 {
-		c.emptyRepository()
-		return
-	}
 	ref := strings.TrimPrefix(c.r.PathValue("ref"), "refs/")
 	branch, ok := strings.CutPrefix(ref, "heads/")
 	old, exists := r.branches[branch]
