@@ -139,6 +139,9 @@ func retire(ctx context.Context, env Env, inv Invocation, undo undeprecating) (s
 		Message: proposalTitle(undo, target, terms) + "\n\n" + fmt.Sprintf("Requested by @%s in %s#%d.", env.Job.User, repo, env.Job.Issue),
 		Files:   changed,
 	})
+	if errors.Is(err, githubapp.ErrRefused) {
+		return "", Refuse("GitHub refused meshbot's pull request (%v). If meshbot was installed before `/mesh deprecate` existed, an organisation owner approves its new permissions (contents: write) on the installation's settings page; a rule protecting `meshbot/` branches refuses it too. Nothing was changed on %s.", err, loc.branch)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -396,6 +396,18 @@ func TestDeprecateProposes(t *testing.T) {
 		}
 	}
 
+	// An installation without contents: write: GitHub refuses the blob, and
+	// the reply says what to do; no pull request is opened.
+	stop := e.fake.FailPath("POST", "/repos/acme/mesh/git/blobs", 403)
+	reply, reaction = e.answer(t, "alice", "/mesh deprecate orders.order-events/kafka-realtime --sunset 2027-03-31 --replacement orders.order-events/iceberg-curated")
+	stop()
+	if reaction != string(ReactRefused) || !strings.Contains(reply, "approves its new permissions (contents: write)") {
+		t.Errorf("refused by GitHub: %s\n%s", reaction, reply)
+	}
+	if n := len(e.repo.Pulls()); n != 3 {
+		t.Errorf("%d pull requests after GitHub refused, want 3", n)
+	}
+
 	if slices.ContainsFunc(e.writes(), func(w string) bool { return strings.Contains(w, "/git/refs/heads/main") }) {
 		t.Error("meshbot moved main")
 	}

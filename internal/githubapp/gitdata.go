@@ -53,6 +53,26 @@ type NewPull struct {
 	Base        string // the branch it goes into
 }
 
+// ErrRefused says GitHub refused a write for good: 403 (the installation
+// lacks the permission, or a rule protects the branch) or 422 (the request
+// names what cannot be). Retrying does not help; a rate limit is not this.
+var ErrRefused = errors.New("github: refused")
+
+// wrapWrite is wrap for the writes of this file, marking GitHub's lasting
+// refusals ErrRefused.
+func wrapWrite(err error, format string, args ...any) error {
+	w := wrap(err, format, args...)
+	var rl *RateLimitError
+	var er *github.ErrorResponse
+	if !errors.As(w, &rl) && errors.As(err, &er) && er.Response != nil {
+		switch er.Response.StatusCode {
+		case http.StatusForbidden, http.StatusUnprocessableEntity:
+			return fmt.Errorf("%w: %w", ErrRefused, w)
+		}
+	}
+	return w
+}
+
 // CreateBlob stores content as a blob and returns its SHA. Content goes
 // base64-encoded: a descriptor is text, but GitHub's utf-8 encoding would
 // not carry arbitrary bytes unchanged.
@@ -60,7 +80,7 @@ func (c *client) CreateBlob(ctx context.Context, owner, repo string, content []b
 	enc := base64.StdEncoding.EncodeToString(content)
 	b, _, err := c.gh.Git.CreateBlob(ctx, owner, repo, &github.Blob{Content: &enc, Encoding: github.String("base64")})
 	if err != nil {
-		return "", wrap(err, "create blob in %s/%s", owner, repo)
+		return "", wrapWrite(err, "create blob in %s/%s", owner, repo)
 	}
 	if b.GetSHA() == "" {
 		return "", fmt.Errorf("create blob in %s/%s: no sha in the answer", owner, repo)
@@ -97,7 +117,7 @@ func (c *client) CreateTree(ctx context.Context, owner, repo, base string, chang
 	}
 	t, _, err := c.gh.Git.CreateTree(ctx, owner, repo, base, entries)
 	if err != nil {
-		return "", wrap(err, "create tree on %s in %s/%s", base, owner, repo)
+		return "", wrapWrite(err, "create tree on %s in %s/%s", base, owner, repo)
 	}
 	if t.GetSHA() == "" {
 		return "", fmt.Errorf("create tree on %s in %s/%s: no sha in the answer", base, owner, repo)
@@ -116,7 +136,7 @@ func (c *client) CreateCommit(ctx context.Context, owner, repo string, nc NewCom
 		Message: github.String(nc.Message), Tree: &github.Tree{SHA: github.String(nc.Tree)}, Parents: parents,
 	}, nil)
 	if err != nil {
-		return "", wrap(err, "create commit in %s/%s", owner, repo)
+		return "", wrapWrite(err, "create commit in %s/%s", owner, repo)
 	}
 	if cm.GetSHA() == "" {
 		return "", fmt.Errorf("create commit in %s/%s: no sha in the answer", owner, repo)
@@ -140,7 +160,7 @@ func (c *client) SetBranch(ctx context.Context, owner, repo, branch, sha string)
 	// 422 "Reference does not exist": create it. A 422 for another reason
 	// (the sha is not a commit) fails the create alike and is reported.
 	if _, _, err := c.gh.Git.CreateRef(ctx, owner, repo, ref); err != nil {
-		return false, wrap(err, "create branch %s of %s/%s at %s", branch, owner, repo, sha)
+		return false, wrapWrite(err, "create branch %s of %s/%s at %s", branch, owner, repo, sha)
 	}
 	return true, nil
 }
@@ -176,7 +196,7 @@ func (c *client) CreatePull(ctx context.Context, owner, repo string, np NewPull)
 		Title: github.String(np.Title), Body: github.String(np.Body), Head: github.String(np.Head), Base: github.String(np.Base),
 	})
 	if err != nil {
-		return PullRequestRef{}, wrap(err, "open pull request %s→%s in %s/%s", np.Head, np.Base, owner, repo)
+		return PullRequestRef{}, wrapWrite(err, "open pull request %s→%s in %s/%s", np.Head, np.Base, owner, repo)
 	}
 	return pullRef(p), nil
 }
@@ -185,7 +205,7 @@ func (c *client) CreatePull(ctx context.Context, owner, repo string, np NewPull)
 func (c *client) UpdatePull(ctx context.Context, owner, repo string, number int, title, body string) (PullRequestRef, error) {
 	p, _, err := c.gh.PullRequests.Edit(ctx, owner, repo, number, &github.PullRequest{Title: github.String(title), Body: github.String(body)})
 	if err != nil {
-		return PullRequestRef{}, wrap(err, "update pull request %s/%s#%d", owner, repo, number)
+		return PullRequestRef{}, wrapWrite(err, "update pull request %s/%s#%d", owner, repo, number)
 	}
 	return pullRef(p), nil
 }

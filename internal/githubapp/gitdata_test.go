@@ -88,7 +88,16 @@ func TestProposeThroughGitData(t *testing.T) {
 	if e.repo.Branch("meshbot/y") != "" {
 		t.Error("a branch was created at an unknown sha")
 	}
-	// GitHub down is ErrUnavailable, for the job to retry.
+	// A refusal for good (an installation without contents: write) is
+	// ErrRefused; GitHub down is ErrUnavailable, for the job to retry.
+	forbidden := e.fake.FailPath("POST", "/repos/acme/mesh/git/trees", http.StatusForbidden)
+	if _, err := e.client.CreateTree(ctx, "acme", "mesh", "", []TreeChange{{Path: "a", Blob: "1111111111111111111111111111111111111111"}}); !errors.Is(err, ErrRefused) {
+		t.Errorf("CreateTree answered 403: %v, want ErrRefused", err)
+	}
+	forbidden()
+	if _, err := e.client.CreatePull(ctx, "acme", "mesh", NewPull{Title: "T", Head: "nope", Base: "main"}); !errors.Is(err, ErrRefused) {
+		t.Errorf("CreatePull from a missing branch (422): %v, want ErrRefused", err)
+	}
 	stop := e.fake.FailPath("POST", "/repos/acme/mesh/git/blobs", http.StatusBadGateway)
 	defer stop()
 	if _, err := e.client.CreateBlob(ctx, "acme", "mesh", []byte("x")); !errors.Is(err, ErrUnavailable) {
