@@ -189,6 +189,8 @@ func TestDeprecateRefused(t *testing.T) {
 			[]string{"is not deprecated on main; nothing to undo"}, nil},
 		{"undeprecate with a flag", "alice", "/mesh undeprecate orders.order-events/iceberg-v1 --sunset 2027-03-31", ReactRefused,
 			[]string{"takes no flags", "For example: `/mesh undeprecate orders.order-events/iceberg-v1`"}, nil},
+		{"help documents both", "bob", "/mesh help", ReactDone,
+			[]string{"| `" + usageDeprecate + "` |", "| `/mesh undeprecate <domain.product>[/<port>]` |"}, nil},
 		{"a misspelt command", "alice", "/mesh deprecat orders.order-events", ReactRefused,
 			[]string{"no command `deprecat`. Did you mean `deprecate`?"}, nil},
 	} {
@@ -242,6 +244,25 @@ func TestDeprecateGovernanceData(t *testing.T) {
 	}
 	if w := e.writes(); len(w) > 0 {
 		t.Errorf("refused commands wrote to the repository: %q", w)
+	}
+
+	// Admins through: frank (admin, not in the team) gets past who may,
+	// to the next check, a sunset too close.
+	admins, err := policyeval.Load(context.Background(), fstest.MapFS{
+		"x.rego":    fsys["x.rego"],
+		"data.json": {Data: []byte(`{"meshbot":{"governance":{"deprecate":{"repository_admins":true}}}}`)},
+	}, policyeval.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = meshEnv(t, admins)
+	reply, reaction = e.answer(t, "frank", "/mesh deprecate orders.order-events/iceberg-curated --sunset 2026-12-01")
+	if reaction != string(ReactRefused) || !strings.Contains(reply, "is 10 days away") {
+		t.Errorf("an admin under repository_admins: %s\n%s", reaction, reply)
+	}
+	reply, _ = e.answer(t, "carol", "/mesh deprecate orders.order-events/iceberg-curated --sunset 2026-12-01")
+	if !strings.Contains(reply, "owned by the team") {
+		t.Errorf("a writer under repository_admins:\n%s", reply)
 	}
 
 	broken, err := policyeval.Load(context.Background(), fstest.MapFS{
