@@ -101,6 +101,14 @@ func TestMistakeExample(t *testing.T) {
 	}
 }
 
+func TestCodeSpan(t *testing.T) {
+	for in, want := range map[string]string{"a b": "`a b`", "a `b` c": "`` a `b` c ``", "x ``y": "``` x ``y ```"} {
+		if got := codeSpan(in); got != want {
+			t.Errorf("codeSpan(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestSuggest(t *testing.T) {
 	ids := []string{"customer.customer-360", "customer.customer-profile", "finance.revenue", "orders.order-events", "orders.order-history-csv"}
 	for _, tc := range []struct{ word, want string }{

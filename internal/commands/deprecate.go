@@ -181,8 +181,27 @@ func mistake(undo undeprecating, problems []string, fixed deprecateReq, sunsetHi
 	for _, p := range problems {
 		fmt.Fprintf(&b, "- %s\n", p)
 	}
-	fmt.Fprintf(&b, "\nFor example: `%s`\n\nUsage: `%s`", fixed.commandLine(undo.name(), !bool(undo), sunsetHint), usageOf(undo))
+	fmt.Fprintf(&b, "\nFor example: %s\n\nUsage: `%s`", codeSpan(fixed.commandLine(undo.name(), !bool(undo), sunsetHint)), usageOf(undo))
 	return b.String()
+}
+
+// codeSpan shows s as inline code, with a fence of backticks longer than
+// any run in s (a reason may hold one).
+func codeSpan(s string) string {
+	longest, run := 0, 0
+	for _, c := range s {
+		if c == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	if longest == 0 {
+		return "`" + s + "`"
+	}
+	fence := strings.Repeat("`", longest+1)
+	return fence + " " + s + " " + fence
 }
 
 func usageOf(undo undeprecating) string {
