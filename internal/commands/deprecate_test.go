@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -361,6 +362,12 @@ func TestDeprecateProposes(t *testing.T) {
 	}
 	if parent := e.repo.Parent(e.repo.Branch(branch)); parent != mainNow {
 		t.Errorf("the new commit's parent is %s, want main's head %s", parent, mainNow)
+	}
+
+	// Undeprecating what is only proposed points at the proposal.
+	reply, reaction = e.answer(t, "alice", "/mesh undeprecate orders.order-events/iceberg-curated")
+	if reaction != string(ReactDone) || !strings.Contains(reply, fmt.Sprintf("still proposed in #%d: close that pull request", pr.Number)) {
+		t.Errorf("undeprecate while the deprecation is proposed: %s\n%s", reaction, reply)
 	}
 
 	// Undeprecate the port that is deprecated on main: its consumer's team
