@@ -8,7 +8,7 @@ import (
 	"io/fs"
 )
 
-//go:embed *.rego README.md
+//go:embed *.rego README.md meshbot
 var files embed.FS
 
 // FS is the bundled policy folder.

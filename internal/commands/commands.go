@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
+	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/store"
 )
 
@@ -19,14 +21,16 @@ type Env struct {
 	Queue      store.Queue
 	Latest     store.Latest
 	Logger     *slog.Logger
-	Permission githubapp.Role // the commenter's role on the repository
-	Commands   []Command      // every registered command, for help
+	Permission githubapp.Role        // the commenter's role on the repository
+	Commands   []Command             // every registered command, for help
+	Registry   store.Registry        // the mesh registry (deprecate)
+	Policy     *policyeval.Swappable // the active policy: its governance data
+	Now        func() time.Time      // the clock sunsets are judged by
 }
 
 // Command is one `/mesh` command. Adding a command is adding one entry to
 // Builtin: the handler does the parsing, acknowledgement, permission check,
-// reply and reactions for every command alike. `/mesh deprecate` will be
-// such an entry (Permission "write", Run recording the deprecation).
+// reply and reactions for every command alike.
 type Command struct {
 	Name    string // what follows /mesh, lower case
 	Usage   string // e.g. "/mesh recheck"
@@ -46,6 +50,10 @@ func Builtin() []Command {
 	return []Command{
 		{Name: "help", Usage: "/mesh help", Summary: "list the commands meshbot understands", Permission: githubapp.RoleRead, Run: runHelp},
 		{Name: "recheck", Usage: "/mesh recheck", Summary: "run meshbot's check again on this pull request's head", Permission: githubapp.RoleWrite, Run: runRecheck},
+		// Permission is the floor: the guild's governance data may ask for
+		// more, and for membership of the owning team (deprecate.go).
+		{Name: "deprecate", Usage: usageDeprecate, Summary: "propose retiring a product or output port: a pull request setting its sunset, and a note to its consumers' teams", Permission: githubapp.RoleWrite, Run: runDeprecate},
+		{Name: "undeprecate", Usage: usageUndeprecate, Summary: "propose withdrawing a deprecation: a pull request removing it", Permission: githubapp.RoleWrite, Run: runUndeprecate},
 	}
 }
 
@@ -80,6 +88,14 @@ type Deps struct {
 	Logger *slog.Logger // default slog.Default()
 	// Commands is the registry; default Builtin().
 	Commands []Command
+	// Registry is the mesh registry deprecate finds products and consumers
+	// in.
+	Registry store.Registry
+	// Policy holds the governance data (who may deprecate, the minimum
+	// notice); nil applies policyeval.DefaultGovernance.
+	Policy *policyeval.Swappable
+	// Now is the clock sunsets are judged by; default time.Now.
+	Now func() time.Time
 }
 
 // Reactions the handler leaves on the command's comment.
@@ -154,7 +170,15 @@ func (h *handler) handle(ctx context.Context, in jobs.Command, _ jobs.Meta) erro
 
 	cmd, ok := h.find(inv.Name)
 	if !ok {
-		return finish(fmt.Sprintf("@%s, meshbot has no command `%s`.\n\n%s", in.User, sanitize(inv.Name), listing(h.deps.Commands)), ReactRefused)
+		didYouMean := ""
+		var names []string
+		for _, c := range h.deps.Commands {
+			names = append(names, c.Name)
+		}
+		if s := suggest(inv.Name, names); s != "" {
+			didYouMean = fmt.Sprintf(" Did you mean `%s`?", s)
+		}
+		return finish(fmt.Sprintf("@%s, meshbot has no command `%s`.%s\n\n%s", in.User, sanitize(inv.Name), didYouMean, listing(h.deps.Commands)), ReactRefused)
 	}
 	perm, err := client.Permission(ctx, in.Owner, in.Repo, in.User)
 	if err != nil {
@@ -165,7 +189,8 @@ func (h *handler) handle(ctx context.Context, in jobs.Command, _ jobs.Meta) erro
 		return finish(fmt.Sprintf("@%s, `%s` needs **%s** permission on %s/%s; you have **%s**.",
 			in.User, cmd.Usage, cmd.Permission, in.Owner, in.Repo, perm), ReactRefused)
 	}
-	env := Env{Job: in, GitHub: client, Queue: h.deps.Queue, Latest: h.deps.Latest, Logger: log, Permission: perm, Commands: h.deps.Commands}
+	env := Env{Job: in, GitHub: client, Queue: h.deps.Queue, Latest: h.deps.Latest, Logger: log, Permission: perm, Commands: h.deps.Commands,
+		Registry: h.deps.Registry, Policy: h.deps.Policy, Now: h.deps.Now}
 	reply, err := cmd.Run(ctx, env, inv)
 	var ref refusal
 	switch {

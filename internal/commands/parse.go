@@ -24,6 +24,10 @@ type Invocation struct {
 	Args  []string          // positional arguments, in order
 	Flags map[string]string // --key value or --key=value; a flag with no value is "true"
 	Line  int               // 1-based line of the comment body
+	// Text is the command line after /mesh as written (cut at
+	// maxLineBytes), for commands that parse their arguments strictly
+	// (see parseStrict): Args and Flags forgive what they must refuse.
+	Text string
 }
 
 // Parse finds the command in a comment body: the first line that starts
@@ -110,8 +114,8 @@ func Parse(body string) (Invocation, bool) {
 		if len(rest) > maxLineBytes {
 			rest = rest[:maxLineBytes]
 		}
-		inv := Invocation{Flags: map[string]string{}, Line: i + 1}
-		fields := split(rest)
+		inv := Invocation{Flags: map[string]string{}, Line: i + 1, Text: strings.TrimSpace(rest)}
+		fields, _ := split(rest)
 		if len(fields) > 0 {
 			inv.Name = strings.ToLower(fields[0])
 			fields = fields[1:]
@@ -222,8 +226,9 @@ func closesFence(trimmed, fence string) bool {
 	return n >= len(fence) && strings.TrimSpace(trimmed[n:]) == ""
 }
 
-// split breaks a command line into fields, shell-like (see Parse).
-func split(s string) []string {
+// split breaks a command line into fields, shell-like (see Parse), and
+// says whether a quote was left open.
+func split(s string) (fields []string, unclosed bool) {
 	var (
 		out   []string
 		cur   strings.Builder
@@ -272,5 +277,5 @@ func split(s string) []string {
 	if in {
 		out = append(out, cur.String())
 	}
-	return out
+	return out, quote != 0
 }

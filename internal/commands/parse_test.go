@@ -57,6 +57,12 @@ func TestParse(t *testing.T) {
 			if ok != tc.ok {
 				t.Fatalf("Parse(%q) ok = %v, want %v (%+v)", tc.body, ok, tc.ok, got)
 			}
+			if tc.ok {
+				// Text is the command's line after the prefix, trimmed.
+				line := strings.TrimRight(strings.Split(tc.body, "\n")[tc.want.Line-1], "\r")
+				_, rest, _ := strings.Cut(line, Prefix)
+				tc.want.Text = strings.TrimSpace(rest)
+			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("Parse(%q)\n got %#v\nwant %#v", tc.body, got, tc.want)
 			}
@@ -116,7 +122,8 @@ func TestParseComments(t *testing.T) {
 	}
 	inv, _ := Parse(comments[len(comments)-1].body)
 	want := Invocation{Name: "deprecate", Args: []string{"finance.revenue/iceberg-curated"}, Line: 3, Flags: map[string]string{
-		"sunset": "2027-03-31", "replacement": "finance.revenue-v2/iceberg-curated", "reason": "superseded by the v2 ledger"}}
+		"sunset": "2027-03-31", "replacement": "finance.revenue-v2/iceberg-curated", "reason": "superseded by the v2 ledger"},
+		Text: `deprecate finance.revenue/iceberg-curated --sunset 2027-03-31 --replacement finance.revenue-v2/iceberg-curated --reason "superseded by the v2 ledger"`}
 	if !reflect.DeepEqual(inv, want) {
 		t.Errorf("deprecate: %#v", inv)
 	}

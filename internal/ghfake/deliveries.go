@@ -215,15 +215,15 @@ func (f *Fake) redeliver(c *call) {
 	c.json(http.StatusAccepted, obj{})
 }
 
-// listPulls lists open pull requests, newest first (the default sort).
+// listPulls lists pull requests (open unless state says otherwise, head
+// and base filters applied), newest first (the default sort).
 func (f *Fake) listPulls(c *call) {
-	if s := c.r.URL.Query().Get("state"); s == "closed" {
-		c.json(http.StatusOK, []obj{})
-		return
-	}
+	q := c.r.URL.Query()
 	var nums []int
-	for n := range c.repo.pulls {
-		nums = append(nums, n)
+	for n, p := range c.repo.pulls {
+		if c.repo.pullMatches(p, q.Get("state"), q.Get("head"), q.Get("base")) {
+			nums = append(nums, n)
+		}
 	}
 	// Newest first: numbers grow with creation.
 	for i := 1; i < len(nums); i++ {

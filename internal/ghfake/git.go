@@ -126,6 +126,14 @@ func (r *Repo) commitSnapshot(branch string, snap map[string]string, message str
 	if !ok {
 		parent = r.branches[r.defaultBranch]
 	}
+	c := r.newCommit(parent, snap, message)
+	r.branches[branch] = c.sha
+	return c.sha
+}
+
+// newCommit stores a commit of snap on parent ("" for a root commit)
+// without moving any branch.
+func (r *Repo) newCommit(parent string, snap map[string]string, message string) *commit {
 	r.f.clock++
 	c := &commit{
 		tree:    r.buildTree(snap),
@@ -143,8 +151,7 @@ func (r *Repo) commitSnapshot(branch string, snap map[string]string, message str
 	fmt.Fprintf(&buf, "author %s\ncommitter %s\n\n%s\n", sig, sig, message)
 	c.sha = gitHash("commit", buf.Bytes())
 	r.commits[c.sha] = c
-	r.branches[branch] = c.sha
-	return c.sha
+	return c
 }
 
 // CommitDir commits a snapshot of the regular files under dir (any .git

@@ -121,6 +121,10 @@ func (f *Fake) createPull(c *call) {
 			return
 		}
 	}
+	if r.openPullFrom(head, in.Base) != nil {
+		c.unprocessable("Validation Failed", obj{"resource": "PullRequest", "code": "custom", "message": "A pull request already exists for " + r.owner + ":" + head + "."})
+		return
+	}
 	hc, bc := r.commits[r.branches[head]], r.commits[r.branches[in.Base]]
 	if mb := r.mergeBase(bc, hc); mb != nil && mb.sha == hc.sha {
 		c.unprocessable("Validation Failed", obj{"resource": "PullRequest", "code": "custom", "message": "No commits between " + in.Base + " and " + head})

@@ -38,10 +38,16 @@ type PullRequest struct {
 	body       any
 	author     string
 	draft      bool
+	closed     bool
 	repo       *Repo
 }
 
-func (p *PullRequest) state() string { return "open" }
+func (p *PullRequest) state() string {
+	if p.closed {
+		return "closed"
+	}
+	return "open"
+}
 
 // HeadSHA is the sha the head branch points at now.
 func (p *PullRequest) HeadSHA() string {
@@ -330,14 +336,7 @@ func (f *Fake) getTree(c *call) {
 				truncated = true
 				return false
 			}
-			o := obj{"path": prefix + e.name, "mode": e.mode, "type": e.typ, "sha": e.sha}
-			if e.typ == "blob" {
-				o["size"] = r.blobSize(e.sha)
-				o["url"] = base + "/git/blobs/" + e.sha
-			} else {
-				o["url"] = base + "/git/trees/" + e.sha
-			}
-			entries = append(entries, o)
+			entries = append(entries, r.treeEntryJSON(base, prefix+e.name, e))
 			if recursive && e.typ == "tree" && !walk(r.trees[e.sha], prefix+e.name+"/") {
 				return false
 			}

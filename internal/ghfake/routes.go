@@ -192,6 +192,12 @@ func (f *Fake) routes(mux *http.ServeMux) error {
 		{"POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", ins, f.createReaction},
 		{"GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", ins, f.getPermission},
 		{"GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}", ins, f.getTeamMembership},
+		{"POST", "/repos/{owner}/{repo}/git/blobs", ins, f.createBlob},
+		{"POST", "/repos/{owner}/{repo}/git/trees", ins, f.createTree},
+		{"POST", "/repos/{owner}/{repo}/git/commits", ins, f.createCommit},
+		{"PATCH", "/repos/{owner}/{repo}/git/refs/{ref}", ins, f.updateRef},
+		{"GET", "/repos/{owner}/{repo}/git/matching-refs/{ref}", ins, f.matchingRefs},
+		{"PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}", ins, f.updatePull},
 	} {
 		if err := f.route(mux, x.method, x.template, x.auth, x.h); err != nil {
 			return err

@@ -210,7 +210,7 @@ func (f *Fake) pullJSON(r *Repo, pr *PullRequest) obj {
 		"comments_url": base + "/issues/" + num + "/comments", "statuses_url": base + "/statuses/" + headSHA,
 		"state": pr.state(), "locked": false, "title": pr.title, "user": f.user(pr.author, "User"), "body": pr.body,
 		"labels": []obj{}, "milestone": nil, "active_lock_reason": nil, "created_at": ts(epoch), "updated_at": ts(epoch),
-		"closed_at": nil, "merged_at": nil, "merge_commit_sha": nil, "assignee": nil, "assignees": []obj{},
+		"closed_at": closedAt(pr), "merged_at": nil, "merge_commit_sha": nil, "assignee": nil, "assignees": []obj{},
 		"requested_reviewers": []obj{}, "requested_teams": []obj{},
 		"head": side(pr.Head, headSHA), "base": side(pr.Base, baseSHA),
 		"_links": obj{
@@ -251,4 +251,11 @@ func (f *Fake) reactionRollup(c *comment) obj {
 		o[r.content] = o[r.content].(int) + 1
 	}
 	return o
+}
+
+func closedAt(pr *PullRequest) any {
+	if pr.closed {
+		return ts(epoch)
+	}
+	return nil
 }

@@ -79,6 +79,26 @@ type Installation interface {
 	// TeamMember says whether user is an active member of org's team slug;
 	// "no" also when the team does not exist or is out of the App's reach.
 	TeamMember(ctx context.Context, org, slug, user string) (bool, error)
+
+	// Proposed changes (contents: write; pull_requests: write): the git
+	// data API and meshbot's own pull requests (gitdata.go).
+
+	// CreateBlob stores content and returns the blob's SHA.
+	CreateBlob(ctx context.Context, owner, repo string, content []byte) (string, error)
+	// RootTree is the SHA of commit sha's root tree.
+	RootTree(ctx context.Context, owner, repo, sha string) (string, error)
+	// CreateTree is base with changes applied; it returns the tree's SHA.
+	CreateTree(ctx context.Context, owner, repo, base string, changes []TreeChange) (string, error)
+	// CreateCommit creates a commit object and returns its SHA.
+	CreateCommit(ctx context.Context, owner, repo string, c NewCommit) (string, error)
+	// SetBranch points branch at sha, creating it or moving it by force.
+	SetBranch(ctx context.Context, owner, repo, branch, sha string) (created bool, err error)
+	// OpenPullByHead finds the open pull request from branch, if any.
+	OpenPullByHead(ctx context.Context, owner, repo, branch string) (PullRequestRef, bool, error)
+	// CreatePull opens a pull request.
+	CreatePull(ctx context.Context, owner, repo string, p NewPull) (PullRequestRef, error)
+	// UpdatePull rewrites a pull request's title and body.
+	UpdatePull(ctx context.Context, owner, repo string, number int, title, body string) (PullRequestRef, error)
 }
 
 // MaxChangedFiles is how many files GitHub lists for one pull request.

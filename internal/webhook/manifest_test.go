@@ -61,11 +61,17 @@ func TestAppManifest(t *testing.T) {
 			{"internal/githubapp/checkrun.go", "http.MethodPatch"},
 			{"internal/githubapp/checkrun.go", "Checks.ListCheckRunsForRef"},
 		}},
-		"contents": {"read", []need{
+		"contents": {"write", []need{
 			{"internal/githubapp/compare.go", "Repositories.GetContents"},
 			{"internal/githubapp/client.go", "Git.GetTree"},
 			{"internal/githubapp/compare.go", "git/blobs/"},
 			{"internal/githubapp/client.go", "Git.GetRef"},
+			// write: the commit /mesh deprecate proposes, on its own branch.
+			{"internal/githubapp/gitdata.go", "Git.CreateBlob"},
+			{"internal/githubapp/gitdata.go", "Git.CreateTree"},
+			{"internal/githubapp/gitdata.go", "Git.CreateCommit"},
+			{"internal/githubapp/gitdata.go", "Git.UpdateRef"},
+			{"internal/githubapp/gitdata.go", "Git.CreateRef"},
 		}},
 		// Comments and reactions on a pull request's conversation go through
 		// the issues API but are authorized against the pull request.
@@ -74,6 +80,10 @@ func TestAppManifest(t *testing.T) {
 			{"internal/githubapp/client.go", "PullRequests.Get"},
 			{"internal/githubapp/client.go", "Issues.CreateComment"},
 			{"internal/githubapp/client.go", "Reactions.CreateIssueCommentReaction"},
+			// The pull request /mesh deprecate opens, finds and updates.
+			{"internal/githubapp/gitdata.go", "PullRequests.Create"},
+			{"internal/githubapp/gitdata.go", "PullRequests.List"},
+			{"internal/githubapp/gitdata.go", "PullRequests.Edit"},
 		}},
 		"issues": {"write", []need{
 			{"internal/githubapp/client.go", "Issues.CreateComment"},
