@@ -217,24 +217,26 @@ type Classification struct {
 
 // Contract is a data contract in any supported format.
 type Contract struct {
-	File        string
-	Format      Format
-	SpecVersion string // dataContractSpecification or apiVersion
-	ID          string
-	Title       string
-	Version     string // info.version (DCS) or version (ODCS)
-	Owner       string
-	Status      string
-	Deprecated  bool // ODCS 3.2 deprecated: true
-	// Deprecation is the sunset path recorded by /mesh deprecate: the DCS
-	// info.deprecation block, the ODCS custom property deprecation.
-	Deprecation   *Deprecation
+	File          string
+	Format        Format
+	SpecVersion   string // dataContractSpecification or apiVersion
+	ID            string
+	Title         string
+	Version       string // info.version (DCS) or version (ODCS)
+	Owner         string
+	Status        string
+	Deprecated    bool // ODCS 3.2 deprecated: true
 	Servers       []Server
 	Models        []*Model
 	Quality       []QualityRule // contract-level rules
 	ServiceLevels SLA
 	Pos           Pos
 	Locs          Locs
+
+	// Deprecation is the sunset path recorded by /mesh deprecate: the DCS
+	// info.deprecation block, the ODCS custom property deprecation.
+	Deprecation *Deprecation
+
 	// stub holds the source of a contract read by LoadPair whose bytes are
 	// identical in both checkouts: it is parsed only when needed (Parse).
 	stub *stub
