@@ -73,6 +73,13 @@ type Installation interface {
 	React(ctx context.Context, owner, repo string, commentID int64, r Reaction) error
 	// Permission is user's role on the repository.
 	Permission(ctx context.Context, owner, repo, user string) (Role, error)
+
+	// Deprecation reminders (issues or pull_requests: read, for the thread
+	// a reminder is posted to; posting is Comment's). In comments.go.
+
+	// CommentBodies lists the bodies of an issue's or pull request's
+	// comments, oldest first, up to limit of them.
+	CommentBodies(ctx context.Context, owner, repo string, issue, limit int) ([]string, error)
 }
 
 // MaxChangedFiles is how many files GitHub lists for one pull request.

@@ -74,10 +74,12 @@ func TestAppManifest(t *testing.T) {
 			{"internal/githubapp/client.go", "PullRequests.Get"},
 			{"internal/githubapp/client.go", "Issues.CreateComment"},
 			{"internal/githubapp/client.go", "Reactions.CreateIssueCommentReaction"},
+			{"internal/githubapp/comments.go", "Issues.ListComments"},
 		}},
 		"issues": {"write", []need{
 			{"internal/githubapp/client.go", "Issues.CreateComment"},
 			{"internal/githubapp/client.go", "Reactions.CreateIssueCommentReaction"},
+			{"internal/githubapp/comments.go", "Issues.ListComments"},
 		}},
 		"metadata": {"read", []need{
 			{"internal/githubapp/client.go", "/collaborators/"},
