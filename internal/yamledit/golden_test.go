@@ -42,6 +42,11 @@ var goldenCases = []goldenCase{
 	{name: "native_noeol", format: mesh.FormatNative, target: Target{"finance.revenue", ""}, d: terms},
 	{name: "native_multidoc", format: mesh.FormatNative, target: Target{"finance.revenue", ""}, d: terms},
 	{name: "native_unknown_port", in: "native_crlf", format: mesh.FormatNative, target: Target{"finance.revenue", "iceberg"}, d: terms},
+	{name: "native_bom_blockscalar", format: mesh.FormatNative, target: Target{"finance.revenue", "iceberg-curated"}, d: terms},
+	{name: "native_bom_blockscalar_product", in: "native_bom_blockscalar", format: mesh.FormatNative, target: Target{"finance.revenue", ""}, d: terms},
+	// The product's lifecycle is an anchor the port's aliases: writing it
+	// would change the port too, so the edit is refused.
+	{name: "native_anchored", format: mesh.FormatNative, target: Target{"finance.revenue", ""}, d: terms},
 	{name: "native_mesh_example", format: mesh.FormatNative, target: Target{"customer.customer-profile", "iceberg-curated"}, d: terms},
 	// ODPS: the official examples (testdata/corpus); the v1.0 one is the
 	// v0.9 customer example with its apiVersion raised.
