@@ -377,6 +377,11 @@ func (d *doc) replaceValue(m *yaml.Node, i int, v val) ([]byte, error) {
 	// key:\n + the block at the key's indentation + a step.
 	text := blockEntry(k.Value, v, d.s.column(ks), st)
 	text = strings.TrimSuffix(text[strings.Index(text, ":")+1:], st.eol)
+	if isEmptyValue(old) {
+		// Below the key's line, so that a comment on it stays there.
+		le := d.s.lineEnd(colon)
+		return d.splice(le, le, text), nil
+	}
 	return d.splice(colon, to, text), nil
 }
 

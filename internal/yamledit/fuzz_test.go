@@ -125,6 +125,9 @@ func canon(n *yaml.Node, budget *int) any {
 		if l, ok := v.([]any); ok && k == keyCustom && len(l) == 0 {
 			continue
 		}
+		if k == keyCustom && isEmptyValue(n.Content[i+1]) {
+			continue
+		}
 		out[k] = v
 	}
 	return out

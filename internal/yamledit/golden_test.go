@@ -47,6 +47,9 @@ var goldenCases = []goldenCase{
 	// The product's lifecycle is an anchor the port's aliases: writing it
 	// would change the port too, so the edit is refused.
 	{name: "native_anchored", format: mesh.FormatNative, target: Target{"finance.revenue", ""}, d: terms},
+	{name: "native_null_block", format: mesh.FormatNative, target: Target{"finance.revenue", ""}, d: terms},
+	{name: "odps_null_custom", format: mesh.FormatODPS, target: Target{"finance.revenue", ""}, d: terms},
+	{name: "odps_null_custom_port", in: "odps_null_custom", format: mesh.FormatODPS, target: Target{"finance.revenue", "iceberg-curated"}, d: terms},
 	{name: "native_mesh_example", format: mesh.FormatNative, target: Target{"customer.customer-profile", "iceberg-curated"}, d: terms},
 	// ODPS: the official examples (testdata/corpus); the v1.0 one is the
 	// v0.9 customer example with its apiVersion raised.

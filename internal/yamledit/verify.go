@@ -59,6 +59,10 @@ func stripped(v any, places []place) any {
 }
 
 func dropCustom(m map[string]any, props ...string) {
+	if v, ok := m[keyCustom]; ok && v == nil {
+		delete(m, keyCustom) // written empty: an empty list once filled and emptied
+		return
+	}
 	l, ok := m[keyCustom].([]any)
 	if !ok {
 		return
