@@ -114,6 +114,10 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	if err != nil {
 		return err
 	}
+	reminder, err := sunsetReminders(cfg, st, log)
+	if err != nil {
+		return err
+	}
 	router, err := routes(cfg, st, pol, m, log)
 	if err != nil {
 		return err
@@ -146,6 +150,14 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	} else {
 		close(sweepDone)
 	}
+	remindDone := make(chan struct{})
+	if reminder != nil {
+		tick := time.NewTicker(reminder.Period())
+		defer tick.Stop()
+		go func() { defer close(remindDone); reminder.Run(poolCtx, tick.C) }()
+	} else {
+		close(remindDone)
+	}
 
 	var runErr error
 	select {
@@ -159,6 +171,7 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	}
 	err = shutdown(srv, st, stopPool, poolErr, runErr, log)
 	<-sweepDone // stopPool ended it; the caller closes st next
+	<-remindDone
 	return err
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/pullcheck"
 	"github.com/meshbot/meshbot/internal/redeliver"
+	"github.com/meshbot/meshbot/internal/reminders"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/webhook"
 )
@@ -160,4 +161,19 @@ func recovery(cfg *config.Config, st store.Store, log *slog.Logger) (*redeliver.
 		DedupTTL:  webhook.DefaultDedupTTL,
 		Logger:    log,
 	})
+}
+
+// sunsetReminders reminds the consumers of deprecated products and ports of
+// the sunset (internal/reminders); nil without a GitHub App or with
+// MESHBOT_DEPRECATION_REMINDERS=off.
+func sunsetReminders(cfg *config.Config, st store.Store, log *slog.Logger) (*reminders.Scheduler, error) {
+	if !cfg.HasApp() || len(cfg.ReminderDays) == 0 {
+		return nil, nil
+	}
+	app, err := githubapp.NewApp(githubapp.Config{AppID: cfg.AppID, PrivateKey: cfg.PrivateKey, BaseURL: cfg.APIURL, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("GitHub App %d (key from %s): %w", cfg.AppID, cfg.KeySource, err)
+	}
+	host, _ := os.Hostname()
+	return reminders.New(app, st, reminders.Options{Holder: fmt.Sprintf("%s-%d", host, os.Getpid()), Days: cfg.ReminderDays, Logger: log})
 }

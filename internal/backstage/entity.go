@@ -515,6 +515,9 @@ func (pl *entityPlan) api(e *Entity, pp *productPlan, l *productLinks, i int, de
 	if dep == nil {
 		dep = p.Deprecation
 	}
+	if dep == nil && o.Contract != nil {
+		dep = o.Contract.Deprecation
+	}
 	desc := "Output port " + o.Name + " of data product " + p.ID() + "."
 	if c := o.Contract; c != nil && c.Title != "" {
 		desc = c.Title + ": output port " + o.Name + " of data product " + p.ID() + "."
@@ -717,10 +720,18 @@ func portLifecycle(p *mesh.Product, o *mesh.OutputPort) string {
 	if l := strings.ToLower(strings.TrimSpace(o.Lifecycle)); l != "" {
 		return l
 	}
-	if o.Deprecation != nil {
+	if o.Deprecation != nil || contractDeprecated(o.Contract) {
 		return mesh.LifecycleDeprecated
 	}
 	return pl
+}
+
+// contractDeprecated: a port whose contract is deprecated is deprecated,
+// for the formats that can record a deprecation only in the contract (an
+// ODPS v0.9 port has neither a status nor custom properties; a DCS or ODCS
+// contract has its status, and meshbot's deprecation block).
+func contractDeprecated(c *mesh.Contract) bool {
+	return c != nil && (c.Deprecation != nil || c.Deprecated || strings.EqualFold(strings.TrimSpace(c.Status), mesh.LifecycleDeprecated))
 }
 
 // apiType is the port type as Backstage's spec.type ("iceberg", "kafka",

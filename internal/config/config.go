@@ -67,6 +67,10 @@ type Config struct {
 	// BackstageOrgTokens maps an organisation's login (lower-cased) to a
 	// token that reads only that organisation's entities.
 	BackstageOrgTokens map[string]string
+
+	// ReminderDays are the days before a sunset at which consumers are
+	// reminded (EnvReminderDays); empty when reminders are off.
+	ReminderDays []int
 }
 
 // Load reads the configuration through getenv (os.Getenv in production) and
@@ -177,6 +181,11 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 			bad("%s: %v", EnvBackstageOrgTokens, err)
 		}
 		c.BackstageOrgTokens = tokens
+	}
+	if days, err := parseReminderDays(env(EnvReminderDays)); err != nil {
+		bad("%s: %v", EnvReminderDays, err)
+	} else {
+		c.ReminderDays = days
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)

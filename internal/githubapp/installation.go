@@ -99,6 +99,13 @@ type Installation interface {
 	CreatePull(ctx context.Context, owner, repo string, p NewPull) (PullRequestRef, error)
 	// UpdatePull rewrites a pull request's title and body.
 	UpdatePull(ctx context.Context, owner, repo string, number int, title, body string) (PullRequestRef, error)
+
+	// Deprecation reminders (issues or pull_requests: read, for the thread
+	// a reminder is posted to; posting is Comment's). In comments.go.
+
+	// CommentBodies lists the bodies of an issue's or pull request's
+	// comments, oldest first, up to limit of them.
+	CommentBodies(ctx context.Context, owner, repo string, issue, limit int) ([]string, error)
 }
 
 // MaxChangedFiles is how many files GitHub lists for one pull request.

@@ -68,6 +68,9 @@ func readDCS(o obj, c *Contract) {
 		c.Version = info.reqStr("version")
 		c.Owner = info.str("owner")
 		c.Status = info.str("status")
+		if d, ok := info.sub("deprecation"); ok {
+			c.Deprecation = readDeprecation(d)
+		}
 	}
 	for _, sv := range o.entries("servers") {
 		c.Servers = append(c.Servers, readServer(sv.obj, sv.name))
@@ -428,6 +431,7 @@ func readODCS(o obj, c *Contract) {
 	c.Status = o.reqStr("status")
 	c.Title = o.str("name")
 	c.Deprecated = o.boolean("deprecated")
+	c.Deprecation = customDeprecation(o)
 	o.str("domain")
 	o.str("dataProduct")
 	c.Owner = odcsOwner(o)

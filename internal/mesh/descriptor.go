@@ -237,6 +237,7 @@ func readODPS(o obj, p *Product) {
 	}
 	p.Domain = o.str("domain")
 	p.Lifecycle = o.reqStr("status")
+	p.Deprecation = customDeprecation(o)
 	o.str("version")
 	p.Description = describe(o, "description")
 	switch o.m["team"].(type) {
@@ -270,6 +271,12 @@ func readODPS(o obj, p *Product) {
 		out.Version = op.reqStr("version")
 		out.Type = op.str("type")
 		out.ContractID = op.str("contractId")
+		// ODPS ports have no status: /mesh deprecate writes one as a
+		// custom property beside the deprecation.
+		if st, ok := customProperty(op, "status"); ok {
+			out.Lifecycle = st.str("value")
+		}
+		out.Deprecation = customDeprecation(op)
 		p.OutputPorts = append(p.OutputPorts, out)
 	}
 }

@@ -232,6 +232,11 @@ type Contract struct {
 	ServiceLevels SLA
 	Pos           Pos
 	Locs          Locs
+
+	// Deprecation is the sunset path recorded by /mesh deprecate: the DCS
+	// info.deprecation block, the ODCS custom property deprecation.
+	Deprecation *Deprecation
+
 	// stub holds the source of a contract read by LoadPair whose bytes are
 	// identical in both checkouts: it is parsed only when needed (Parse).
 	stub *stub

@@ -99,7 +99,7 @@ func TestCodecCoversEveryModelField(t *testing.T) {
 }
 
 // fill sets every settable value under v to something non-zero and distinct.
-// Recursive types stop at depth 3.
+// Recursive types stop at depth 4 (a port's contract's deprecation is at 4).
 func fill(v reflect.Value, n *int, depth int) {
 	*n++
 	switch v.Kind() {
@@ -112,12 +112,12 @@ func fill(v reflect.Value, n *int, depth int) {
 	case reflect.Float64:
 		v.SetFloat(float64(*n) + 0.25)
 	case reflect.Pointer:
-		if depth < 3 {
+		if depth < 4 {
 			v.Set(reflect.New(v.Type().Elem()))
 			fill(v.Elem(), n, depth+1)
 		}
 	case reflect.Slice:
-		if depth < 3 {
+		if depth < 4 {
 			v.Set(reflect.MakeSlice(v.Type(), 2, 2))
 			for i := range 2 {
 				fill(v.Index(i), n, depth+1)
@@ -278,10 +278,10 @@ func readSeed(t *testing.T, name string) []byte {
 
 // TestOlderRecordsReindexed: records of version 1 (and the unversioned 'B'
 // records that carry version 1's body) predate the fields of ODCS 3.2, ODPS
-// ids and parsed SLA spans; this build reads neither, so both come back as
+// ids and parsed SLA spans (version 2 predates a contract's deprecation); this build reads none, so all come back as
 // ErrFormatVersion and are re-indexed, never decoded into a wrong model.
 func TestOlderRecordsReindexed(t *testing.T) {
-	for _, seed := range []string{"example-mesh-legacy", "example-mesh-v1"} {
+	for _, seed := range []string{"example-mesh-legacy", "example-mesh-v1", "example-mesh-v2"} {
 		_, err := decodeProducts(readSeed(t, seed))
 		if !errors.Is(err, ErrFormatVersion) || errors.Is(err, ErrCorruptRecord) {
 			t.Errorf("%s: decodeProducts = %v, want ErrFormatVersion", seed, err)

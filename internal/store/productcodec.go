@@ -40,9 +40,10 @@ import (
 // Records written before the version existed start with 'B' and carry the
 // body of version 1. Version 2 added the fields of ODCS 3.2, ODPS ids and
 // parsed SLA spans, so neither is read any more: both are re-indexed.
+// Version 3 added a contract's deprecation (Contract.Deprecation).
 const (
 	recordMagic   = 'M'
-	formatVersion = 2
+	formatVersion = 3
 	legacyMagic   = 'B' // unversioned records: the body of version 1
 )
 
@@ -292,6 +293,7 @@ func (e *encoder) contractRef(c *mesh.Contract) {
 	e.str(c.Owner)
 	e.str(c.Status)
 	e.bool(c.Deprecated)
+	e.deprecation(c.Deprecation)
 	e.count(len(c.Servers), c.Servers == nil)
 	for _, sv := range c.Servers {
 		e.str(sv.Name)
@@ -748,6 +750,7 @@ func (d *decoder) contract() *mesh.Contract {
 		Status:      d.str(),
 		Deprecated:  d.bool(),
 	}
+	c.Deprecation = d.deprecation()
 	if n := d.count(4); n > 0 {
 		c.Servers = make([]mesh.Server, n-1)
 		for i := range c.Servers {

@@ -84,10 +84,12 @@ func TestAppManifest(t *testing.T) {
 			{"internal/githubapp/gitdata.go", "PullRequests.Create"},
 			{"internal/githubapp/gitdata.go", "PullRequests.List"},
 			{"internal/githubapp/gitdata.go", "PullRequests.Edit"},
+			{"internal/githubapp/comments.go", "Issues.ListComments"},
 		}},
 		"issues": {"write", []need{
 			{"internal/githubapp/client.go", "Issues.CreateComment"},
 			{"internal/githubapp/client.go", "Reactions.CreateIssueCommentReaction"},
+			{"internal/githubapp/comments.go", "Issues.ListComments"},
 		}},
 		"members": {"read", []need{
 			{"internal/githubapp/teams.go", "Teams.GetTeamMembershipBySlug"},
