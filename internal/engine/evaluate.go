@@ -57,6 +57,7 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 	scope := changedProducts(req.Base, req.Head, changes)
 	rep.Checked.Changed = len(scope.files)
 	rep.Findings = append(rep.Findings, changeFindings(req, graph, changes)...)
+	rep.Findings = append(rep.Findings, deprecatedReads(req, graph, scope)...)
 
 	if req.Policy != nil {
 		found, err := evalPolicy(ctx, req, graph, changes, scope)

@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/meshbot/meshbot/internal/impact"
+	"github.com/meshbot/meshbot/internal/mesh"
+)
+
+// Rules of a consumer reading something deprecated.
+const (
+	RuleReadsDeprecated = "deprecation/reads-deprecated"  // before the sunset: a warning
+	RuleReadsPastSunset = "deprecation/reads-past-sunset" // on or after it: an error
+)
+
+// deprecatedReads judges the input ports of the products whose descriptors
+// the change touches (every product when there is no base): an input port
+// on a deprecated product, output port or ODCS contract warns, naming the
+// sunset and the replacement, and fails from the sunset day on. The target
+// is looked up in the graph, so the head's own products (the same
+// repository) shadow the registry's.
+//
+// A descriptor the change does not touch is not judged: a consumer hears
+// of its deprecated inputs on every pull request that edits its
+// descriptor (and from the reminders), not on unrelated work elsewhere in
+// its repository, and a producer's pull request never fails for what its
+// consumers read.
+func deprecatedReads(req Request, graph *impact.Graph, scope changeScope) []Finding {
+	var out []Finding
+	for _, p := range req.Head.Products {
+		if !scope.files[p.File] {
+			continue
+		}
+		var old *mesh.Product
+		if req.Base != nil {
+			old = productByID(req.Base, p.ID())
+		}
+		for _, in := range p.InputPorts {
+			if in == nil {
+				continue
+			}
+			target, port := resolveInput(graph, in)
+			if target == nil || target.ID() == p.ID() {
+				continue
+			}
+			added := req.Base != nil && !readsBefore(old, in) // without a base nothing is known to be new
+			if f, ok := deprecatedRead(p, in, target, port, added, req.Today); ok {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// resolveInput finds the producer and output port an input port reads: by
+// product id, or (ODPS) by the contract id an output port publishes.
+func resolveInput(g *impact.Graph, in *mesh.InputPort) (*mesh.Product, *mesh.OutputPort) {
+	if in.Product != "" {
+		p := g.Product(in.Product)
+		if p == nil {
+			return nil, nil
+		}
+		return p, p.OutputPort(in.Port)
+	}
+	if in.ContractID == "" {
+		return nil, nil
+	}
+	for _, p := range g.Products() {
+		for _, o := range p.OutputPorts {
+			if o != nil && (o.ContractID == in.ContractID || (o.Contract != nil && o.Contract.ID == in.ContractID)) {
+				return p, o
+			}
+		}
+	}
+	return nil, nil
+}
+
+// readsBefore says whether the base version of the consumer already had an
+// input port on the same target: the change keeps it rather than adds it.
+func readsBefore(old *mesh.Product, in *mesh.InputPort) bool {
+	if old == nil {
+		return false
+	}
+	for _, o := range old.InputPorts {
+		if o != nil && o.Product == in.Product && o.Port == in.Port && o.ContractID == in.ContractID {
+			return true
+		}
+	}
+	return false
+}
+
+func deprecatedRead(consumer *mesh.Product, in *mesh.InputPort, target *mesh.Product, port *mesh.OutputPort, added bool, today time.Time) (Finding, bool) {
+	var (
+		subject string
+		d       *mesh.Deprecation
+	)
+	productDeprecated := target.Lifecycle == mesh.LifecycleDeprecated || target.Deprecation != nil
+	switch {
+	case port != nil && (port.Lifecycle == mesh.LifecycleDeprecated || port.Deprecation != nil):
+		subject = fmt.Sprintf("output port %s of %s", port.Name, target.ID())
+		d = port.Deprecation
+		if d == nil && productDeprecated {
+			d = target.Deprecation
+		}
+	case productDeprecated:
+		subject = target.ID()
+		d = target.Deprecation
+	case port != nil && port.Contract != nil && port.Contract.Deprecated:
+		subject = fmt.Sprintf("the contract of output port %s of %s", port.Name, target.ID())
+	default:
+		return Finding{}, false
+	}
+	verb := "still reads"
+	if added {
+		verb = "adds an input port on"
+	}
+	f := Finding{
+		Rule: RuleReadsDeprecated, Source: SourceDeprecation, Level: LevelWarning,
+		Title:   "Reads something deprecated",
+		Pos:     in.Pos,
+		Product: consumer.ID(),
+		Link:    DocsBase + "README.md#deprecation",
+	}
+	replacement, sunset := "", ""
+	if d != nil {
+		replacement, sunset = d.Replacement, d.Sunset
+	}
+	f.Message = fmt.Sprintf("%s %s %s (input port %s), which is deprecated", consumer.ID(), verb, subject, in.Name)
+	switch {
+	case d != nil && !d.SunsetDate.IsZero() && !today.Before(d.SunsetDate):
+		f.Rule, f.Level, f.Title = RuleReadsPastSunset, LevelError, "Reads something past its sunset"
+		f.Message += "; its sunset " + sunset + " has passed"
+	case sunset != "":
+		f.Message += " with sunset " + sunset
+	default:
+		f.Message += " without a sunset date"
+	}
+	if replacement != "" {
+		f.Message += "; replacement: " + replacement
+	}
+	f.Message += "."
+	switch {
+	case replacement != "" && sunset != "":
+		f.Help = "Move input port " + in.Name + " to " + replacement + " before " + sunset + "."
+	case replacement != "":
+		f.Help = "Move input port " + in.Name + " to " + replacement + "."
+	default:
+		f.Help = "Ask " + cmpOr(target.Owner, "the producer's owners") + " what replaces it, and move input port " + in.Name + " there."
+	}
+	return f, true
+}
