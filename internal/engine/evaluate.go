@@ -32,6 +32,10 @@ type Request struct {
 	ConsumerProblems []mesh.Problem
 	Policy           *policyeval.Set
 	Today            time.Time
+	// Approvals are the registered consumers' acceptances of this change
+	// (from `/mesh approve`); each holds while the change breaks its
+	// consumer exactly as when it was given.
+	Approvals []Approval
 }
 
 // Evaluate judges the change from Base to Head: the change set in, the
@@ -67,6 +71,13 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 		rep.Findings = append(rep.Findings, found...)
 	}
 	rep.Impact = impacts(req, graph, scope)
+	rep.Breaks = breaks(rep.Findings, func(id string) string {
+		if p := graph.Product(id); p != nil {
+			return p.Repo
+		}
+		return ""
+	})
+	applyApprovals(rep, req.Approvals)
 	rep.Finish()
 	return rep, nil
 }

@@ -98,6 +98,12 @@ type Report struct {
 	PolicyVersion string     `json:"policy_version"`
 	Compared      bool       `json:"compared"` // a base version was given: files are "changed", else all are judged
 	Checked       Counts     `json:"checked"`
+	// Breaks are the consumers the change breaks, before approvals: what
+	// `/mesh approve` may accept.
+	Breaks []Break `json:"-"`
+	// Approvals say which approvals hold on this head and which were
+	// dropped, and why.
+	Approvals []ApprovalStatus `json:"approvals,omitempty"`
 }
 
 // Counts says how much was looked at.
