@@ -21,6 +21,7 @@ type Env struct {
 	Logger     *slog.Logger
 	Permission githubapp.Role // the commenter's role on the repository
 	Commands   []Command      // every registered command, for help
+	Approvals  store.Approvals
 }
 
 // Command is one `/mesh` command. Adding a command is adding one entry to
@@ -46,6 +47,7 @@ func Builtin() []Command {
 	return []Command{
 		{Name: "help", Usage: "/mesh help", Summary: "list the commands meshbot understands", Permission: githubapp.RoleRead, Run: runHelp},
 		{Name: "recheck", Usage: "/mesh recheck", Summary: "run meshbot's check again on this pull request's head", Permission: githubapp.RoleWrite, Run: runRecheck},
+		approveCommand, unapproveCommand,
 	}
 }
 
@@ -80,6 +82,9 @@ type Deps struct {
 	Logger *slog.Logger // default slog.Default()
 	// Commands is the registry; default Builtin().
 	Commands []Command
+	// Approvals holds what checks found broken and the consumers'
+	// approvals (/mesh approve).
+	Approvals store.Approvals
 }
 
 // Reactions the handler leaves on the command's comment.
@@ -165,7 +170,7 @@ func (h *handler) handle(ctx context.Context, in jobs.Command, _ jobs.Meta) erro
 		return finish(fmt.Sprintf("@%s, `%s` needs **%s** permission on %s/%s; you have **%s**.",
 			in.User, cmd.Usage, cmd.Permission, in.Owner, in.Repo, perm), ReactRefused)
 	}
-	env := Env{Job: in, GitHub: client, Queue: h.deps.Queue, Latest: h.deps.Latest, Logger: log, Permission: perm, Commands: h.deps.Commands}
+	env := Env{Job: in, GitHub: client, Queue: h.deps.Queue, Latest: h.deps.Latest, Logger: log, Permission: perm, Commands: h.deps.Commands, Approvals: h.deps.Approvals}
 	reply, err := cmd.Run(ctx, env, inv)
 	var ref refusal
 	switch {
@@ -218,9 +223,19 @@ func runRecheck(ctx context.Context, env Env, _ Invocation) (string, error) {
 	if pr.Closed {
 		return "", Refuse("pull request #%d is closed; meshbot checks open pull requests.", in.Issue)
 	}
+	if err := enqueueCheck(ctx, env, pr, "recheck"); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Re-running meshbot on %s.", pr.HeadSHA), nil
+}
+
+// enqueueCheck asks for a check of pr's head as `/mesh recheck` does, for
+// the command named why (the job id's suffix).
+func enqueueCheck(ctx context.Context, env Env, pr githubapp.PullRequest, why string) error {
+	in := env.Job
 	head := pr.HeadSHA
 	if head == "" {
-		return "", fmt.Errorf("pull request #%d has no head SHA", in.Issue)
+		return fmt.Errorf("pull request #%d has no head SHA", in.Issue)
 	}
 	check := jobs.PullCheck{
 		Delivery: in.Delivery, Installation: in.Installation, Owner: in.Owner, Repo: in.Repo,
@@ -228,19 +243,19 @@ func runRecheck(ctx context.Context, env Env, _ Invocation) (string, error) {
 	}
 	key := check.Key()
 	if err := env.Latest.SetLatest(ctx, key, head); err != nil {
-		return "", fmt.Errorf("recheck: mark %s newest: %w", head, err)
+		return fmt.Errorf("%s: mark %s newest: %w", why, head, err)
 	}
 	id := in.Delivery
 	if id == "" {
 		id = fmt.Sprintf("comment-%d", in.CommentID)
 	}
-	job, err := jobs.KindPullCheck.New(id+".recheck", key, check)
+	job, err := jobs.KindPullCheck.New(id+"."+why, key, check)
 	if err != nil {
-		return "", err
+		return err
 	}
 	if err := env.Queue.Enqueue(ctx, job); err != nil {
-		return "", fmt.Errorf("recheck: enqueue: %w", err)
+		return fmt.Errorf("%s: enqueue: %w", why, err)
 	}
-	env.Logger.InfoContext(ctx, "command: recheck enqueued", slog.String("head", head))
-	return fmt.Sprintf("Re-running meshbot on %s.", head), nil
+	env.Logger.InfoContext(ctx, "command: check enqueued", slog.String("for", why), slog.String("head", head))
+	return nil
 }

@@ -147,7 +147,7 @@ func (w *world) handlers(gh githubapp.Clients) *jobs.Registry {
 	jobs.Register(reg, jobs.KindPullCheck, pullcheck.New(deps))
 	jobs.Register(reg, jobs.KindIndex, w.ix.HandleIndex)
 	jobs.Register(reg, jobs.KindPurge, w.ix.HandlePurge)
-	jobs.Register(reg, jobs.KindCommand, commands.New(commands.Deps{GitHub: w.app, Queue: w.st, Latest: w.st, Logger: logger()}))
+	jobs.Register(reg, jobs.KindCommand, commands.New(commands.Deps{GitHub: w.app, Queue: w.st, Latest: w.st, Logger: logger(), Approvals: w.st}))
 	return reg
 }
 

@@ -8,14 +8,10 @@ import (
 	"github.com/meshbot/meshbot/internal/store"
 )
 
-// PRKey names a pull request in the store's Approvals, within its
-// installation: "owner/repo#17". `/mesh approve` uses the same key.
-func PRKey(owner, repo string, pr int) string { return fmt.Sprintf("%s/%s#%d", owner, repo, pr) }
-
 // approvals reads the consumers' approvals of this pull request for the
 // engine, which judges whether each still holds on this head.
 func (c *checker) approvals(ctx context.Context, j *job) ([]engine.Approval, error) {
-	as, err := c.store.ApprovalsOf(ctx, j.Installation, PRKey(j.Owner, j.Repo, j.PR))
+	as, err := c.store.ApprovalsOf(ctx, j.Installation, store.PRKey(j.Owner, j.Repo, j.PR))
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +39,7 @@ func (c *checker) recordBreaks(ctx context.Context, j *job) error {
 	if b.SHA == "" {
 		b = store.Breaks{SHA: j.HeadSHA}
 	}
-	if err := c.store.SetBreaks(ctx, j.Installation, PRKey(j.Owner, j.Repo, j.PR), b); err != nil {
+	if err := c.store.SetBreaks(ctx, j.Installation, store.PRKey(j.Owner, j.Repo, j.PR), b); err != nil {
 		return fmt.Errorf("check %s: record broken consumers: %w", j.Key(), err)
 	}
 	return nil

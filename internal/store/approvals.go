@@ -29,6 +29,10 @@ type Approvals interface {
 	ApprovalsOf(ctx context.Context, installation int64, pr string) ([]Approval, error)
 }
 
+// PRKey names a pull request in Approvals, within its installation:
+// "owner/repo#17".
+func PRKey(owner, repo string, pr int) string { return fmt.Sprintf("%s/%s#%d", owner, repo, pr) }
+
 // Breaks is the consumers one checked head of a pull request breaks.
 type Breaks struct {
 	SHA       string           `json:"sha"`
