@@ -6,6 +6,7 @@ import (
 
 	"github.com/meshbot/meshbot/internal/impact"
 	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/policyeval"
 )
 
 // Rules of a consumer reading something deprecated.
@@ -90,25 +91,58 @@ func readsBefore(old *mesh.Product, in *mesh.InputPort) bool {
 	return false
 }
 
-func deprecatedRead(consumer *mesh.Product, in *mesh.InputPort, target *mesh.Product, port *mesh.OutputPort, added bool, today time.Time) (Finding, bool) {
-	var (
-		subject string
-		d       *mesh.Deprecation
-	)
+// deprecationOf says whether what an input port reads is deprecated (the
+// output port, else its product, else the port's ODCS contract), naming it,
+// with the deprecation that sets its sunset (nil when none does).
+func deprecationOf(target *mesh.Product, port *mesh.OutputPort) (subject string, d *mesh.Deprecation, deprecated bool) {
 	productDeprecated := target.Lifecycle == mesh.LifecycleDeprecated || target.Deprecation != nil
 	switch {
 	case port != nil && (port.Lifecycle == mesh.LifecycleDeprecated || port.Deprecation != nil):
-		subject = fmt.Sprintf("output port %s of %s", port.Name, target.ID())
 		d = port.Deprecation
 		if d == nil && productDeprecated {
 			d = target.Deprecation
 		}
+		return fmt.Sprintf("output port %s of %s", port.Name, target.ID()), d, true
 	case productDeprecated:
-		subject = target.ID()
-		d = target.Deprecation
+		return target.ID(), target.Deprecation, true
 	case port != nil && port.Contract != nil && port.Contract.Deprecated:
-		subject = fmt.Sprintf("the contract of output port %s of %s", port.Name, target.ID())
-	default:
+		return fmt.Sprintf("the contract of output port %s of %s", port.Name, target.ID()), nil, true
+	}
+	return "", nil, false
+}
+
+// readsOf is the policy context's view of a descriptor's input ports.
+func readsOf(p *mesh.Product, base *mesh.Mesh, g *impact.Graph) []policyeval.Read {
+	var old *mesh.Product
+	if base != nil {
+		old = productByID(base, p.ID())
+	}
+	out := make([]policyeval.Read, 0, len(p.InputPorts))
+	for _, in := range p.InputPorts {
+		if in == nil {
+			continue
+		}
+		r := policyeval.Read{InputPort: in.Name, Product: in.Product, Port: in.Port, Added: base != nil && !readsBefore(old, in), Line: in.Pos.Line}
+		if target, port := resolveInput(g, in); target != nil {
+			r.Known, r.Product = true, target.ID()
+			if port != nil {
+				r.Port = port.Name
+			}
+			if _, d, dep := deprecationOf(target, port); dep {
+				r.Deprecated = true
+				if d != nil {
+					r.Sunset, r.Replacement = d.Sunset, d.Replacement
+				}
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func deprecatedRead(consumer *mesh.Product, in *mesh.InputPort, target *mesh.Product, port *mesh.OutputPort, added bool, today time.Time) (Finding, bool) {
+	subject, d, deprecated := deprecationOf(target, port)
+	if !deprecated {
 		return Finding{}, false
 	}
 	verb := "still reads"

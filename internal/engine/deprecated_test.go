@@ -2,12 +2,15 @@ package engine
 
 import (
 	"context"
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/policy"
 )
 
 // consumerYAML is finance.revenue reading orders.order-events/<port>; extra
@@ -181,5 +184,60 @@ func TestDeprecatedContractRead(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d warnings, want 1: %+v", n, rep.Findings)
+	}
+}
+
+// The bundled policy's new-reader-notice, switched on by the guild's data,
+// reads data.meshbot.context.reads as the engine fills it: a new input port
+// on a port whose sunset is nearer than the notice fails, at its line.
+func TestNewReaderNoticePolicy(t *testing.T) {
+	ctx := context.Background()
+	fsys := fstest.MapFS{"data.yaml": {Data: []byte("deprecation:\n  new_reader_notice_days: 90\n")}}
+	err := fs.WalkDir(policy.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(policy.FS(), p)
+		fsys[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := policyeval.Load(ctx, fsys, policyeval.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const file = "finance/dataproduct.yaml"
+	for _, tc := range []struct {
+		name  string
+		today time.Time
+		base  string
+		fails bool
+	}{
+		{"added 45 days before the sunset", time.Date(2027, 2, 14, 0, 0, 0, 0, time.UTC), "v2", true},
+		{"added 120 days before", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), "v2", false},
+		{"kept 45 days before", time.Date(2027, 2, 14, 0, 0, 0, 0, time.UTC), "v1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			head := loadFS(t, map[string]string{file: consumerYAML("v1", "  description: d\n")})
+			base := loadFS(t, map[string]string{file: consumerYAML(tc.base, "")})
+			rep, err := Evaluate(ctx, Request{Head: head, Base: base, Consumers: [][]*mesh.Product{registered(t, producerYAML)}, Policy: set, Today: tc.today})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got *Finding
+			for i, f := range rep.Findings {
+				if f.Rule == "policy/new-reader-notice" {
+					got = &rep.Findings[i]
+				}
+			}
+			if (got != nil) != tc.fails {
+				t.Fatalf("new-reader-notice found: %v, want %v; findings %+v", got != nil, tc.fails, rep.Findings)
+			}
+			if got != nil && (got.Level != LevelError || got.Pos.Line != 11 || !strings.Contains(got.Message, "read orders.order-events/v2 instead")) {
+				t.Errorf("%s at %s: %s", got.Level, got.Pos, got.Message)
+			}
+		})
 	}
 }

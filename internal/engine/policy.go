@@ -158,6 +158,7 @@ func (ps policyScope) context(j policyJob) policyeval.Context {
 		return pc
 	}
 	pc.Product = productView(j.prod, ps.req.Head)
+	pc.Reads = readsOf(j.prod, ps.req.Base, ps.graph)
 	product := j.prod.ID()
 	for _, c := range ps.graph.ConsumersOf(product, "") {
 		if c.Product == product {
