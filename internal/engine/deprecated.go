@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/meshbot/meshbot/internal/impact"
@@ -27,7 +28,7 @@ const (
 // descriptor (and from the reminders), not on unrelated work elsewhere in
 // its repository, and a producer's pull request never fails for what its
 // consumers read.
-func deprecatedReads(req Request, graph *impact.Graph, scope changeScope) []Finding {
+func deprecatedReads(req Request, res *resolver, scope changeScope) []Finding {
 	var out []Finding
 	for _, p := range req.Head.Products {
 		if !scope.files[p.File] {
@@ -41,7 +42,7 @@ func deprecatedReads(req Request, graph *impact.Graph, scope changeScope) []Find
 			if in == nil {
 				continue
 			}
-			target, port := resolveInput(graph, in)
+			target, port := res.input(in)
 			if target == nil || target.ID() == p.ID() {
 				continue
 			}
@@ -54,11 +55,28 @@ func deprecatedReads(req Request, graph *impact.Graph, scope changeScope) []Find
 	return out
 }
 
-// resolveInput finds the producer and output port an input port reads: by
-// product id, or (ODPS) by the contract id an output port publishes.
-func resolveInput(g *impact.Graph, in *mesh.InputPort) (*mesh.Product, *mesh.OutputPort) {
+// resolver finds what input ports read. The index of contract ids is built
+// on the first ODPS input port that needs it, once per evaluation (policy
+// contexts are built in parallel).
+type resolver struct {
+	g          *impact.Graph
+	once       sync.Once
+	byContract map[string]publisher
+}
+
+type publisher struct {
+	product *mesh.Product
+	port    *mesh.OutputPort
+}
+
+func newResolver(g *impact.Graph) *resolver { return &resolver{g: g} }
+
+// input finds the producer and output port an input port reads: by product
+// id, or (ODPS) by the contract id an output port publishes (the first, in
+// the graph's order, as impact resolves it).
+func (r *resolver) input(in *mesh.InputPort) (*mesh.Product, *mesh.OutputPort) {
 	if in.Product != "" {
-		p := g.Product(in.Product)
+		p := r.g.Product(in.Product)
 		if p == nil {
 			return nil, nil
 		}
@@ -67,14 +85,30 @@ func resolveInput(g *impact.Graph, in *mesh.InputPort) (*mesh.Product, *mesh.Out
 	if in.ContractID == "" {
 		return nil, nil
 	}
-	for _, p := range g.Products() {
-		for _, o := range p.OutputPorts {
-			if o != nil && (o.ContractID == in.ContractID || (o.Contract != nil && o.Contract.ID == in.ContractID)) {
-				return p, o
+	r.once.Do(func() {
+		r.byContract = map[string]publisher{}
+		for _, p := range r.g.Products() {
+			for _, o := range p.OutputPorts {
+				if o == nil {
+					continue
+				}
+				for _, id := range [2]string{o.ContractID, contractID(o)} {
+					if _, seen := r.byContract[id]; id != "" && !seen {
+						r.byContract[id] = publisher{p, o}
+					}
+				}
 			}
 		}
+	})
+	pub := r.byContract[in.ContractID]
+	return pub.product, pub.port
+}
+
+func contractID(o *mesh.OutputPort) string {
+	if o.Contract == nil {
+		return ""
 	}
-	return nil, nil
+	return o.Contract.ID
 }
 
 // readsBefore says whether the base version of the consumer already had an
@@ -112,7 +146,7 @@ func deprecationOf(target *mesh.Product, port *mesh.OutputPort) (subject string,
 }
 
 // readsOf is the policy context's view of a descriptor's input ports.
-func readsOf(p *mesh.Product, base *mesh.Mesh, g *impact.Graph) []policyeval.Read {
+func readsOf(p *mesh.Product, base *mesh.Mesh, res *resolver) []policyeval.Read {
 	var old *mesh.Product
 	if base != nil {
 		old = productByID(base, p.ID())
@@ -123,7 +157,7 @@ func readsOf(p *mesh.Product, base *mesh.Mesh, g *impact.Graph) []policyeval.Rea
 			continue
 		}
 		r := policyeval.Read{InputPort: in.Name, Product: in.Product, Port: in.Port, Added: base != nil && !readsBefore(old, in), Line: in.Pos.Line}
-		if target, port := resolveInput(g, in); target != nil {
+		if target, port := res.input(in); target != nil {
 			r.Known, r.Product = true, target.ID()
 			if port != nil {
 				r.Port = port.Name

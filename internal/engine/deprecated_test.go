@@ -241,3 +241,23 @@ func TestNewReaderNoticePolicy(t *testing.T) {
 		})
 	}
 }
+
+// An ODPS input port names only the contract it reads: the port publishing
+// that contract is the one judged.
+func TestDeprecatedReadByContractID(t *testing.T) {
+	producer := registered(t, producerYAML)
+	producer[0].OutputPorts[0].Contract = &mesh.Contract{ID: "urn:c:orders-v1"}
+	head := loadFS(t, map[string]string{"finance/dataproduct.yaml": consumerYAML("v2", "")})
+	in := head.Products[0].InputPorts[0]
+	in.Product, in.Port, in.ContractID = "", "", "urn:c:orders-v1"
+	rep, err := Evaluate(context.Background(), Request{Head: head, Consumers: [][]*mesh.Product{producer}, Today: time.Date(2027, 4, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		if f.Rule == RuleReadsPastSunset && strings.Contains(f.Message, "output port v1 of orders.order-events") {
+			return
+		}
+	}
+	t.Fatalf("no %s on the port publishing urn:c:orders-v1: %+v", RuleReadsPastSunset, rep.Findings)
+}

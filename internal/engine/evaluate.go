@@ -61,10 +61,11 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 	scope := changedProducts(req.Base, req.Head, changes)
 	rep.Checked.Changed = len(scope.files)
 	rep.Findings = append(rep.Findings, changeFindings(req, graph, changes)...)
-	rep.Findings = append(rep.Findings, deprecatedReads(req, graph, scope)...)
+	res := newResolver(graph)
+	rep.Findings = append(rep.Findings, deprecatedReads(req, res, scope)...)
 
 	if req.Policy != nil {
-		found, err := evalPolicy(ctx, req, graph, changes, scope)
+		found, err := evalPolicy(ctx, req, graph, res, changes, scope)
 		if err != nil {
 			return nil, err
 		}
