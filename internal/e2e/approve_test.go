@@ -205,6 +205,9 @@ func TestApprove(t *testing.T) {
 			}
 			run := w.latestRun(sha1, "both approvals", concluded("success",
 				has("customer.customer-360: approved by @cora at "+short1, "finance.revenue: approved by @fiona at "+short1)))
+			if run.Title != "Passes with breaking changes accepted by 2 consumers" {
+				t.Errorf("title %q", run.Title)
+			}
 			if strings.Contains(run.Summary, "Waiting for") {
 				t.Errorf("nobody should be waited for:\n%s", run.Summary)
 			}

@@ -59,6 +59,9 @@ func TestApprovals(t *testing.T) {
 			if rep.Failed() != tc.fails {
 				t.Errorf("failed = %v, want %v (%s)", rep.Failed(), tc.fails, rep.Summary)
 			}
+			if want := "breaking changes accepted by"; !tc.fails && len(tc.valid) > 0 && !strings.Contains(rep.Summary, want) {
+				t.Errorf("summary %q lacks %q", rep.Summary, want)
+			}
 			var valid, dropped []string
 			for _, a := range rep.Approvals {
 				if a.Valid {

@@ -188,6 +188,18 @@ func summaryLine(r *Report) string {
 		return fmt.Sprintf("Fails: %s; breaks %s", strings.Join(parts, ", "), plural(len(breaking), "registered consumer"))
 	case r.Failed():
 		return "Fails: " + strings.Join(parts, ", ")
+	}
+	accepted := 0
+	for _, a := range r.Approvals {
+		if a.Valid {
+			accepted++
+		}
+	}
+	switch {
+	case accepted > 0:
+		// Not "nothing to report": the change breaks consumers who said yes.
+		parts = append(parts, "breaking changes accepted by "+plural(accepted, "consumer"))
+		return "Passes with " + strings.Join(parts, ", ")
 	case len(parts) > 0:
 		return "Passes with " + strings.Join(parts, ", ")
 	}
