@@ -26,7 +26,7 @@ with_port(port) := object.union(good, {"spec": {"outputPorts": [object.union(goo
 # good with spec keys replaced.
 with_spec(spec) := object.union(good, {"spec": spec})
 
-ctx := {"path": "finance/revenue/dataproduct.yaml", "kind": "descriptor", "base": null, "changes": [], "consumers": [], "today": "2027-01-15", "product": product, "contract": null}
+ctx := {"path": "finance/revenue/dataproduct.yaml", "kind": "descriptor", "base": null, "changes": [], "consumers": [], "reads": [], "today": "2027-01-15", "product": product, "contract": null}
 
 # good as meshbot's model reads it (data.meshbot.context.product).
 product := {

@@ -121,3 +121,38 @@ warn_sunset_passed contains msg if {
 	lib.today > sunset
 	msg := sprintf("data product %v: sunset passed on %v: remove it", [lib.product_id, sunset])
 }
+
+# The guild's notice for new readers of something deprecated, in days:
+# data.deprecation.new_reader_notice_days (a policy data file, e.g. a root
+# data.yaml holding `deprecation: {new_reader_notice_days: 30}`). Unset or
+# 0, the rule below is off and meshbot's engine only warns
+# (deprecation/reads-deprecated) until the sunset.
+new_reader_notice_days := n if {
+	n := data.deprecation.new_reader_notice_days
+	is_number(n)
+} else := 0
+
+# METADATA
+# title: A new input port leaves the guild's notice before its target's sunset
+# related_resources:
+# - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#new-reader-notice
+# custom:
+#   id: new-reader-notice
+deny_new_reader contains msg if {
+	lib.is_descriptor
+	new_reader_notice_days > 0
+	some r in data.meshbot.context.reads
+	r.added
+	r.deprecated
+	lib.is_date(r.sunset)
+	left := (time.parse_ns("2006-01-02", r.sunset) - time.parse_ns("2006-01-02", lib.today)) / 86400000000000
+	left < new_reader_notice_days
+	msg := {
+		"msg": sprintf("input port %v starts reading %v/%v, deprecated with sunset %v, %v days away; new readers need at least %v days: read %v instead", [r.input_port, r.product, r.port, r.sunset, left, new_reader_notice_days, replacement_of(r)]),
+		"_loc": {"line": r.line},
+	}
+}
+
+replacement_of(r) := r.replacement if lib.non_empty(r.replacement)
+
+else := "its replacement"

@@ -59,3 +59,39 @@ test_sunset_not_passed_no_warning if {
 	doc := f.with_port(deprecated_port)
 	count(lifecycle.warn_sunset_passed) == 0 with input as doc with data.meshbot.context as f.ctx
 }
+
+new_read := {
+	"input_port": "orders", "product": "orders.order-events", "port": "iceberg-v1", "added": true, "known": true,
+	"deprecated": true, "sunset": "2027-02-01", "replacement": "orders.order-events/iceberg-curated", "line": 14,
+}
+
+reads_ctx(r) := object.union(f.ctx, {"reads": [r]})
+
+test_new_reader_notice_off_by_default if {
+	count(lifecycle.deny_new_reader) == 0 with input as f.good with data.meshbot.context as reads_ctx(new_read)
+}
+
+test_new_reader_too_close_to_sunset_denied if {
+	denials := lifecycle.deny_new_reader with input as f.good with data.meshbot.context as reads_ctx(new_read)
+		with data.deprecation.new_reader_notice_days as 30
+	some d in denials
+	d._loc.line == 14
+	contains(d.msg, "sunset 2027-02-01, 17 days away; new readers need at least 30 days: read orders.order-events/iceberg-curated instead")
+}
+
+test_new_reader_with_enough_notice_passes if {
+	count(lifecycle.deny_new_reader) == 0 with input as f.good with data.meshbot.context as reads_ctx(new_read)
+		with data.deprecation.new_reader_notice_days as 10
+}
+
+test_kept_reader_not_judged if {
+	kept := object.union(new_read, {"added": false})
+	count(lifecycle.deny_new_reader) == 0 with input as f.good with data.meshbot.context as reads_ctx(kept)
+		with data.deprecation.new_reader_notice_days as 30
+}
+
+test_reader_of_something_current_not_judged if {
+	current := object.union(new_read, {"deprecated": false, "sunset": ""})
+	count(lifecycle.deny_new_reader) == 0 with input as f.good with data.meshbot.context as reads_ctx(current)
+		with data.deprecation.new_reader_notice_days as 30
+}

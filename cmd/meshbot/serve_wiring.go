@@ -130,7 +130,7 @@ func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, 
 	jobs.Register(reg, jobs.KindPullCheck, m.CountedCheck(budgets, pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log})))
 	jobs.Register(reg, jobs.KindIndex, metrics.Waiting(budgets, ix.HandleIndex))
 	jobs.Register(reg, jobs.KindPurge, metrics.Waiting(budgets, ix.HandlePurge))
-	jobs.Register(reg, jobs.KindCommand, metrics.Waiting(budgets, commands.New(commands.Deps{GitHub: app, Queue: st, Latest: st, Logger: log, Registry: st, Policy: pol})))
+	jobs.Register(reg, jobs.KindCommand, metrics.Waiting(budgets, commands.New(commands.Deps{GitHub: app, Queue: st, Latest: st, Logger: log, Registry: st, Policy: pol, Approvals: st, Marks: st})))
 	return reg, nil
 }
 

@@ -26,6 +26,8 @@ type Env struct {
 	Registry   store.Registry        // the mesh registry (deprecate)
 	Policy     *policyeval.Swappable // the active policy: its governance data
 	Now        func() time.Time      // the clock sunsets are judged by
+	Approvals  store.Approvals       // what checks found broken, and the consumers' approvals
+	Marks      store.Marks           // where deprecate records the thread reminders go to
 }
 
 // Command is one `/mesh` command. Adding a command is adding one entry to
@@ -54,6 +56,7 @@ func Builtin() []Command {
 		// more, and for membership of the owning team (deprecate.go).
 		{Name: "deprecate", Usage: usageDeprecate, Summary: "propose retiring a product or output port: a pull request setting its sunset, and a note to its consumers' teams", Permission: githubapp.RoleWrite, Run: runDeprecate},
 		{Name: "undeprecate", Usage: usageUndeprecate, Summary: "propose withdrawing a deprecation: a pull request removing it", Permission: githubapp.RoleWrite, Run: runUndeprecate},
+		approveCommand, unapproveCommand,
 	}
 }
 
@@ -96,6 +99,12 @@ type Deps struct {
 	Policy *policyeval.Swappable
 	// Now is the clock sunsets are judged by; default time.Now.
 	Now func() time.Time
+	// Approvals holds what checks found broken and the consumers'
+	// approvals (/mesh approve).
+	Approvals store.Approvals
+	// Marks is where deprecate records the pull request that sunset
+	// reminders are posted to (internal/reminders).
+	Marks store.Marks
 }
 
 // Reactions the handler leaves on the command's comment.
@@ -190,7 +199,7 @@ func (h *handler) handle(ctx context.Context, in jobs.Command, _ jobs.Meta) erro
 			in.User, cmd.Usage, cmd.Permission, in.Owner, in.Repo, perm), ReactRefused)
 	}
 	env := Env{Job: in, GitHub: client, Queue: h.deps.Queue, Latest: h.deps.Latest, Logger: log, Permission: perm, Commands: h.deps.Commands,
-		Registry: h.deps.Registry, Policy: h.deps.Policy, Now: h.deps.Now}
+		Registry: h.deps.Registry, Policy: h.deps.Policy, Now: h.deps.Now, Approvals: h.deps.Approvals, Marks: h.deps.Marks}
 	reply, err := cmd.Run(ctx, env, inv)
 	var ref refusal
 	switch {
@@ -243,9 +252,19 @@ func runRecheck(ctx context.Context, env Env, _ Invocation) (string, error) {
 	if pr.Closed {
 		return "", Refuse("pull request #%d is closed; meshbot checks open pull requests.", in.Issue)
 	}
+	if err := enqueueCheck(ctx, env, pr, "recheck"); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Re-running meshbot on %s.", pr.HeadSHA), nil
+}
+
+// enqueueCheck asks for a check of pr's head as `/mesh recheck` does, for
+// the command named why (the job id's suffix).
+func enqueueCheck(ctx context.Context, env Env, pr githubapp.PullRequest, why string) error {
+	in := env.Job
 	head := pr.HeadSHA
 	if head == "" {
-		return "", fmt.Errorf("pull request #%d has no head SHA", in.Issue)
+		return fmt.Errorf("pull request #%d has no head SHA", in.Issue)
 	}
 	check := jobs.PullCheck{
 		Delivery: in.Delivery, Installation: in.Installation, Owner: in.Owner, Repo: in.Repo,
@@ -253,19 +272,19 @@ func runRecheck(ctx context.Context, env Env, _ Invocation) (string, error) {
 	}
 	key := check.Key()
 	if err := env.Latest.SetLatest(ctx, key, head); err != nil {
-		return "", fmt.Errorf("recheck: mark %s newest: %w", head, err)
+		return fmt.Errorf("%s: mark %s newest: %w", why, head, err)
 	}
 	id := in.Delivery
 	if id == "" {
 		id = fmt.Sprintf("comment-%d", in.CommentID)
 	}
-	job, err := jobs.KindPullCheck.New(id+".recheck", key, check)
+	job, err := jobs.KindPullCheck.New(id+"."+why, key, check)
 	if err != nil {
-		return "", err
+		return err
 	}
 	if err := env.Queue.Enqueue(ctx, job); err != nil {
-		return "", fmt.Errorf("recheck: enqueue: %w", err)
+		return fmt.Errorf("%s: enqueue: %w", why, err)
 	}
-	env.Logger.InfoContext(ctx, "command: recheck enqueued", slog.String("head", head))
-	return fmt.Sprintf("Re-running meshbot on %s.", head), nil
+	env.Logger.InfoContext(ctx, "command: check enqueued", slog.String("for", why), slog.String("head", head))
+	return nil
 }

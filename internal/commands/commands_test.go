@@ -68,7 +68,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { _ = s.Close() })
 	return &env{
 		fake: f, repo: repo, pr: pr, store: s, payload: payload,
-		handle: viaRegistry(New(Deps{GitHub: app, Queue: s, Latest: s, Logger: log})),
+		handle: viaRegistry(New(Deps{GitHub: app, Queue: s, Latest: s, Logger: log, Approvals: s})),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/meshbot/meshbot/internal/impact"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/internal/reminders"
 )
 
 // The usages of the retirement commands, as product.md fixes them.
@@ -144,6 +145,15 @@ func retire(ctx context.Context, env Env, inv Invocation, undo undeprecating) (s
 	}
 	if err != nil {
 		return "", err
+	}
+	if !undo && env.Marks != nil {
+		// Sunset reminders go to this pull request, where the consumers
+		// were first told. Not recording it costs reminders, not the
+		// proposal, so a failure is logged and the reply still sent.
+		if err := reminders.RecordThread(ctx, env.Marks, env.Job.Installation, target.Product, target.Port,
+			reminders.Thread{Repo: repo, Number: pr.Number}); err != nil {
+			env.Logger.WarnContext(ctx, "command: reminder thread not recorded", slog.Any("err", err))
+		}
 	}
 	env.Logger.InfoContext(ctx, "command: retirement proposed", slog.String("target", target.String()),
 		slog.Int("pull_request", pr.Number), slog.Bool("created", created), slog.Int("consumers", len(consumers)))

@@ -19,6 +19,7 @@ import (
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/internal/reminders"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/store/storetest"
 	"github.com/meshbot/meshbot/internal/testutil"
@@ -100,7 +101,7 @@ func meshEnv(t *testing.T, pol *policyeval.Set) *env {
 		}
 	}
 	e.fake, e.repo, e.pr, e.store = f, repo, nil, st
-	e.handle = viaRegistry(New(Deps{GitHub: app, Queue: st, Latest: st, Logger: log, Registry: st,
+	e.handle = viaRegistry(New(Deps{GitHub: app, Queue: st, Latest: st, Logger: log, Registry: st, Marks: st,
 		Policy: policyeval.NewSwappable(pol), Now: func() time.Time { return meshToday }}))
 	t.Cleanup(func() {
 		if v := f.Violations(); len(v) > 0 {
@@ -334,6 +335,11 @@ func TestDeprecateProposes(t *testing.T) {
 	}
 	if p := port("main", "iceberg-curated"); p.Lifecycle != mesh.LifecycleProduction {
 		t.Errorf("main was changed: %+v", p)
+	}
+	// Sunset reminders will be posted on this pull request.
+	if th, ok, err := reminders.RecordedThread(context.Background(), e.store, 7, "orders.order-events", "iceberg-curated"); err != nil || !ok ||
+		th != (reminders.Thread{Repo: "acme/mesh", Number: pr.Number}) {
+		t.Errorf("reminder thread = %v, %v, %v; want acme/mesh#%d", th, ok, err, pr.Number)
 	}
 	first := e.repo.Branch(branch)
 

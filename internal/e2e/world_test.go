@@ -148,7 +148,7 @@ func (w *world) handlers(gh githubapp.Clients) *jobs.Registry {
 	jobs.Register(reg, jobs.KindIndex, w.ix.HandleIndex)
 	jobs.Register(reg, jobs.KindPurge, w.ix.HandlePurge)
 	jobs.Register(reg, jobs.KindCommand, commands.New(commands.Deps{GitHub: w.app, Queue: w.st, Latest: w.st, Logger: logger(),
-		Registry: w.st, Policy: w.deps.Policy, Now: w.deps.Now}))
+		Registry: w.st, Policy: w.deps.Policy, Now: w.deps.Now, Approvals: w.st, Marks: w.st}))
 	return reg
 }
 

@@ -32,6 +32,10 @@ type Request struct {
 	ConsumerProblems []mesh.Problem
 	Policy           *policyeval.Set
 	Today            time.Time
+	// Approvals are the registered consumers' acceptances of this change
+	// (from `/mesh approve`); each holds while the change breaks its
+	// consumer exactly as when it was given.
+	Approvals []Approval
 }
 
 // Evaluate judges the change from Base to Head: the change set in, the
@@ -57,15 +61,24 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 	scope := changedProducts(req.Base, req.Head, changes)
 	rep.Checked.Changed = len(scope.files)
 	rep.Findings = append(rep.Findings, changeFindings(req, graph, changes)...)
+	res := newResolver(graph)
+	rep.Findings = append(rep.Findings, deprecatedReads(req, res, scope)...)
 
 	if req.Policy != nil {
-		found, err := evalPolicy(ctx, req, graph, changes, scope)
+		found, err := evalPolicy(ctx, req, graph, res, changes, scope)
 		if err != nil {
 			return nil, err
 		}
 		rep.Findings = append(rep.Findings, found...)
 	}
 	rep.Impact = impacts(req, graph, scope)
+	rep.Breaks = breaks(rep.Findings, func(id string) string {
+		if p := graph.Product(id); p != nil {
+			return p.Repo
+		}
+		return ""
+	})
+	applyApprovals(rep, req.Approvals)
 	rep.Finish()
 	return rep, nil
 }

@@ -27,14 +27,15 @@ type policyJob struct {
 type policyScope struct {
 	req           Request
 	graph         *impact.Graph
+	inputs        *resolver
 	changesByFile map[string][]policyeval.Change
 	today         string
 }
 
 // evalPolicy runs the policy on every changed document of the head, in
 // parallel, and returns the findings in the documents' order.
-func evalPolicy(ctx context.Context, req Request, g *impact.Graph, changes []compat.Change, scope changeScope) ([]Finding, error) {
-	ps := policyScope{req: req, graph: g, changesByFile: map[string][]policyeval.Change{}, today: req.Today.Format(time.DateOnly)}
+func evalPolicy(ctx context.Context, req Request, g *impact.Graph, res *resolver, changes []compat.Change, scope changeScope) ([]Finding, error) {
+	ps := policyScope{req: req, graph: g, inputs: res, changesByFile: map[string][]policyeval.Change{}, today: req.Today.Format(time.DateOnly)}
 	for _, c := range changes {
 		file := c.Pos.File
 		if c.Contract != "" && !c.InBase {
@@ -158,6 +159,7 @@ func (ps policyScope) context(j policyJob) policyeval.Context {
 		return pc
 	}
 	pc.Product = productView(j.prod, ps.req.Head)
+	pc.Reads = readsOf(j.prod, ps.req.Base, ps.inputs)
 	product := j.prod.ID()
 	for _, c := range ps.graph.ConsumersOf(product, "") {
 		if c.Product == product {

@@ -98,6 +98,12 @@ type Report struct {
 	PolicyVersion string     `json:"policy_version"`
 	Compared      bool       `json:"compared"` // a base version was given: files are "changed", else all are judged
 	Checked       Counts     `json:"checked"`
+	// Breaks are the consumers the change breaks, before approvals: what
+	// `/mesh approve` may accept.
+	Breaks []Break `json:"-"`
+	// Approvals say which approvals hold on this head and which were
+	// dropped, and why.
+	Approvals []ApprovalStatus `json:"approvals,omitempty"`
 }
 
 // Counts says how much was looked at.
@@ -182,6 +188,18 @@ func summaryLine(r *Report) string {
 		return fmt.Sprintf("Fails: %s; breaks %s", strings.Join(parts, ", "), plural(len(breaking), "registered consumer"))
 	case r.Failed():
 		return "Fails: " + strings.Join(parts, ", ")
+	}
+	accepted := 0
+	for _, a := range r.Approvals {
+		if a.Valid {
+			accepted++
+		}
+	}
+	switch {
+	case accepted > 0:
+		// Not "nothing to report": the change breaks consumers who said yes.
+		parts = append(parts, "breaking changes accepted by "+plural(accepted, "consumer"))
+		return "Passes with " + strings.Join(parts, ", ")
 	case len(parts) > 0:
 		return "Passes with " + strings.Join(parts, ", ")
 	}

@@ -19,6 +19,8 @@ type Context struct {
 	Changes []Change `json:"changes"`
 	// registered consumers of the descriptor's product (`[]` for contracts and when none)
 	Consumers []Consumer `json:"consumers"`
+	// the descriptor's input ports and what each reads, with its deprecation (`[]` for contracts and when none)
+	Reads []Read `json:"reads"`
 	// today's date, `YYYY-MM-DD`; compare dates with it rather than `time.now_ns()`
 	Today string `json:"today"`
 	// the descriptor's product in meshbot's normalised model, whatever its format (`null` for a contract)
@@ -164,6 +166,29 @@ type Consumer struct {
 	File string `json:"file"`
 }
 
+// Read is an input port of the judged descriptor's product and what it
+// reads, looked up in the change and then in the registry.
+type Read struct {
+	// the input port's name
+	InputPort string `json:"input_port"`
+	// the producer's id, `domain.name` (for an ODPS port naming only a contract, the product publishing it; `""` when unknown)
+	Product string `json:"product"`
+	// the producer's output port (`""` when it names none)
+	Port string `json:"port"`
+	// whether this change adds the input port (false when nothing is compared)
+	Added bool `json:"added"`
+	// whether meshbot knows the producer (in this change or the registry)
+	Known bool `json:"known"`
+	// whether what it reads is deprecated: the output port, its product, or the port's ODCS contract
+	Deprecated bool `json:"deprecated"`
+	// the deprecation's sunset, `YYYY-MM-DD` (`""` when none)
+	Sunset string `json:"sunset"`
+	// the deprecation's replacement, `domain.name/port` (`""` when none)
+	Replacement string `json:"replacement"`
+	// the line of the input port in the descriptor
+	Line int `json:"line"`
+}
+
 // doc is the context as policies read it, in Go form: both engines hand it
 // to OPA as a lazy object, so the base document (as large as the input) and
 // the lists are converted only where a rule reads them. It mounts every
@@ -184,9 +209,16 @@ func (c Context) doc() map[string]any {
 			"port": co.Port, "fields": names(co.Fields), "file": co.File,
 		}
 	}
+	reads := make([]any, len(c.Reads))
+	for i, r := range c.Reads {
+		reads[i] = map[string]any{
+			"input_port": r.InputPort, "product": r.Product, "port": r.Port, "added": r.Added, "known": r.Known,
+			"deprecated": r.Deprecated, "sunset": r.Sunset, "replacement": r.Replacement, "line": int64(r.Line),
+		}
+	}
 	return map[string]any{
 		"path": c.Path, "kind": string(c.Kind), "base": c.Base,
-		"changes": changes, "consumers": consumers, "today": c.Today,
+		"changes": changes, "consumers": consumers, "reads": reads, "today": c.Today,
 		"product": c.Product.doc(), "contract": c.Contract.doc(),
 	}
 }

@@ -31,6 +31,10 @@ func fullContext() Context {
 			Product: "finance.revenue", Owner: "team-finance", InputPort: "orders", Port: "iceberg-curated",
 			Fields: []string{"order_id", "currency"}, File: "finance/dataproduct.yaml",
 		}},
+		Reads: []Read{{
+			InputPort: "customers", Product: "customer.profile", Port: "v1", Added: true, Known: true,
+			Deprecated: true, Sunset: "2027-03-31", Replacement: "customer.profile/v2", Line: 14,
+		}},
 		Product: &Product{
 			ID: "orders.order-events", Name: "order-events", Domain: "orders", Owner: "team-orders", Format: "native",
 			Lifecycle: "production", Freshness: "<= 15m", ContainsPII: true, PIIFields: []string{"customer_id"}, Residency: "EU",
@@ -68,7 +72,7 @@ func TestContextMountsEveryField(t *testing.T) {
 
 	// Absent lists are empty arrays, as the documentation says, not null.
 	empty := opa.MustInterfaceToValue(Context{}.doc()).(opa.Object)
-	for _, key := range []string{"changes", "consumers"} {
+	for _, key := range []string{"changes", "consumers", "reads"} {
 		if arr, ok := empty.Get(opa.StringTerm(key)).Value.(*opa.Array); !ok || arr.Len() != 0 {
 			t.Errorf("%s of an empty context is %v, want []", key, empty.Get(opa.StringTerm(key)))
 		}

@@ -72,6 +72,7 @@ type Store interface {
 	store.Registry
 	store.Dedup
 	store.Marks
+	store.Approvals
 }
 
 // Deps are the check's collaborators.
@@ -119,6 +120,7 @@ type job struct {
 	runID   int64
 	policy  *policyeval.Set // read once per job
 	by      judgedBy
+	breaks  store.Breaks // what the head breaks, for /mesh approve; set by judge
 }
 
 func (j *job) fullName() string { return j.Owner + "/" + j.Repo }
@@ -257,6 +259,11 @@ func (c *checker) check(ctx context.Context, j *job) error {
 		out = checkrun.Output{Conclusion: checkrun.Cancelled, Title: TitleSuperseded, Summary: fmt.Sprintf(
 			"A newer commit was pushed to pull request #%d while meshbot was checking %s; the check run of the newest commit has the verdict.", chk.PR, chk.HeadSHA)}
 	}
+	if out.Conclusion != checkrun.Cancelled {
+		if err := c.recordBreaks(ctx, j); err != nil {
+			return err
+		}
+	}
 	if err := j.cl.CompleteCheckRun(ctx, chk.Owner, chk.Repo, j.runID, out); err != nil {
 		return fmt.Errorf("check %s: %w", chk.Key(), err)
 	}
@@ -354,6 +361,9 @@ func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
 	}
 	req := engine.Request{Head: head, Base: base, Consumers: [][]*mesh.Product{consumers}, Today: c.now()}
 	req.Policy = j.policy
+	if req.Approvals, err = c.approvals(ctx, j); err != nil {
+		return checkrun.Output{}, fmt.Errorf("check %s: approvals: %w", j.Key(), err)
+	}
 	rep, err := engine.Evaluate(ctx, req)
 	if err != nil {
 		err = fmt.Errorf("check %s: evaluate: %w", j.Key(), err)
@@ -365,6 +375,7 @@ func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
 		return checkrun.Output{}, err
 	}
 	out := render.CheckRun(rep)
+	j.breaks = brokenAt(j.HeadSHA, rep.Breaks)
 	j.log.Info("pullcheck: evaluated", slog.Int("descriptors", len(head.Products)), slog.Int("contracts", len(head.Contracts)),
 		slog.Int("consumers", len(consumers)), slog.Int("findings", len(rep.Findings)), slog.Int("fetched", f.fetched()))
 	return out, nil

@@ -213,12 +213,17 @@ func RecordThread(ctx context.Context, m store.Marks, installation int64, produc
 
 // thread finds the thread of a port, else of its product.
 func (s *Scheduler) thread(ctx context.Context, installation int64, product, port string) (Thread, bool, error) {
+	return RecordedThread(ctx, s.st, installation, product, port)
+}
+
+// RecordedThread is the thread recorded for a port, else for its product.
+func RecordedThread(ctx context.Context, m store.Marks, installation int64, product, port string) (Thread, bool, error) {
 	keys := []string{targetKey(product, port)}
 	if port != "" {
 		keys = append(keys, product)
 	}
 	for _, k := range keys {
-		v, err := s.st.Mark(ctx, threadPrefix+strconv.FormatInt(installation, 10)+":"+k)
+		v, err := m.Mark(ctx, threadPrefix+strconv.FormatInt(installation, 10)+":"+k)
 		if err != nil {
 			return Thread{}, false, err
 		}

@@ -176,6 +176,7 @@ func checkRunSummary(r *engine.Report, annotated int) string {
 		b.WriteString("\n### Consumers that would break\n\n| Consumer | Owning team | Input port | Fields it uses | Because of |\n|---|---|---|---|---|\n")
 		writeRows(&b, breaks, "consumers")
 	}
+	b.WriteString(approvalsSection(r))
 
 	if len(r.Impact) > 0 {
 		var impact []string

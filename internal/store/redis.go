@@ -75,6 +75,9 @@ import (
 //   - I = P+"{i:ID}:", per installation: its registry hash and version
 //     counter, written together in a MULTI. Installations spread over the
 //     cluster.
+//     A pull request's approvals (hash I+"approvals:"+owner/repo#N, field =
+//     consumer) and what its last check broke (I+"breaks:"+owner/repo#N)
+//     live there too (approvals.go).
 //   - P+"installations" is in a slot of its own and written outside the
 //     installation's MULTI: PutRepo adds the installation before and again
 //     after its write, DeleteInstallation removes it before its delete, so
