@@ -35,6 +35,7 @@ type memory struct {
 	repos    map[int64]map[string][]*mesh.Product
 	versions map[int64]uint64
 	marks    map[string]memMark // Marks: "mark:"+name and "lease:"+name
+	policy   memPolicy          // Policies
 }
 
 type memEntry struct {

@@ -187,6 +187,7 @@ type Store interface {
 	Latest
 	Registry
 	Marks
+	Policies
 	Ping(ctx context.Context) error
 	Close() error
 	Kind() string // "redis" or "memory"
