@@ -54,7 +54,7 @@ const oldBundleTTL = 24 * time.Hour
 // Redis keys share the {policy} hash tag, so the activation script's keys
 // are in one Cluster slot.
 func (r *redisStore) policyKey(name string) string { return r.opts.Prefix + "{policy}:" + name }
-func (r *redisStore) policyChannel() string       { return r.opts.Prefix + "policy:activated" }
+func (r *redisStore) policyChannel() string        { return r.opts.Prefix + "policy:activated" }
 
 // activateScript records the active policy: the bundle without expiry, the
 // previous active bundle set to expire, the record with the next sequence
