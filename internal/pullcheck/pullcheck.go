@@ -365,6 +365,7 @@ func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
 		return checkrun.Output{}, err
 	}
 	out := render.CheckRun(rep)
+	out.Summary = checkrun.Truncate(out.Summary+judgedByPolicy(j.policy), checkrun.MaxOutputChars)
 	j.log.Info("pullcheck: evaluated", slog.Int("descriptors", len(head.Products)), slog.Int("contracts", len(head.Contracts)),
 		slog.Int("consumers", len(consumers)), slog.Int("findings", len(rep.Findings)), slog.Int("fetched", f.fetched()))
 	return out, nil
