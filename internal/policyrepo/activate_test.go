@@ -259,3 +259,32 @@ func decode(t *testing.T, j store.Job, v any) {
 		t.Fatal(err)
 	}
 }
+
+// TestInstalledActivatesTip: the App installed on the policy repository (an
+// index job without a commit) activates its default branch's tip; other
+// repositories' index jobs are not diverted.
+func TestInstalledActivatesTip(t *testing.T) {
+	e := newEnv(t, store.NewMemory(store.Options{}))
+	tip := e.pol.Commit("main", files(t, "good"))
+	var indexed []string
+	next := func(_ context.Context, ix jobs.Index, _ jobs.Meta) error {
+		indexed = append(indexed, ix.Owner+"/"+ix.Repo)
+		return nil
+	}
+	h := e.svc.DivertIndex(next)
+	for _, ix := range []jobs.Index{
+		{Delivery: "inst", Installation: inst, Owner: "ACME", Repo: "Governance"}, // GitHub's names are case-insensitive
+		{Delivery: "inst", Installation: inst, Owner: owner, Repo: "mesh"},
+		{Delivery: "inst", Installation: inst},
+	} {
+		if err := h(context.Background(), ix, jobs.Meta{Attempt: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(indexed, []string{meshRepo, "/"}) {
+		t.Errorf("indexed %v, want the mesh and the installation-wide job only", indexed)
+	}
+	if c := e.active.Policy().Load().Origin().Commit; c != tip {
+		t.Fatalf("active commit %q, want the tip %s", c, tip)
+	}
+}
