@@ -1,6 +1,7 @@
 package policyrepo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/meshbot/meshbot/internal/ghfake"
+	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/store"
 )
@@ -104,6 +106,9 @@ func TestPullRequestCheck(t *testing.T) {
 		if !strings.Contains(a.Message, "judging a product with an empty support:") {
 			t.Errorf("annotation does not carry the test's print output: %q", a.Message)
 		}
+		if !strings.Contains(a.RawDetails, "policy/mesh/guild.rego:6") {
+			t.Errorf("the trace does not name the repository's paths:\n%s", a.RawDetails)
+		}
 		if !strings.Contains(run.Summary, "judging a product with an empty support:") {
 			t.Errorf("summary does not carry the print output:\n%s", run.Summary)
 		}
@@ -151,5 +156,25 @@ func TestRootLayout(t *testing.T) {
 	run := e.pullRequest(1, snap)
 	if run.Conclusion != "success" || !strings.Contains(run.Summary, "the repository's root") || !strings.Contains(run.Summary, "fetched with 4 GitHub request(s)") {
 		t.Fatalf("run %q %q\n%s", run.Conclusion, run.Title, run.Summary)
+	}
+}
+
+// TestUnfinished: a job that cannot succeed (a Rego file past the size a
+// bundle file may have) completes its check run with a failure saying why,
+// rather than leaving it in progress.
+func TestUnfinished(t *testing.T) {
+	e := newEnv(t, store.NewMemory(store.Options{}))
+	snap := files(t, "good")
+	snap["policy/mesh/huge.rego"] = append([]byte("package mesh.huge\n# "), bytes.Repeat([]byte("x"), maxFileBytes)...)
+	sha := e.pol.Commit("huge", snap)
+	e.pol.OpenPullRequest(1, "main", "huge")
+	chk := jobs.PullCheck{Delivery: "d-huge", Installation: inst, Owner: owner, Repo: polName, PR: 1, HeadSHA: sha}
+	err := e.svc.HandleCheck(context.Background(), chk, jobs.Meta{ID: "j", Attempt: 1})
+	if !store.IsPermanent(err) || !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("HandleCheck = %v, want a permanent ErrTooLarge", err)
+	}
+	run := e.runAt(sha)
+	if run.Status != "completed" || run.Conclusion != "failure" || run.Title != TitleUnfinished || !strings.Contains(run.Summary, "policy/mesh/huge.rego") {
+		t.Fatalf("run %s %s %q\n%s", run.Status, run.Conclusion, run.Title, run.Summary)
 	}
 }

@@ -2,6 +2,7 @@ package policyrepo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -36,6 +37,10 @@ func (s *Service) HandleRecheck(ctx context.Context, p jobs.PolicyRecheck, _ job
 		return fmt.Errorf("policy re-check: installation client: %w", err)
 	}
 	prs, err := rc.OpenPullRequests(ctx, p.Owner, p.Repo, 0)
+	if errors.Is(err, githubapp.ErrNotFound) {
+		log.Info("policy repository: re-check skipped, the repository is gone or out of the App's reach", "err", err)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("policy re-check: %w", err)
 	}

@@ -55,7 +55,9 @@ func report(v *Verdict, calls int64, preview *Section, previewErr error) checkru
 			if p.Fix != "" {
 				fmt.Fprintf(&sum, "  - fix: `%s`\n", oneLine(p.Fix))
 			}
-			out.Annotations = append(out.Annotations, problemAnnotation(b, p))
+			if p.File != "" { // a problem of no file is in the summary only
+				out.Annotations = append(out.Annotations, problemAnnotation(b, p))
+			}
 		}
 		sum.WriteString("\n")
 	default:
@@ -139,9 +141,6 @@ func problemAnnotation(b *Bundle, p policyeval.Problem) checkrun.Annotation {
 		a.Message += "\n\nFix: " + p.Fix
 		a.RawDetails = p.Fix
 	}
-	if a.Path == "" {
-		a.Path = b.Root + "."
-	}
 	return a
 }
 
@@ -171,7 +170,7 @@ func writeTests(sum *strings.Builder, out *checkrun.Output, v *Verdict) {
 		out.Annotations = append(out.Annotations, checkrun.Annotation{
 			Path: b.RepoPath(t.Pos.File), StartLine: max(t.Pos.Line, 1), EndLine: max(t.Pos.Line, 1),
 			Level: checkrun.LevelFailure, Title: "Policy test " + strings.ToLower(t.Outcome) + ": " + t.Name,
-			Message: msg, RawDetails: firstLines(t.Trace, maxTraceLines),
+			Message: msg, RawDetails: b.repoPaths(firstLines(t.Trace, maxTraceLines)),
 		})
 	}
 	if bad > 0 {
@@ -211,4 +210,22 @@ func firstLines(s string, n int) string {
 		return s
 	}
 	return strings.Join(lines[:n], "") + fmt.Sprintf("… %d more lines of trace\n", len(lines)-n)
+}
+
+// repoPaths rewrites the locations OPA's trace starts its lines with
+// (mesh/guild.rego:7) to the repository's paths (policy/mesh/guild.rego:7),
+// the paths the annotations and the guild's editors use.
+func (b *Bundle) repoPaths(trace string) string {
+	if b.Root == "" {
+		return trace
+	}
+	lines := strings.SplitAfter(trace, "\n")
+	for i, l := range lines {
+		if file, _, ok := strings.Cut(l, ":"); ok {
+			if _, known := b.Files[file]; known {
+				lines[i] = b.Root + l
+			}
+		}
+	}
+	return strings.Join(lines, "")
 }
