@@ -2,6 +2,7 @@ package policyrepo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -33,11 +34,14 @@ func (s *Service) HandlePush(ctx context.Context, ix jobs.Index, m jobs.Meta) er
 	if err != nil {
 		return fmt.Errorf("policy activation: installation client: %w", err)
 	}
-	branch, err := cl.DefaultBranch(ctx, ix.Owner, ix.Repo)
-	if err != nil {
-		return fmt.Errorf("policy activation: %w", err)
+	tip, err := tipOf(ctx, cl, ix.Owner, ix.Repo)
+	if errors.Is(err, githubapp.ErrEmptyRepository) {
+		// Nothing to activate; the first push will be. (A 404 is retried:
+		// right after a push, a lagging GitHub replica may not know the
+		// branch yet.)
+		log.Info("policy repository: nothing to activate, the repository has no commit yet")
+		return nil
 	}
-	tip, err := cl.BranchHead(ctx, ix.Owner, ix.Repo, branch)
 	if err != nil {
 		return fmt.Errorf("policy activation: %w", err)
 	}
@@ -171,4 +175,13 @@ func (s *Service) enqueueRechecks(ctx context.Context, rec store.PolicyRecord, l
 	}
 	log.Info("policy repository: re-checks of repositories holding data products enqueued", "repositories", enqueued, "commit", rec.Commit)
 	return nil
+}
+
+// tipOf is the commit the repository's default branch points at.
+func tipOf(ctx context.Context, cl githubapp.Installation, owner, repo string) (string, error) {
+	branch, err := cl.DefaultBranch(ctx, owner, repo)
+	if err != nil {
+		return "", err
+	}
+	return cl.BranchHead(ctx, owner, repo, branch)
 }
