@@ -52,7 +52,11 @@ func report(v *Verdict, calls int64, preview *Section, previewErr error) checkru
 		sum.WriteString("### Compile\n\n")
 		for _, p := range v.Problems {
 			fmt.Fprintf(&sum, "- `%s:%d`: %s\n", b.RepoPath(p.File), p.Line, oneLine(p.Message))
-			if p.Fix != "" {
+			switch {
+			case p.Fix == "":
+			case p.Sandbox != "": // advice, not code
+				fmt.Fprintf(&sum, "  - fix: %s\n", oneLine(p.Fix))
+			default:
 				fmt.Fprintf(&sum, "  - fix: `%s`\n", oneLine(p.Fix))
 			}
 			if p.File != "" { // a problem of no file is in the summary only
