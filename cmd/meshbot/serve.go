@@ -82,6 +82,9 @@ type serveDeps struct {
 	// Listening is told the address once the server accepts connections.
 	Listening func(addr string)
 	Workers   int
+	// PolicyPoll is how often the recorded active policy is read besides
+	// the store's notices (default policyrepo.DefaultPoll).
+	PolicyPoll time.Duration
 }
 
 // serve runs the intake and the worker pool until ctx ends, then shuts down
@@ -104,9 +107,10 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	}
 	m := metrics.New(st, log)
 	m.SetPolicy(pol.Load().Version(), policySource(cfg))
+	active := followPolicy(ctx, cfg, st, pol, m, log)
 	handlers := deps.Jobs
 	if handlers == nil {
-		if handlers, err = jobHandlers(cfg, st, pol, m, log); err != nil {
+		if handlers, err = jobHandlers(cfg, st, pol, active, m, log); err != nil {
 			return err
 		}
 	}
@@ -141,6 +145,12 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	})
 	poolErr := make(chan error, 1)
 	go func() { poolErr <- pool.Run(poolCtx) }()
+	followDone := make(chan struct{})
+	if active != nil {
+		go func() { defer close(followDone); active.Follow(poolCtx, deps.PolicyPoll) }()
+	} else {
+		close(followDone)
+	}
 	sweepDone := make(chan struct{})
 	if sweeper != nil {
 		// On start, then once per period across the replicas.
@@ -172,6 +182,7 @@ func serve(ctx context.Context, cfg *config.Config, st store.Store, deps serveDe
 	err = shutdown(srv, st, stopPool, poolErr, runErr, log)
 	<-sweepDone // stopPool ended it; the caller closes st next
 	<-remindDone
+	<-followDone
 	return err
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/metrics"
 	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/internal/policyrepo"
 	"github.com/meshbot/meshbot/internal/pullcheck"
 	"github.com/meshbot/meshbot/internal/redeliver"
 	"github.com/meshbot/meshbot/internal/reminders"
@@ -37,10 +38,24 @@ func servePolicy(ctx context.Context, cfg *config.Config, log *slog.Logger) (*po
 		return nil, err
 	}
 	log.Info("policy loaded", "source", policySource(cfg), "version", set.Version(), "rules", set.Rules(), "engine", set.Engine())
-	if cfg.PolicyRepo() != "" {
-		log.Info("policy repository configured; following it is not implemented yet, the policy above stays active", "repo", cfg.PolicyRepo())
+	return policyeval.NewSwappable(set.WithOrigin(policyeval.Origin{Source: policySource(cfg)})), nil
+}
+
+// followPolicy switches pol to the policy repository's recorded active
+// commit, when there is one, and returns what keeps following it; nil
+// without a policy repository.
+func followPolicy(ctx context.Context, cfg *config.Config, st store.Store, pol *policyeval.Swappable, m *metrics.Metrics, log *slog.Logger) *policyrepo.Active {
+	if cfg.PolicyRepo() == "" {
+		return nil
 	}
-	return policyeval.NewSwappable(set), nil
+	a := policyrepo.NewActive(pol, st, policyrepo.ActiveOptions{Repo: cfg.PolicyRepo(), WebURL: backstage.WebURL(cfg.APIURL), Metrics: m, Logger: log})
+	if err := a.Sync(ctx); err != nil {
+		log.Error("policy repository: the recorded active policy could not be loaded; the policy above judges until the next activation", "repo", cfg.PolicyRepo(), "err", err)
+	}
+	if rec := a.Record(); rec.Commit == "" {
+		log.Info("policy repository: no commit of it is active yet; the policy above judges until a push to its default branch", "repo", cfg.PolicyRepo())
+	}
+	return a
 }
 
 func policySource(cfg *config.Config) string {
@@ -113,7 +128,7 @@ func logListening(cfg *config.Config, st store.Store, addr net.Addr, log *slog.L
 //
 // Each installation's rate limit, the jobs waiting for its reset and the
 // API calls per check go to m (/metrics).
-func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, m *metrics.Metrics, log *slog.Logger) (*jobs.Registry, error) {
+func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, active *policyrepo.Active, m *metrics.Metrics, log *slog.Logger) (*jobs.Registry, error) {
 	reg := jobs.NewRegistry()
 	if !cfg.HasApp() {
 		log.Warn("no GitHub App configured (GITHUB_APP_ID): deliveries are accepted, but every job that needs GitHub fails; see README \"Installing the GitHub App\"")
@@ -127,10 +142,15 @@ func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, 
 	}
 	m.WatchBudgets(budgets)
 	ix := index.NewIndexer(index.Deps{GitHub: app, Registry: st, Queue: st, Logger: log})
-	jobs.Register(reg, jobs.KindPullCheck, m.CountedCheck(budgets, pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log})))
-	jobs.Register(reg, jobs.KindIndex, metrics.Waiting(budgets, ix.HandleIndex))
+	// The policy repository's own pull requests and pushes go to guild (nil without one).
+	guild := policyrepo.New(policyrepo.Deps{Repo: cfg.PolicyRepo(), GitHub: app, Pulls: app, Store: st, Active: active, Budgets: budgets, Metrics: m, Logger: log})
+	jobs.Register(reg, jobs.KindPullCheck, m.CountedCheck(budgets, guild.DivertChecks(pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log}))))
+	jobs.Register(reg, jobs.KindIndex, metrics.Waiting(budgets, guild.DivertIndex(ix.HandleIndex)))
 	jobs.Register(reg, jobs.KindPurge, metrics.Waiting(budgets, ix.HandlePurge))
 	jobs.Register(reg, jobs.KindCommand, metrics.Waiting(budgets, commands.New(commands.Deps{GitHub: app, Queue: st, Latest: st, Logger: log, Registry: st, Policy: pol, Approvals: st, Marks: st})))
+	if guild != nil {
+		jobs.Register(reg, jobs.KindPolicyRecheck, metrics.Waiting(budgets, guild.HandleRecheck))
+	}
 	return reg, nil
 }
 

@@ -18,6 +18,8 @@ var (
 	KindIndex     = Kind[Index]{"index"}     // (re)index a repository's default branch into the registry
 	KindPurge     = Kind[Purge]{"purge"}     // drop repositories or a whole installation from the registry
 	KindCommand   = Kind[Command]{"command"} // a `/mesh` comment command
+	// KindPolicyRecheck re-checks a repository's open pull requests under a newly active policy.
+	KindPolicyRecheck = Kind[PolicyRecheck]{"policy-recheck"}
 )
 
 // Payload is what every job's payload offers: what identifies it in logs.

@@ -75,6 +75,7 @@ type Metrics struct {
 	jobs        *prometheus.CounterVec
 	policy      *prometheus.GaugeVec
 	checkCalls  *prometheus.HistogramVec
+	policyRepo  policyRepo
 }
 
 // New builds a registry with meshbot's collectors plus the Go runtime and
@@ -118,6 +119,7 @@ func New(queue QueueStatter, log *slog.Logger) *Metrics {
 	}
 	m.reg.MustRegister(m.deliveries, m.ack, m.enqueued, m.jobDuration, m.jobs, m.policy, m.checkCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.policyRepo = newPolicyRepo(m.reg)
 	if queue != nil {
 		m.reg.MustRegister(&queueCollector{q: queue, log: log})
 	}

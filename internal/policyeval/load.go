@@ -58,6 +58,7 @@ type Set struct {
 	// readsContext is false when no policy refers to data.meshbot: conftest
 	// policies do not, and then the context is neither built nor mounted.
 	readsContext bool
+	origin       Origin // where the Set came from (WithOrigin)
 }
 
 // An evaluator is a prepared query over a store of its own. The context is
@@ -594,6 +595,7 @@ func explain(p *Problem, e *ast.Error, modules map[string]*ast.Module) {
 	for name := range sandboxed {
 		if strings.Contains(e.Message, "undefined function "+name) {
 			p.Message = fmt.Sprintf("%s is not available: meshbot evaluates policy in a sandbox without network or runtime-environment access (%s)", name, e.Message)
+			p.Sandbox = name
 			p.Fix = "ship reference data as .json/.yaml files in the policy folder (mounted under data by folder path) and read meshbot's context from data.meshbot.context"
 			return
 		}

@@ -77,6 +77,7 @@ type Problem struct {
 	Col     int
 	Message string
 	Fix     string // how to fix it, when meshbot knows
+	Sandbox string // the built-in the sandbox refuses, when that is the problem
 }
 
 func (p Problem) String() string {

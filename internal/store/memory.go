@@ -36,6 +36,7 @@ type memory struct {
 	versions map[int64]uint64
 	marks    map[string]memMark // Marks: "mark:"+name and "lease:"+name
 	appr     memApprovals
+	policy   memPolicy // Policies
 }
 
 type memEntry struct {

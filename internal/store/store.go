@@ -188,6 +188,7 @@ type Store interface {
 	Registry
 	Marks
 	Approvals
+	Policies
 	Ping(ctx context.Context) error
 	Close() error
 	Kind() string // "redis" or "memory"

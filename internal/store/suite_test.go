@@ -44,6 +44,7 @@ func runStoreSuite(t *testing.T, open factory) {
 	t.Run("Registry", func(t *testing.T) { testRegistry(t, open) })
 	t.Run("Marks", func(t *testing.T) { testMarks(t, open) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, open) })
+	t.Run("Policies", func(t *testing.T) { testPolicies(t, open) })
 }
 
 func ctxT(t *testing.T) context.Context {
