@@ -64,11 +64,20 @@ freshness_hint(format) := "set spec.sla.freshness (for example \"<= 1h\") or a f
 # custom:
 #   id: iceberg-location-prefix
 deny contains result if {
-	some port in data.meshbot.context.product.output_ports
+	product := data.meshbot.context.product
+	some port in product.output_ports
 	port.type == "iceberg"
+	located(product, port)
 	not endswith(port.location, "/")
 	result := {
 		"msg": sprintf("output port %v: iceberg location must be a directory prefix ending with \"/\"", [port.name]),
 		"_loc": lib.at(port, "location"),
 	}
 }
+
+# A port whose location is judged: one that writes one, and every native
+# port, which is addressed by its location alone. A DPS port addressed by
+# catalog and table has no directory to judge.
+located(_, port) if port.location != ""
+
+located(product, _) if product.format == "mesh/v1"

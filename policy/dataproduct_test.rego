@@ -87,6 +87,16 @@ test_iceberg_without_location_denied_at_the_port if {
 	d._loc == {"line": 13}
 }
 
+test_dps_iceberg_port_addressed_by_table_not_judged if {
+	ctx := f.with_product({"format": "dataproduct-spec", "output_ports": [object.union(f.port, {"location": ""})]})
+	count(dataproduct.deny) == 0 with input as {} with data.meshbot.context as ctx
+}
+
+test_dps_iceberg_location_must_end_with_slash if {
+	ctx := f.with_product({"format": "dataproduct-spec", "output_ports": [object.union(f.port, {"location": "s3://eu-search/queries"})]})
+	count(dataproduct.deny) == 1 with input as {} with data.meshbot.context as ctx
+}
+
 test_kafka_port_needs_no_directory_prefix if {
 	ctx := f.with_port({"type": "kafka", "location": "", "topic": "finance.revenue.v1"})
 	count(dataproduct.deny) == 0 with input as f.good with data.meshbot.context as ctx

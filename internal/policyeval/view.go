@@ -32,7 +32,7 @@ func ProductOf(p *mesh.Product, doc *mesh.Document, contracts map[string]*mesh.C
 	}
 	for _, o := range p.OutputPorts {
 		port := Port{
-			Name: o.Name, Type: o.Type, Location: o.Location, Topic: o.Topic,
+			Name: o.Name, Type: o.Type, Location: portLocation(p.Format, o), Topic: o.Topic,
 			Contract: cmp.Or(o.ContractPath, o.ContractID, strings.TrimSpace(o.ContractRef)), Servers: []Server{},
 			Lifecycle: o.Lifecycle, Deprecation: deprecationOf(o.Deprecation),
 			Line: o.Pos.Line, Locs: locsOf(o.Locs, portKeys[p.Format]),
@@ -121,6 +121,22 @@ func residencyOf(doc *mesh.Document) (string, Loc, bool) {
 		return strings.TrimSpace(value), Loc{Line: at.Line, Column: at.Col}, true
 	}
 	return "", Loc{}, false
+}
+
+// portLocation is where a port's data is stored, as one written location.
+// A DPS port addressed by its server's attributes (mesh joins them into
+// key=value pairs, so that any move shows) has one only when its server
+// writes a location or a path: a catalog and a table are no directory.
+func portLocation(format mesh.Format, o *mesh.OutputPort) string {
+	if _, written := o.Locs["location"]; format != mesh.FormatDPS || written || !strings.Contains(o.Location, "=") {
+		return o.Location
+	}
+	for pair := range strings.SplitSeq(o.Location, ", ") {
+		if k, v, _ := strings.Cut(pair, "="); k == "location" || k == "path" {
+			return v
+		}
+	}
+	return ""
 }
 
 // The keys each format writes a model key under, as mesh records them in

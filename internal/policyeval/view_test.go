@@ -133,6 +133,35 @@ spec:
 	}
 }
 
+// A DPS port addressed by catalog and table has no location an iceberg
+// rule could judge; one whose server writes a location has it.
+func TestProductOfDPSLocation(t *testing.T) {
+	p := readProduct(t, "d/dataproduct.yaml", `dataProductSpecification: 0.0.1
+id: search-queries
+info: {title: Search queries, owner: search-team}
+outputPorts:
+  - id: by-table
+    name: By table
+    type: iceberg
+    server: {catalog: glue, database: search, table: queries}
+  - id: by-location
+    name: By location
+    type: iceberg
+    server: {location: "s3://eu-search/queries"}
+  - id: by-path
+    name: By path
+    type: iceberg
+    server: {account: acme, path: "s3://eu-search/q/"}
+`)
+	var got []string
+	for _, o := range p.OutputPorts {
+		got = append(got, o.Location)
+	}
+	if want := []string{"", "s3://eu-search/queries", "s3://eu-search/q/"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("locations %q, want %q", got, want)
+	}
+}
+
 func TestContractOfResidencyAndServers(t *testing.T) {
 	odcs := readContractModel(t, "c/x.odcs.yaml", `apiVersion: v3.1.0
 kind: DataContract
