@@ -1,22 +1,26 @@
-# The required shape of every data product (seed 004's policy/dataproduct.rego,
-# in the form OPA v1 accepts).
+# The required shape of every data product (seed 004's policy/dataproduct.rego),
+# judged on meshbot's model of the product at data.meshbot.context.product,
+# so native, ODPS and DPS descriptors alike.
 package mesh.dataproduct
 
 import data.mesh.lib
 
 # METADATA
 # title: PII products declare a contract on every output port
-# description: A product holding personal data documents every way out of it.
+# description: A product holding personal data (native classification.contains_pii, DPS an output port's containsPii) documents every way out of it. ODPS has no place to say a product holds personal data, so its products are not judged.
 # related_resources:
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#pii-contract-required
 # custom:
 #   id: pii-contract-required
-deny contains msg if {
-	lib.is_native
-	input.spec.classification.contains_pii == true
-	some port in input.spec.outputPorts
-	not port.contract
-	msg := sprintf("output port %v has no data contract: PII data products must declare a data contract on every output port", [port.name])
+deny contains result if {
+	product := data.meshbot.context.product
+	product.contains_pii == true
+	some port in product.output_ports
+	port.contract == ""
+	result := {
+		"msg": sprintf("output port %v has no data contract: PII data products must declare a data contract on every output port", [port.name]),
+		"_loc": lib.at(port, "name"),
+	}
 }
 
 # METADATA
@@ -54,15 +58,26 @@ freshness_hint(format) := "set spec.sla.freshness (for example \"<= 1h\") or a f
 
 # METADATA
 # title: Iceberg locations are directory prefixes
+# description: An output port of type iceberg, in any format, names its location as a directory prefix.
 # related_resources:
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#iceberg-location-prefix
 # custom:
 #   id: iceberg-location-prefix
-deny contains msg if {
-	lib.is_native
-	some port in input.spec.outputPorts
+deny contains result if {
+	product := data.meshbot.context.product
+	some port in product.output_ports
 	port.type == "iceberg"
-	location := object.get(port, "location", "")
-	not endswith(location, "/")
-	msg := sprintf("output port %v: iceberg location must be a directory prefix ending with \"/\"", [port.name])
+	located(product, port)
+	not endswith(port.location, "/")
+	result := {
+		"msg": sprintf("output port %v: iceberg location must be a directory prefix ending with \"/\"", [port.name]),
+		"_loc": lib.at(port, "location"),
+	}
 }
+
+# A port whose location is judged: one that writes one, and every native
+# port, which is addressed by its location alone. A DPS port addressed by
+# catalog and table has no directory to judge.
+located(_, port) if port.location != ""
+
+located(product, _) if product.format == "mesh/v1"

@@ -2,6 +2,12 @@
 # a deprecated port or product may go is enforced by meshbot's engine
 # (deprecation/removed-before-sunset, deprecation/removed-with-consumers),
 # one finding per removal, naming the sunset and the consumers.
+#
+# Judged on meshbot's model of the product (data.meshbot.context.product).
+# Only the native descriptor fixes its lifecycle values and writes a sunset
+# and a replacement; ODPS and DPS statuses are open lists with no place for
+# either, so these rules say nothing on them (lib.lifecycle_values,
+# lib.deprecation_formats).
 package mesh.lifecycle
 
 import data.mesh.lib
@@ -12,11 +18,15 @@ import data.mesh.lib
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#lifecycle-value
 # custom:
 #   id: lifecycle-value
-deny_lifecycle contains msg if {
-	lib.is_native
-	lifecycle := input.spec.lifecycle
-	not lifecycle in lib.lifecycles
-	msg := sprintf("data product %v: lifecycle %q is not one of experimental, production, deprecated", [lib.product_id, lifecycle])
+deny_lifecycle contains result if {
+	product := data.meshbot.context.product
+	allowed := lib.lifecycle_values[product.format]
+	product.lifecycle != ""
+	not product.lifecycle in allowed
+	result := {
+		"msg": sprintf("data product %v: lifecycle %q is not one of experimental, production, deprecated", [product.id, product.lifecycle]),
+		"_loc": lib.at(product, "lifecycle"),
+	}
 }
 
 # METADATA
@@ -25,12 +35,16 @@ deny_lifecycle contains msg if {
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#lifecycle-value
 # custom:
 #   id: lifecycle-value
-deny_lifecycle contains msg if {
-	lib.is_native
-	some port in input.spec.outputPorts
-	lifecycle := port.lifecycle
-	not lifecycle in lib.lifecycles
-	msg := sprintf("output port %v: lifecycle %q is not one of experimental, production, deprecated", [port.name, lifecycle])
+deny_lifecycle contains result if {
+	product := data.meshbot.context.product
+	allowed := lib.lifecycle_values[product.format]
+	some port in product.output_ports
+	port.lifecycle != ""
+	not port.lifecycle in allowed
+	result := {
+		"msg": sprintf("output port %v: lifecycle %q is not one of experimental, production, deprecated", [port.name, port.lifecycle]),
+		"_loc": lib.at(port, "lifecycle"),
+	}
 }
 
 # METADATA
@@ -39,12 +53,15 @@ deny_lifecycle contains msg if {
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#deprecation-sunset-required
 # custom:
 #   id: deprecation-sunset-required
-deny_deprecation contains msg if {
-	lib.is_native
-	input.spec.lifecycle == "deprecated"
-	sunset := object.get(input.spec, ["deprecation", "sunset"], "")
-	not lib.is_date(sunset)
-	msg := sprintf("data product %v is deprecated without a sunset date: set spec.deprecation.sunset (YYYY-MM-DD)", [lib.product_id])
+deny_deprecation contains result if {
+	product := data.meshbot.context.product
+	product.format in lib.deprecation_formats
+	product.lifecycle == "deprecated"
+	not lib.is_date(lib.deprecation_value(product, "sunset"))
+	result := {
+		"msg": sprintf("data product %v is deprecated without a sunset date: set spec.deprecation.sunset (YYYY-MM-DD)", [product.id]),
+		"_loc": lib.deprecation_at(product, "sunset"),
+	}
 }
 
 # METADATA
@@ -53,13 +70,16 @@ deny_deprecation contains msg if {
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#deprecation-sunset-required
 # custom:
 #   id: deprecation-sunset-required
-deny_deprecation contains msg if {
-	lib.is_native
-	some port in input.spec.outputPorts
+deny_deprecation contains result if {
+	product := data.meshbot.context.product
+	product.format in lib.deprecation_formats
+	some port in product.output_ports
 	port.lifecycle == "deprecated"
-	sunset := object.get(port, ["deprecation", "sunset"], "")
-	not lib.is_date(sunset)
-	msg := sprintf("output port %v is deprecated without a sunset date: set its deprecation.sunset (YYYY-MM-DD)", [port.name])
+	not lib.is_date(lib.deprecation_value(port, "sunset"))
+	result := {
+		"msg": sprintf("output port %v is deprecated without a sunset date: set its deprecation.sunset (YYYY-MM-DD)", [port.name]),
+		"_loc": lib.deprecation_at(port, "sunset"),
+	}
 }
 
 # METADATA
@@ -68,12 +88,15 @@ deny_deprecation contains msg if {
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#deprecation-replacement-required
 # custom:
 #   id: deprecation-replacement-required
-deny_deprecation contains msg if {
-	lib.is_native
-	input.spec.lifecycle == "deprecated"
-	replacement := object.get(input.spec, ["deprecation", "replacement"], "")
-	not lib.non_empty(replacement)
-	msg := sprintf("data product %v is deprecated without a replacement: set spec.deprecation.replacement (<domain>.<product>/<port>)", [lib.product_id])
+deny_deprecation contains result if {
+	product := data.meshbot.context.product
+	product.format in lib.deprecation_formats
+	product.lifecycle == "deprecated"
+	not lib.non_empty(lib.deprecation_value(product, "replacement"))
+	result := {
+		"msg": sprintf("data product %v is deprecated without a replacement: set spec.deprecation.replacement (<domain>.<product>/<port>)", [product.id]),
+		"_loc": lib.deprecation_at(product, "replacement"),
+	}
 }
 
 # METADATA
@@ -82,13 +105,16 @@ deny_deprecation contains msg if {
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#deprecation-replacement-required
 # custom:
 #   id: deprecation-replacement-required
-deny_deprecation contains msg if {
-	lib.is_native
-	some port in input.spec.outputPorts
+deny_deprecation contains result if {
+	product := data.meshbot.context.product
+	product.format in lib.deprecation_formats
+	some port in product.output_ports
 	port.lifecycle == "deprecated"
-	replacement := object.get(port, ["deprecation", "replacement"], "")
-	not lib.non_empty(replacement)
-	msg := sprintf("output port %v is deprecated without a replacement: set its deprecation.replacement (<domain>.<product>/<port>)", [port.name])
+	not lib.non_empty(lib.deprecation_value(port, "replacement"))
+	result := {
+		"msg": sprintf("output port %v is deprecated without a replacement: set its deprecation.replacement (<domain>.<product>/<port>)", [port.name]),
+		"_loc": lib.deprecation_at(port, "replacement"),
+	}
 }
 
 # METADATA
@@ -97,14 +123,16 @@ deny_deprecation contains msg if {
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#sunset-passed
 # custom:
 #   id: sunset-passed
-warn_sunset_passed contains msg if {
-	lib.is_native
-	some port in input.spec.outputPorts
+warn_sunset_passed contains result if {
+	some port in data.meshbot.context.product.output_ports
 	port.lifecycle == "deprecated"
-	sunset := port.deprecation.sunset
+	sunset := lib.deprecation_value(port, "sunset")
 	lib.is_date(sunset)
 	lib.today > sunset
-	msg := sprintf("output port %v: sunset passed on %v: remove it", [port.name, sunset])
+	result := {
+		"msg": sprintf("output port %v: sunset passed on %v: remove it", [port.name, sunset]),
+		"_loc": lib.deprecation_at(port, "sunset"),
+	}
 }
 
 # METADATA
@@ -113,13 +141,16 @@ warn_sunset_passed contains msg if {
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#sunset-passed
 # custom:
 #   id: sunset-passed
-warn_sunset_passed contains msg if {
-	lib.is_native
-	input.spec.lifecycle == "deprecated"
-	sunset := input.spec.deprecation.sunset
+warn_sunset_passed contains result if {
+	product := data.meshbot.context.product
+	product.lifecycle == "deprecated"
+	sunset := lib.deprecation_value(product, "sunset")
 	lib.is_date(sunset)
 	lib.today > sunset
-	msg := sprintf("data product %v: sunset passed on %v: remove it", [lib.product_id, sunset])
+	result := {
+		"msg": sprintf("data product %v: sunset passed on %v: remove it", [product.id, sunset]),
+		"_loc": lib.deprecation_at(product, "sunset"),
+	}
 }
 
 # The guild's notice for new readers of something deprecated, in days:
@@ -139,7 +170,7 @@ new_reader_notice_days := n if {
 # custom:
 #   id: new-reader-notice
 deny_new_reader contains msg if {
-	lib.is_descriptor
+	data.meshbot.context.kind == "descriptor"
 	new_reader_notice_days > 0
 	some r in data.meshbot.context.reads
 	r.added

@@ -154,11 +154,11 @@ func (ps policyScope) context(j policyJob) policyeval.Context {
 	}
 	if j.prod == nil {
 		if c := ps.req.Head.Contracts[j.doc.Path]; c != nil {
-			pc.Contract = contractView(c)
+			pc.Contract = policyeval.ContractOf(c, j.doc)
 		}
 		return pc
 	}
-	pc.Product = productView(j.prod, ps.req.Head)
+	pc.Product = policyeval.ProductOf(j.prod, j.doc, ps.req.Head.Contracts)
 	pc.Reads = readsOf(j.prod, ps.req.Base, ps.inputs)
 	product := j.prod.ID()
 	for _, c := range ps.graph.ConsumersOf(product, "") {
@@ -183,57 +183,4 @@ func changeContext(c compat.Change) policyeval.Change {
 		Product: c.Product, Port: c.Port, Contract: c.Contract, Fields: c.Fields,
 		Old: c.Old, New: c.New, File: c.Pos.File, Line: c.Pos.Line,
 	}
-}
-
-// productView is the descriptor's product in the normalised model policies
-// read at data.meshbot.context.product.
-func productView(p *mesh.Product, head *mesh.Mesh) *policyeval.Product {
-	v := &policyeval.Product{
-		ID: p.ID(), Name: p.Name, Domain: p.Domain, Owner: p.Owner, Format: string(p.Format),
-		Lifecycle: p.Lifecycle, Freshness: p.SLA.Freshness, ContainsPII: p.Classification.ContainsPII,
-		PIIFields: p.Classification.PIIFields, Residency: p.Classification.Residency,
-		OutputPorts: make([]policyeval.Port, 0, len(p.OutputPorts)), Line: p.Pos.Line,
-	}
-	for _, o := range p.OutputPorts {
-		port := policyeval.Port{
-			Name: o.Name, Type: o.Type, Location: cmpOr(o.Location, o.Topic),
-			Contract: cmpOr(o.ContractPath, o.ContractID), Lifecycle: o.Lifecycle, Line: o.Pos.Line,
-		}
-		c := o.Contract
-		if c == nil && o.ContractPath != "" {
-			c = head.Contracts[o.ContractPath]
-		}
-		if c != nil {
-			c.Parse()
-			port.ContractRead = true
-			port.Freshness = cmpOr(c.ServiceLevels.Freshness, c.ServiceLevels.Latency)
-		}
-		v.OutputPorts = append(v.OutputPorts, port)
-	}
-	return v
-}
-
-// contractView is the contract in the normalised model policies read at
-// data.meshbot.context.contract.
-func contractView(c *mesh.Contract) *policyeval.Contract {
-	c.Parse()
-	v := &policyeval.Contract{
-		ID: c.ID, Title: c.Title, Version: c.Version, Owner: c.Owner, Format: string(c.Format),
-		Freshness: cmpOr(c.ServiceLevels.Freshness, c.ServiceLevels.Latency), Fields: []policyeval.Field{}, Line: c.Pos.Line,
-	}
-	var walk func(model, prefix string, fs []*mesh.Field)
-	walk = func(model, prefix string, fs []*mesh.Field) {
-		for _, f := range fs {
-			path := prefix + "." + f.Name
-			v.Fields = append(v.Fields, policyeval.Field{
-				Model: model, Path: path, Type: f.Type, PII: f.PII,
-				Classification: f.Classification, Line: f.Pos.Line,
-			})
-			walk(model, path, f.Fields)
-		}
-	}
-	for _, m := range c.Models {
-		walk(m.Name, m.Name, m.Fields)
-	}
-	return v
 }

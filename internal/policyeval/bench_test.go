@@ -29,8 +29,14 @@ func loadBench(b *testing.B) *Set {
 
 func benchInput(b testing.TB) Input {
 	doc := readDoc(b, "testdata/seed004/dataproduct.yaml")
+	src, err := os.ReadFile("testdata/seed004/dataproduct.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The bundled rules judge the normalised model: without it they would
+	// have nothing to evaluate.
 	return Input{Doc: doc, Context: Context{
-		Path: doc.Path, Kind: "descriptor", Today: "2027-01-15",
+		Path: doc.Path, Kind: "descriptor", Today: "2027-01-15", Product: productOf(b, doc.Path, string(src)),
 		Consumers: []Consumer{{Product: "sales.forecast", Owner: "team-sales", InputPort: "orders", Port: "iceberg-curated", Fields: []string{"order_id"}}},
 	}}
 }

@@ -42,6 +42,41 @@ func readFixture(t testing.TB, name string) *mesh.Document {
 	return parseDoc(t, name, string(src))
 }
 
+// fixtureProduct is a descriptor of testdata/bundled in the normalised
+// model, as the engine builds it. The port contract messy.yaml names,
+// contracts/revenue.v1.yaml, is contract.yaml, which promises no freshness.
+func fixtureProduct(t testing.TB, name string) *Product {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", "bundled", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, doc, _ := mesh.ReadDescriptor(name, src)
+	if p == nil {
+		t.Fatalf("%s is not a descriptor", name)
+	}
+	csrc, err := os.ReadFile(filepath.Join("testdata", "bundled", "contract.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, _ := mesh.ReadContract("contracts/revenue.v1.yaml", csrc)
+	return ProductOf(p, doc, map[string]*mesh.Contract{c.File: c})
+}
+
+// fixtureContract is a contract of testdata/bundled in the normalised model.
+func fixtureContract(t testing.TB, name string) *Contract {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", "bundled", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, doc, _ := mesh.ReadContract(name, src)
+	if c == nil {
+		t.Fatalf("%s is not a contract", name)
+	}
+	return ContractOf(c, doc)
+}
+
 // The bundled policy's own Rego unit tests pass through Test.
 func TestBundledPolicyTestsPass(t *testing.T) {
 	rep, err := Test(context.Background(), policy.FS())
@@ -115,21 +150,17 @@ func TestBundledGolden(t *testing.T) {
 		ctx    Context
 		golden string
 	}{
-		// messy.yaml as the engine models it: no owner, no freshness, ports
-		// without contracts.
-		{"messy", "messy.yaml", Context{Kind: "descriptor", Today: "2027-02-01", Product: &Product{
-			ID: "finance.Revenue_Ledger", Name: "Revenue_Ledger", Domain: "finance", Format: "mesh/v1", Lifecycle: "deprecated",
-			ContainsPII: true, PIIFields: []string{"customer_id"}, Residency: "EU", Line: 4,
-			OutputPorts: []Port{{Name: "iceberg-raw", Type: "iceberg", Line: 22}, {Name: "kafka-events", Type: "kafka", Line: 28}},
-		}}, "messy.golden"},
+		// messy.yaml as meshbot models it: no owner, no freshness, ports
+		// without contracts, a deprecated port without a sunset date.
+		{"messy", "messy.yaml", Context{Kind: "descriptor", Today: "2027-02-01", Product: fixtureProduct(t, "messy.yaml")}, "messy.golden"},
 		{"removed ports", "messy.yaml", Context{
-			Kind: "descriptor", Today: "2027-02-01",
+			Kind: "descriptor", Today: "2027-02-01", Product: fixtureProduct(t, "messy.yaml"),
 			Base: readFixture(t, "base.yaml").Value,
 			Consumers: []Consumer{
 				{Product: "sales.forecast", Owner: "team-sales", InputPort: "revenue", Port: "legacy-csv", Fields: []string{"total"}, File: "sales/dataproduct.yaml"},
 			},
 		}, "removed.golden"},
-		{"contract", "contract.yaml", Context{Kind: "contract", Today: "2027-02-01"}, "contract.golden"},
+		{"contract", "contract.yaml", Context{Kind: "contract", Today: "2027-02-01", Contract: fixtureContract(t, "contract.yaml")}, "contract.golden"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,8 +193,12 @@ func TestBundledGolden(t *testing.T) {
 // The seed's example descriptor and a clean product under the bundled policy.
 func TestBundledOnSeedDescriptor(t *testing.T) {
 	s := loadBundled(t)
-	doc := readDoc(t, "testdata/seed004/dataproduct.yaml")
-	res := evalDoc(t, s, doc, Context{Kind: "descriptor", Today: "2027-01-15"})
+	src, err := os.ReadFile("testdata/seed004/dataproduct.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := parseDoc(t, "orders/dataproduct.yaml", string(src))
+	res := evalDoc(t, s, doc, Context{Kind: "descriptor", Today: "2027-01-15", Product: productOf(t, doc.Path, string(src))})
 	got := map[string]mesh.Pos{}
 	for _, r := range res {
 		got[r.ID] = r.Pos
@@ -174,7 +209,7 @@ func TestBundledOnSeedDescriptor(t *testing.T) {
 	if len(res) != 1 || got["pii-contract-required"] != port {
 		t.Errorf("findings %+v", res)
 	}
-	clean := parseDoc(t, "dp.yaml", `apiVersion: mesh/v1
+	cleanSrc := `apiVersion: mesh/v1
 kind: DataProduct
 metadata: {name: revenue, domain: finance, owner: team-finance}
 spec:
@@ -183,8 +218,19 @@ spec:
     - {name: iceberg-curated, type: iceberg, location: "s3://eu-mesh/revenue/", contract: ./c.yaml}
   sla: {freshness: "<= 1h"}
   classification: {contains_pii: true, residency: EU}
-`)
-	if res := evalDoc(t, s, clean, Context{Kind: "descriptor", Today: "2027-01-15"}); len(res) != 0 {
+`
+	clean := parseDoc(t, "dp.yaml", cleanSrc)
+	if res := evalDoc(t, s, clean, Context{Kind: "descriptor", Today: "2027-01-15", Product: productOf(t, clean.Path, cleanSrc)}); len(res) != 0 {
 		t.Errorf("clean product has findings: %+v", res)
 	}
+}
+
+// productOf models the descriptor src at path as the engine does.
+func productOf(t testing.TB, path, src string) *Product {
+	t.Helper()
+	p, doc, _ := mesh.ReadDescriptor(path, []byte(src))
+	if p == nil {
+		t.Fatalf("%s is not a descriptor", path)
+	}
+	return ProductOf(p, doc, nil)
 }

@@ -50,12 +50,18 @@ type Product struct {
 	ContainsPII bool `json:"contains_pii"`
 	// the personal-data fields it names (`[]` when none)
 	PIIFields []string `json:"pii_fields"`
-	// the data residency, e.g. `EU` (`""` when none)
+	// the data residency, e.g. `EU` (native `spec.classification.residency`; ODPS a `residency` custom property); `""` when none
 	Residency string `json:"residency"`
+	// its sunset path (native `spec.deprecation`); `null` when none is written, and always in ODPS and DPS, which have no place for one
+	Deprecation *Deprecation `json:"deprecation"`
 	// the output ports
 	OutputPorts []Port `json:"output_ports"`
+	// the input ports: what the product reads
+	InputPorts []InputPort `json:"input_ports"`
 	// the line of the product in the descriptor (for a message's `_loc`)
 	Line int `json:"line"`
+	// where its keys are written in the descriptor, by model key (`name`, `domain`, `owner`, `lifecycle`, `freshness`, `residency`, `deprecation`), whatever the file calls them; a key the file does not write is absent (`lib.at` falls back to `line`)
+	Locs Locs `json:"locs"`
 }
 
 // Port is an output port of a Product.
@@ -64,18 +70,81 @@ type Port struct {
 	Name string `json:"name"`
 	// the port's type as written (`iceberg`, `kafka`, ...)
 	Type string `json:"type"`
-	// where the data is: `location`, else `topic` (`""` when neither)
+	// where the data is stored as written (`location`; DPS the server's address); `""` when none
 	Location string `json:"location"`
-	// the port's contract: its path from the repository root, or its id (ODPS `contractId`); `""` when none
+	// the topic it is published on (`""` when none)
+	Topic string `json:"topic"`
+	// the port's contract: its path from the repository root, its id (ODPS `contractId`, DPS `dataContractId`), or its URL as written; `""` when none
 	Contract string `json:"contract"`
 	// whether meshbot read the port's contract (false when the port names none, or one meshbot cannot find)
 	ContractRead bool `json:"contract_read"`
 	// the freshness its contract promises (DCS `servicelevels.freshness`, ODCS `slaProperties` freshness, else latency); `""` when none or unread
 	Freshness string `json:"freshness"`
+	// where its contract says the data is served (the contract's `servers`); `[]` when none or unread
+	Servers []Server `json:"servers"`
 	// the port's lifecycle as written (`""` when absent)
 	Lifecycle string `json:"lifecycle"`
+	// its sunset path (native `deprecation`); `null` when none is written
+	Deprecation *Deprecation `json:"deprecation"`
 	// the line of the port in the descriptor
 	Line int `json:"line"`
+	// where its keys are written, by model key (`name`, `type`, `location`, `topic`, `contract`, `lifecycle`, `deprecation`); a key not written is absent
+	Locs Locs `json:"locs"`
+}
+
+// InputPort is an input port of a Product: a registered dependency.
+type InputPort struct {
+	// the port's name
+	Name string `json:"name"`
+	// the producer it reads, `domain.name` (native `product`); `""` when it names a contract instead
+	Product string `json:"product"`
+	// the producer's output port it reads (`""` when none)
+	Port string `json:"port"`
+	// the contract it reads by id (ODPS `contractId`); `""` when none
+	Contract string `json:"contract"`
+	// the line of the port in the descriptor
+	Line int `json:"line"`
+	// where its keys are written, by model key (`name`, `product`, `port`, `contract`); a key not written is absent
+	Locs Locs `json:"locs"`
+}
+
+// Deprecation is the sunset path of a product or an output port.
+type Deprecation struct {
+	// the sunset date as written (`YYYY-MM-DD`); `""` when none
+	Sunset string `json:"sunset"`
+	// what replaces it, `<domain>.<product>/<port>` (`""` when none)
+	Replacement string `json:"replacement"`
+	// the line of the `deprecation` key
+	Line int `json:"line"`
+	// where `sunset` and `replacement` are written; a key not written is absent
+	Locs Locs `json:"locs"`
+}
+
+// Server is where a contract says its data is served (DCS `servers.<name>`,
+// ODCS `servers[]`).
+type Server struct {
+	// the server's name (DCS its key, ODCS `server`)
+	Name string `json:"name"`
+	// its type as written (`s3`, `kafka`, `snowflake`, ...)
+	Type string `json:"type"`
+	// every attribute that addresses the data (host, location, region, schema, topic, ...) as `key=value` pairs joined by `, `, in key order
+	Location string `json:"location"`
+	// the cloud region it names: its `region` or `regionName`, else an AWS or GCP region code in its address (`eu-central-1`, `europe-west3`); `""` when it names none
+	Region string `json:"region"`
+	// the line of the server in its contract
+	Line int `json:"line"`
+}
+
+// Locs maps a model key to where it is written in the judged file; a
+// policy passes one as a finding's `_loc`.
+type Locs map[string]Loc
+
+// Loc is a place in the judged file.
+type Loc struct {
+	// the line, from 1
+	Line int `json:"line"`
+	// the column, from 1
+	Column int `json:"column"`
 }
 
 // Contract is a data contract as meshbot reads it from DCS or ODCS.
@@ -92,10 +161,16 @@ type Contract struct {
 	Format string `json:"format"`
 	// the promised freshness (DCS `servicelevels.freshness`, ODCS `slaProperties` freshness, else latency); `""` when none
 	Freshness string `json:"freshness"`
+	// the data residency, e.g. `EU` (ODCS a `residency` custom property; DCS has no place for one); `""` when none
+	Residency string `json:"residency"`
+	// where the data is served (`[]` when the contract names no server)
+	Servers []Server `json:"servers"`
 	// every field of every model, nested fields included
 	Fields []Field `json:"fields"`
 	// the line of the contract's id in the file
 	Line int `json:"line"`
+	// where its keys are written, by model key (`id`, `owner`, `residency`); a key not written is absent
+	Locs Locs `json:"locs"`
 }
 
 // Field is one field of a Contract's model.
@@ -230,15 +305,46 @@ func (p *Product) doc() any {
 	ports := make([]any, len(p.OutputPorts))
 	for i, o := range p.OutputPorts {
 		ports[i] = map[string]any{
-			"name": o.Name, "type": o.Type, "location": o.Location, "contract": o.Contract, "contract_read": o.ContractRead,
-			"freshness": o.Freshness, "lifecycle": o.Lifecycle, "line": int64(o.Line),
+			"name": o.Name, "type": o.Type, "location": o.Location, "topic": o.Topic, "contract": o.Contract, "contract_read": o.ContractRead,
+			"freshness": o.Freshness, "servers": serversDoc(o.Servers), "lifecycle": o.Lifecycle, "deprecation": o.Deprecation.doc(),
+			"line": int64(o.Line), "locs": o.Locs.doc(),
+		}
+	}
+	inputs := make([]any, len(p.InputPorts))
+	for i, in := range p.InputPorts {
+		inputs[i] = map[string]any{
+			"name": in.Name, "product": in.Product, "port": in.Port, "contract": in.Contract, "line": int64(in.Line), "locs": in.Locs.doc(),
 		}
 	}
 	return map[string]any{
 		"id": p.ID, "name": p.Name, "domain": p.Domain, "owner": p.Owner, "format": p.Format,
 		"lifecycle": p.Lifecycle, "freshness": p.Freshness, "contains_pii": p.ContainsPII,
-		"pii_fields": names(p.PIIFields), "residency": p.Residency, "output_ports": ports, "line": int64(p.Line),
+		"pii_fields": names(p.PIIFields), "residency": p.Residency, "deprecation": p.Deprecation.doc(),
+		"output_ports": ports, "input_ports": inputs, "line": int64(p.Line), "locs": p.Locs.doc(),
 	}
+}
+
+func (d *Deprecation) doc() any {
+	if d == nil {
+		return nil
+	}
+	return map[string]any{"sunset": d.Sunset, "replacement": d.Replacement, "line": int64(d.Line), "locs": d.Locs.doc()}
+}
+
+func serversDoc(ss []Server) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = map[string]any{"name": s.Name, "type": s.Type, "location": s.Location, "region": s.Region, "line": int64(s.Line)}
+	}
+	return out
+}
+
+func (l Locs) doc() map[string]any {
+	out := make(map[string]any, len(l))
+	for k, at := range l {
+		out[k] = map[string]any{"line": int64(at.Line), "column": int64(at.Column)}
+	}
+	return out
 }
 
 func (c *Contract) doc() any {
@@ -254,7 +360,8 @@ func (c *Contract) doc() any {
 	}
 	return map[string]any{
 		"id": c.ID, "title": c.Title, "version": c.Version, "owner": c.Owner, "format": c.Format,
-		"freshness": c.Freshness, "fields": fields, "line": int64(c.Line),
+		"freshness": c.Freshness, "residency": c.Residency, "servers": serversDoc(c.Servers),
+		"fields": fields, "line": int64(c.Line), "locs": c.Locs.doc(),
 	}
 }
 

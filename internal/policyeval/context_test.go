@@ -37,14 +37,22 @@ func fullContext() Context {
 		}},
 		Product: &Product{
 			ID: "orders.order-events", Name: "order-events", Domain: "orders", Owner: "team-orders", Format: "native",
-			Lifecycle: "production", Freshness: "<= 15m", ContainsPII: true, PIIFields: []string{"customer_id"}, Residency: "EU",
-			OutputPorts: []Port{{Name: "iceberg-curated", Type: "iceberg", Location: "s3://eu-mesh/", Contract: "orders/c.yaml", ContractRead: true, Freshness: "15m", Lifecycle: "production", Line: 9}},
-			Line:        4,
+			Lifecycle: "deprecated", Freshness: "<= 15m", ContainsPII: true, PIIFields: []string{"customer_id"}, Residency: "EU",
+			Deprecation: &Deprecation{Sunset: "2027-03-31", Replacement: "orders.order-events-v2", Line: 8, Locs: Locs{"sunset": {Line: 9, Column: 5}}},
+			OutputPorts: []Port{{
+				Name: "iceberg-curated", Type: "iceberg", Location: "s3://eu-mesh/", Topic: "orders.v1", Contract: "orders/c.yaml", ContractRead: true, Freshness: "15m",
+				Servers:   []Server{{Name: "prod", Type: "s3", Location: "location=s3://eu-mesh/", Region: "eu-west-1", Line: 7}},
+				Lifecycle: "deprecated", Deprecation: &Deprecation{Sunset: "2027-03-31", Replacement: "orders.x/y", Line: 14, Locs: Locs{"sunset": {Line: 15, Column: 9}}},
+				Line: 9, Locs: Locs{"location": {Line: 12, Column: 7}},
+			}},
+			InputPorts: []InputPort{{Name: "payments", Product: "payments.ledger", Port: "iceberg", Contract: "dbb7b1eb", Line: 20, Locs: Locs{"name": {Line: 20, Column: 7}}}},
+			Line:       4, Locs: Locs{"name": {Line: 4, Column: 3}},
 		},
 		Contract: &Contract{
-			ID: "orders.order-events", Title: "Orders", Version: "2.0.0", Owner: "team-orders", Format: "dcs", Freshness: "15m",
-			Fields: []Field{{Model: "order_event", Path: "order_event.customer_id", Type: "string", PII: true, Classification: "restricted", Line: 12}},
-			Line:   2,
+			ID: "orders.order-events", Title: "Orders", Version: "2.0.0", Owner: "team-orders", Format: "dcs", Freshness: "15m", Residency: "EU",
+			Servers: []Server{{Name: "prod", Type: "kafka", Location: "host=b.eu-west-1.example.com", Region: "eu-west-1", Line: 5}},
+			Fields:  []Field{{Model: "order_event", Path: "order_event.customer_id", Type: "string", PII: true, Classification: "restricted", Line: 12}},
+			Line:    2, Locs: Locs{"owner": {Line: 3, Column: 3}},
 		},
 	}
 }
@@ -216,6 +224,15 @@ func regoType(t reflect.Type) string {
 		return "boolean"
 	case reflect.Pointer:
 		return "object or null"
+	case reflect.Map:
+		if t.Elem().Kind() == reflect.Struct {
+			keys := make([]string, 0, t.Elem().NumField())
+			for _, f := range reflect.VisibleFields(t.Elem()) {
+				keys = append(keys, jsonName(f))
+			}
+			return "object of `{" + strings.Join(keys, ", ") + "}`"
+		}
+		return "object of " + regoType(t.Elem()) + "s"
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Struct {
 			return "array of objects"
