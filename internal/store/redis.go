@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strconv"
@@ -613,11 +614,19 @@ func (r *redisStore) listInstallation(ctx context.Context, installation int64) e
 }
 
 func (r *redisStore) PutRepo(ctx context.Context, installation int64, repo string, products []*mesh.Product) error {
+	return r.put(ctx, installation, repo, products, nil)
+}
+
+func (r *redisStore) PutRepoSources(ctx context.Context, installation int64, repo string, products []*mesh.Product, src Sources) error {
+	return r.put(ctx, installation, repo, products, &src)
+}
+
+func (r *redisStore) put(ctx context.Context, installation int64, repo string, products []*mesh.Product, src *Sources) error {
 	stored, err := stamped(repo, products)
 	if err != nil {
 		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
-	b, err := encodeProducts(stored)
+	b, err := encodeRecord(stored, src)
 	if err != nil {
 		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
@@ -702,6 +711,22 @@ func (r *redisStore) Products(ctx context.Context, installation int64) ([]*mesh.
 		return nil, err
 	}
 	return flatten(rs), nil
+}
+
+func (r *redisStore) Sources(ctx context.Context, installation int64) ([]RepoSources, error) {
+	all, err := r.c.HGetAll(ctx, r.regKey(installation)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("registry: sources of %d: %w", installation, err)
+	}
+	out := make([]RepoSources, 0, len(all))
+	for _, repo := range slices.Sorted(maps.Keys(all)) {
+		rs := recordSources(repo, []byte(all[repo]))
+		if rs.Unreadable != nil {
+			rs.Unreadable = fmt.Errorf("registry: %d/%s: %w", installation, repo, rs.Unreadable)
+		}
+		out = append(out, rs)
+	}
+	return out, nil
 }
 
 func (r *redisStore) Repos(ctx context.Context, installation int64) ([]string, error) {
