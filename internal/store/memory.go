@@ -386,26 +386,27 @@ func (m *memory) IsLatest(_ context.Context, key, sha string) (bool, error) {
 }
 
 func (m *memory) PutRepo(ctx context.Context, installation int64, repo string, products []*mesh.Product) error {
-	return m.put(ctx, installation, repo, products, nil)
+	_, err := m.put(ctx, installation, repo, products, nil)
+	return err
 }
 
-func (m *memory) PutRepoSources(ctx context.Context, installation int64, repo string, products []*mesh.Product, src Sources) error {
+func (m *memory) PutRepoSources(ctx context.Context, installation int64, repo string, products []*mesh.Product, src Sources) (int, error) {
 	return m.put(ctx, installation, repo, products, &src)
 }
 
-func (m *memory) put(_ context.Context, installation int64, repo string, products []*mesh.Product, src *Sources) error {
+func (m *memory) put(_ context.Context, installation int64, repo string, products []*mesh.Product, src *Sources) (int, error) {
 	stored, err := stamped(repo, products)
 	if err != nil {
-		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+		return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
 	var rs RepoSources
 	if src != nil {
 		sec, err := packSources(*src)
 		if err != nil {
-			return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+			return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 		}
 		if rs, err = unpackSources(repo, sec); err != nil {
-			return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+			return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 		}
 	}
 	m.mu.Lock()
@@ -421,7 +422,7 @@ func (m *memory) put(_ context.Context, installation int64, repo string, product
 		delete(m.sources[installation], repo)
 	}
 	m.versions[installation]++
-	return nil
+	return rs.Stored, nil
 }
 
 func (m *memory) DeleteRepo(_ context.Context, installation int64, repo string) error {

@@ -85,18 +85,25 @@ func encodeProducts(ps []*mesh.Product) ([]byte, error) {
 // encodeRecord writes products and, when src is not nil, the documents
 // they were read from.
 func encodeRecord(ps []*mesh.Product, src *Sources) ([]byte, error) {
+	b, _, err := encodeRecordSized(ps, src)
+	return b, err
+}
+
+// encodeRecordSized is encodeRecord, also returning the size of the
+// sources section.
+func encodeRecordSized(ps []*mesh.Product, src *Sources) ([]byte, int, error) {
 	var sec []byte
 	if src != nil {
 		var err error
 		if sec, err = packSources(*src); err != nil {
-			return nil, fmt.Errorf("encode sources: %w", err)
+			return nil, 0, fmt.Errorf("encode sources: %w", err)
 		}
 	}
 	e := &encoder{strs: map[string]uint64{"": 0}, ntable: 1, contract: map[*mesh.Contract]uint64{}}
 	e.count(len(ps), ps == nil)
 	for i, p := range ps {
 		if p == nil {
-			return nil, fmt.Errorf("encode products: entry %d is nil", i)
+			return nil, 0, fmt.Errorf("encode products: entry %d is nil", i)
 		}
 		e.product(p)
 	}
@@ -111,7 +118,7 @@ func encodeRecord(ps []*mesh.Product, src *Sources) ([]byte, error) {
 	}
 	out = binary.AppendUvarint(out, e.ntable-1)
 	out = append(out, e.table...)
-	return append(out, e.body...), nil
+	return append(out, e.body...), len(sec), nil
 }
 
 func (e *encoder) uint(v uint64) { e.body = binary.AppendUvarint(e.body, v) }

@@ -614,24 +614,25 @@ func (r *redisStore) listInstallation(ctx context.Context, installation int64) e
 }
 
 func (r *redisStore) PutRepo(ctx context.Context, installation int64, repo string, products []*mesh.Product) error {
-	return r.put(ctx, installation, repo, products, nil)
+	_, err := r.put(ctx, installation, repo, products, nil)
+	return err
 }
 
-func (r *redisStore) PutRepoSources(ctx context.Context, installation int64, repo string, products []*mesh.Product, src Sources) error {
+func (r *redisStore) PutRepoSources(ctx context.Context, installation int64, repo string, products []*mesh.Product, src Sources) (int, error) {
 	return r.put(ctx, installation, repo, products, &src)
 }
 
-func (r *redisStore) put(ctx context.Context, installation int64, repo string, products []*mesh.Product, src *Sources) error {
-	stored, err := stamped(repo, products)
+func (r *redisStore) put(ctx context.Context, installation int64, repo string, products []*mesh.Product, src *Sources) (int, error) {
+	ps, err := stamped(repo, products)
 	if err != nil {
-		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+		return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
-	b, err := encodeRecord(stored, src)
+	b, stored, err := encodeRecordSized(ps, src)
 	if err != nil {
-		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+		return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
 	if err := r.listInstallation(ctx, installation); err != nil {
-		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+		return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
 	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, r.regKey(installation), repo, b)
@@ -639,14 +640,14 @@ func (r *redisStore) put(ctx context.Context, installation int64, repo string, p
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+		return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
 	// Again after the write: a DeleteInstallation between the first add and
 	// the write has removed it.
 	if err := r.listInstallation(ctx, installation); err != nil {
-		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+		return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
-	return nil
+	return stored, nil
 }
 
 func (r *redisStore) DeleteRepo(ctx context.Context, installation int64, repo string) error {

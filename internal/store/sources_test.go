@@ -191,13 +191,14 @@ func testRegistrySources(t *testing.T, open factory) {
 	ctx := ctxT(t)
 	m := exampleMesh(t)
 	src := exampleSources(t, m.Products)
-	if err := s.PutRepoSources(ctx, 5, "octo/mesh", m.Products, *src); err != nil {
+	stored, err := s.PutRepoSources(ctx, 5, "octo/mesh", m.Products, *src)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.PutRepo(ctx, 5, "octo/plain", m.Products[:1]); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutRepoSources(ctx, 5, "octo/empty", nil, Sources{SHA: "e"}); err != nil {
+	if _, err := s.PutRepoSources(ctx, 5, "octo/empty", nil, Sources{SHA: "e"}); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := s.Version(ctx, 5); v != 3 {
@@ -218,8 +219,8 @@ func testRegistrySources(t *testing.T, open factory) {
 		t.Errorf("empty repository: %+v", got[0])
 	}
 	files, err := got[1].Files()
-	if err != nil || got[1].SHA != src.SHA || !reflect.DeepEqual(files, src.Files) || got[1].Stored == 0 {
-		t.Errorf("octo/mesh: %s, %d files, stored %d, %v", got[1].SHA, len(files), got[1].Stored, err)
+	if err != nil || got[1].SHA != src.SHA || !reflect.DeepEqual(files, src.Files) || got[1].Stored == 0 || got[1].Stored != stored {
+		t.Errorf("octo/mesh: %s, %d files, stored %d (PutRepoSources said %d), %v", got[1].SHA, len(files), got[1].Stored, stored, err)
 	}
 	if !errors.Is(got[2].Unreadable, ErrNoSources) || !strings.Contains(got[2].Unreadable.Error(), "5/octo/plain") {
 		t.Errorf("octo/plain (PutRepo): Unreadable = %v, want ErrNoSources naming the repository", got[2].Unreadable)
@@ -239,7 +240,7 @@ func testRegistrySources(t *testing.T, open factory) {
 	if err := s.DeleteRepo(ctx, 5, "octo/empty"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutRepoSources(ctx, 5, "octo/mesh", m.Products, Sources{SHA: "x", Files: map[string][]byte{"big.yaml": make([]byte, mesh.MaxFileBytes+1)}}); err == nil {
+	if _, err := s.PutRepoSources(ctx, 5, "octo/mesh", m.Products, Sources{SHA: "x", Files: map[string][]byte{"big.yaml": make([]byte, mesh.MaxFileBytes+1)}}); err == nil {
 		t.Error("PutRepoSources took a file over mesh.MaxFileBytes")
 	}
 	if got, _ := s.Sources(ctx, 5); len(got) != 2 || got[0].Repo != "octo/mesh" {

@@ -137,8 +137,9 @@ type Registry interface {
 	// PutRepoSources is PutRepo keeping, in the same record, the documents
 	// the products were read from and their commit (see Sources): the
 	// indexer writes both in one write, so they never disagree, and a
-	// record of an older format is re-indexed with both.
-	PutRepoSources(ctx context.Context, installation int64, repo string, products []*mesh.Product, src Sources) error
+	// record of an older format is re-indexed with both. It returns the
+	// bytes the documents take in the record (RepoSources.Stored).
+	PutRepoSources(ctx context.Context, installation int64, repo string, products []*mesh.Product, src Sources) (stored int, err error)
 	DeleteRepo(ctx context.Context, installation int64, repo string) error
 	// DeleteInstallation forgets the installation and all its repositories.
 	DeleteInstallation(ctx context.Context, installation int64) error
