@@ -453,6 +453,7 @@ func (m *memory) Sources(_ context.Context, installation int64) ([]RepoSources, 
 		if !ok {
 			rs = RepoSources{Repo: r, Unreadable: fmt.Errorf("registry: %d/%s: %w", installation, r, ErrNoSources)}
 		}
+		rs.products, rs.kept = slices.Clone(repos[r]), true
 		out = append(out, rs)
 	}
 	return out, nil

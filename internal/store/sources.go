@@ -44,6 +44,32 @@ type RepoSources struct {
 
 	files   []sourceFile
 	deflate []byte
+	// The repository's products, as the same read saw them: decoded on
+	// demand from record (Redis), or kept (memory).
+	record   []byte
+	products []*mesh.Product
+	kept     bool
+}
+
+// Products returns the repository's products from the same record as the
+// documents, so a reader of both sees one consistent registry. They are
+// there when only the documents are missing (ErrNoSources); a record that
+// does not decode has neither.
+func (r RepoSources) Products() ([]*mesh.Product, error) {
+	if r.kept {
+		return r.products, nil
+	}
+	if r.record == nil {
+		if r.Unreadable != nil {
+			return nil, r.Unreadable
+		}
+		return nil, nil
+	}
+	ps, err := decodeProducts(r.record)
+	if err != nil {
+		return nil, fmt.Errorf("registry: %s: %w", r.Repo, err)
+	}
+	return ps, nil
 }
 
 type sourceFile struct {
@@ -171,7 +197,7 @@ func unpackSources(repo string, sec []byte) (RepoSources, error) {
 func recordSources(repo string, rec []byte) RepoSources {
 	sec, has, _, err := recordParts(rec)
 	if err == nil && !has {
-		err = ErrNoSources
+		return RepoSources{Repo: repo, Unreadable: ErrNoSources, record: rec}
 	}
 	if err != nil {
 		return RepoSources{Repo: repo, Unreadable: err}
@@ -180,5 +206,6 @@ func recordSources(repo string, rec []byte) RepoSources {
 	if err != nil {
 		r.Unreadable = err
 	}
+	r.record = rec
 	return r
 }

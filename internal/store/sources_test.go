@@ -225,6 +225,14 @@ func testRegistrySources(t *testing.T, open factory) {
 	if !errors.Is(got[2].Unreadable, ErrNoSources) || !strings.Contains(got[2].Unreadable.Error(), "5/octo/plain") {
 		t.Errorf("octo/plain (PutRepo): Unreadable = %v, want ErrNoSources naming the repository", got[2].Unreadable)
 	}
+	// The products come with the documents, from the same read; a record
+	// without documents still has its products (consumers of the others).
+	for i, want := range [][]*mesh.Product{nil, inRepo(t, "octo/mesh", m.Products), inRepo(t, "octo/plain", m.Products[:1])} {
+		ps, err := got[i].Products()
+		if err != nil || !reflect.DeepEqual(ps, want) {
+			t.Errorf("%s: Products() = %d products, %v; want %d", got[i].Repo, len(ps), err, len(want))
+		}
+	}
 	// The products are those of a plain PutRepo.
 	rp, err := s.ProductsByRepo(ctx, 5)
 	if err != nil || len(rp) != 3 || !reflect.DeepEqual(rp[1].Products, inRepo(t, "octo/mesh", m.Products)) {
