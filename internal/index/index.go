@@ -299,7 +299,7 @@ func (ix *Indexer) put(ctx context.Context, inst int64, full string, products []
 
 // read fetches the descriptors and contracts of owner/repo at sha and
 // loads them as mesh.Load loads a checkout. It returns the files it read
-// too: the registry keeps them.
+// too, documents in parsed form: the registry keeps them.
 func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owner, repo, sha string) ([]*mesh.Product, []mesh.Problem, map[string][]byte, error) {
 	tree, err := client.Tree(ctx, owner, repo, sha)
 	if err != nil {
@@ -337,7 +337,9 @@ func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owne
 	for _, p := range m.Products {
 		p.Repo = owner + "/" + repo
 	}
-	return m.Products, append(got.oversize, m.Problems...), got.files, nil
+	// The registry keeps the documents parsed (mesh.EncodeFiles): a policy
+	// preview then loads thousands of them without parsing YAML again.
+	return m.Products, append(got.oversize, m.Problems...), mesh.EncodeFiles(m, got.files), nil
 }
 
 // fetched are a repository's files read so far, and those too large to.

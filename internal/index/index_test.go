@@ -1,8 +1,8 @@
 package index
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -442,8 +443,18 @@ func TestIndexKeepsSources(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if src.SHA != sha || !maps.EqualFunc(got, want, bytes.Equal) {
+			if src.SHA != sha || !slices.Equal(slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want))) {
 				t.Fatalf("sources at %s: %v\nwant at %s: %v", src.SHA, slices.Sorted(maps.Keys(got)), sha, slices.Sorted(maps.Keys(want)))
+			}
+			// Each document is kept parsed, and is what parsing it gives.
+			for p, b := range got {
+				doc, err := mesh.DecodeDocument(p, b)
+				if err != nil {
+					t.Fatalf("%s: %v", p, err)
+				}
+				if parsed, _ := mesh.ParseYAML(p, want[p]); !reflect.DeepEqual(doc, parsed) {
+					t.Errorf("%s: the stored document is not the parsed one", p)
+				}
 			}
 
 			next := maps.Clone(files)
@@ -454,8 +465,12 @@ func TestIndexKeepsSources(t *testing.T) {
 			}
 			src = sourcesOf(t, e.store, "acme/mesh")
 			got, err = src.Files()
-			if err != nil || src.SHA != sha2 || !bytes.HasSuffix(got["finance/data-products/revenue/dataproduct.yaml"], []byte("# edited\n")) {
+			if err != nil || src.SHA != sha2 {
 				t.Fatalf("after a push: sources at %s (want %s), %v", src.SHA, sha2, err)
+			}
+			edited := "finance/data-products/revenue/dataproduct.yaml"
+			if doc, err := mesh.DecodeDocument(edited, got[edited]); err != nil || doc.Sum != sha256.Sum256(next[edited]) {
+				t.Errorf("after a push: %s is not the edited version (%v)", edited, err)
 			}
 		})
 	}

@@ -68,7 +68,7 @@ func loadPolicy(t testing.TB, overlay string) *policyeval.Set {
 
 // putRepos indexes files into reg as the indexer does: one repository per
 // top folder (owner "acme"), its products read by mesh.Load and stored
-// with the documents at a made-up commit.
+// with the documents (parsed, mesh.EncodeFiles) at a made-up commit.
 func putRepos(t testing.TB, reg store.Registry, inst int64, files map[string][]byte) {
 	t.Helper()
 	byRepo := map[string]map[string][]byte{}
@@ -90,7 +90,7 @@ func putRepos(t testing.TB, reg store.Registry, inst int64, files map[string][]b
 			t.Fatal(err)
 		}
 		sha := fmt.Sprintf("%x", sha1.Sum([]byte(top))) // a stable stand-in for the indexed commit
-		if _, err := reg.PutRepoSources(ctx, inst, "acme/"+top, m.Products, store.Sources{SHA: sha, Files: byRepo[top]}); err != nil {
+		if _, err := reg.PutRepoSources(ctx, inst, "acme/"+top, m.Products, store.Sources{SHA: sha, Files: mesh.EncodeFiles(m, byRepo[top])}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -5,9 +5,11 @@
 // finding's message and location.
 //
 // It asks GitHub nothing. The registry keeps the documents every product
-// was read from, as written, at the commit indexing read them
-// (store.Sources); a preview reads them back, loads each repository as a
-// pull request's check loads a checkout (mesh.Load) and judges it with the
+// was read from, parsed (mesh.EncodeFiles: value and positions, so YAML is
+// not parsed again), at the commit indexing read them (store.Sources); a
+// preview reads them back, loads each repository as a pull request's check
+// loads a checkout (mesh.LoadStored, which gives what mesh.Load gave) and
+// judges it with the
 // engine (engine.Evaluate, no base), so a policy sees in a preview exactly
 // the input, context and routing it sees on a pull request: every
 // descriptor and contract, every format, with the registry's products as
@@ -166,7 +168,7 @@ type Report struct {
 	Changes       []Change // sorted by Kind, owner, product
 	NotPreviewed  []NotPreviewed
 	// StoredBytes is what the registry spends on the documents previews
-	// read (compressed); SourceBytes their size as written.
+	// read (compressed); SourceBytes their size uncompressed.
 	StoredBytes, SourceBytes int64
 	Elapsed                  time.Duration
 }
@@ -305,7 +307,7 @@ func judgeRepo(ctx context.Context, r store.RepoSources, graph *impact.Graph, ac
 	if err != nil {
 		return repoResult{}, fmt.Errorf("documents: %w", err)
 	}
-	head, err := mesh.Load(ctx, fsys)
+	head, err := mesh.LoadStored(ctx, fsys)
 	if err != nil {
 		return repoResult{}, fmt.Errorf("load documents: %w", err)
 	}

@@ -119,7 +119,7 @@ func Markdown(r *Report, opts RenderOptions) string {
 	if r.Products > 0 {
 		perProduct = r.StoredBytes / int64(r.Products)
 	}
-	fmt.Fprintf(&foot, "\n<sub>The registry keeps %s of documents for previews (%s as written; %s per product).</sub>\n",
+	fmt.Fprintf(&foot, "\n<sub>The registry keeps %s of documents for previews (%s uncompressed; %s per product).</sub>\n",
 		bytesText(r.StoredBytes), bytesText(r.SourceBytes), bytesText(perProduct))
 
 	budget := opts.MaxChars - runes(head.String()) - runes(foot.String())

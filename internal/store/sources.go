@@ -12,12 +12,13 @@ import (
 	"github.com/meshbot/meshbot/internal/mesh"
 )
 
-// Sources are the documents a repository's products were read from, byte
-// for byte as written (descriptors and contracts, every format), and the
-// commit they were read at. They are what a policy preview evaluates: with
-// them the registry answers "what would this policy say about every product"
-// without fetching thousands of files from GitHub, and with the same parser
-// and the same inputs a pull request's check uses.
+// Sources are the documents a repository's products were read from
+// (descriptors and contracts, every format) and the commit they were read
+// at. They are what a policy preview evaluates: with them the registry
+// answers "what would this policy say about every product" without
+// fetching thousands of files from GitHub, with the inputs a pull request's
+// check uses. The store keeps the bytes it is given; the indexer gives the
+// documents parsed (mesh.EncodeFiles), files that do not parse as written.
 type Sources struct {
 	SHA   string            // the default branch's commit the files were read at
 	Files map[string][]byte // slash path in the repository → contents
@@ -31,7 +32,7 @@ type RepoSources struct {
 	Repo  string
 	SHA   string
 	Count int // files stored
-	Bytes int // their size as written
+	Bytes int // their size uncompressed
 	// Stored is what they take in the registry record (compressed, with
 	// their paths): the cost of keeping documents for previews.
 	Stored int
