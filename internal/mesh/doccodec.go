@@ -27,7 +27,17 @@ import (
 //
 // The form is only ever read by LoadStored, never from a checkout, and
 // the magic starts with a NUL byte, which no YAML file holds.
-const docMagic = "\x00meshdoc1\n"
+//
+// Versions. The registry keeps documents in this form, so a change to it,
+// or to what ParseYAML makes of a file, is a new version: bump the number
+// in docMagic and the store's formatVersion, so that stored records are
+// re-indexed rather than read as something they are not. LoadStored
+// refuses a document of another version (a problem on its file) rather
+// than parse it as YAML.
+const (
+	docMagicPrefix = "\x00meshdoc"
+	docMagic       = docMagicPrefix + "1\n"
+)
 
 const (
 	tagNil byte = iota
@@ -351,6 +361,10 @@ func LoadStored(ctx context.Context, fsys fs.FS) (*Mesh, error) {
 func parseStored(path string, src []byte) (*Document, error) {
 	if IsEncodedDocument(src) {
 		return DecodeDocument(path, src)
+	}
+	if bytes.HasPrefix(src, []byte(docMagicPrefix)) {
+		return nil, Problem{Code: CodeReadError, Pos: Pos{File: path, Line: 1},
+			Message: "stored in a form of another meshbot version; re-index the repository"}
 	}
 	return ParseYAML(path, src)
 }

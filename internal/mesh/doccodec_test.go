@@ -129,6 +129,27 @@ func TestLoadStoredMatchesLoad(t *testing.T) {
 	}
 }
 
+// TestLoadStoredRefusesOtherVersions: a document stored by another
+// version of the form is a problem on its file, never parsed as YAML.
+func TestLoadStoredRefusesOtherVersions(t *testing.T) {
+	doc, err := ParseYAML("c/datacontract.yaml", []byte("dataContractSpecification: 1.1.0\nid: x\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := EncodeDocument(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte(docMagic), []byte(docMagicPrefix+"0\n"), 1)
+	m, err := LoadStored(context.Background(), fstest.MapFS{"c/datacontract.yaml": {Data: b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Problems) != 1 || !strings.Contains(m.Problems[0].Message, "another meshbot version") {
+		t.Fatalf("problems %v, want one naming the other version", m.Problems)
+	}
+}
+
 func readDir(t *testing.T, root string) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
