@@ -78,6 +78,34 @@ func TestPreviewIndexedRedisRegistry(t *testing.T) {
 		}
 	}
 
+	// A repository whose record holds no documents (as one of an earlier
+	// format version does) is not previewed, is said so, and is queued for
+	// a re-index, once however many previews meet it.
+	if err := st.PutRepo(ctx, inst, "acme/finance", nil); err != nil { // a record without documents
+		t.Fatal(err)
+	}
+	pvq := New(Deps{Registry: st, Policy: policyeval.NewSwappable(loadPolicy(t, "bench/active")), Queue: st,
+		Now: func() time.Time { return today }, Logger: quiet()})
+	for range 2 {
+		sec, err := pvq.Section(ctx, inst, loadPolicy(t, "bench/proposed"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "would newly fail 1 product owned by 1 team (1 repository not previewed)"; sec.Title != want {
+			t.Errorf("with acme/finance unreadable: title %q, want %q", sec.Title, want)
+		}
+	}
+	stats, err := st.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Pending != 1 {
+		t.Errorf("%d jobs queued after two previews met acme/finance unreadable, want 1 re-index", stats.Pending)
+	}
+	if err := ix.HandleIndex(ctx, jobs.Index{Installation: inst, Owner: "acme", Repo: "finance"}, jobs.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+
 	// A policy swapped in becomes the one previewed against.
 	pv.policy.Swap(loadPolicy(t, "bench/proposed"))
 	again, err := pv.Section(ctx, inst, loadPolicy(t, "bench/proposed"))
