@@ -21,10 +21,19 @@
 // compiled from the pull request's head; the active Set is read from the
 // Swappable at the call:
 //
-//	pv := policyimpact.New(policyimpact.Deps{Registry: st, Policy: active, GitHubURL: backstage.WebURL(cfg.APIURL)})
+//	pv := policyimpact.New(policyimpact.Deps{Registry: st, Queue: st, Policy: active,
+//		GitHubURL: backstage.WebURL(cfg.APIURL)})
 //	sec, err := pv.Section(ctx, installation, proposed)
 //	// sec.Title: "would newly fail 4 products owned by 3 teams; 2 newly pass"
-//	// sec.Markdown: the check run section, within sec's character budget
+//	// sec.Markdown: the check run section (markdown, at most Deps.MaxChars,
+//	//   default DefaultMaxChars: half of a check run's summary)
+//	// sec.Report: the figures, for logs and metrics
+//
+// st is the store.Store (Registry: its documents; Queue: re-indexes of the
+// repositories it could not read). An error means no preview (the
+// registry could not be read, or a policy failed on a document other than
+// by its time bound, which is a policy/timeout finding like on a pull
+// request); the caller shows it and the check goes on.
 //
 // A verdict is what the policy's findings make of a product: fail (an error),
 // warn (warnings only) or pass. A product is its descriptor and the
