@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/meshbot/meshbot/internal/checkrun"
+	"github.com/meshbot/meshbot/internal/engine"
 )
 
 // DefaultMaxChars is the section's size when RenderOptions.MaxChars is
@@ -215,7 +216,7 @@ func productBlock(b *strings.Builder, c Change, web string) {
 }
 
 func levelWord(f Finding) string {
-	if f.Level == "error" {
+	if f.Level == engine.LevelError {
 		return "fails"
 	}
 	return "warns"
