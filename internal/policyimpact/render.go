@@ -97,7 +97,7 @@ func Markdown(r *Report, opts RenderOptions) string {
 	var head strings.Builder
 	head.WriteString("### Policy impact\n\n")
 	fmt.Fprintf(&head, "**%s.**\n\n", capitalize(Title(r)))
-	fmt.Fprintf(&head, "Every data product of the registry was judged with the active policy (`%s`) and the proposed one (`%s`): %s in %s, read from the registry at their indexed commits (no GitHub calls). %s %s their verdict",
+	fmt.Fprintf(&head, "The registry's data products were judged with the active policy (`%s`) and the proposed one (`%s`): %s in %s, read from the registry at their indexed commits (no GitHub calls). %s %s their verdict",
 		r.ActiveVersion, r.ProposedVersion, count(r.Products, "product", "products"), count(r.Repos, "repository", "repositories"),
 		number(r.Unchanged), pick(r.Unchanged, "keeps", "keep"))
 	if r.FindingsMoved > 0 {
