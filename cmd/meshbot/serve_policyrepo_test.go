@@ -400,6 +400,22 @@ func TestServePolicyRepository(t *testing.T) {
 		}
 	})
 
+	t.Run("pull request with an impact", func(t *testing.T) {
+		// The guild's rule judged against the registry the installation
+		// indexed: the check names the products it would newly fail and
+		// their teams, before anything is merged.
+		head := fl.openPR(a, fl.policy, 3, guildPolicy(t, nil))
+		run := fl.latestRun(prPolicy, head, 0, 60*time.Second)
+		if run.Conclusion != "success" || !strings.HasPrefix(run.Title, "would newly fail ") || !strings.Contains(run.Title, " owned by ") {
+			t.Fatalf("policy check %q %q\n%s", run.Conclusion, run.Title, run.Summary)
+		}
+		for _, want := range []string{"### Policy impact", "#### Newly fail", guildRule, "no GitHub calls"} {
+			if !strings.Contains(run.Summary, want) {
+				t.Errorf("the impact section does not say %q:\n%s", want, run.Summary)
+			}
+		}
+	})
+
 	// Merging a sound policy switches both replicas.
 	good := fl.merge(a, guildPolicy(t, nil))
 	if run := fl.latestRun(prPolicy, good, 0, 60*time.Second); run.Conclusion != "success" || !strings.HasPrefix(run.Title, "Active policy") {

@@ -20,6 +20,7 @@ import (
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/metrics"
 	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/internal/policyimpact"
 	"github.com/meshbot/meshbot/internal/policyrepo"
 	"github.com/meshbot/meshbot/internal/pullcheck"
 	"github.com/meshbot/meshbot/internal/redeliver"
@@ -144,6 +145,7 @@ func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, 
 	ix := index.NewIndexer(index.Deps{GitHub: app, Registry: st, Queue: st, Logger: log})
 	// The policy repository's own pull requests and pushes go to guild (nil without one).
 	guild := policyrepo.New(policyrepo.Deps{Repo: cfg.PolicyRepo(), GitHub: app, Pulls: app, Store: st, Active: active, Budgets: budgets, Metrics: m, Logger: log})
+	guild.SetPreview(impactPreview(cfg, st, pol, log))
 	jobs.Register(reg, jobs.KindPullCheck, m.CountedCheck(budgets, guild.DivertChecks(pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log}))))
 	jobs.Register(reg, jobs.KindIndex, metrics.Waiting(budgets, guild.DivertIndex(ix.HandleIndex)))
 	jobs.Register(reg, jobs.KindPurge, metrics.Waiting(budgets, ix.HandlePurge))
@@ -196,4 +198,18 @@ func sunsetReminders(cfg *config.Config, st store.Store, log *slog.Logger) (*rem
 	}
 	host, _ := os.Hostname()
 	return reminders.New(app, st, reminders.Options{Holder: fmt.Sprintf("%s-%d", host, os.Getpid()), Days: cfg.ReminderDays, Logger: log})
+}
+
+// impactPreview is the policy repository check's impact section: the
+// proposed policy and the active one over the installation's stored
+// registry, with no GitHub call.
+func impactPreview(cfg *config.Config, st store.Store, pol *policyeval.Swappable, log *slog.Logger) policyrepo.Preview {
+	pv := policyimpact.New(policyimpact.Deps{Registry: st, Queue: st, Policy: pol, GitHubURL: backstage.WebURL(cfg.APIURL), Logger: log})
+	return func(ctx context.Context, installation int64, proposed *policyeval.Set) (policyrepo.Section, error) {
+		sec, err := pv.Section(ctx, installation, proposed)
+		if err != nil {
+			return policyrepo.Section{}, err
+		}
+		return policyrepo.Section{Title: sec.Title, Summary: sec.Markdown}, nil
+	}
 }

@@ -36,6 +36,11 @@ type Request struct {
 	// (from `/mesh approve`); each holds while the change breaks its
 	// consumer exactly as when it was given.
 	Approvals []Approval
+	// Graph, when set, is the consumer graph of Head's products and
+	// Consumers, built once by a caller that judges many heads against one
+	// registry whose products include theirs (a policy preview); Consumers
+	// is then not read. Nil: Evaluate builds it.
+	Graph *impact.Graph
 }
 
 // Evaluate judges the change from Base to Head: the change set in, the
@@ -51,7 +56,10 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 	if req.Policy != nil {
 		rep.PolicyVersion = req.Policy.Version()
 	}
-	graph := impact.Build(append([][]*mesh.Product{req.Head.Products}, req.Consumers...)...)
+	graph := req.Graph
+	if graph == nil {
+		graph = impact.Build(append([][]*mesh.Product{req.Head.Products}, req.Consumers...)...)
+	}
 	rep.Findings = problemFindings(req)
 
 	var changes []compat.Change

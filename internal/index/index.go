@@ -200,7 +200,8 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client githu
 	if errors.Is(err, githubapp.ErrEmptyRepository) {
 		// Verified empty (GitHub's 409): no commits, so no products.
 		log.InfoContext(ctx, "index: repository is empty, its products are dropped", slog.String("branch", branch))
-		return ix.put(ctx, inst, full, nil)
+		_, err := ix.put(ctx, inst, full, nil, store.Sources{})
+		return err
 	}
 	if err != nil {
 		return err
@@ -210,7 +211,7 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client githu
 			slog.String("ref", ref), slog.String("tip", tip))
 	}
 	for read := 1; ; read++ {
-		products, problems, err := ix.read(ctx, client, owner, repo, tip)
+		products, problems, files, err := ix.read(ctx, client, owner, repo, tip)
 		if err != nil {
 			return fmt.Errorf("index %s@%s: %w", full, tip, err)
 		}
@@ -229,11 +230,20 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client githu
 		for _, p := range problems {
 			log.WarnContext(ctx, "index: problem in repository", slog.String("at", p.Pos.String()), slog.String("code", p.Code), slog.String("problem", p.Message))
 		}
-		if err := ix.put(ctx, inst, full, products); err != nil {
+		stored, err := ix.put(ctx, inst, full, products, store.Sources{SHA: tip, Files: files})
+		if err != nil {
 			return err
 		}
+		// The documents are kept for policy previews; what they cost per
+		// product is the figure an operator sizing Redis needs.
+		perProduct := 0
+		if len(products) > 0 {
+			perProduct = stored / len(products)
+		}
 		log.InfoContext(ctx, "index: repository indexed", slog.String("sha", tip),
-			slog.Int("products", len(products)), slog.Int("problems", len(problems)))
+			slog.Int("products", len(products)), slog.Int("problems", len(problems)),
+			slog.Int("documents", len(files)), slog.Int("documents_stored_bytes", stored),
+			slog.Int("documents_stored_bytes_per_product", perProduct))
 		return nil
 	}
 }
@@ -277,19 +287,23 @@ func (ix *Indexer) branchHead(ctx context.Context, log *slog.Logger, client gith
 	}
 }
 
-func (ix *Indexer) put(ctx context.Context, inst int64, full string, products []*mesh.Product) error {
-	if err := ix.reg.PutRepo(ctx, inst, full, products); err != nil {
-		return fmt.Errorf("index %s: store: %w", full, err)
+// put writes the repository's products with the documents they were read
+// from (what a policy preview evaluates) and returns the bytes those take.
+func (ix *Indexer) put(ctx context.Context, inst int64, full string, products []*mesh.Product, src store.Sources) (int, error) {
+	stored, err := ix.reg.PutRepoSources(ctx, inst, full, products, src)
+	if err != nil {
+		return 0, fmt.Errorf("index %s: store: %w", full, err)
 	}
-	return nil
+	return stored, nil
 }
 
 // read fetches the descriptors and contracts of owner/repo at sha and
-// loads them as mesh.Load loads a checkout.
-func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owner, repo, sha string) ([]*mesh.Product, []mesh.Problem, error) {
+// loads them as mesh.Load loads a checkout. It returns the files it read
+// too, documents in parsed form: the registry keeps them.
+func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owner, repo, sha string) ([]*mesh.Product, []mesh.Problem, map[string][]byte, error) {
 	tree, err := client.Tree(ctx, owner, repo, sha)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	blobs := make(map[string]githubapp.TreeEntry)
 	var descs, contracts []string
@@ -307,23 +321,25 @@ func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owne
 	}
 	got := &fetched{files: map[string][]byte{}}
 	if err := ix.fetch(ctx, client, owner, repo, sha, append(descs, contracts...), blobs, got); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := ix.fetch(ctx, client, owner, repo, sha, namedContracts(descs, got.files, blobs), blobs, got); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	fsys, err := memfs.New(got.files)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	m, err := mesh.Load(ctx, fsys)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, p := range m.Products {
 		p.Repo = owner + "/" + repo
 	}
-	return m.Products, append(got.oversize, m.Problems...), nil
+	// The registry keeps the documents parsed (mesh.EncodeFiles): a policy
+	// preview then loads thousands of them without parsing YAML again.
+	return m.Products, append(got.oversize, m.Problems...), mesh.EncodeFiles(m, got.files), nil
 }
 
 // fetched are a repository's files read so far, and those too large to.

@@ -2,12 +2,15 @@ package index
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -412,4 +415,81 @@ func TestBranchMovingWhileReading(t *testing.T) {
 	if n := strings.Count(fmt.Sprint(e.fake.Requests()), "/git/trees/"); n != 2 {
 		t.Errorf("%d tree reads, want 2 (the moved branch is read again)", n)
 	}
+}
+
+// TestIndexKeepsSources: the registry keeps the documents it read, byte for
+// byte, at the commit it read them at, so a policy preview can judge them
+// without GitHub; a push replaces them with the new tip's.
+func TestIndexKeepsSources(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			ctx := context.Background()
+			files := meshFiles(t)
+			files["README.md"] = []byte("# not a descriptor\n")
+			files["finance/notes.yaml"] = []byte("not: a contract\n")
+			sha := e.repo.Commit("main", files)
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: sha}, jobs.Meta{}); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string][]byte{}
+			for p, b := range files {
+				if mesh.IsDescriptorName(path.Base(p)) || mesh.IsContractName(path.Base(p)) || strings.Contains(p, "/contracts/") {
+					want[p] = b
+				}
+			}
+			src := sourcesOf(t, e.store, "acme/mesh")
+			got, err := src.Files()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if src.SHA != sha || !slices.Equal(slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want))) {
+				t.Fatalf("sources at %s: %v\nwant at %s: %v", src.SHA, slices.Sorted(maps.Keys(got)), sha, slices.Sorted(maps.Keys(want)))
+			}
+			// Each document is kept parsed, and is what parsing it gives.
+			for p, b := range got {
+				doc, err := mesh.DecodeDocument(p, b)
+				if err != nil {
+					t.Fatalf("%s: %v", p, err)
+				}
+				if parsed, _ := mesh.ParseYAML(p, want[p]); !reflect.DeepEqual(doc, parsed) {
+					t.Errorf("%s: the stored document is not the parsed one", p)
+				}
+			}
+
+			next := maps.Clone(files)
+			next["finance/data-products/revenue/dataproduct.yaml"] = append(slices.Clone(files["finance/data-products/revenue/dataproduct.yaml"]), "# edited\n"...)
+			sha2 := e.repo.Commit("main", next)
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: sha2}, jobs.Meta{}); err != nil {
+				t.Fatal(err)
+			}
+			src = sourcesOf(t, e.store, "acme/mesh")
+			got, err = src.Files()
+			if err != nil || src.SHA != sha2 {
+				t.Fatalf("after a push: sources at %s (want %s), %v", src.SHA, sha2, err)
+			}
+			edited := "finance/data-products/revenue/dataproduct.yaml"
+			if doc, err := mesh.DecodeDocument(edited, got[edited]); err != nil || doc.Sum != sha256.Sum256(next[edited]) {
+				t.Errorf("after a push: %s is not the edited version (%v)", edited, err)
+			}
+		})
+	}
+}
+
+func sourcesOf(t *testing.T, s store.Registry, repo string) store.RepoSources {
+	t.Helper()
+	all, err := s.Sources(context.Background(), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range all {
+		if r.Repo == repo {
+			if r.Unreadable != nil {
+				t.Fatal(r.Unreadable)
+			}
+			return r
+		}
+	}
+	t.Fatalf("no sources for %s", repo)
+	return store.RepoSources{}
 }

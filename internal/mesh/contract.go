@@ -21,7 +21,15 @@ import (
 // Field types are lower-cased. Problems are positioned on the offending key;
 // the Contract is nil only when the file is not YAML or not a mapping.
 func ReadContract(path string, src []byte) (*Contract, *Document, []Problem) {
-	doc, err := ParseYAML(path, src)
+	return readContract(path, src, ParseYAML)
+}
+
+// parser turns a file's bytes into a Document: ParseYAML, or parseStored
+// for the registry's stored documents.
+type parser func(path string, src []byte) (*Document, error)
+
+func readContract(path string, src []byte, parse parser) (*Contract, *Document, []Problem) {
+	doc, err := parse(path, src)
 	if err != nil {
 		return nil, nil, []Problem{asProblem(path, err)}
 	}

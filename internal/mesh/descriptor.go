@@ -29,7 +29,11 @@ import (
 // contract written as a URL (scheme://...) is not a file and is left
 // unresolved without a Problem.
 func ReadDescriptor(path string, src []byte) (*Product, *Document, []Problem) {
-	doc, err := ParseYAML(path, src)
+	return readDescriptor(path, src, ParseYAML)
+}
+
+func readDescriptor(path string, src []byte, parse parser) (*Product, *Document, []Problem) {
+	doc, err := parse(path, src)
 	if err != nil {
 		return nil, nil, []Problem{asProblem(path, err)}
 	}

@@ -100,7 +100,7 @@ func load(ctx context.Context, fsys fs.FS, reuse *reuser) (*Mesh, error) {
 			if err != nil {
 				res.probs = []Problem{{Code: CodeReadError, Pos: Pos{File: descs[i]}, Message: fmt.Sprintf("cannot read %s: %v", descs[i], err)}}
 			} else {
-				res.product, res.doc, res.probs = ReadDescriptor(descs[i], src)
+				res.product, res.doc, res.probs = readDescriptor(descs[i], src, reuse.parser())
 			}
 		} else {
 			p := standalone[i-len(descs)]
@@ -291,6 +291,14 @@ type reuser struct {
 	prev     *Mesh
 	problems map[string][]Problem // prev's problems by file
 	same     map[string][32]byte  // LoadPair: the other checkout's file sums
+	parse    parser               // nil: ParseYAML
+}
+
+func (r *reuser) parser() parser {
+	if r.parse == nil {
+		return ParseYAML
+	}
+	return r.parse
 }
 
 func newReuser(prev *Mesh) *reuser {
@@ -318,7 +326,7 @@ func (r *reuser) contract(path string, src []byte) (*Contract, *Document, []Prob
 			}
 		}
 	}
-	return ReadContract(path, src)
+	return readContract(path, src, r.parser())
 }
 
 // byID reports whether a product names a contract by id (ODPS, DPS).

@@ -169,10 +169,11 @@ func TestDecodeProductsRejectsCorruptInput(t *testing.T) {
 		{"truncated version", []byte{'M', 0x80}, "truncated version"},
 		{"json", []byte(`[{"File":"x"}]`), "unknown encoding"},
 		{"trailing", append(append([]byte{}, valid...), 0), "trailing"},
-		{"huge table", []byte{recordMagic, formatVersion, 0xff, 0xff, 0xff, 0xff, 0x0f}, "truncated"},
-		{"huge count", []byte{recordMagic, formatVersion, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, "exceeds"},
-		{"string index", []byte{recordMagic, formatVersion, 0, 2, 9}, "string 9 of 1"},
-		{"bad bool", []byte{recordMagic, formatVersion, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7}, "bad bool"},
+		{"huge sources", []byte{recordMagic, formatVersion, 0xff, 0xff, 0xff, 0xff, 0x0f}, "exceed the record"},
+		{"huge table", []byte{recordMagic, formatVersion, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, "truncated"},
+		{"huge count", []byte{recordMagic, formatVersion, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, "exceeds"},
+		{"string index", []byte{recordMagic, formatVersion, 0, 0, 2, 9}, "string 9 of 1"},
+		{"bad bool", []byte{recordMagic, formatVersion, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7}, "bad bool"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := decodeProducts(c.in)
@@ -220,7 +221,7 @@ func TestJobCodec(t *testing.T) {
 // corpus.
 func TestEncodingGolden(t *testing.T) {
 	m := exampleMesh(t)
-	prod, err := encodeProducts(m.Products[:3])
+	prod, err := encodeRecord(m.Products[:3], exampleSources(t, m.Products[:3]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +263,7 @@ func fuzzSeed(b []byte) []byte {
 }
 
 // readSeed reads a golden record back from its fuzz seed file.
-func readSeed(t *testing.T, name string) []byte {
+func readSeed(t testing.TB, name string) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzDecodeProducts", name))
 	if err != nil {
@@ -278,7 +279,8 @@ func readSeed(t *testing.T, name string) []byte {
 
 // TestOlderRecordsReindexed: records of version 1 (and the unversioned 'B'
 // records that carry version 1's body) predate the fields of ODCS 3.2, ODPS
-// ids and parsed SLA spans (version 2 predates a contract's deprecation); this build reads none, so all come back as
+// ids and parsed SLA spans; version 2 predates a contract's deprecation and
+// lacks the documents a policy preview reads; this build reads none of them, so all come back as
 // ErrFormatVersion and are re-indexed, never decoded into a wrong model.
 func TestOlderRecordsReindexed(t *testing.T) {
 	for _, seed := range []string{"example-mesh-legacy", "example-mesh-v1", "example-mesh-v2"} {

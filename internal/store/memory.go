@@ -33,6 +33,7 @@ type memory struct {
 	sweepAt  time.Time
 	latest   map[string]memLatest
 	repos    map[int64]map[string][]*mesh.Product
+	sources  map[int64]map[string]RepoSources // packed as Redis keeps them, so sizes agree
 	versions map[int64]uint64
 	marks    map[string]memMark // Marks: "mark:"+name and "lease:"+name
 	appr     memApprovals
@@ -62,6 +63,7 @@ func NewMemory(opts Options) Store {
 		dedup:    map[string]time.Time{},
 		latest:   map[string]memLatest{},
 		repos:    map[int64]map[string][]*mesh.Product{},
+		sources:  map[int64]map[string]RepoSources{},
 		versions: map[int64]uint64{},
 	}
 }
@@ -385,25 +387,51 @@ func (m *memory) IsLatest(_ context.Context, key, sha string) (bool, error) {
 	return l.sha == sha, nil
 }
 
-func (m *memory) PutRepo(_ context.Context, installation int64, repo string, products []*mesh.Product) error {
+func (m *memory) PutRepo(ctx context.Context, installation int64, repo string, products []*mesh.Product) error {
+	_, err := m.put(ctx, installation, repo, products, nil)
+	return err
+}
+
+func (m *memory) PutRepoSources(ctx context.Context, installation int64, repo string, products []*mesh.Product, src Sources) (int, error) {
+	return m.put(ctx, installation, repo, products, &src)
+}
+
+func (m *memory) put(_ context.Context, installation int64, repo string, products []*mesh.Product, src *Sources) (int, error) {
 	stored, err := stamped(repo, products)
 	if err != nil {
-		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+		return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+	}
+	var rs RepoSources
+	if src != nil {
+		sec, err := packSources(*src)
+		if err != nil {
+			return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+		}
+		if rs, err = unpackSources(repo, sec); err != nil {
+			return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.repos[installation] == nil {
 		m.repos[installation] = map[string][]*mesh.Product{}
+		m.sources[installation] = map[string]RepoSources{}
 	}
 	m.repos[installation][repo] = stored
+	if src != nil {
+		m.sources[installation][repo] = rs
+	} else {
+		delete(m.sources[installation], repo)
+	}
 	m.versions[installation]++
-	return nil
+	return rs.Stored, nil
 }
 
 func (m *memory) DeleteRepo(_ context.Context, installation int64, repo string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.repos[installation], repo)
+	delete(m.sources[installation], repo)
 	m.versions[installation]++
 	return nil
 }
@@ -412,8 +440,25 @@ func (m *memory) DeleteInstallation(_ context.Context, installation int64) error
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.repos, installation)
+	delete(m.sources, installation)
 	m.versions[installation]++
 	return nil
+}
+
+func (m *memory) Sources(_ context.Context, installation int64) ([]RepoSources, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	repos := m.repos[installation]
+	out := make([]RepoSources, 0, len(repos))
+	for _, r := range slices.Sorted(maps.Keys(repos)) {
+		rs, ok := m.sources[installation][r]
+		if !ok {
+			rs = RepoSources{Repo: r, Unreadable: fmt.Errorf("registry: %d/%s: %w", installation, r, ErrNoSources)}
+		}
+		rs.products, rs.kept = slices.Clone(repos[r]), true
+		out = append(out, rs)
+	}
+	return out, nil
 }
 
 func (m *memory) ProductsByRepo(_ context.Context, installation int64) ([]RepoProducts, error) {

@@ -17,7 +17,12 @@ import (
 // contract, 250 MB and tens of seconds to decode for 10,000 products), so
 // products are written in a small binary form instead:
 //
-//	'M' uvarint(formatVersion) uvarint(len(table)) table... body
+//	'M' uvarint(formatVersion) sources uvarint(len(table)) table... body
+//
+// sources is 0 when the record holds no documents (PutRepo), else
+// uvarint(len(section)+1) and the section (see packSources): the documents
+// the products were read from, for policy previews. It comes first so that
+// a reader of products steps over it without inflating anything.
 //
 // The table holds every distinct string once (index 0 is ""); the body refers
 // to strings by index, so a position costs three varints. Decoding slices
@@ -40,7 +45,9 @@ import (
 // Records written before the version existed start with 'B' and carry the
 // body of version 1. Version 2 added the fields of ODCS 3.2, ODPS ids and
 // parsed SLA spans, so neither is read any more: both are re-indexed.
-// Version 3 added a contract's deprecation (Contract.Deprecation).
+// Version 3 added a contract's deprecation (Contract.Deprecation) and the
+// sources section: a version 2 record lacks the documents a policy preview
+// needs, so it is re-indexed too.
 const (
 	recordMagic   = 'M'
 	formatVersion = 3
@@ -73,20 +80,46 @@ type encoder struct {
 }
 
 func encodeProducts(ps []*mesh.Product) ([]byte, error) {
+	return encodeRecord(ps, nil)
+}
+
+// encodeRecord writes products and, when src is not nil, the documents
+// they were read from.
+func encodeRecord(ps []*mesh.Product, src *Sources) ([]byte, error) {
+	b, _, err := encodeRecordSized(ps, src)
+	return b, err
+}
+
+// encodeRecordSized is encodeRecord, also returning the size of the
+// sources section.
+func encodeRecordSized(ps []*mesh.Product, src *Sources) ([]byte, int, error) {
+	var sec []byte
+	if src != nil {
+		var err error
+		if sec, err = packSources(*src); err != nil {
+			return nil, 0, fmt.Errorf("encode sources: %w", err)
+		}
+	}
 	e := &encoder{strs: map[string]uint64{"": 0}, ntable: 1, contract: map[*mesh.Contract]uint64{}}
 	e.count(len(ps), ps == nil)
 	for i, p := range ps {
 		if p == nil {
-			return nil, fmt.Errorf("encode products: entry %d is nil", i)
+			return nil, 0, fmt.Errorf("encode products: entry %d is nil", i)
 		}
 		e.product(p)
 	}
-	out := make([]byte, 0, 1+binary.MaxVarintLen64*3+len(e.table)+len(e.body))
+	out := make([]byte, 0, 1+binary.MaxVarintLen64*4+len(sec)+len(e.table)+len(e.body))
 	out = append(out, recordMagic)
 	out = binary.AppendUvarint(out, formatVersion)
+	if src == nil {
+		out = binary.AppendUvarint(out, 0)
+	} else {
+		out = binary.AppendUvarint(out, uint64(len(sec))+1)
+		out = append(out, sec...)
+	}
 	out = binary.AppendUvarint(out, e.ntable-1)
 	out = append(out, e.table...)
-	return append(out, e.body...), nil
+	return append(out, e.body...), len(sec), nil
 }
 
 func (e *encoder) uint(v uint64) { e.body = binary.AppendUvarint(e.body, v) }
@@ -401,7 +434,7 @@ var errTruncated = errors.New("truncated")
 // decodeProducts reads a record. Its errors wrap ErrFormatVersion or
 // ErrCorruptRecord.
 func decodeProducts(b []byte) ([]*mesh.Product, error) {
-	body, err := recordBody(b)
+	_, _, body, err := recordParts(b)
 	if err != nil {
 		return nil, err
 	}
@@ -422,6 +455,26 @@ func decodeProducts(b []byte) ([]*mesh.Product, error) {
 		return nil, fmt.Errorf("decode products: %w: %w", ErrCorruptRecord, d.err)
 	}
 	return ps, nil
+}
+
+// recordParts checks a record's header and returns its sources section
+// (has is false when it holds none) and the products' table and body.
+func recordParts(b []byte) (sec []byte, has bool, body []byte, err error) {
+	body, err = recordBody(b)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	n, k := binary.Uvarint(body)
+	switch {
+	case k <= 0:
+		return nil, false, nil, fmt.Errorf("decode products: %w: truncated sources length", ErrCorruptRecord)
+	case n == 0:
+		return nil, false, body[k:], nil
+	case n-1 > uint64(len(body)-k):
+		return nil, false, nil, fmt.Errorf("decode products: %w: sources of %d bytes exceed the record", ErrCorruptRecord, n-1)
+	}
+	end := k + int(n-1)
+	return body[k:end:end], true, body[end:], nil
 }
 
 // recordBody checks a record's header and returns the body after it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strconv"
@@ -616,16 +617,25 @@ func (r *redisStore) listInstallation(ctx context.Context, installation int64) e
 }
 
 func (r *redisStore) PutRepo(ctx context.Context, installation int64, repo string, products []*mesh.Product) error {
-	stored, err := stamped(repo, products)
+	_, err := r.put(ctx, installation, repo, products, nil)
+	return err
+}
+
+func (r *redisStore) PutRepoSources(ctx context.Context, installation int64, repo string, products []*mesh.Product, src Sources) (int, error) {
+	return r.put(ctx, installation, repo, products, &src)
+}
+
+func (r *redisStore) put(ctx context.Context, installation int64, repo string, products []*mesh.Product, src *Sources) (int, error) {
+	ps, err := stamped(repo, products)
 	if err != nil {
-		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+		return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
-	b, err := encodeProducts(stored)
+	b, stored, err := encodeRecordSized(ps, src)
 	if err != nil {
-		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+		return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
 	if err := r.listInstallation(ctx, installation); err != nil {
-		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+		return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
 	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, r.regKey(installation), repo, b)
@@ -633,14 +643,14 @@ func (r *redisStore) PutRepo(ctx context.Context, installation int64, repo strin
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+		return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
 	// Again after the write: a DeleteInstallation between the first add and
 	// the write has removed it.
 	if err := r.listInstallation(ctx, installation); err != nil {
-		return fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
+		return 0, fmt.Errorf("registry: put %d/%s: %w", installation, repo, err)
 	}
-	return nil
+	return stored, nil
 }
 
 func (r *redisStore) DeleteRepo(ctx context.Context, installation int64, repo string) error {
@@ -705,6 +715,22 @@ func (r *redisStore) Products(ctx context.Context, installation int64) ([]*mesh.
 		return nil, err
 	}
 	return flatten(rs), nil
+}
+
+func (r *redisStore) Sources(ctx context.Context, installation int64) ([]RepoSources, error) {
+	all, err := r.c.HGetAll(ctx, r.regKey(installation)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("registry: sources of %d: %w", installation, err)
+	}
+	out := make([]RepoSources, 0, len(all))
+	for _, repo := range slices.Sorted(maps.Keys(all)) {
+		rs := recordSources(repo, []byte(all[repo]))
+		if rs.Unreadable != nil {
+			rs.Unreadable = fmt.Errorf("registry: %d/%s: %w", installation, repo, rs.Unreadable)
+		}
+		out = append(out, rs)
+	}
+	return out, nil
 }
 
 func (r *redisStore) Repos(ctx context.Context, installation int64) ([]string, error) {

@@ -134,6 +134,12 @@ type Registry interface {
 	// without products) and adds the installation. Stored products carry
 	// repo in mesh.Product.Repo.
 	PutRepo(ctx context.Context, installation int64, repo string, products []*mesh.Product) error
+	// PutRepoSources is PutRepo keeping, in the same record, the documents
+	// the products were read from and their commit (see Sources): the
+	// indexer writes both in one write, so they never disagree, and a
+	// record of an older format is re-indexed with both. It returns the
+	// bytes the documents take in the record (RepoSources.Stored).
+	PutRepoSources(ctx context.Context, installation int64, repo string, products []*mesh.Product, src Sources) (stored int, err error)
 	DeleteRepo(ctx context.Context, installation int64, repo string) error
 	// DeleteInstallation forgets the installation and all its repositories.
 	DeleteInstallation(ctx context.Context, installation int64) error
@@ -150,6 +156,11 @@ type Registry interface {
 	// with Unreadable set: the error is for the repository, not the call,
 	// and the caller should have it re-indexed (Unreadable lists them).
 	ProductsByRepo(ctx context.Context, installation int64) ([]RepoProducts, error)
+	// Sources lists every repository's stored documents, sorted by
+	// repository, without decoding products or inflating documents. A
+	// repository whose documents cannot be had is listed with Unreadable
+	// set (and should be re-indexed), as in ProductsByRepo.
+	Sources(ctx context.Context, installation int64) ([]RepoSources, error)
 	Repos(ctx context.Context, installation int64) ([]string, error)
 	Installations(ctx context.Context) ([]int64, error)
 	// Version changes on every write to the installation (it never goes back,

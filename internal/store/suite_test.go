@@ -42,6 +42,7 @@ func runStoreSuite(t *testing.T, open factory) {
 	t.Run("DeliveryHeadsFirst", func(t *testing.T) { testDeliveryHeadsFirst(t, open) })
 	t.Run("Latest", func(t *testing.T) { testLatest(t, open) })
 	t.Run("Registry", func(t *testing.T) { testRegistry(t, open) })
+	t.Run("RegistrySources", func(t *testing.T) { testRegistrySources(t, open) })
 	t.Run("Marks", func(t *testing.T) { testMarks(t, open) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, open) })
 	t.Run("Policies", func(t *testing.T) { testPolicies(t, open) })
