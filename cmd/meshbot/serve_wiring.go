@@ -126,7 +126,12 @@ func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, 
 	}
 	m.WatchBudgets(budgets)
 	ix := index.NewIndexer(index.Deps{GitHub: app, Registry: st, Queue: st, Logger: log})
-	jobs.Register(reg, jobs.KindPullCheck, m.CountedCheck(budgets, pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log})))
+	checkDeps := pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log}
+	jobs.Register(reg, jobs.KindPullCheck, m.CountedCheck(budgets, pullcheck.New(checkDeps)))
+	// A check dead-lettered for any reason (its workers died or hung until
+	// its attempts ran out, a payload that does not decode) completes its
+	// check run rather than leave it in progress.
+	jobs.OnDead(reg, jobs.KindPullCheck, pullcheck.NewDeadHook(checkDeps))
 	jobs.Register(reg, jobs.KindIndex, metrics.Waiting(budgets, ix.HandleIndex))
 	jobs.Register(reg, jobs.KindPurge, metrics.Waiting(budgets, ix.HandlePurge))
 	jobs.Register(reg, jobs.KindCommand, metrics.Waiting(budgets, commands.New(commands.Deps{GitHub: app, Queue: st, Latest: st, Logger: log})))

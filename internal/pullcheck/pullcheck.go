@@ -21,7 +21,10 @@
 // this delivery created (or, when creating it was what failed, a new one)
 // is completed with conclusion failure, the title TitleUnfinished and a
 // summary saying what happened and what to do, since a required check
-// that stays in progress blocks the pull request with no explanation.
+// that stays in progress blocks the pull request with no explanation. A
+// job dead-lettered without its handler finishing (its workers died or
+// hung until its attempts ran out, a payload that does not decode) gets
+// the same from NewDeadHook, the kind's dead-letter hook (jobs.OnDead).
 //
 // At-least-once. A job runs again when its worker died or its ack was lost.
 // On a retry (Attempt > 1) the check run this delivery created is looked up
@@ -96,7 +99,9 @@ type checker struct {
 }
 
 // New returns the handler of jobs.KindPullCheck.
-func New(deps Deps) jobs.Handler[jobs.PullCheck] {
+func New(deps Deps) jobs.Handler[jobs.PullCheck] { return newChecker(deps).handle }
+
+func newChecker(deps Deps) *checker {
 	c := &checker{gh: deps.GitHub, store: deps.Store, policy: deps.Policy, now: deps.Now, log: deps.Logger, limit: deps.Concurrency}
 	if c.now == nil {
 		c.now = time.Now
@@ -107,7 +112,7 @@ func New(deps Deps) jobs.Handler[jobs.PullCheck] {
 	if c.limit <= 0 {
 		c.limit = 8
 	}
-	return c.handle
+	return c
 }
 
 // job is one check in progress.

@@ -195,13 +195,15 @@ func (m *memory) claimLocked(worker string, now time.Time) (*Lease, time.Time) {
 	return nil, next
 }
 
-// lease hands e to worker, or dead-letters it when its leases have expired
-// so often that it exceeds MaxAttempts (nil then).
+// lease hands e to worker (Abandoned when its leases have expired so often
+// that it exceeds MaxAttempts), or dead-letters it when its Abandoned
+// leases expired too (nil then).
 func (m *memory) lease(e *memEntry, worker string, now time.Time) *Lease {
 	e.deliveries++
 	j := e.job
 	j.Attempt += e.deliveries - 1
-	if j.Attempt > m.opts.MaxAttempts {
+	abandoned, gone := m.opts.abandonedLease(j.Attempt)
+	if gone {
 		delete(m.inflight, e.ref)
 		m.dead = append(m.dead, m.opts.abandoned(j, now))
 		return nil
@@ -209,7 +211,7 @@ func (m *memory) lease(e *memEntry, worker string, now time.Time) *Lease {
 	e.worker = worker
 	e.deadline = now.Add(m.opts.VisibilityTimeout)
 	m.inflight[e.ref] = e
-	return &Lease{Job: j, Worker: worker, Last: j.Attempt >= m.opts.MaxAttempts, ref: e.ref}
+	return &Lease{Job: j, Worker: worker, Last: j.Attempt >= m.opts.MaxAttempts, Abandoned: abandoned, ref: e.ref}
 }
 
 func byRef(a, b *memEntry) int {

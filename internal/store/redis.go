@@ -383,9 +383,9 @@ func (r *redisStore) read(ctx context.Context, worker string, block time.Duratio
 	}
 }
 
-// lease turns a claimed entry into a Lease. An entry that cannot be decoded,
-// or whose attempts ran out through expired leases, is dead-lettered and nil
-// returned.
+// lease turns a claimed entry into a Lease (Abandoned when its attempts ran
+// out through expired leases). An entry that cannot be decoded, or whose
+// Abandoned leases expired too, is dead-lettered and nil returned.
 func (r *redisStore) lease(ctx context.Context, worker, id string, fields []any, deliveries int) (*Lease, error) {
 	var raw string
 	for i := 0; i+1 < len(fields); i += 2 {
@@ -401,10 +401,12 @@ func (r *redisStore) lease(ctx context.Context, worker, id string, fields []any,
 	}
 	j.Attempt += max(deliveries, 1) - 1
 	l.Job = j
-	if j.Attempt > r.opts.MaxAttempts {
+	abandoned, gone := r.opts.abandonedLease(j.Attempt)
+	if gone {
 		return nil, r.settle(ctx, l, "dead", 0, encodeDead(r.opts.abandoned(j, r.opts.Now())))
 	}
 	l.Last = j.Attempt >= r.opts.MaxAttempts
+	l.Abandoned = abandoned
 	return l, nil
 }
 

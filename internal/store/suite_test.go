@@ -335,8 +335,17 @@ func testAbandoned(t *testing.T, open factory) {
 	if l := mustClaim(t, s, "w2", 5*time.Second); l.Job.Attempt != 2 {
 		t.Fatalf("attempt %d", l.Job.Attempt)
 	}
-	// w2 dies too: the third lease would exceed MaxAttempts.
-	mustNotClaim(t, s, "w3", 3*opts.VisibilityTimeout)
+	// w2 dies too: the third lease exceeds MaxAttempts, and comes
+	// Abandoned: not to run, to be failed into the dead-letter list once
+	// the kind's dead-letter work is done.
+	l := mustClaim(t, s, "w3", 5*time.Second)
+	if !l.Abandoned || l.Job.Attempt != 3 || l.Job.ID != "poison" {
+		t.Fatalf("third lease = %+v, want attempt 3 Abandoned", l)
+	}
+	wantStats(t, s, QueueStats{InFlight: 1})
+	if err := s.Fail(ctxT(t), l, errors.New("the handler's own error is not the cause")); err != nil {
+		t.Fatal(err)
+	}
 	dead, err := s.DeadLetters(ctxT(t), 10)
 	if err != nil {
 		t.Fatal(err)
@@ -345,6 +354,21 @@ func testAbandoned(t *testing.T, open factory) {
 		t.Fatalf("DeadLetters = %+v", dead)
 	}
 	wantStats(t, s, QueueStats{Dead: 1})
+
+	// Workers that die on the Abandoned leases too: after AbandonedLeases
+	// of them the store dead-letters the job itself.
+	mustEnqueue(t, s, Job{ID: "poison-2"})
+	for i := 1; i <= opts.MaxAttempts+AbandonedLeases; i++ {
+		l := mustClaim(t, s, fmt.Sprintf("d%d", i), 5*time.Second)
+		if l.Job.Attempt != i || l.Abandoned != (i > opts.MaxAttempts) {
+			t.Fatalf("lease %d = attempt %d abandoned %v", i, l.Job.Attempt, l.Abandoned)
+		}
+	}
+	mustNotClaim(t, s, "last", 3*opts.VisibilityTimeout)
+	if dead, err := s.DeadLetters(ctxT(t), 10); err != nil || len(dead) != 2 || dead[0].Job.ID != "poison-2" || !strings.Contains(dead[0].Cause, "expired") {
+		t.Fatalf("DeadLetters = %+v, %v", dead, err)
+	}
+	wantStats(t, s, QueueStats{Dead: 2})
 }
 
 func testConcurrent(t *testing.T, open factory) {
