@@ -126,7 +126,7 @@ func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, 
 	}
 	m.WatchBudgets(budgets)
 	ix := index.NewIndexer(index.Deps{GitHub: app, Registry: st, Queue: st, Logger: log})
-	checkDeps := pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log}
+	checkDeps := pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log, Metrics: m}
 	jobs.Register(reg, jobs.KindPullCheck, m.CountedCheck(budgets, pullcheck.New(checkDeps)))
 	// A check dead-lettered for any reason (its workers died or hung until
 	// its attempts ran out, a payload that does not decode) completes its

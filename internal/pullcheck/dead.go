@@ -72,6 +72,7 @@ func (c *checker) dead(ctx context.Context, chk jobs.PullCheck, d jobs.Dead) err
 	if err := cl.CompleteCheckRun(ctx, chk.Owner, chk.Repo, id, out); err != nil {
 		return fmt.Errorf("dead check %s: %w", chk.Key(), err)
 	}
+	c.metrics.CheckRunCompleted(out.Conclusion)
 	log.Warn("pullcheck: dead-lettered check's run completed saying so", slog.Int64("check_run", id), slog.String("conclusion", string(out.Conclusion)))
 	return nil
 }

@@ -52,6 +52,7 @@ import (
 	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/metrics"
 	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/render"
 	"github.com/meshbot/meshbot/internal/store"
@@ -87,22 +88,26 @@ type Deps struct {
 	Logger *slog.Logger     // default slog.Default()
 	// Concurrency bounds the file fetches of one check; default 8.
 	Concurrency int
+	// Metrics counts the check runs completed by conclusion and the checks
+	// skipped because their verdict was given already; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 type checker struct {
-	gh     githubapp.Clients
-	store  Store
-	policy *policyeval.Swappable
-	now    func() time.Time
-	log    *slog.Logger
-	limit  int
+	metrics *metrics.Metrics
+	gh      githubapp.Clients
+	store   Store
+	policy  *policyeval.Swappable
+	now     func() time.Time
+	log     *slog.Logger
+	limit   int
 }
 
 // New returns the handler of jobs.KindPullCheck.
 func New(deps Deps) jobs.Handler[jobs.PullCheck] { return newChecker(deps).handle }
 
 func newChecker(deps Deps) *checker {
-	c := &checker{gh: deps.GitHub, store: deps.Store, policy: deps.Policy, now: deps.Now, log: deps.Logger, limit: deps.Concurrency}
+	c := &checker{gh: deps.GitHub, store: deps.Store, policy: deps.Policy, now: deps.Now, log: deps.Logger, limit: deps.Concurrency, metrics: deps.Metrics}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -194,6 +199,7 @@ func (c *checker) finishUnfinished(ctx context.Context, j *job, cause error, m j
 	if err := j.cl.CompleteCheckRun(ctx, j.Owner, j.Repo, j.runID, out); err != nil {
 		return err
 	}
+	c.metrics.CheckRunCompleted(out.Conclusion)
 	j.log.Warn("pullcheck: job ends without a verdict, check run completed saying so", slog.Int64("check_run", j.runID),
 		slog.Bool("permanent", store.IsPermanent(cause)), slog.Int("attempt", m.Attempt), slog.Any("err", cause))
 	return nil
@@ -243,6 +249,7 @@ func (c *checker) check(ctx context.Context, j *job) error {
 	}
 	if done {
 		j.log.Info("pullcheck: this delivery's check run is already complete", slog.Int64("check_run", j.runID))
+		c.metrics.CheckSkipped(metrics.SkipRetry)
 		return nil
 	}
 	start := time.Now()
@@ -265,6 +272,7 @@ func (c *checker) check(ctx context.Context, j *job) error {
 	if err := j.cl.CompleteCheckRun(ctx, chk.Owner, chk.Repo, j.runID, out); err != nil {
 		return fmt.Errorf("check %s: %w", chk.Key(), err)
 	}
+	c.metrics.CheckRunCompleted(out.Conclusion)
 	j.log.Info("pullcheck: check run completed", slog.Int64("check_run", j.runID), slog.String("conclusion", string(out.Conclusion)),
 		slog.String("title", out.Title), slog.Int("annotations", len(out.Annotations)), slog.Duration("took", time.Since(start)))
 	c.judged(ctx, j)

@@ -62,6 +62,10 @@ type QueueStats struct {
 	InFlight int64 // claimed and neither acked nor failed (including those whose worker died and which wait for takeover)
 	Delayed  int64 // waiting for their retry backoff
 	Dead     int64 // in the dead-letter list
+	// OldestReady is since when the longest-waiting job ready to be claimed
+	// has waited: enqueued, or its retry fell due (zero when none waits).
+	// A job waiting long means the workers do not keep up, or none runs.
+	OldestReady time.Time
 }
 
 // Queue is a durable job queue with at-least-once delivery: a job leaves it

@@ -43,6 +43,7 @@ func runStoreSuite(t *testing.T, open factory) {
 	t.Run("Latest", func(t *testing.T) { testLatest(t, open) })
 	t.Run("Registry", func(t *testing.T) { testRegistry(t, open) })
 	t.Run("Marks", func(t *testing.T) { testMarks(t, open) })
+	t.Run("OldestReady", func(t *testing.T) { testOldestReady(t, open) })
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -89,9 +90,63 @@ func wantStats(t *testing.T, s Store, want QueueStats) {
 	if err != nil {
 		t.Fatalf("Stats: %v", err)
 	}
+	got.OldestReady = time.Time{} // a time; testOldestReady checks it
 	if got != want {
 		t.Fatalf("Stats = %+v, want %+v", got, want)
 	}
+}
+
+// testOldestReady: Stats says since when the oldest job ready to be claimed
+// waits (the queue-age metric), new or a retry fallen due; a claimed or a
+// not yet due job does not count.
+func testOldestReady(t *testing.T, open factory) {
+	s := open(t, Options{BackoffBase: 300 * time.Millisecond, BackoffMax: 300 * time.Millisecond})
+	ctx := ctxT(t)
+	oldest := func() time.Time {
+		t.Helper()
+		st, err := s.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.OldestReady
+	}
+	within := func(what string, got, lo, hi time.Time) {
+		t.Helper()
+		// Stream ids and scores are milliseconds.
+		if got.Before(lo.Truncate(time.Millisecond)) || got.After(hi) {
+			t.Fatalf("%s: OldestReady %v, want within [%v, %v]", what, got, lo, hi)
+		}
+	}
+	if o := oldest(); !o.IsZero() {
+		t.Fatalf("empty queue: OldestReady %v", o)
+	}
+	t0 := time.Now()
+	mustEnqueue(t, s, Job{ID: "a"})
+	t1 := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	t2 := time.Now()
+	mustEnqueue(t, s, Job{ID: "b"})
+	t3 := time.Now()
+	within("two waiting", oldest(), t0, t1)
+	la := mustClaim(t, s, "w", 0)
+	within("a claimed", oldest(), t2, t3)
+	lb := mustClaim(t, s, "w", 0)
+	if o := oldest(); !o.IsZero() {
+		t.Fatalf("both claimed: OldestReady %v", o)
+	}
+	if err := s.Ack(ctx, la); err != nil {
+		t.Fatal(err)
+	}
+	t4 := time.Now()
+	if err := s.Fail(ctx, lb, errors.New("retry me")); err != nil {
+		t.Fatal(err)
+	}
+	t5 := time.Now()
+	if o := oldest(); !o.IsZero() && time.Now().Before(t4.Add(300*time.Millisecond)) {
+		t.Fatalf("a retry not due yet counts: OldestReady %v", o)
+	}
+	time.Sleep(time.Until(t5.Add(350 * time.Millisecond)))
+	within("a retry fell due", oldest(), t4.Add(300*time.Millisecond), t5.Add(300*time.Millisecond))
 }
 
 func testEnqueueClaimAck(t *testing.T, open factory) {
