@@ -2,6 +2,7 @@ package pullcheck
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -36,6 +37,10 @@ func (c *checker) dead(ctx context.Context, chk jobs.PullCheck, d jobs.Dead) err
 		return fmt.Errorf("dead check %s: installation client: %w", chk.Key(), err)
 	}
 	runs, err := cl.CheckRuns(ctx, chk.Owner, chk.Repo, chk.HeadSHA, CheckName)
+	if errors.Is(err, githubapp.ErrNotFound) {
+		log.Info("pullcheck: dead-lettered check's repository or commit is gone; no check run to complete", slog.Any("err", err))
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("dead check %s: %w", chk.Key(), err)
 	}
@@ -56,6 +61,10 @@ func (c *checker) dead(ctx context.Context, chk jobs.PullCheck, d jobs.Dead) err
 	}
 	out := deadOutput(chk, d)
 	if stale, err := c.superseded(ctx, chk); err == nil && stale {
+		if mine == nil {
+			log.Info("pullcheck: dead-lettered check of a superseded head created no run; none needed")
+			return nil
+		}
 		out = checkrun.Output{Conclusion: checkrun.Cancelled, Title: TitleSuperseded, Summary: fmt.Sprintf(
 			"A newer commit was pushed to pull request #%d; the check run of the newest commit has the verdict. (This check of %s was given up: %s)", chk.PR, chk.HeadSHA, strings.TrimSuffix(out.Summary, "\n"))}
 	}

@@ -165,4 +165,24 @@ func TestDeadHookTouchesOnlyItsOwnRun(t *testing.T) {
 	if err := hook(ctx, jobs.PullCheck{Owner: "acme"}, dead); err != nil {
 		t.Errorf("hook on an empty payload: %v", err)
 	}
+
+	// A superseded head without a run: none is created for it.
+	c3 := e.scenario("breaking-nobody", 62)
+	if err := e.store.SetLatest(ctx, c3.Key(), "0000000000000000000000000000000000000001"); err != nil {
+		t.Fatal(err)
+	}
+	if err := hook(ctx, c3, dead); err != nil {
+		t.Fatal(err)
+	}
+	if rs := e.runs(c3.HeadSHA); len(rs) != 0 {
+		t.Errorf("a run was created for a superseded head: %+v", rs)
+	}
+
+	// A repository GitHub no longer has: nothing to complete, not an error
+	// worth retrying.
+	gone := c
+	gone.Repo = "gone"
+	if err := hook(ctx, gone, dead); err != nil {
+		t.Errorf("hook on a repository that is gone: %v", err)
+	}
 }
