@@ -1,12 +1,14 @@
 package pullcheck
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/meshbot/meshbot/internal/checkrun"
+	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/testutil"
 )
@@ -75,5 +77,25 @@ func TestSymlinkIsAFinding(t *testing.T) {
 				t.Errorf("no symlink annotation at %s: %+v\n%s", tc.path, run.Annotations, run.Summary)
 			}
 		})
+	}
+}
+
+// A link the tree already showed (mode 120000) is not asked for: no
+// contents call, however big its size says it is.
+func TestTreeLinksAreNotFetched(t *testing.T) {
+	f := newFetcher(&job{log: quiet()}, 1) // no client: any call would panic
+	f.knowSizes("sha", []githubapp.TreeEntry{
+		{Path: "p/dataproduct.yaml", Type: "blob", Mode: githubapp.ModeSymlink, Size: 2 << 20},
+	})
+	v, ok, err := f.file(context.Background(), "p/dataproduct.yaml", "sha")
+	if err != nil || !ok || v.link == nil || v.link.Path != "p/dataproduct.yaml" || v.big != 0 {
+		t.Fatalf("file = %+v, %v, %v; want a link", v, ok, err)
+	}
+	if f.fetched() != 0 {
+		t.Errorf("%d fetches for a link the tree showed", f.fetched())
+	}
+	f.keep("p/dataproduct.yaml", v, true)
+	if _, isLink := f.out.headLink["p/dataproduct.yaml"]; !isLink {
+		t.Errorf("the link is not kept as a link: %+v", f.out)
 	}
 }
