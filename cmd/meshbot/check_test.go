@@ -354,3 +354,46 @@ func TestPathsRelativeToRepoRoot(t *testing.T) {
 		}
 	}
 }
+
+// Issue 11.5: a contract that is a symbolic link in the checkout is a
+// finding at that file (input/symlink), not followed and not an error.
+func TestSymlinkedContractIsAFinding(t *testing.T) {
+	mesh := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
+	head := t.TempDir()
+	if err := testutil.CopyTree(mesh, head); err != nil {
+		t.Fatal(err)
+	}
+	const rel = "finance/data-products/revenue/contracts/revenue.v1.yaml"
+	elsewhere := filepath.Join(t.TempDir(), "revenue.v1.yaml")
+	if err := os.Rename(filepath.Join(head, filepath.FromSlash(rel)), elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(head, filepath.FromSlash(rel))); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := check(t, "--base", mesh, "--format", "json", "--today", goldenToday, head)
+	if code != exitFindings {
+		t.Fatalf("exit %d, want %d (findings); stderr: %s\n%s", code, exitFindings, stderr, out)
+	}
+	var rep struct {
+		Findings []struct {
+			Rule     string `json:"rule"`
+			Message  string `json:"message"`
+			Location struct {
+				File string `json:"file"`
+			} `json:"location"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range rep.Findings {
+		if f.Rule == "input/symlink" && f.Location.File == rel && strings.Contains(f.Message, "meshbot reads regular files only") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no input/symlink finding at %s:\n%s", rel, out)
+	}
+}

@@ -146,7 +146,12 @@ func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, 
 	// The policy repository's own pull requests and pushes go to guild (nil without one).
 	guild := policyrepo.New(policyrepo.Deps{Repo: cfg.PolicyRepo(), GitHub: app, Pulls: app, Store: st, Active: active, Budgets: budgets, Metrics: m, Logger: log})
 	guild.SetPreview(impactPreview(cfg, st, pol, log))
-	jobs.Register(reg, jobs.KindPullCheck, m.CountedCheck(budgets, guild.DivertChecks(pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log}))))
+	checkDeps := pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log, Metrics: m}
+	jobs.Register(reg, jobs.KindPullCheck, m.CountedCheck(budgets, guild.DivertChecks(pullcheck.New(checkDeps))))
+	// A check dead-lettered for any reason (its workers died or hung until
+	// its attempts ran out, a payload that does not decode) completes its
+	// check run rather than leave it in progress.
+	jobs.OnDead(reg, jobs.KindPullCheck, pullcheck.NewDeadHook(checkDeps))
 	jobs.Register(reg, jobs.KindIndex, metrics.Waiting(budgets, guild.DivertIndex(ix.HandleIndex)))
 	jobs.Register(reg, jobs.KindPurge, metrics.Waiting(budgets, ix.HandlePurge))
 	jobs.Register(reg, jobs.KindCommand, metrics.Waiting(budgets, commands.New(commands.Deps{GitHub: app, Queue: st, Latest: st, Logger: log, Registry: st, Policy: pol, Approvals: st, Marks: st})))

@@ -340,6 +340,10 @@ func TestGitObjects(t *testing.T) {
 		}
 		return strings.TrimSpace(string(out))
 	}
+	// A symbolic link is a blob of mode 120000 holding its target.
+	if err := os.Symlink("../a.yaml", filepath.Join(dir, "b", "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
 	run("init", "-q")
 	run("add", ".")
 	want := run("write-tree")
@@ -453,5 +457,56 @@ func TestEmptyRepositoryAndPathFailures(t *testing.T) {
 	stop()
 	if a := fx.do(t, "GET", "/repos/acme/mesh/git/ref/heads/main", auth, ""); a.status != http.StatusOK {
 		t.Errorf("after stop: %d", a.status)
+	}
+}
+
+// TestSymlinkAnswers: links are what GitHub shows them as. The tree gives
+// mode 120000; the contents API answers a link to a regular file of the
+// repository with that file (its own path), any other link with type
+// "symlink" and its target; the pull request lists a link like a file.
+func TestSymlinkAnswers(t *testing.T) {
+	fx := newFixture(t, "")
+	head := fx.repo.CommitLinks("links", map[string][]byte{
+		"finance/dataproduct.yaml":          []byte("apiVersion: mesh/v1\nkind: DataProduct\n"),
+		"finance/contracts/revenue.v1.yaml": []byte("a\nb\nc\n"),
+	}, map[string]string{
+		"finance/contracts/linked.yaml":  "revenue.v1.yaml",
+		"finance/contracts/outside.yaml": "../../../etc/passwd",
+		"finance/contracts/dir.yaml":     "..",
+	})
+	fx.repo.OpenPullRequest(13, "main", "links")
+	tok := "token " + fx.tok
+	sch, err := fx.f.spec.responseSchema("GET", "/repos/{owner}/{repo}/contents/{path}", "200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, typ, gotPath, target string }{
+		{"finance/contracts/linked.yaml", "file", "finance/contracts/revenue.v1.yaml", ""},
+		{"finance/contracts/outside.yaml", "symlink", "finance/contracts/outside.yaml", "../../../etc/passwd"},
+		{"finance/contracts/dir.yaml", "symlink", "finance/contracts/dir.yaml", ".."},
+	} {
+		got := fx.do(t, "GET", "/repos/acme/mesh/contents/"+tc.path+"?ref="+head, tok, "")
+		if got.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", tc.path, got.status, got.body)
+		}
+		if got.json["type"] != tc.typ || got.json["path"] != tc.gotPath || (tc.target != "" && got.json["target"] != tc.target) {
+			t.Errorf("%s: type %v path %v target %v, want %s %s %q", tc.path, got.json["type"], got.json["path"], got.json["target"], tc.typ, tc.gotPath, tc.target)
+		}
+		if _, msg := validate(sch, got.body); msg != "" {
+			t.Errorf("%s: answer does not match GitHub's schema:\n%s", tc.path, msg)
+		}
+	}
+	tree := fx.do(t, "GET", "/repos/acme/mesh/git/trees/"+head+"?recursive=1", tok, "")
+	modes := map[string]string{}
+	for _, e := range tree.json["tree"].([]any) {
+		e := e.(map[string]any)
+		modes[e["path"].(string)] = e["mode"].(string)
+	}
+	if modes["finance/contracts/linked.yaml"] != "120000" || modes["finance/contracts/revenue.v1.yaml"] != "100644" {
+		t.Errorf("tree modes = %v", modes)
+	}
+	files := fx.do(t, "GET", "/repos/acme/mesh/pulls/13/files", tok, "")
+	if !strings.Contains(string(files.body), `"filename":"finance/contracts/linked.yaml"`) {
+		t.Errorf("the pull request does not list the link: %s", files.body)
 	}
 }

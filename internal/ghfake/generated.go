@@ -55,7 +55,7 @@ func (r *Repo) CommitGenerated(branch string, files map[string][]byte, generated
 	for p, g := range generated {
 		snap[cleanPath(p)] = r.putGenerated(g)
 	}
-	return r.commitSnapshot(branch, snap, "fixture snapshot")
+	return r.commitSnapshot(branch, snap, nil, "fixture snapshot")
 }
 
 func cleanPath(p string) string {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -24,11 +23,14 @@ type commit struct {
 	message string
 	when    time.Time
 	files   map[string]string // path -> blob sha: the full snapshot
+	// links are the paths of files that are symbolic links (tree mode
+	// 120000): their blob holds the link's target, as git stores it.
+	links map[string]bool
 }
 
 type treeEntry struct {
 	name string
-	mode string // as the API shows it: 100644 or 040000
+	mode string // as the API shows it: 100644, 120000 (a symbolic link) or 040000
 	typ  string // blob or tree
 	sha  string
 }
@@ -58,26 +60,35 @@ func (r *Repo) putBlob(b []byte) string {
 
 // buildTree stores the trees of a snapshot (path -> blob sha) and returns the
 // root tree's sha.
-func (r *Repo) buildTree(files map[string]string) string {
+func (r *Repo) buildTree(files map[string]string, links map[string]bool) string {
 	direct := map[string]string{}
 	sub := map[string]map[string]string{}
+	subLinks := map[string]map[string]bool{}
 	for p, sha := range files {
 		if i := strings.IndexByte(p, '/'); i >= 0 {
 			d := p[:i]
 			if sub[d] == nil {
 				sub[d] = map[string]string{}
+				subLinks[d] = map[string]bool{}
 			}
 			sub[d][p[i+1:]] = sha
+			if links[p] {
+				subLinks[d][p[i+1:]] = true
+			}
 		} else {
 			direct[p] = sha
 		}
 	}
 	var entries []treeEntry
 	for name, sha := range direct {
-		entries = append(entries, treeEntry{name: name, mode: "100644", typ: "blob", sha: sha})
+		mode := "100644"
+		if links[name] {
+			mode = modeSymlink
+		}
+		entries = append(entries, treeEntry{name: name, mode: mode, typ: "blob", sha: sha})
 	}
 	for name, m := range sub {
-		entries = append(entries, treeEntry{name: name, mode: "040000", typ: "tree", sha: r.buildTree(m)})
+		entries = append(entries, treeEntry{name: name, mode: "040000", typ: "tree", sha: r.buildTree(m, subLinks[name])})
 	}
 	// git orders a tree's entries by name, a subtree's name compared as if
 	// it ended in "/".
@@ -107,40 +118,55 @@ func (r *Repo) buildTree(files map[string]string) string {
 // snapshot, keys are slash-separated paths) and moves the branch to it. A new
 // branch starts from the default branch's tip. It returns the commit's sha.
 func (r *Repo) Commit(branch string, files map[string][]byte) string {
+	return r.CommitLinks(branch, files, nil)
+}
+
+// modeSymlink is the tree mode of a symbolic link.
+const modeSymlink = "120000"
+
+// CommitLinks is Commit with symbolic links besides the files: links maps
+// a path to the link's target as git stores it (relative to the link's
+// folder, or absolute).
+func (r *Repo) CommitLinks(branch string, files map[string][]byte, links map[string]string) string {
 	r.f.mu.Lock()
 	defer r.f.mu.Unlock()
-	return r.commitLocked(branch, files, "fixture snapshot")
-}
-
-func (r *Repo) commitLocked(branch string, files map[string][]byte, message string) string {
-	snap := make(map[string]string, len(files))
+	snap := make(map[string]string, len(files)+len(links))
 	for p, b := range files {
-		p = strings.Trim(path.Clean("/"+filepath.ToSlash(p)), "/")
-		snap[p] = r.putBlob(b)
+		snap[cleanPath(p)] = r.putBlob(b)
 	}
-	return r.commitSnapshot(branch, snap, message)
+	var linked map[string]bool
+	for p, target := range links {
+		if linked == nil {
+			linked = map[string]bool{}
+		}
+		p = cleanPath(p)
+		snap[p] = r.putBlob([]byte(target))
+		linked[p] = true
+	}
+	return r.commitSnapshot(branch, snap, linked, "fixture snapshot")
 }
 
-func (r *Repo) commitSnapshot(branch string, snap map[string]string, message string) string {
+func (r *Repo) commitSnapshot(branch string, snap map[string]string, links map[string]bool, message string) string {
 	parent, ok := r.branches[branch]
 	if !ok {
 		parent = r.branches[r.defaultBranch]
 	}
-	c := r.newCommit(parent, snap, message)
+	c := r.newCommit(parent, snap, links, message)
 	r.branches[branch] = c.sha
 	return c.sha
 }
 
 // newCommit stores a commit of snap on parent ("" for a root commit)
 // without moving any branch.
-func (r *Repo) newCommit(parent string, snap map[string]string, message string) *commit {
+func (r *Repo) newCommit(parent string, snap map[string]string, links map[string]bool, message string) *commit {
 	r.f.clock++
 	c := &commit{
-		tree:    r.buildTree(snap),
+		tree:    r.buildTree(snap, links),
 		parent:  parent,
 		message: message,
 		when:    epoch.Add(time.Duration(r.f.clock) * time.Minute),
 		files:   snap,
+		links:   links,
 	}
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "tree %s\n", c.tree)
@@ -154,10 +180,11 @@ func (r *Repo) newCommit(parent string, snap map[string]string, message string) 
 	return c
 }
 
-// CommitDir commits a snapshot of the regular files under dir (any .git
-// folder left out).
+// CommitDir commits a snapshot of the regular files and symbolic links
+// under dir (any .git folder left out), links as links, as git does.
 func (r *Repo) CommitDir(branch, dir string) (string, error) {
 	files := map[string][]byte{}
+	links := map[string]string{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -165,12 +192,20 @@ func (r *Repo) CommitDir(branch, dir string) (string, error) {
 		if d.IsDir() && d.Name() == ".git" {
 			return filepath.SkipDir // a checkout's repository is not content
 		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
 		rel, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			links[filepath.ToSlash(rel)] = filepath.ToSlash(target)
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -182,7 +217,7 @@ func (r *Repo) CommitDir(branch, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("snapshot %s: %w", dir, err)
 	}
-	return r.Commit(branch, files), nil
+	return r.CommitLinks(branch, files, links), nil
 }
 
 // resolve turns a ref as the API takes it (a commit sha, a branch name,
@@ -312,6 +347,10 @@ func (r *Repo) computeDiff(base, head *commit) []fileChange {
 		case bs != hs:
 			a, d := lineDiff(r.blobs[bs], r.blobs[hs])
 			out = append(out, fileChange{filename: p, status: "modified", sha: hs, additions: a, deletions: d, baseBlob: bs, headBlob: hs})
+		case base != nil && base.links[p] != head.links[p]:
+			// The same bytes as a file and as a link: GitHub lists a
+			// change of mode alone as "changed".
+			out = append(out, fileChange{filename: p, status: "changed", sha: hs, baseBlob: bs, headBlob: hs})
 		}
 	}
 	for p := range bfiles {

@@ -64,12 +64,12 @@ func (f *Fake) createBlob(c *call) {
 }
 
 // filesOf is the snapshot (path -> blob sha) a stored tree holds.
-func (r *Repo) filesOf(treeSHA string) (map[string]string, bool) {
+func (r *Repo) filesOf(treeSHA string) (map[string]string, map[string]bool, bool) {
 	t := r.trees[treeSHA]
 	if t == nil {
-		return nil, false
+		return nil, nil, false
 	}
-	out := map[string]string{}
+	out, links := map[string]string{}, map[string]bool{}
 	var walk func(t *tree, prefix string)
 	walk = func(t *tree, prefix string) {
 		for _, e := range t.entries {
@@ -78,10 +78,13 @@ func (r *Repo) filesOf(treeSHA string) (map[string]string, bool) {
 				continue
 			}
 			out[prefix+e.name] = e.sha
+			if e.mode == "120000" {
+				links[prefix+e.name] = true
+			}
 		}
 	}
 	walk(t, "")
-	return out, true
+	return out, links, true
 }
 
 // validTreePath is a path git accepts in a tree: relative, no empty, "."
@@ -113,14 +116,14 @@ func (f *Fake) createTree(c *call) {
 		return
 	}
 	r := c.repo
-	snap := map[string]string{}
+	snap, links := map[string]string{}, map[string]bool{}
 	if in.BaseTree != "" {
-		base, ok := r.filesOf(in.BaseTree)
+		base, baseLinks, ok := r.filesOf(in.BaseTree)
 		if !ok {
 			c.unprocessable("Invalid tree info", obj{"resource": "Tree", "field": "base_tree", "code": "invalid"})
 			return
 		}
-		snap = base
+		snap, links = base, baseLinks
 	}
 	for i, e := range in.Tree {
 		var sha *string
@@ -153,12 +156,14 @@ func (f *Fake) createTree(c *call) {
 				return
 			}
 			delete(snap, e.Path)
+			delete(links, e.Path)
 			continue
 		case sha == nil && e.Content == nil:
 			c.violation("tree[%d] has neither sha nor content", i)
 			c.unprocessable("Invalid tree info", obj{"resource": "Tree", "field": "sha", "code": "missing", "index": i})
 			return
 		}
+		delete(links, e.Path) // written as a regular file (the only mode taken)
 		if e.Content != nil {
 			snap[e.Path] = r.putBlob([]byte(*e.Content))
 			continue
@@ -181,7 +186,7 @@ func (f *Fake) createTree(c *call) {
 			return
 		}
 	}
-	sha := r.buildTree(snap)
+	sha := r.buildTree(snap, links)
 	base := f.api() + "/repos/" + r.fullName()
 	entries := []obj{}
 	for _, e := range r.trees[sha].entries {
@@ -219,7 +224,7 @@ func (f *Fake) createCommit(c *call) {
 		c.unprocessable("Invalid request.\n\n\"message\" and \"tree\" are required.")
 		return
 	}
-	snap, ok := r.filesOf(in.Tree)
+	snap, links, ok := r.filesOf(in.Tree)
 	if !ok {
 		c.unprocessable("Tree SHA does not exist")
 		return
@@ -237,7 +242,7 @@ func (f *Fake) createCommit(c *call) {
 		}
 		parent = in.Parents[0]
 	}
-	cm := r.newCommit(parent, snap, in.Message)
+	cm := r.newCommit(parent, snap, links, in.Message)
 	c.w.Header().Set("Location", f.api()+"/repos/"+r.fullName()+"/git/commits/"+cm.sha)
 	c.json(http.StatusCreated, f.gitCommitJSON(r, cm))
 }

@@ -162,7 +162,31 @@ func (f *Fake) getContents(c *call) {
 		c.json(http.StatusOK, out)
 		return
 	}
+	if cm.links[p] {
+		c.json(http.StatusOK, f.linkJSON(r, cm, p, sha))
+		return
+	}
 	c.json(http.StatusOK, f.contentJSON(r, cm, p, sha, "blob"))
+}
+
+// linkJSON is the contents API's answer for a symbolic link: the file it
+// points at when that is a regular file of the repository (with that
+// file's own path, name and sha), else the link itself, type "symlink"
+// with its target.
+func (f *Fake) linkJSON(r *Repo, cm *commit, p, sha string) obj {
+	b, _ := r.blobBytes(sha)
+	target := string(b)
+	if !path.IsAbs(target) {
+		to := path.Join(path.Dir(p), target)
+		if s, ok := cm.files[to]; ok && !cm.links[to] && !strings.HasPrefix(to, "../") {
+			return f.contentJSON(r, cm, to, s, "blob")
+		}
+	}
+	o := f.contentJSON(r, cm, p, sha, "blob")
+	delete(o, "content")
+	delete(o, "encoding")
+	o["type"], o["target"], o["size"] = "symlink", target, len(b)
+	return o
 }
 
 // maxContentsSize is where the contents API stops inlining a file: above it
@@ -259,7 +283,16 @@ func (f *Fake) putContents(c *call) {
 		snap[k] = v
 	}
 	snap[p] = r.putBlob(content)
-	sha := r.commitSnapshot(branch, snap, in.Message)
+	var links map[string]bool
+	for k := range cur.links {
+		if k != p { // written through the contents API: a regular file now
+			if links == nil {
+				links = map[string]bool{}
+			}
+			links[k] = true
+		}
+	}
+	sha := r.commitSnapshot(branch, snap, links, in.Message)
 	cm := r.commits[sha]
 	file := f.contentJSON(r, cm, p, snap[p], "blob")
 	delete(file, "content")

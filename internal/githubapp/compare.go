@@ -48,7 +48,8 @@ func (t Tree) Blobs() map[string]TreeEntry {
 }
 
 // FileUpTo is File for callers with a size limit: a file over limit bytes
-// answers *TooLargeError without its bytes being downloaded. The contents
+// answers *TooLargeError without its bytes being downloaded, a symbolic
+// link *SymlinkError (never what it leads to). The contents
 // API says a file's size before its content is asked for; where the bytes
 // come from the blobs API, at most limit+1 of them are read.
 func (c *client) FileUpTo(ctx context.Context, owner, repo, path, ref string, limit int64) ([]byte, error) {
@@ -58,6 +59,9 @@ func (c *client) FileUpTo(ctx context.Context, owner, repo, path, ref string, li
 	}
 	if fc == nil {
 		return nil, fmt.Errorf("fetch %s@%s: is a directory", path, ref)
+	}
+	if se := contentSymlink(path, fc.GetType(), fc.GetPath(), fc.GetTarget()); se != nil {
+		return nil, se
 	}
 	if fc.GetType() != "file" && fc.GetType() != "" {
 		return nil, fmt.Errorf("fetch %s@%s: is a %s, not a file", path, ref, fc.GetType())

@@ -40,7 +40,7 @@ type Installation interface {
 	// Tree lists every entry under ref, recursively.
 	Tree(ctx context.Context, owner, repo, ref string) ([]TreeEntry, error)
 	// File returns a file's bytes at ref (best an exact commit SHA); a file
-	// absent at ref answers ErrNotFound.
+	// absent at ref answers ErrNotFound, a symbolic link *SymlinkError.
 	File(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
 	// FileUpTo is File that refuses a file over limit bytes with a
 	// *TooLargeError, without downloading it.

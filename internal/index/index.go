@@ -306,9 +306,16 @@ func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owne
 		return nil, nil, nil, err
 	}
 	blobs := make(map[string]githubapp.TreeEntry)
+	got := &fetched{files: map[string][]byte{}, links: map[string]string{}}
 	var descs, contracts []string
 	for _, e := range tree {
 		if e.Type != "blob" || skipped(e.Path) || !memfs.ValidPath(e.Path) {
+			continue
+		}
+		if e.IsSymlink() {
+			// Never fetched: the checkout shows it as a link, which Load
+			// reports where it is a descriptor or a contract.
+			got.links[e.Path] = ""
 			continue
 		}
 		blobs[e.Path] = e
@@ -319,14 +326,13 @@ func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owne
 			contracts = append(contracts, e.Path)
 		}
 	}
-	got := &fetched{files: map[string][]byte{}}
 	if err := ix.fetch(ctx, client, owner, repo, sha, append(descs, contracts...), blobs, got); err != nil {
 		return nil, nil, nil, err
 	}
 	if err := ix.fetch(ctx, client, owner, repo, sha, namedContracts(descs, got.files, blobs), blobs, got); err != nil {
 		return nil, nil, nil, err
 	}
-	fsys, err := memfs.New(got.files)
+	fsys, err := memfs.NewLinked(got.files, got.links)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -346,6 +352,7 @@ func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owne
 type fetched struct {
 	mu       sync.Mutex
 	files    map[string][]byte
+	links    map[string]string // symbolic links, never read
 	oversize []mesh.Problem
 }
 
@@ -365,7 +372,14 @@ func (ix *Indexer) fetch(ctx context.Context, client githubapp.Installation, own
 		}
 		g.Go(func() error {
 			b, err := client.File(gctx, owner, repo, p, sha)
-			if err != nil {
+			var se *githubapp.SymlinkError
+			switch {
+			case errors.As(err, &se):
+				got.mu.Lock()
+				got.links[p] = se.Target
+				got.mu.Unlock()
+				return nil
+			case err != nil:
 				return err
 			}
 			got.mu.Lock()

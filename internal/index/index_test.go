@@ -493,3 +493,29 @@ func sourcesOf(t *testing.T, s store.Registry, repo string) store.RepoSources {
 	t.Fatalf("no sources for %s", repo)
 	return store.RepoSources{}
 }
+
+// Issue 11.5: a symbolic link named like a descriptor or contract does not
+// fail the index job; it is not read, and the other products are indexed.
+func TestSymlinkDoesNotFailIndexing(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			files := meshFiles(t)
+			e.repo.CommitLinks("main", files, map[string]string{
+				"linked/dataproduct.yaml":    "../finance/data-products/revenue/dataproduct.yaml",
+				"linked/x.datacontract.yaml": "/etc/passwd",
+			})
+			if err := e.ix.HandleIndex(context.Background(), jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}, jobs.Meta{}); err != nil {
+				t.Fatalf("a link failed the job: %v", err)
+			}
+			if got, want := registry(t, e.store, 7), expected(t, files, "acme/mesh"); !slices.Equal(got, want) {
+				t.Errorf("registry:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			for _, r := range e.fake.Requests() {
+				if strings.Contains(r.Path, "linked/") {
+					t.Errorf("a link was fetched: %s", r.Path)
+				}
+			}
+		})
+	}
+}

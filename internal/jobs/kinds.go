@@ -66,6 +66,7 @@ var ErrUnknownKind = errors.New("unknown job kind")
 type Registry struct {
 	kinds    map[string]func(store.Job, bool) (Decoded, error)
 	fallback func(ctx context.Context, j store.Job) error
+	dead     map[string]func(store.Job, Dead) (deadRun, bool) // OnDead hooks by kind
 }
 
 // Otherwise makes r run h for jobs of every kind nothing is registered for

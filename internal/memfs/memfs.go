@@ -22,6 +22,7 @@ import (
 // lies below them.
 type FS struct {
 	files map[string][]byte
+	links map[string]string        // symbolic links: path -> target, as written in the link
 	dirs  map[string][]fs.DirEntry // sorted by name
 	mtime time.Time
 }
@@ -31,14 +32,41 @@ type FS struct {
 // backslash (meshbot's readers take it for a separator, so such a name would
 // mean two different files), and for a path that is both a file and a
 // folder. The contents are not copied.
-func New(files map[string][]byte) (*FS, error) {
-	f := &FS{files: make(map[string][]byte, len(files)), dirs: map[string][]fs.DirEntry{".": nil}}
+func New(files map[string][]byte) (*FS, error) { return NewLinked(files, nil) }
+
+// NewLinked is New with symbolic links besides the files (path -> target;
+// a target may be empty when it is not known): they are listed with
+// fs.ModeSymlink, Lstat and ReadLink describe them (fs.ReadLinkFS), and
+// opening or reading one fails, since the target is not in the FS. A
+// GitHub tree entry of mode 120000 is such a link.
+func NewLinked(files map[string][]byte, links map[string]string) (*FS, error) {
+	f := &FS{files: make(map[string][]byte, len(files)), links: make(map[string]string, len(links)), dirs: map[string][]fs.DirEntry{".": nil}}
 	children := map[string]map[string]fs.DirEntry{".": {}}
+	type entry struct {
+		p    string
+		b    []byte
+		link bool
+	}
+	all := make([]entry, 0, len(files)+len(links))
 	for p, b := range files {
+		all = append(all, entry{p: p, b: b})
+	}
+	for p, target := range links {
+		if _, dup := files[p]; dup {
+			return nil, &fs.PathError{Op: "memfs", Path: p, Err: errors.New("is both a file and a symbolic link")}
+		}
+		all = append(all, entry{p: p, b: []byte(target), link: true})
+	}
+	for _, e := range all {
+		p, b := e.p, e.b
 		if !ValidPath(p) {
 			return nil, &fs.PathError{Op: "memfs", Path: p, Err: fs.ErrInvalid}
 		}
-		f.files[p] = b
+		if e.link {
+			f.links[p] = string(b)
+		} else {
+			f.files[p] = b
+		}
 		child, isDir := p, false
 		for {
 			parent := path.Dir(child)
@@ -51,9 +79,12 @@ func New(files map[string][]byte) (*FS, error) {
 			if _, seen := kids[name]; seen {
 				break // the rest of the chain is already in place
 			}
-			if isDir {
+			switch {
+			case isDir:
 				kids[name] = fs.FileInfoToDirEntry(dirInfo{name: name, mtime: f.mtime})
-			} else {
+			case e.link:
+				kids[name] = fs.FileInfoToDirEntry(linkInfo{name: name, size: int64(len(b)), mtime: f.mtime})
+			default:
 				kids[name] = fs.FileInfoToDirEntry(fileInfo{name: name, size: int64(len(b)), mtime: f.mtime})
 			}
 			if parent == "." {
@@ -63,7 +94,11 @@ func New(files map[string][]byte) (*FS, error) {
 		}
 	}
 	for d, kids := range children {
-		if _, clash := f.files[d]; clash {
+		_, clash := f.files[d]
+		if _, link := f.links[d]; link {
+			clash = true
+		}
+		if clash {
 			return nil, &fs.PathError{Op: "memfs", Path: d, Err: errors.New("is both a file and a folder")}
 		}
 		list := make([]fs.DirEntry, 0, len(kids))
@@ -81,6 +116,8 @@ func ValidPath(p string) bool {
 	return fs.ValidPath(p) && p != "." && !strings.Contains(p, `\`)
 }
 
+var _ fs.ReadLinkFS = (*FS)(nil)
+
 // Len is the number of files.
 func (f *FS) Len() int { return len(f.files) }
 
@@ -93,6 +130,9 @@ func (f *FS) Open(name string) (fs.File, error) {
 	}
 	if entries, ok := f.dirs[name]; ok {
 		return &dir{info: dirInfo{name: path.Base(name), mtime: f.mtime}, entries: entries, path: name}, nil
+	}
+	if err := f.linkOnPath(name); err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
@@ -107,6 +147,9 @@ func (f *FS) ReadFile(name string) ([]byte, error) {
 	}
 	if _, ok := f.dirs[name]; ok {
 		return nil, &fs.PathError{Op: "readfile", Path: name, Err: errors.New("is a directory")}
+	}
+	if err := f.linkOnPath(name); err != nil {
+		return nil, &fs.PathError{Op: "readfile", Path: name, Err: err}
 	}
 	return nil, &fs.PathError{Op: "readfile", Path: name, Err: fs.ErrNotExist}
 }
@@ -136,8 +179,64 @@ func (f *FS) Stat(name string) (fs.FileInfo, error) {
 	if _, ok := f.dirs[name]; ok {
 		return dirInfo{name: path.Base(name), mtime: f.mtime}, nil
 	}
+	if err := f.linkOnPath(name); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
 	return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
 }
+
+// ErrLink is what opening, reading or Stat-ing a symbolic link (or a path
+// through one) answers: its target is not in the FS.
+var ErrLink = errors.New("is a symbolic link, whose target meshbot does not follow")
+
+// linkOnPath is ErrLink when name or a folder on the way to it is a link.
+func (f *FS) linkOnPath(name string) error {
+	for p := name; p != "." && p != "/"; p = path.Dir(p) {
+		if _, ok := f.links[p]; ok {
+			return ErrLink
+		}
+	}
+	return nil
+}
+
+// Lstat describes name without following a link (fs.ReadLinkFS).
+func (f *FS) Lstat(name string) (fs.FileInfo, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: fs.ErrInvalid}
+	}
+	if t, ok := f.links[name]; ok {
+		return linkInfo{name: path.Base(name), size: int64(len(t)), mtime: f.mtime}, nil
+	}
+	fi, err := f.Stat(name)
+	if err != nil {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: errors.Unwrap(err)}
+	}
+	return fi, nil
+}
+
+// ReadLink is a link's target (fs.ReadLinkFS).
+func (f *FS) ReadLink(name string) (string, error) {
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	if t, ok := f.links[name]; ok {
+		return t, nil
+	}
+	return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+}
+
+type linkInfo struct {
+	name  string
+	size  int64
+	mtime time.Time
+}
+
+func (i linkInfo) Name() string       { return i.name }
+func (i linkInfo) Size() int64        { return i.size }
+func (i linkInfo) Mode() fs.FileMode  { return fs.ModeSymlink | 0o777 }
+func (i linkInfo) ModTime() time.Time { return i.mtime }
+func (i linkInfo) IsDir() bool        { return false }
+func (i linkInfo) Sys() any           { return nil }
 
 type fileInfo struct {
 	name  string

@@ -2,6 +2,7 @@ package memfs
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"strings"
@@ -145,4 +146,48 @@ func FuzzNew(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func TestLinks(t *testing.T) {
+	f, err := NewLinked(map[string][]byte{"a/real.yaml": []byte("x: 1\n")},
+		map[string]string{"a/link.yaml": "real.yaml", "dir": "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walked []string
+	if err := fs.WalkDir(f, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		walked = append(walked, fmt.Sprintf("%s %v", p, d.Type()))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(walked, ","); got != ". d---------,a d---------,a/link.yaml L---------,a/real.yaml ----------,dir L---------" {
+		t.Errorf("walk = %s", got)
+	}
+	if fi, err := f.Lstat("a/link.yaml"); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("Lstat = %v, %v", fi, err)
+	}
+	if fi, err := f.Lstat("a/real.yaml"); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("Lstat of a file = %v, %v", fi, err)
+	}
+	if target, err := f.ReadLink("a/link.yaml"); err != nil || target != "real.yaml" {
+		t.Errorf("ReadLink = %q, %v", target, err)
+	}
+	for _, p := range []string{"a/link.yaml", "dir/real.yaml"} {
+		if _, err := f.Open(p); !errors.Is(err, ErrLink) {
+			t.Errorf("Open(%s) = %v, want ErrLink: a link is never followed", p, err)
+		}
+		if _, err := fs.ReadFile(f, p); !errors.Is(err, ErrLink) {
+			t.Errorf("ReadFile(%s) = %v, want ErrLink", p, err)
+		}
+	}
+	if _, err := NewLinked(map[string][]byte{"x": nil}, map[string]string{"x": "y"}); err == nil {
+		t.Error("a path both a file and a link was accepted")
+	}
+	if _, err := NewLinked(map[string][]byte{"x/y": nil}, map[string]string{"x": "z"}); err == nil {
+		t.Error("a link with files below it was accepted")
+	}
 }

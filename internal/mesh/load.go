@@ -24,9 +24,10 @@ import (
 //
 // Folders whose name starts with a dot and node_modules are skipped; testdata
 // and vendor are not (a checkout may keep its mesh anywhere). Only regular
-// files are read: symbolic links found by the walk are ignored. Callers that
-// must keep contract paths from following links out of the checkout should
-// pass an os.Root's FS.
+// files are read: a descriptor or contract that is a symbolic link, or a
+// contract path that goes through one, is a CodeSymlink problem at that file
+// (on a file system that tells links apart, fs.ReadLinkFS: os.DirFS and
+// memfs do), never followed.
 //
 // ODPS and DPS ports name their contract by id; when exactly one contract in
 // the checkout has that id the port is linked to it.
@@ -50,6 +51,7 @@ func LoadReusing(ctx context.Context, fsys fs.FS, prev *Mesh) (*Mesh, error) {
 func load(ctx context.Context, fsys fs.FS, reuse *reuser) (*Mesh, error) {
 	m := &Mesh{Contracts: map[string]*Contract{}, Documents: map[string]*Document{}}
 	var descs, standalone []string
+	links := map[string]bool{} // symbolic links reported by the walk
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == "." {
@@ -67,6 +69,17 @@ func load(ctx context.Context, fsys fs.FS, reuse *reuser) (*Mesh, error) {
 		if d.IsDir() {
 			if p != "." && (strings.HasPrefix(name, ".") || name == "node_modules") {
 				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			if IsDescriptorName(name) || IsContractName(name) {
+				target := ""
+				if rl, ok := fsys.(fs.ReadLinkFS); ok {
+					target, _ = rl.ReadLink(p)
+				}
+				m.Problems = append(m.Problems, SymlinkProblem(p, &SymlinkError{Link: p, Target: target}))
+				links[p] = true
 			}
 			return nil
 		}
@@ -149,6 +162,12 @@ func load(ctx context.Context, fsys fs.FS, reuse *reuser) (*Mesh, error) {
 	}
 	second := make([]refResult, len(refs))
 	err = parallel(ctx, len(refs), func(i int) {
+		// The walk saw the other files as regular files in real folders;
+		// a path a descriptor names may be, or go through, a link.
+		if se := symlinkOf(fsys, refs[i]); se != nil {
+			second[i].readErr = se
+			return
+		}
 		src, err := readCapped(fsys, refs[i])
 		if err != nil {
 			second[i].readErr = err
@@ -178,6 +197,17 @@ func load(ctx context.Context, fsys fs.FS, reuse *reuser) (*Mesh, error) {
 		// Contracts named by id are found by reading their ids.
 		for _, c := range m.Contracts {
 			c.Parse()
+		}
+	}
+	for p, err := range readErrs {
+		if se, ok := asSymlink(err); ok {
+			// A problem at the file, once, and none on the ports naming
+			// it, as for a file too large to read.
+			if !links[p] {
+				m.Problems = append(m.Problems, SymlinkProblem(p, se))
+				links[p] = true
+			}
+			delete(readErrs, p)
 		}
 	}
 	link(m, readErrs)
@@ -213,7 +243,7 @@ func link(m *Mesh, readErrs map[string]error) {
 				}
 				err := readErrs[o.ContractPath]
 				if err == nil {
-					break // read, but not a mapping: its own Problems say why
+					break // read but not a mapping, or a link: the file's own Problems say why
 				}
 				at := o.Locs.At("contract", o.Pos)
 				if errors.Is(err, fs.ErrNotExist) {

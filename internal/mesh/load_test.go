@@ -155,8 +155,10 @@ func TestLoadOnDisk(t *testing.T) {
 	if len(m.Products) != 1 {
 		t.Errorf("symlinked descriptor read: %d products", len(m.Products))
 	}
-	if len(m.Problems) != 1 || m.Problems[0].Code != CodeReadError || m.Problems[0].Pos.Line != 7 {
-		t.Errorf("contract path naming a folder: %v", m.Problems)
+	// The linked descriptor is not read, and is a finding (issue 11.5).
+	if len(m.Problems) != 2 || m.Problems[0].Code != CodeReadError || m.Problems[0].Pos.Line != 7 ||
+		m.Problems[1].Code != CodeSymlink || m.Problems[1].Pos.File != "a/linked.odps.yaml" {
+		t.Errorf("contract path naming a folder, and a linked descriptor: %v", m.Problems)
 	}
 }
 

@@ -76,6 +76,7 @@ type Metrics struct {
 	policy      *prometheus.GaugeVec
 	checkCalls  *prometheus.HistogramVec
 	policyRepo  policyRepo
+	checks      checkCollectors
 }
 
 // New builds a registry with meshbot's collectors plus the Go runtime and
@@ -116,7 +117,9 @@ func New(queue QueueStatter, log *slog.Logger) *Metrics {
 			Help: "The active policy: 1 for its version and source, absent otherwise.",
 		}, []string{"version", "source"}),
 		checkCalls: newCheckCalls(),
+		checks:     newCheckCollectors(),
 	}
+	m.reg.MustRegister(m.checks.completed, m.checks.skipped)
 	m.reg.MustRegister(m.deliveries, m.ack, m.enqueued, m.jobDuration, m.jobs, m.policy, m.checkCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.policyRepo = newPolicyRepo(m.reg)
@@ -188,11 +191,14 @@ var (
 		[]string{"state"}, nil)
 	queueUpDesc = prometheus.NewDesc("meshbot_queue_up",
 		"1 when the queue's counts could be read from the store at this scrape.", nil, nil)
+	queueAgeDesc = prometheus.NewDesc("meshbot_queue_oldest_ready_age_seconds",
+		"How long the oldest job ready to be claimed (new, or a retry fallen due) has waited; 0 when none waits. meshbot has one queue, shared by every kind of job.", nil, nil)
 )
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- queueDesc
 	ch <- queueUpDesc
+	ch <- queueAgeDesc
 }
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
@@ -210,4 +216,10 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	} {
 		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(v), state)
 	}
+	age := 0.0
+	if !s.OldestReady.IsZero() {
+		// Clocks of replicas and Redis may disagree by a little: never negative.
+		age = max(time.Since(s.OldestReady).Seconds(), 0)
+	}
+	ch <- prometheus.MustNewConstMetric(queueAgeDesc, prometheus.GaugeValue, age)
 }

@@ -16,10 +16,21 @@ import (
 
 // sides are the files of the two checkouts a check compares, by slash path.
 // Files over mesh.MaxFileBytes are not downloaded: baseBig and headBig hold
-// their sizes instead.
+// their sizes instead. Symbolic links are not read either: baseLink and
+// headLink hold their targets ("" when GitHub did not say), and the
+// checkouts show them as links, which mesh.Load reports as findings.
 type sides struct {
-	base, head       map[string][]byte
-	baseBig, headBig map[string]int64
+	base, head         map[string][]byte
+	baseBig, headBig   map[string]int64
+	baseLink, headLink map[string]string
+}
+
+// version is one side's version of a file: its bytes, or its size when it
+// is too large to download, or the target of the link it is.
+type version struct {
+	b    []byte
+	big  int64
+	link *githubapp.SymlinkError
 }
 
 // fetcher fetches the versions of files a check needs, at exact SHAs, a
@@ -42,12 +53,16 @@ type fetcher struct {
 	// sizes are blob sizes by commit SHA and path, from the trees read so
 	// far: a file they say is too large is not asked for at all.
 	sizes map[string]map[string]int64
+	// links are the symbolic links of the trees read so far, by commit SHA
+	// and path: they are not asked for either.
+	links map[string]map[string]bool
 }
 
 func newFetcher(j *job, limit int) *fetcher {
 	return &fetcher{j: j, limit: limit, baseSHA: j.BaseSHA, atHead: set{}, atBase: set{}, touched: set{}, done: set{},
-		out:   sides{base: map[string][]byte{}, head: map[string][]byte{}, baseBig: map[string]int64{}, headBig: map[string]int64{}},
-		sizes: map[string]map[string]int64{}}
+		out: sides{base: map[string][]byte{}, head: map[string][]byte{}, baseBig: map[string]int64{}, headBig: map[string]int64{},
+			baseLink: map[string]string{}, headLink: map[string]string{}},
+		sizes: map[string]map[string]int64{}, links: map[string]map[string]bool{}}
 }
 
 func (f *fetcher) fetched() int { return int(f.n.Load()) }
@@ -202,21 +217,21 @@ func (f *fetcher) fetch(ctx context.Context, paths []string) error {
 func (f *fetcher) versions(ctx context.Context, p string) error {
 	if !f.touched[p] {
 		// Untouched by the pull request: one fetch serves both sides.
-		b, big, ok, err := f.file(ctx, p, f.j.HeadSHA)
+		v, ok, err := f.file(ctx, p, f.j.HeadSHA)
 		if err != nil || !ok {
 			return err
 		}
-		f.keep(p, b, big, f.out.head, f.out.headBig)
-		f.keep(p, b, big, f.out.base, f.out.baseBig)
+		f.keep(p, v, true)
+		f.keep(p, v, false)
 		return nil
 	}
 	if f.atHead[p] {
-		b, big, ok, err := f.file(ctx, p, f.j.HeadSHA)
+		v, ok, err := f.file(ctx, p, f.j.HeadSHA)
 		if err != nil {
 			return err
 		}
 		if ok {
-			f.keep(p, b, big, f.out.head, f.out.headBig)
+			f.keep(p, v, true)
 		}
 	}
 	if f.atBase[p] {
@@ -224,62 +239,88 @@ func (f *fetcher) versions(ctx context.Context, p string) error {
 		if err != nil {
 			return err
 		}
-		b, big, ok, err := f.file(ctx, p, sha)
+		v, ok, err := f.file(ctx, p, sha)
 		if err != nil {
 			return err
 		}
 		if ok {
-			f.keep(p, b, big, f.out.base, f.out.baseBig)
+			f.keep(p, v, false)
 		}
 	}
 	return nil
 }
 
-// keep records one side's version of p: its bytes, or only its size when
-// it was too large to download.
-func (f *fetcher) keep(p string, b []byte, big int64, files map[string][]byte, bigs map[string]int64) {
+// keep records one side's version of p.
+func (f *fetcher) keep(p string, v version, head bool) {
+	files, bigs, links := f.out.base, f.out.baseBig, f.out.baseLink
+	if head {
+		files, bigs, links = f.out.head, f.out.headBig, f.out.headLink
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if big != 0 {
-		bigs[p] = big
-	} else {
-		files[p] = b
+	switch {
+	case v.link != nil:
+		links[p] = v.link.Target
+	case v.big != 0:
+		bigs[p] = v.big
+	default:
+		files[p] = v.b
 	}
 }
 
 // file fetches p at sha; ok is false when it does not exist there. A file
 // over mesh.MaxFileBytes is not downloaded: big is its size (-1 when
 // GitHub did not say), from a tree already read or from the contents API.
-func (f *fetcher) file(ctx context.Context, p, sha string) (b []byte, big int64, ok bool, err error) {
+// Nor is a symbolic link: a tree already read or the contents API says
+// it is one.
+func (f *fetcher) file(ctx context.Context, p, sha string) (version, bool, error) {
 	f.mu.Lock()
 	size, known := f.sizes[sha][p]
+	link := f.links[sha][p]
 	f.mu.Unlock()
-	if known && size > mesh.MaxFileBytes {
-		return nil, size, true, nil
+	switch {
+	case link:
+		return version{link: &githubapp.SymlinkError{Path: p}}, true, nil
+	case known && size > mesh.MaxFileBytes:
+		return version{big: size}, true, nil
 	}
 	f.n.Add(1)
-	b, err = f.j.cl.FileUpTo(ctx, f.j.Owner, f.j.Repo, p, sha, mesh.MaxFileBytes)
-	var tl *githubapp.TooLargeError
+	b, err := f.j.cl.FileUpTo(ctx, f.j.Owner, f.j.Repo, p, sha, mesh.MaxFileBytes)
+	var (
+		tl *githubapp.TooLargeError
+		se *githubapp.SymlinkError
+	)
 	switch {
 	case errors.As(err, &tl):
-		return nil, tl.Size, true, nil
+		return version{big: tl.Size}, true, nil
+	case errors.As(err, &se):
+		return version{link: se}, true, nil
 	case errors.Is(err, githubapp.ErrNotFound):
-		return nil, 0, false, nil
+		return version{}, false, nil
 	case err != nil:
-		return nil, 0, false, err
+		return version{}, false, err
 	}
-	return b, 0, true, nil
+	return version{b: b}, true, nil
 }
 
-// knowSizes records the blob sizes of a tree read at sha.
+// knowSizes records the blob sizes and the links of a tree read at sha.
 func (f *fetcher) knowSizes(sha string, entries []githubapp.TreeEntry) {
 	m := make(map[string]int64, len(entries))
+	var links map[string]bool
 	for _, e := range entries {
-		if e.Type == "blob" {
+		switch {
+		case e.Type != "blob":
+		case e.IsSymlink():
+			if links == nil {
+				links = map[string]bool{}
+			}
+			links[e.Path] = true
+		default:
 			m[e.Path] = e.Size
 		}
 	}
 	f.sizes[sha] = m
+	f.links[sha] = links
 }
 
 // base is the base SHA: from the job, else from the pull request
@@ -325,11 +366,11 @@ func (f *fetcher) headTree(ctx context.Context) ([]string, error) {
 // load reads both checkouts; the base shares unchanged contracts with the
 // head.
 func load(ctx context.Context, j *job, s sides, baseSHA string) (head, base *mesh.Mesh, err error) {
-	hfs, err := checkout(s.head, s.headBig)
+	hfs, err := checkout(s.head, s.headBig, s.headLink)
 	if err != nil {
 		return nil, nil, fmt.Errorf("head files: %w", err)
 	}
-	bfs, err := checkout(s.base, s.baseBig)
+	bfs, err := checkout(s.base, s.baseBig, s.baseLink)
 	if err != nil {
 		return nil, nil, fmt.Errorf("base files: %w", err)
 	}

@@ -37,10 +37,11 @@ type sizedFS struct {
 	big map[string]int64
 }
 
-// checkout builds one side: files, plus big (path -> size) unread.
-func checkout(files map[string][]byte, big map[string]int64) (fs.FS, error) {
+// checkout builds one side: files, plus big (path -> size) unread, plus
+// links (path -> target) as symbolic links.
+func checkout(files map[string][]byte, big map[string]int64, links map[string]string) (fs.FS, error) {
 	if len(big) == 0 {
-		return memfs.New(files)
+		return memfs.NewLinked(files, links)
 	}
 	all := make(map[string][]byte, len(files)+len(big))
 	for p, b := range files {
@@ -49,7 +50,7 @@ func checkout(files map[string][]byte, big map[string]int64) (fs.FS, error) {
 	for p := range big {
 		all[p] = nil
 	}
-	m, err := memfs.New(all)
+	m, err := memfs.NewLinked(all, links)
 	if err != nil {
 		return nil, err
 	}

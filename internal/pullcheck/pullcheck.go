@@ -21,7 +21,10 @@
 // this delivery created (or, when creating it was what failed, a new one)
 // is completed with conclusion failure, the title TitleUnfinished and a
 // summary saying what happened and what to do, since a required check
-// that stays in progress blocks the pull request with no explanation.
+// that stays in progress blocks the pull request with no explanation. A
+// job dead-lettered without its handler finishing (its workers died or
+// hung until its attempts ran out, a payload that does not decode) gets
+// the same from NewDeadHook, the kind's dead-letter hook (jobs.OnDead).
 //
 // At-least-once. A job runs again when its worker died or its ack was lost.
 // On a retry (Attempt > 1) the check run this delivery created is looked up
@@ -49,6 +52,7 @@ import (
 	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/metrics"
 	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/render"
 	"github.com/meshbot/meshbot/internal/store"
@@ -85,20 +89,26 @@ type Deps struct {
 	Logger *slog.Logger     // default slog.Default()
 	// Concurrency bounds the file fetches of one check; default 8.
 	Concurrency int
+	// Metrics counts the check runs completed by conclusion and the checks
+	// skipped because their verdict was given already; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 type checker struct {
-	gh     githubapp.Clients
-	store  Store
-	policy *policyeval.Swappable
-	now    func() time.Time
-	log    *slog.Logger
-	limit  int
+	metrics *metrics.Metrics
+	gh      githubapp.Clients
+	store   Store
+	policy  *policyeval.Swappable
+	now     func() time.Time
+	log     *slog.Logger
+	limit   int
 }
 
 // New returns the handler of jobs.KindPullCheck.
-func New(deps Deps) jobs.Handler[jobs.PullCheck] {
-	c := &checker{gh: deps.GitHub, store: deps.Store, policy: deps.Policy, now: deps.Now, log: deps.Logger, limit: deps.Concurrency}
+func New(deps Deps) jobs.Handler[jobs.PullCheck] { return newChecker(deps).handle }
+
+func newChecker(deps Deps) *checker {
+	c := &checker{gh: deps.GitHub, store: deps.Store, policy: deps.Policy, now: deps.Now, log: deps.Logger, limit: deps.Concurrency, metrics: deps.Metrics}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -108,7 +118,7 @@ func New(deps Deps) jobs.Handler[jobs.PullCheck] {
 	if c.limit <= 0 {
 		c.limit = 8
 	}
-	return c.handle
+	return c
 }
 
 // job is one check in progress.
@@ -191,6 +201,7 @@ func (c *checker) finishUnfinished(ctx context.Context, j *job, cause error, m j
 	if err := j.cl.CompleteCheckRun(ctx, j.Owner, j.Repo, j.runID, out); err != nil {
 		return err
 	}
+	c.metrics.CheckRunCompleted(out.Conclusion)
 	j.log.Warn("pullcheck: job ends without a verdict, check run completed saying so", slog.Int64("check_run", j.runID),
 		slog.Bool("permanent", store.IsPermanent(cause)), slog.Int("attempt", m.Attempt), slog.Any("err", cause))
 	return nil
@@ -240,6 +251,7 @@ func (c *checker) check(ctx context.Context, j *job) error {
 	}
 	if done {
 		j.log.Info("pullcheck: this delivery's check run is already complete", slog.Int64("check_run", j.runID))
+		c.metrics.CheckSkipped(metrics.SkipRetry)
 		return nil
 	}
 	start := time.Now()
@@ -267,6 +279,7 @@ func (c *checker) check(ctx context.Context, j *job) error {
 	if err := j.cl.CompleteCheckRun(ctx, chk.Owner, chk.Repo, j.runID, out); err != nil {
 		return fmt.Errorf("check %s: %w", chk.Key(), err)
 	}
+	c.metrics.CheckRunCompleted(out.Conclusion)
 	j.log.Info("pullcheck: check run completed", slog.Int64("check_run", j.runID), slog.String("conclusion", string(out.Conclusion)),
 		slog.String("title", out.Title), slog.Int("annotations", len(out.Annotations)), slog.Duration("took", time.Since(start)))
 	c.judged(ctx, j)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/meshbot/meshbot/internal/metrics"
 )
 
 // judgedBy is what a verdict depends on besides the commit: the policy and
@@ -120,6 +122,7 @@ func (c *checker) replayed(ctx context.Context, j *job) (bool, error) {
 			j.log.Info("pullcheck: skipped, this head was already judged with the same policy and registry",
 				slog.String("reason", "replay"), slog.Int64("check_run", r.ID), slog.String("judged_by_delivery", d),
 				slog.String("policy", by.Policy), slog.Uint64("registry", by.Registry))
+			c.metrics.CheckSkipped(metrics.SkipReplay)
 			return true, nil
 		}
 	}

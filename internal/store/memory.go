@@ -47,6 +47,7 @@ type memEntry struct {
 	worker     string    // lease owner while in flight
 	deadline   time.Time // lease expiry while in flight
 	notBefore  time.Time // while delayed
+	readySince time.Time // while ready: enqueued, or its retry fell due
 }
 
 type memLatest struct {
@@ -115,7 +116,7 @@ func (m *memory) Enqueue(ctx context.Context, j Job) error {
 // push appends a fresh entry to the ready queue. The caller holds mu.
 func (m *memory) push(j Job) {
 	m.seq++
-	m.ready = append(m.ready, &memEntry{ref: strconv.FormatUint(m.seq, 10), job: j})
+	m.ready = append(m.ready, &memEntry{ref: strconv.FormatUint(m.seq, 10), job: j, readySince: m.opts.Now()})
 	m.signal()
 }
 
@@ -184,6 +185,7 @@ func (m *memory) claimLocked(worker string, now time.Time) (*Lease, time.Time) {
 		}
 		m.seq++
 		e.ref = strconv.FormatUint(m.seq, 10)
+		e.readySince = e.notBefore
 		m.ready = append(m.ready, e)
 	}
 	clear(m.delayed[len(kept):])
@@ -199,13 +201,15 @@ func (m *memory) claimLocked(worker string, now time.Time) (*Lease, time.Time) {
 	return nil, next
 }
 
-// lease hands e to worker, or dead-letters it when its leases have expired
-// so often that it exceeds MaxAttempts (nil then).
+// lease hands e to worker (Abandoned when its leases have expired so often
+// that it exceeds MaxAttempts), or dead-letters it when its Abandoned
+// leases expired too (nil then).
 func (m *memory) lease(e *memEntry, worker string, now time.Time) *Lease {
 	e.deliveries++
 	j := e.job
 	j.Attempt += e.deliveries - 1
-	if j.Attempt > m.opts.MaxAttempts {
+	abandoned, gone := m.opts.abandonedLease(j.Attempt)
+	if gone {
 		delete(m.inflight, e.ref)
 		m.dead = append(m.dead, m.opts.abandoned(j, now))
 		return nil
@@ -213,7 +217,7 @@ func (m *memory) lease(e *memEntry, worker string, now time.Time) *Lease {
 	e.worker = worker
 	e.deadline = now.Add(m.opts.VisibilityTimeout)
 	m.inflight[e.ref] = e
-	return &Lease{Job: j, Worker: worker, Last: j.Attempt >= m.opts.MaxAttempts, ref: e.ref}
+	return &Lease{Job: j, Worker: worker, Last: j.Attempt >= m.opts.MaxAttempts, Abandoned: abandoned, ref: e.ref}
 }
 
 func byRef(a, b *memEntry) int {
@@ -299,11 +303,27 @@ func (m *memory) DeadLetters(_ context.Context, limit int) ([]DeadLetter, error)
 func (m *memory) Stats(context.Context) (QueueStats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var oldest time.Time
+	older := func(t time.Time) {
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	for _, e := range m.ready {
+		older(e.readySince)
+	}
+	now := m.opts.Now()
+	for _, e := range m.delayed {
+		if !e.notBefore.After(now) { // due, promoted by the next Claim
+			older(e.notBefore)
+		}
+	}
 	return QueueStats{
-		Pending:  int64(len(m.ready)),
-		InFlight: int64(len(m.inflight)),
-		Delayed:  int64(len(m.delayed)),
-		Dead:     int64(len(m.dead)),
+		Pending:     int64(len(m.ready)),
+		InFlight:    int64(len(m.inflight)),
+		Delayed:     int64(len(m.delayed)),
+		Dead:        int64(len(m.dead)),
+		OldestReady: oldest,
 	}, nil
 }
 

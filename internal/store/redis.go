@@ -387,9 +387,9 @@ func (r *redisStore) read(ctx context.Context, worker string, block time.Duratio
 	}
 }
 
-// lease turns a claimed entry into a Lease. An entry that cannot be decoded,
-// or whose attempts ran out through expired leases, is dead-lettered and nil
-// returned.
+// lease turns a claimed entry into a Lease (Abandoned when its attempts ran
+// out through expired leases). An entry that cannot be decoded, or whose
+// Abandoned leases expired too, is dead-lettered and nil returned.
 func (r *redisStore) lease(ctx context.Context, worker, id string, fields []any, deliveries int) (*Lease, error) {
 	var raw string
 	for i := 0; i+1 < len(fields); i += 2 {
@@ -405,10 +405,12 @@ func (r *redisStore) lease(ctx context.Context, worker, id string, fields []any,
 	}
 	j.Attempt += max(deliveries, 1) - 1
 	l.Job = j
-	if j.Attempt > r.opts.MaxAttempts {
+	abandoned, gone := r.opts.abandonedLease(j.Attempt)
+	if gone {
 		return nil, r.settle(ctx, l, "dead", 0, encodeDead(r.opts.abandoned(j, r.opts.Now())))
 	}
 	l.Last = j.Attempt >= r.opts.MaxAttempts
+	l.Abandoned = abandoned
 	return l, nil
 }
 
@@ -514,14 +516,68 @@ func (r *redisStore) Stats(ctx context.Context) (QueueStats, error) {
 		return QueueStats{}, fmt.Errorf("queue stats: %w", err)
 	}
 	inflight := pending.Val().Count
-	return QueueStats{
+	st := QueueStats{
 		// Acked entries are deleted, so the stream holds exactly the
 		// unread and the in-flight ones.
 		Pending:  xlen.Val() - inflight,
 		InFlight: inflight,
 		Delayed:  delayed.Val(),
 		Dead:     dead.Val(),
-	}, nil
+	}
+	if st.OldestReady, err = r.oldestReady(ctx, st); err != nil {
+		return QueueStats{}, fmt.Errorf("queue stats: %w", err)
+	}
+	return st, nil
+}
+
+// oldestReady is since when the oldest job ready to be claimed waits: the
+// first stream entry the group has not delivered yet (its id is the Redis
+// server's time of the XADD: the enqueue, or the move of a due retry), or
+// a retry that fell due and waits in the delayed set for the next Claim to
+// move it.
+func (r *redisStore) oldestReady(ctx context.Context, st QueueStats) (time.Time, error) {
+	var oldest time.Time
+	if st.Pending > 0 {
+		groups, err := r.c.XInfoGroups(ctx, r.stream).Result()
+		if err != nil {
+			return time.Time{}, err
+		}
+		for _, g := range groups {
+			if g.Name != group {
+				continue
+			}
+			next, err := r.c.XRangeN(ctx, r.stream, "("+g.LastDeliveredID, "+", 1).Result()
+			if err != nil {
+				return time.Time{}, err
+			}
+			if len(next) == 1 {
+				oldest = streamIDTime(next[0].ID)
+			}
+		}
+	}
+	if st.Delayed > 0 {
+		due, err := r.c.ZRangeByScoreWithScores(ctx, r.delayed, &redis.ZRangeBy{
+			Min: "-inf", Max: strconv.FormatInt(r.opts.Now().UnixMilli(), 10), Count: 1}).Result()
+		if err != nil {
+			return time.Time{}, err
+		}
+		if len(due) == 1 {
+			if t := time.UnixMilli(int64(due[0].Score)); oldest.IsZero() || t.Before(oldest) {
+				oldest = t
+			}
+		}
+	}
+	return oldest, nil
+}
+
+// streamIDTime is the time in a stream entry id ("<ms>-<seq>").
+func streamIDTime(id string) time.Time {
+	ms, _, _ := strings.Cut(id, "-")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
 }
 
 func (r *redisStore) FirstDelivery(ctx context.Context, id string, ttl time.Duration) (bool, error) {

@@ -37,6 +37,14 @@ type Lease struct {
 	// than by Defer) dead-letters it, so its handler should leave a result
 	// behind that says so.
 	Last bool
+	// Abandoned is set when the job's attempts ran out through expired
+	// leases (its workers died or hung): its handler must not run again.
+	// The lease is handed out so that the caller can do what a dead letter
+	// of its kind needs (complete a check run) before it Fails the lease,
+	// which dead-letters the job. Should that caller die too, the job is
+	// handed out so at most AbandonedLeases times, then dead-lettered by
+	// the store itself.
+	Abandoned bool
 
 	ref string // stream entry id (redis) or sequence number (memory)
 }
@@ -54,6 +62,10 @@ type QueueStats struct {
 	InFlight int64 // claimed and neither acked nor failed (including those whose worker died and which wait for takeover)
 	Delayed  int64 // waiting for their retry backoff
 	Dead     int64 // in the dead-letter list
+	// OldestReady is since when the longest-waiting job ready to be claimed
+	// has waited: enqueued, or its retry fell due (zero when none waits).
+	// A job waiting long means the workers do not keep up, or none runs.
+	OldestReady time.Time
 }
 
 // Queue is a durable job queue with at-least-once delivery: a job leaves it
@@ -67,7 +79,9 @@ type Queue interface {
 	// A job whose lease was neither acked nor extended within the visibility
 	// timeout (its worker died) is claimed again, with Attempt counting the
 	// lost lease; a job that loses its lease more than MaxAttempts times is
-	// dead-lettered rather than crash every worker in turn.
+	// leased Abandoned (not to be run: to be Failed into the dead-letter
+	// list), and dead-lettered by Claim once those leases expire too,
+	// rather than crash every worker in turn.
 	Claim(ctx context.Context, worker string, wait time.Duration) (*Lease, error)
 	// Extend restarts the lease's visibility timeout. ErrLeaseLost means
 	// another worker has taken the job over: stop working on it.
@@ -306,6 +320,10 @@ func (o Options) failure(l *Lease, cause error, now time.Time) (next Job, notBef
 	if cause != nil {
 		msg = cause.Error()
 	}
+	if l.Abandoned {
+		d := o.abandoned(l.Job, now)
+		return Job{}, time.Time{}, &d
+	}
 	if IsPermanent(cause) || l.Job.Attempt >= o.MaxAttempts {
 		if !IsPermanent(cause) {
 			msg = fmt.Sprintf("attempt %d of %d: %s", l.Job.Attempt, o.MaxAttempts, msg)
@@ -315,6 +333,18 @@ func (o Options) failure(l *Lease, cause error, now time.Time) (next Job, notBef
 	next = l.Job
 	next.Attempt++
 	return next, now.Add(o.backoff(l.Job.Attempt)), nil
+}
+
+// AbandonedLeases is how many times Claim hands out a job whose attempts
+// ran out through expired leases (Lease.Abandoned) before it dead-letters
+// the job itself.
+const AbandonedLeases = 2
+
+// abandonedLease sorts a lease by its attempt (counting expired leases):
+// to run (Last on the final attempt), to hand out Abandoned, or to
+// dead-letter at once (gone: its Abandoned leases expired as well).
+func (o Options) abandonedLease(attempt int) (abandoned, gone bool) {
+	return attempt > o.MaxAttempts, attempt > o.MaxAttempts+AbandonedLeases
 }
 
 // abandoned is the dead letter of a job whose leases kept expiring.

@@ -46,6 +46,7 @@ func runStoreSuite(t *testing.T, open factory) {
 	t.Run("Marks", func(t *testing.T) { testMarks(t, open) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, open) })
 	t.Run("Policies", func(t *testing.T) { testPolicies(t, open) })
+	t.Run("OldestReady", func(t *testing.T) { testOldestReady(t, open) })
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -92,9 +93,63 @@ func wantStats(t *testing.T, s Store, want QueueStats) {
 	if err != nil {
 		t.Fatalf("Stats: %v", err)
 	}
+	got.OldestReady = time.Time{} // a time; testOldestReady checks it
 	if got != want {
 		t.Fatalf("Stats = %+v, want %+v", got, want)
 	}
+}
+
+// testOldestReady: Stats says since when the oldest job ready to be claimed
+// waits (the queue-age metric), new or a retry fallen due; a claimed or a
+// not yet due job does not count.
+func testOldestReady(t *testing.T, open factory) {
+	s := open(t, Options{BackoffBase: 300 * time.Millisecond, BackoffMax: 300 * time.Millisecond})
+	ctx := ctxT(t)
+	oldest := func() time.Time {
+		t.Helper()
+		st, err := s.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.OldestReady
+	}
+	within := func(what string, got, lo, hi time.Time) {
+		t.Helper()
+		// Stream ids and scores are milliseconds.
+		if got.Before(lo.Truncate(time.Millisecond)) || got.After(hi) {
+			t.Fatalf("%s: OldestReady %v, want within [%v, %v]", what, got, lo, hi)
+		}
+	}
+	if o := oldest(); !o.IsZero() {
+		t.Fatalf("empty queue: OldestReady %v", o)
+	}
+	t0 := time.Now()
+	mustEnqueue(t, s, Job{ID: "a"})
+	t1 := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	t2 := time.Now()
+	mustEnqueue(t, s, Job{ID: "b"})
+	t3 := time.Now()
+	within("two waiting", oldest(), t0, t1)
+	la := mustClaim(t, s, "w", 0)
+	within("a claimed", oldest(), t2, t3)
+	lb := mustClaim(t, s, "w", 0)
+	if o := oldest(); !o.IsZero() {
+		t.Fatalf("both claimed: OldestReady %v", o)
+	}
+	if err := s.Ack(ctx, la); err != nil {
+		t.Fatal(err)
+	}
+	t4 := time.Now()
+	if err := s.Fail(ctx, lb, errors.New("retry me")); err != nil {
+		t.Fatal(err)
+	}
+	t5 := time.Now()
+	if o := oldest(); !o.IsZero() && time.Now().Before(t4.Add(300*time.Millisecond)) {
+		t.Fatalf("a retry not due yet counts: OldestReady %v", o)
+	}
+	time.Sleep(time.Until(t5.Add(350 * time.Millisecond)))
+	within("a retry fell due", oldest(), t4.Add(300*time.Millisecond), t5.Add(300*time.Millisecond))
 }
 
 func testEnqueueClaimAck(t *testing.T, open factory) {
@@ -338,8 +393,17 @@ func testAbandoned(t *testing.T, open factory) {
 	if l := mustClaim(t, s, "w2", 5*time.Second); l.Job.Attempt != 2 {
 		t.Fatalf("attempt %d", l.Job.Attempt)
 	}
-	// w2 dies too: the third lease would exceed MaxAttempts.
-	mustNotClaim(t, s, "w3", 3*opts.VisibilityTimeout)
+	// w2 dies too: the third lease exceeds MaxAttempts, and comes
+	// Abandoned: not to run, to be failed into the dead-letter list once
+	// the kind's dead-letter work is done.
+	l := mustClaim(t, s, "w3", 5*time.Second)
+	if !l.Abandoned || l.Job.Attempt != 3 || l.Job.ID != "poison" {
+		t.Fatalf("third lease = %+v, want attempt 3 Abandoned", l)
+	}
+	wantStats(t, s, QueueStats{InFlight: 1})
+	if err := s.Fail(ctxT(t), l, errors.New("the handler's own error is not the cause")); err != nil {
+		t.Fatal(err)
+	}
 	dead, err := s.DeadLetters(ctxT(t), 10)
 	if err != nil {
 		t.Fatal(err)
@@ -348,6 +412,21 @@ func testAbandoned(t *testing.T, open factory) {
 		t.Fatalf("DeadLetters = %+v", dead)
 	}
 	wantStats(t, s, QueueStats{Dead: 1})
+
+	// Workers that die on the Abandoned leases too: after AbandonedLeases
+	// of them the store dead-letters the job itself.
+	mustEnqueue(t, s, Job{ID: "poison-2"})
+	for i := 1; i <= opts.MaxAttempts+AbandonedLeases; i++ {
+		l := mustClaim(t, s, fmt.Sprintf("d%d", i), 5*time.Second)
+		if l.Job.Attempt != i || l.Abandoned != (i > opts.MaxAttempts) {
+			t.Fatalf("lease %d = attempt %d abandoned %v", i, l.Job.Attempt, l.Abandoned)
+		}
+	}
+	mustNotClaim(t, s, "last", 3*opts.VisibilityTimeout)
+	if dead, err := s.DeadLetters(ctxT(t), 10); err != nil || len(dead) != 2 || dead[0].Job.ID != "poison-2" || !strings.Contains(dead[0].Cause, "expired") {
+		t.Fatalf("DeadLetters = %+v, %v", dead, err)
+	}
+	wantStats(t, s, QueueStats{Dead: 2})
 }
 
 func testConcurrent(t *testing.T, open factory) {

@@ -9,6 +9,11 @@
 // rate limit neither dead-letters accepted work nor has workers ask GitHub
 // again before the reset. Handlers learn from jobs.Meta.Last when a run is
 // their last, to leave a result behind before the job is dead-lettered.
+// Whatever dead-letters a job (a failure, a payload that does not decode, or
+// workers that died or hung on it until its attempts ran out: the store
+// then leases it Abandoned and its handler does not run again), the kind's
+// dead-letter hook (jobs.OnDead) runs first, tried a bounded number of
+// times.
 //
 // Shutdown hands work back instead of losing it. When Run's context ends the
 // pool stops claiming, lets the jobs in flight finish for up to
@@ -48,7 +53,17 @@ type Options struct {
 	// Observe, when set, is told about every job the pool ran: its kind, how
 	// long the handler took and its error (nil on success). It feeds metrics.
 	Observe func(kind string, d time.Duration, err error)
+	// DeadHookTimeout bounds one try of a kind's dead-letter hook (see
+	// jobs.OnDead); default 20s. DeadHookBackoff is the wait before its
+	// second try, doubled before the third and last; default 2s.
+	DeadHookTimeout time.Duration
+	DeadHookBackoff time.Duration
 }
+
+// deadHookTries is how often a dead-letter hook is tried before the job is
+// dead-lettered without it: a GitHub that is down for longer would hold the
+// worker for nothing, and the job is in the dead-letter list either way.
+const deadHookTries = 3
 
 // retryAter is an error that knows when its work may be tried again.
 type retryAter interface {
@@ -80,6 +95,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.DeadHookTimeout <= 0 {
+		o.DeadHookTimeout = 20 * time.Second
+	}
+	if o.DeadHookBackoff <= 0 {
+		o.DeadHookBackoff = 2 * time.Second
 	}
 	return o
 }
@@ -191,12 +212,26 @@ func (p *Pool) loop(ctx, hard context.Context, name string) error {
 // run executes one leased job and settles it.
 func (p *Pool) run(hard context.Context, log *slog.Logger, l *store.Lease) {
 	log = log.With(slog.String("job", l.Job.ID), slog.String("kind", l.Job.Kind), slog.Int("attempt", l.Job.Attempt))
+	if l.Abandoned {
+		// Its workers died or hung until its attempts ran out: running it
+		// again would likely do the same. Its kind's dead-letter hook
+		// leaves behind what the handler would have.
+		err := store.Permanent(fmt.Errorf("job %s abandoned: attempt %d, after its previous leases expired without ack (its workers died or hung)", l.Job.ID, l.Job.Attempt))
+		log.Error("worker: job abandoned by its workers until its attempts ran out, dead-lettering", slog.Any("err", err))
+		if lost := p.dead(hard, log, l, jobs.DeadAbandoned, err); !lost {
+			p.settle(log, l, err)
+		}
+		p.observe(l.Job.Kind, 0, err)
+		return
+	}
 	job, err := p.reg.DecodeLease(l)
 	if err != nil {
 		// An unknown kind or a payload that does not decode: retrying
 		// cannot help, so it is dead-lettered at once.
 		log.Error("worker: job cannot run, dead-lettering", slog.Any("err", err))
-		p.settle(log, l, err)
+		if lost := p.dead(hard, log, l, jobs.DeadUndecodable, err); !lost {
+			p.settle(log, l, err)
+		}
 		p.observe(l.Job.Kind, 0, err)
 		return
 	}
@@ -204,25 +239,14 @@ func (p *Pool) run(hard context.Context, log *slog.Logger, l *store.Lease) {
 		log = log.With(a)
 	}
 
-	jobCtx, cancelJob := context.WithCancelCause(hard)
-	defer cancelJob(nil)
-	beatDone := make(chan struct{})
-	go func() {
-		defer close(beatDone)
-		p.heartbeat(jobCtx, log, l, cancelJob)
-	}()
-
 	log.Debug("worker: job started")
 	start := time.Now()
-	err = call(jobCtx, job)
+	lost, err := p.leased(hard, log, l, job.Run)
 	d := time.Since(start)
-	cause := context.Cause(jobCtx)
-	cancelJob(nil)
-	<-beatDone
 	p.observe(l.Job.Kind, d, err)
 
 	switch {
-	case errors.Is(cause, store.ErrLeaseLost):
+	case lost:
 		// Another worker owns the job now; whatever this run did, settling
 		// it here would interfere with that one.
 		log.Warn("worker: lease lost while running, leaving the job to its new worker", slog.Duration("took", d), slog.Any("err", err))
@@ -240,7 +264,75 @@ func (p *Pool) run(hard context.Context, log *slog.Logger, l *store.Lease) {
 			return
 		}
 		log.Warn("worker: job failed", slog.Duration("took", d), slog.Any("err", err), slog.Bool("permanent", store.IsPermanent(err)))
+		if store.IsPermanent(err) || l.Last {
+			// Fail dead-letters it.
+			if lost := p.dead(hard, log, l, jobs.DeadFailed, err); lost {
+				return
+			}
+		}
 		p.settle(log, l, err)
+	}
+}
+
+// leased runs fn while keeping l's lease alive. lost reports that the lease
+// went to another worker meanwhile (fn's context was cancelled then).
+func (p *Pool) leased(hard context.Context, log *slog.Logger, l *store.Lease, fn func(context.Context) error) (lost bool, err error) {
+	ctx, cancel := context.WithCancelCause(hard)
+	defer cancel(nil)
+	beatDone := make(chan struct{})
+	go func() {
+		defer close(beatDone)
+		p.heartbeat(ctx, log, l, cancel)
+	}()
+	err = call(ctx, fn)
+	lost = errors.Is(context.Cause(ctx), store.ErrLeaseLost)
+	cancel(nil)
+	<-beatDone
+	return lost, err
+}
+
+// dead runs the dead-letter hook of l's kind, if it has one, before l is
+// failed into the dead-letter list: tried up to deadHookTries times, each
+// bounded by DeadHookTimeout, while the lease is kept. A hook that still
+// fails (GitHub down for longer, a rate limit) is logged and the job is
+// dead-lettered anyway. lost reports that the lease went to another worker,
+// which then settles the job.
+func (p *Pool) dead(hard context.Context, log *slog.Logger, l *store.Lease, reason jobs.DeadReason, cause error) (lost bool) {
+	run, attrs, ok := p.reg.DeadHook(l.Job, reason, cause)
+	if !ok {
+		return false
+	}
+	if reason != jobs.DeadFailed { // a job that ran has them in log already
+		for _, a := range attrs {
+			log = log.With(a)
+		}
+	}
+	wait := p.opts.DeadHookBackoff
+	for try := 1; ; try++ {
+		lost, err := p.leased(hard, log, l, func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, p.opts.DeadHookTimeout)
+			defer cancel()
+			return run(ctx)
+		})
+		_, limited := deferral(err)
+		switch {
+		case lost:
+			log.Warn("worker: lease lost during the dead-letter hook; the job's new worker settles it", slog.Any("err", err))
+			return true
+		case err == nil:
+			log.Info("worker: dead-letter hook done", slog.String("reason", string(reason)), slog.Int("tries", try))
+			return false
+		case hard.Err() != nil, limited, store.IsPermanent(err), try == deadHookTries:
+			log.Error("worker: dead-letter hook failed, dead-lettering the job without it: what it leaves behind (a check run) may stay unfinished",
+				slog.String("reason", string(reason)), slog.Int("tries", try), slog.Any("err", err))
+			return false
+		}
+		log.Warn("worker: dead-letter hook failed, trying again", slog.Int("try", try), slog.Duration("in", wait), slog.Any("err", err))
+		select {
+		case <-hard.Done():
+		case <-time.After(wait):
+		}
+		wait *= 2
 	}
 }
 
@@ -250,15 +342,15 @@ func (p *Pool) deferJob(log *slog.Logger, l *store.Lease, until time.Time) {
 	p.retryStore(log, func(ctx context.Context) error { return p.q.Defer(ctx, l, until) })
 }
 
-// call runs h, turning a panic into a permanent failure: a job that panics
+// call runs fn, turning a panic into a permanent failure: a job that panics
 // would panic again on every retry.
-func call(ctx context.Context, job jobs.Decoded) (err error) {
+func call(ctx context.Context, fn func(context.Context) error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = store.Permanent(fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack()))
 		}
 	}()
-	return job.Run(ctx)
+	return fn(ctx)
 }
 
 // heartbeat extends the lease every Heartbeat until ctx ends. Losing the
