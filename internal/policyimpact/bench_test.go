@@ -21,8 +21,8 @@ import (
 // BenchmarkPreview10k is the policy repository's impact preview over an
 // installation of 10,000 generated products (250 repositories of 40, each
 // product a native descriptor with a 20-field DCS contract, consumers
-// across repositories) with a changed 20-rule policy: the bundled 19 rules
-// plus one, against the bundled rules with one warning tightened to a
+// across repositories) with a changed policy of at least 20 rules: the bundled
+// rules plus one, against the bundled rules with one warning tightened to a
 // failure, that rule dropped and another added (testdata/bench). Read from
 // the stored registry (memory, and Redis when MESHBOT_TEST_REDIS_URL is
 // set); no GitHub. Target: under 3 s per op on 2 cores.
@@ -32,8 +32,10 @@ import (
 func BenchmarkPreview10k(b *testing.B) {
 	files := generated(b, meshgen.Options{Products: 10_000, Fields: 20, Consumers: true, Seed: 1})
 	active, proposed := loadPolicy(b, "bench/active"), loadPolicy(b, "bench/proposed")
-	if active.Rules() != 20 || proposed.Rules() != 20 {
-		b.Fatalf("rules: active %d, proposed %d; want 20 each", active.Rules(), proposed.Rules())
+	// The figure is for a 20-rule policy; the bundled policy has
+	// grown past that, which only makes the preview's work larger.
+	if active.Rules() < 20 || proposed.Rules() < 20 {
+		b.Fatalf("rules: active %d, proposed %d; want at least 20 each", active.Rules(), proposed.Rules())
 	}
 	run := func(b *testing.B, reg store.Store) {
 		putRepos(b, reg, 1, files)
@@ -57,6 +59,7 @@ func BenchmarkPreview10k(b *testing.B) {
 		}
 		b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
 		b.ReportMetric(float64(len(rep.Changes)), "changes")
+		b.ReportMetric(float64(proposed.Rules()), "rules")
 		b.ReportMetric(float64(rep.StoredBytes), "stored-B")
 		b.ReportMetric(float64(rep.StoredBytes)/float64(rep.Products), "stored-B/product")
 		b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
