@@ -98,6 +98,8 @@ type Report struct {
 	PolicyVersion string     `json:"policy_version"`
 	Compared      bool       `json:"compared"` // a base version was given: files are "changed", else all are judged
 	Checked       Counts     `json:"checked"`
+	// Files are the head's files read, and those skipped with the reason.
+	Files mesh.FileReport `json:"files"`
 }
 
 // Counts says how much was looked at.
@@ -217,6 +219,12 @@ func (r *Report) Reroot(prefix string, ours func(file string) bool) {
 		if p.File != "" && ours(p.File) {
 			p.File = prefix + p.File
 		}
+	}
+	for i := range r.Files.Read {
+		r.Files.Read[i].Path = prefix + r.Files.Read[i].Path
+	}
+	for i := range r.Files.Skipped {
+		r.Files.Skipped[i].Path = prefix + r.Files.Skipped[i].Path
 	}
 	for i := range r.Findings {
 		f := &r.Findings[i]
