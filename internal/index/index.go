@@ -18,17 +18,13 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
+	"github.com/meshbot/meshbot/internal/ghsource"
 	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
-	"github.com/meshbot/meshbot/internal/memfs"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/store"
 )
@@ -284,119 +280,23 @@ func (ix *Indexer) put(ctx context.Context, inst int64, full string, products []
 	return nil
 }
 
-// read fetches the descriptors and contracts of owner/repo at sha and
-// loads them as mesh.Load loads a checkout.
+// read loads owner/repo at sha through the loader `meshbot check` uses: its
+// tree is listed once, and the files discovery considers are read (a
+// bounded number at a time) and judged by their content.
 func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owner, repo, sha string) ([]*mesh.Product, []mesh.Problem, error) {
-	tree, err := client.Tree(ctx, owner, repo, sha)
-	if err != nil {
-		return nil, nil, err
+	r := ghsource.NewReader(client, owner, repo, ix.limit)
+	m, err := mesh.LoadSource(ctx, &ghsource.Tree{R: r, SHA: sha})
+	r.Wait()
+	if err == nil {
+		err = r.Err() // GitHub failed on a file: the registry keeps what it had
 	}
-	blobs := make(map[string]githubapp.TreeEntry)
-	var descs, contracts []string
-	for _, e := range tree {
-		if e.Type != "blob" || skipped(e.Path) || !memfs.ValidPath(e.Path) {
-			continue
-		}
-		blobs[e.Path] = e
-		switch name := path.Base(e.Path); {
-		case mesh.IsDescriptorName(name):
-			descs = append(descs, e.Path)
-		case mesh.IsContractName(name):
-			contracts = append(contracts, e.Path)
-		}
-	}
-	got := &fetched{files: map[string][]byte{}}
-	if err := ix.fetch(ctx, client, owner, repo, sha, append(descs, contracts...), blobs, got); err != nil {
-		return nil, nil, err
-	}
-	if err := ix.fetch(ctx, client, owner, repo, sha, namedContracts(descs, got.files, blobs), blobs, got); err != nil {
-		return nil, nil, err
-	}
-	fsys, err := memfs.New(got.files)
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := mesh.Load(ctx, fsys)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, p := range m.Products {
 		p.Repo = owner + "/" + repo
 	}
-	return m.Products, append(got.oversize, m.Problems...), nil
-}
-
-// fetched are a repository's files read so far, and those too large to.
-type fetched struct {
-	mu       sync.Mutex
-	files    map[string][]byte
-	oversize []mesh.Problem
-}
-
-// fetch reads paths at sha into got, a bounded number at a time. A file over
-// mesh.MaxFileBytes is not fetched: mesh.Load would refuse it anyway, so it
-// becomes a problem at once.
-func (ix *Indexer) fetch(ctx context.Context, client githubapp.Installation, owner, repo, sha string, paths []string, blobs map[string]githubapp.TreeEntry, got *fetched) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(ix.limit)
-	for _, p := range paths {
-		if e := blobs[p]; e.Size > mesh.MaxFileBytes {
-			got.mu.Lock()
-			got.oversize = append(got.oversize, mesh.Problem{Code: mesh.CodeReadError, Pos: mesh.Pos{File: p},
-				Message: fmt.Sprintf("%s is %d bytes, over the %d-byte limit", p, e.Size, mesh.MaxFileBytes)})
-			got.mu.Unlock()
-			continue
-		}
-		g.Go(func() error {
-			b, err := client.File(gctx, owner, repo, p, sha)
-			if err != nil {
-				return err
-			}
-			got.mu.Lock()
-			got.files[p] = b
-			got.mu.Unlock()
-			return nil
-		})
-	}
-	return g.Wait()
-}
-
-// namedContracts are the contracts the descriptors' output ports name by
-// path that exist in the tree and were not fetched as standalone contracts
-// (their file names do not say they are contracts).
-func namedContracts(descs []string, files map[string][]byte, blobs map[string]githubapp.TreeEntry) []string {
-	var refs []string
-	for _, d := range descs {
-		src, ok := files[d]
-		if !ok {
-			continue
-		}
-		p, _, _ := mesh.ReadDescriptor(d, src)
-		if p == nil {
-			continue
-		}
-		for _, o := range p.OutputPorts {
-			c := o.ContractPath
-			if _, have := files[c]; c != "" && !have && !slices.Contains(refs, c) {
-				if _, exists := blobs[c]; exists {
-					refs = append(refs, c)
-				}
-			}
-		}
-	}
-	return refs
-}
-
-// skipped mirrors the folders mesh.Load does not walk, so their files are
-// not fetched for nothing.
-func skipped(p string) bool {
-	dirs := strings.Split(p, "/")
-	for _, d := range dirs[:len(dirs)-1] {
-		if strings.HasPrefix(d, ".") || d == "node_modules" {
-			return true
-		}
-	}
-	return false
+	return m.Products, m.Problems, nil
 }
 
 // HandlePurge performs a jobs.KindPurge job.

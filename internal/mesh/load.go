@@ -86,6 +86,7 @@ type outcome struct {
 	doc      *Document
 	probs    []Problem
 	skip     string
+	big      bool // not fetched: over MaxFileBytes
 	readErr  error
 }
 
@@ -142,8 +143,12 @@ func loadAll(ctx context.Context, src Source, files []File, o loadOptions) (*Mes
 		cands = append(cands, f)
 	}
 
+	width := runtime.GOMAXPROCS(0)
+	if p, ok := src.(Parallel); ok {
+		width = max(width, p.Parallel())
+	}
 	got := make([]outcome, len(cands))
-	if err := parallel(ctx, len(cands), func(i int) { got[i] = o.one(ctx, src, cands[i], "") }); err != nil {
+	if err := parallel(ctx, width, len(cands), func(i int) { got[i] = o.one(ctx, src, cands[i], "") }); err != nil {
 		return nil, nil, err
 	}
 	done := make(map[string]*outcome, len(cands))
@@ -164,14 +169,14 @@ func loadAll(ctx context.Context, src Source, files []File, o loadOptions) (*Mes
 			if c == "" || m.Contracts[c] != nil || slices.Contains(refs, c) {
 				continue
 			}
-			if r := done[c]; r != nil && (r.role == RoleContract || r.readErr != nil) {
+			if r := done[c]; r != nil && (r.role == RoleContract || r.readErr != nil || r.big) {
 				continue // read as a contract already, or unreadable: its own Problems say why
 			}
 			refs = append(refs, c)
 		}
 	}
 	second := make([]outcome, len(refs))
-	if err := parallel(ctx, len(refs), func(i int) {
+	if err := parallel(ctx, width, len(refs), func(i int) {
 		f, ok := listed[refs[i]]
 		if !ok {
 			f = File{Path: refs[i]}
@@ -249,6 +254,12 @@ func (o loadOptions) one(ctx context.Context, src Source, f File, as Role, pre .
 	if b == nil {
 		var err error
 		if b, err = src.Read(ctx, f.Path); err != nil {
+			var big *TooLargeError
+			if errors.As(err, &big) {
+				// Not fetched: reported as a file read and refused is, and
+				// nothing on a port that names it.
+				return outcome{big: true, skip: "over the size limit", probs: []Problem{{Code: CodeFileTooLarge, Pos: Pos{File: f.Path}, Message: big.Error()}}}
+			}
 			return outcome{readErr: err}
 		}
 	}
@@ -378,10 +389,10 @@ func IsContractName(name string) bool {
 		strings.HasSuffix(name, ".odcs.yaml") || strings.HasSuffix(name, ".odcs.yml")
 }
 
-// parallel runs fn(0..n-1) on up to GOMAXPROCS goroutines and stops handing
-// out work when ctx ends.
-func parallel(ctx context.Context, n int, fn func(i int)) error {
-	workers := min(runtime.GOMAXPROCS(0), n)
+// parallel runs fn(0..n-1) on up to width goroutines and stops handing out
+// work when ctx ends.
+func parallel(ctx context.Context, width, n int, fn func(i int)) error {
+	workers := min(width, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {

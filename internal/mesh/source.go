@@ -128,3 +128,25 @@ func SkipFolder(name string) string {
 	}
 	return ""
 }
+
+// TooLargeError is what a Source's Read may answer for a file it did not
+// fetch because it is over MaxFileBytes (GitHub said how large it is):
+// the load reports the file as too large, as it does one it read.
+type TooLargeError struct {
+	Size int64 // -1 when unknown
+}
+
+func (e *TooLargeError) Error() string { return tooLargeMessage(e.Size) }
+
+func tooLargeMessage(size int64) string {
+	if size < 0 {
+		return fmt.Sprintf("file is over %d bytes; meshbot reads at most %d bytes per file", MaxFileBytes, MaxFileBytes)
+	}
+	return fmt.Sprintf("file is %d bytes; meshbot reads at most %d bytes per file", size, MaxFileBytes)
+}
+
+// Parallel is implemented by a Source whose reads are worth running more
+// at a time than there are processors (network round trips).
+type Parallel interface {
+	Parallel() int
+}
