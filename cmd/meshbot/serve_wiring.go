@@ -125,7 +125,7 @@ func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, 
 		return nil, fmt.Errorf("GitHub App %d (key from %s): %w", cfg.AppID, cfg.KeySource, err)
 	}
 	m.WatchBudgets(budgets)
-	ix := index.NewIndexer(index.Deps{GitHub: app, Registry: st, Queue: st, Logger: log})
+	ix := index.NewIndexer(index.Deps{GitHub: app, Registry: st, Queue: st, Marks: st, Logger: log})
 	jobs.Register(reg, jobs.KindPullCheck, m.CountedCheck(budgets, pullcheck.New(pullcheck.Deps{GitHub: app, Store: st, Policy: pol, Logger: log})))
 	jobs.Register(reg, jobs.KindIndex, metrics.Waiting(budgets, ix.HandleIndex))
 	jobs.Register(reg, jobs.KindPurge, metrics.Waiting(budgets, ix.HandlePurge))

@@ -35,7 +35,10 @@ type Deps struct {
 	Registry store.Registry
 	// Queue takes the per-repository jobs an installation-wide scan fans
 	// out into; without it a scan job fails permanently.
-	Queue  store.Dedup
+	Queue store.Dedup
+	// Marks, when set, records each repository's discovery configuration
+	// (ghsource.ConfigMark), so a pull-request check knows it at no cost.
+	Marks  store.Marks
 	Logger *slog.Logger // default slog.Default()
 	// Concurrency bounds the file fetches of one repository; default 8.
 	Concurrency int
@@ -46,6 +49,7 @@ type Indexer struct {
 	gh    githubapp.Clients
 	reg   store.Registry
 	queue store.Dedup
+	marks store.Marks
 	log   *slog.Logger
 	limit int
 }
@@ -60,7 +64,7 @@ func NewIndexer(deps Deps) *Indexer {
 	if limit <= 0 {
 		limit = 8
 	}
-	return &Indexer{gh: deps.GitHub, reg: deps.Registry, queue: deps.Queue, log: log, limit: limit}
+	return &Indexer{gh: deps.GitHub, reg: deps.Registry, queue: deps.Queue, marks: deps.Marks, log: log, limit: limit}
 }
 
 // Relevant tells whether a push touching these paths can change the
@@ -196,7 +200,7 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client githu
 	if errors.Is(err, githubapp.ErrEmptyRepository) {
 		// Verified empty (GitHub's 409): no commits, so no products.
 		log.InfoContext(ctx, "index: repository is empty, its products are dropped", slog.String("branch", branch))
-		return ix.put(ctx, inst, full, nil)
+		return ix.put(ctx, inst, full, nil, nil)
 	}
 	if err != nil {
 		return err
@@ -206,7 +210,7 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client githu
 			slog.String("ref", ref), slog.String("tip", tip))
 	}
 	for read := 1; ; read++ {
-		products, problems, err := ix.read(ctx, client, owner, repo, tip)
+		products, problems, config, err := ix.read(ctx, client, owner, repo, tip)
 		if err != nil {
 			return fmt.Errorf("index %s@%s: %w", full, tip, err)
 		}
@@ -225,7 +229,7 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client githu
 		for _, p := range problems {
 			log.WarnContext(ctx, "index: problem in repository", slog.String("at", p.Pos.String()), slog.String("code", p.Code), slog.String("problem", p.Message))
 		}
-		if err := ix.put(ctx, inst, full, products); err != nil {
+		if err := ix.put(ctx, inst, full, products, config); err != nil {
 			return err
 		}
 		log.InfoContext(ctx, "index: repository indexed", slog.String("sha", tip),
@@ -273,9 +277,16 @@ func (ix *Indexer) branchHead(ctx context.Context, log *slog.Logger, client gith
 	}
 }
 
-func (ix *Indexer) put(ctx context.Context, inst int64, full string, products []*mesh.Product) error {
+// put stores a repository's products, and its discovery configuration
+// (nil: none) when there is somewhere to record it.
+func (ix *Indexer) put(ctx context.Context, inst int64, full string, products []*mesh.Product, config []byte) error {
 	if err := ix.reg.PutRepo(ctx, inst, full, products); err != nil {
 		return fmt.Errorf("index %s: store: %w", full, err)
+	}
+	if ix.marks != nil {
+		if err := ix.marks.SetMark(ctx, ghsource.ConfigMark(inst, full), ghsource.EncodeConfig(config), 0); err != nil {
+			return fmt.Errorf("index %s: record its discovery configuration: %w", full, err)
+		}
 	}
 	return nil
 }
@@ -283,7 +294,10 @@ func (ix *Indexer) put(ctx context.Context, inst int64, full string, products []
 // read loads owner/repo at sha through the loader `meshbot check` uses: its
 // tree is listed once, and the files discovery considers are read (a
 // bounded number at a time) and judged by their content.
-func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owner, repo, sha string) ([]*mesh.Product, []mesh.Problem, error) {
+//
+// config is the repository's discovery configuration (nil when it has
+// none), read once by the loader.
+func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owner, repo, sha string) (products []*mesh.Product, problems []mesh.Problem, config []byte, err error) {
 	r := ghsource.NewReader(client, owner, repo, ix.limit)
 	m, err := mesh.LoadSource(ctx, &ghsource.Tree{R: r, SHA: sha})
 	r.Wait()
@@ -291,12 +305,19 @@ func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owne
 		err = r.Err() // GitHub failed on a file: the registry keeps what it had
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	for _, f := range m.Files.Read {
+		if f.As == mesh.RoleConfig {
+			if config, err = r.Read(ctx, f.Path, sha); err != nil { // read already: no request
+				return nil, nil, nil, err
+			}
+		}
 	}
 	for _, p := range m.Products {
 		p.Repo = owner + "/" + repo
 	}
-	return m.Products, m.Problems, nil
+	return m.Products, m.Problems, config, nil
 }
 
 // HandlePurge performs a jobs.KindPurge job.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshbot/meshbot/internal/ghsource"
 	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
@@ -411,5 +412,52 @@ func TestBranchMovingWhileReading(t *testing.T) {
 	}
 	if n := strings.Count(fmt.Sprint(e.fake.Requests()), "/git/trees/"); n != 2 {
 		t.Errorf("%d tree reads, want 2 (the moved branch is read again)", n)
+	}
+}
+
+// TestIndexByContentAndConfig: the index reads a repository as `meshbot
+// check` reads a checkout: documents by their content whatever their
+// names, what the repository's .meshbot.yaml excludes left out; and it
+// records that configuration for pull-request checks.
+func TestIndexByContentAndConfig(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			files := meshFiles(t)
+			files["extra/product.yml"] = []byte("apiVersion: mesh/v1\nkind: DataProduct\nmetadata: {name: extra, domain: x, owner: team-x}\nspec: {lifecycle: experimental}\n")
+			files["deploy/app.yaml"] = []byte("apiVersion: apps/v1\nkind: Deployment\n")
+			config := "discovery:\n  exclude: ['pricing/**']\n"
+			files[mesh.ConfigFile] = []byte(config)
+			e.repo.Commit("main", files)
+			ctx := context.Background()
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}, jobs.Meta{}); err != nil {
+				t.Fatal(err)
+			}
+			got, want := registry(t, e.store, 7), expected(t, files, "acme/mesh")
+			if !slices.Equal(got, want) {
+				t.Errorf("registry:\n%s\nwant (mesh.Load on disk):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			joined := strings.Join(got, "\n")
+			if !strings.Contains(joined, "x.extra extra/product.yml") || strings.Contains(joined, "pricing") {
+				t.Errorf("want the product found by content and pricing excluded:\n%s", joined)
+			}
+			for _, r := range e.fake.Requests() {
+				if strings.Contains(r.Path, "/contents/pricing/") {
+					t.Errorf("fetched an excluded file: %s", r.Path)
+				}
+			}
+			if mark, _ := e.store.Mark(ctx, ghsource.ConfigMark(7, "acme/mesh")); mark != "file:"+config {
+				t.Errorf("recorded configuration %q", mark)
+			}
+
+			delete(files, mesh.ConfigFile)
+			e.repo.Commit("main", files)
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}, jobs.Meta{}); err != nil {
+				t.Fatal(err)
+			}
+			if mark, _ := e.store.Mark(ctx, ghsource.ConfigMark(7, "acme/mesh")); mark != "none" {
+				t.Errorf("recorded configuration %q after its removal, want none", mark)
+			}
+		})
 	}
 }
