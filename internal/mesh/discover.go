@@ -200,36 +200,43 @@ func sniffed(keys map[string]bool, kind string) (Role, string) {
 }
 
 // yamlTop reads the keys of a block mapping at the top of a YAML document
-// (the lines indented as its first key), and the kind's scalar value.
+// (the lines indented as its first key), and the kind's scalar value. It
+// works on the bytes: most lines are not top-level keys and cost nothing.
 func yamlTop(src []byte) (map[string]bool, string) {
 	keys := map[string]bool{}
 	kind := ""
 	indent := -1
-	for line := range bytes.Lines(src) {
-		s := strings.TrimRight(string(line), "\r\n")
-		trimmed := strings.TrimLeft(s, " ")
-		if trimmed == "" || trimmed[0] == '#' || strings.HasPrefix(s, "---") || strings.HasPrefix(s, "%") {
+	for len(src) > 0 {
+		line := src
+		if i := bytes.IndexByte(src, '\n'); i >= 0 {
+			line, src = src[:i], src[i+1:]
+		} else {
+			src = nil
+		}
+		line = bytes.TrimRight(line, "\r")
+		trimmed := bytes.TrimLeft(line, " ")
+		if len(trimmed) == 0 || trimmed[0] == '#' || bytes.HasPrefix(line, []byte("---")) || line[0] == '%' {
 			continue
 		}
-		lead := len(s) - len(trimmed)
+		lead := len(line) - len(trimmed)
 		if indent < 0 {
 			indent = lead
 		}
 		if lead != indent || trimmed[0] == '-' {
 			continue
 		}
-		k, v, ok := strings.Cut(trimmed, ":")
+		k, v, ok := bytes.Cut(trimmed, []byte(":"))
 		if !ok {
 			continue
 		}
-		k = strings.Trim(strings.TrimSpace(k), `"'`)
-		keys[k] = true
-		if k == "kind" {
-			v = strings.TrimSpace(v)
-			if i := strings.Index(v, " #"); i >= 0 {
-				v = strings.TrimSpace(v[:i])
+		key := string(bytes.Trim(bytes.TrimSpace(k), `"'`))
+		keys[key] = true
+		if key == "kind" {
+			v = bytes.TrimSpace(v)
+			if i := bytes.Index(v, []byte(" #")); i >= 0 {
+				v = bytes.TrimSpace(v[:i])
 			}
-			kind = strings.Trim(v, `"'`)
+			kind = string(bytes.Trim(v, `"'`))
 		}
 	}
 	return keys, kind

@@ -17,11 +17,12 @@ import (
 //     loaded with the change;
 //   - otherwise the default branch's, as the index recorded it, at no
 //     request to GitHub;
-//   - for a repository not indexed yet, the head's, fetched.
+//   - for a repository not indexed yet, the head's, fetched (unless no
+//     YAML or JSON file changed).
 //
 // The configuration is handed to the loader with the files, so both the
 // choice of files here and the loader's own apply the same rules.
-func (c *checker) discovery(ctx context.Context, j *job, v *view) (mesh.Discovery, error) {
+func (c *checker) discovery(ctx context.Context, j *job, v *view, changes []change) (mesh.Discovery, error) {
 	var src []byte
 	switch {
 	case v.touched[mesh.ConfigFile]:
@@ -39,6 +40,12 @@ func (c *checker) discovery(ctx context.Context, j *job, v *view) (mesh.Discover
 			return mesh.Discovery{}, err
 		}
 		b, recorded := ghsource.DecodeConfig(mark)
+		if !recorded && !considered(changes, mesh.Discovery{}) {
+			// Not indexed yet, and nothing YAML or JSON changed: the
+			// fast path costs no request (a configuration widening
+			// include to other names applies once the index has run).
+			return mesh.Discovery{}, nil
+		}
 		if !recorded {
 			if b, err = v.r.Read(ctx, mesh.ConfigFile, j.HeadSHA); err != nil {
 				return mesh.Discovery{}, notMissing(err)

@@ -324,7 +324,7 @@ func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
 		return rs, err
 	}, repo: j.fullName()}
 	v := newView(j, c.limit, changed)
-	disc, err := c.discovery(ctx, j, v)
+	disc, err := c.discovery(ctx, j, v, changes)
 	if err != nil {
 		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
 	}
