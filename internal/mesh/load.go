@@ -82,6 +82,7 @@ type outcome struct {
 	src      []byte // kept for descriptors and for files read but not used
 	same     bool   // identical in the other side of a pair
 	product  *Product
+	pristine *Product // a descriptor the other side shares, as read, before linking
 	contract *Contract
 	doc      *Document
 	probs    []Problem
@@ -285,6 +286,11 @@ func (o loadOptions) one(ctx context.Context, src Source, f File, as Role, pre .
 	switch r.role {
 	case RoleDescriptor:
 		r.product, r.doc, r.probs = ReadDescriptor(f.Path, b)
+		if r.same && r.product != nil {
+			// The base holds the same descriptor: it gets a copy of this
+			// one as read, before linking writes to its ports.
+			r.pristine = r.product.clone()
+		}
 	case RoleContract:
 		r.src = nil
 		r.contract, r.doc, r.probs = o.reuse.contract(f.Path, b, r.same)
@@ -302,8 +308,12 @@ func (o loadOptions) fromKnown(p string, k *outcome, as Role) outcome {
 	case k.contract != nil && (as == "" || as == RoleContract):
 		return outcome{role: RoleContract, contract: k.contract, doc: k.doc, probs: k.probs, same: true}
 	case k.role == RoleDescriptor && as == "":
-		r := outcome{role: RoleDescriptor, src: k.src, same: true}
-		r.product, r.doc, r.probs = ReadDescriptor(p, k.src)
+		r := outcome{role: RoleDescriptor, src: k.src, same: true, doc: k.doc, probs: k.probs}
+		if k.pristine != nil {
+			r.product = k.pristine.clone()
+		} else {
+			r.product, r.doc, r.probs = ReadDescriptor(p, k.src)
+		}
 		return r
 	case k.skip != "" && as == "":
 		return outcome{skip: k.skip, src: k.src, same: true}
@@ -458,4 +468,17 @@ func byID(ps []*Product) bool {
 		}
 	}
 	return false
+}
+
+// clone copies a product deeply enough for another mesh to link it: the
+// output ports, which linking writes to. Everything else is read only
+// after loading and is shared.
+func (p *Product) clone() *Product {
+	c := *p
+	c.OutputPorts = make([]*OutputPort, len(p.OutputPorts))
+	for i, o := range p.OutputPorts {
+		oc := *o
+		c.OutputPorts[i] = &oc
+	}
+	return &c
 }
