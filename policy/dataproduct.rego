@@ -6,17 +6,20 @@ import data.mesh.lib
 
 # METADATA
 # title: PII products declare a contract on every output port
-# description: A product holding personal data documents every way out of it.
+# description: A product holding personal data documents every way out of it, in any descriptor format (read from data.meshbot.context.product; an ODPS port's contractId counts).
 # related_resources:
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#pii-contract-required
 # custom:
 #   id: pii-contract-required
-deny contains msg if {
-	lib.is_native
-	input.spec.classification.contains_pii == true
-	some port in input.spec.outputPorts
-	not port.contract
-	msg := sprintf("output port %v has no data contract: PII data products must declare a data contract on every output port", [port.name])
+deny contains result if {
+	product := lib.product
+	product.contains_pii == true
+	some port in product.output_ports
+	port.contract == ""
+	result := {
+		"msg": sprintf("output port %v has no data contract: PII data products must declare a data contract on every output port", [port.name]),
+		"_loc": lib.port_loc(port),
+	}
 }
 
 # METADATA
@@ -54,15 +57,18 @@ freshness_hint(format) := "set spec.sla.freshness (for example \"<= 1h\") or a f
 
 # METADATA
 # title: Iceberg locations are directory prefixes
+# description: In any descriptor format (read from data.meshbot.context.product).
 # related_resources:
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#iceberg-location-prefix
 # custom:
 #   id: iceberg-location-prefix
-deny contains msg if {
-	lib.is_native
-	some port in input.spec.outputPorts
+deny contains result if {
+	product := lib.product
+	some port in product.output_ports
 	port.type == "iceberg"
-	location := object.get(port, "location", "")
-	not endswith(location, "/")
-	msg := sprintf("output port %v: iceberg location must be a directory prefix ending with \"/\"", [port.name])
+	not endswith(port.location, "/")
+	result := {
+		"msg": sprintf("output port %v: iceberg location must be a directory prefix ending with \"/\"", [port.name]),
+		"_loc": lib.location_loc(port),
+	}
 }

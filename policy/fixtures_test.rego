@@ -34,10 +34,13 @@ product := {
 	"lifecycle": "production", "freshness": "<= 1h", "contains_pii": true, "pii_fields": ["customer_id"], "residency": "EU",
 	"output_ports": [{
 		"name": "iceberg-curated", "type": "iceberg", "location": "s3://eu-mesh-finance/revenue/",
-		"contract": "finance/revenue/contracts/revenue.v1.yaml", "contract_read": true, "freshness": "", "lifecycle": "production", "line": 9,
+		"contract": "finance/revenue/contracts/revenue.v1.yaml", "contract_read": true, "freshness": "", "lifecycle": "production", "line": 9, "column": 7,
 	}],
 	"line": 4,
 }
+
+# ctx with the product's only port's keys replaced.
+with_port_model(port) := with_product({"output_ports": [object.union(product.output_ports[0], port)]})
 
 # ctx with the product's keys replaced.
 with_product(p) := object.union(ctx, {"product": object.union(product, p)})

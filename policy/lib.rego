@@ -11,6 +11,23 @@ is_descriptor if {
 
 is_contract_context if data.meshbot.context.kind == "contract"
 
+# The descriptor's product in meshbot's normalised model, whatever its
+# format (native, ODPS, DPS); undefined when judging a contract.
+product := p if {
+	not is_contract_context
+	p := data.meshbot.context.product
+	is_object(p)
+}
+
+# Where a finding about an output port of the normalised model belongs.
+port_loc(port) := {"line": port.line, "column": port.column}
+
+# Where a finding about a port's location belongs: its location key, else
+# the port.
+location_loc(port) := {"line": port.location_line, "column": port.location_column} if {
+	port.location_line > 0
+} else := port_loc(port)
+
 # The native shape (seed 004, mesh/v1): metadata + spec.
 is_native if {
 	is_descriptor

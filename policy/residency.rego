@@ -6,16 +6,20 @@ import data.mesh.lib
 
 # METADATA
 # title: EU-resident data is stored in an EU region
-# description: Every output port location of a product classified residency EU names an "eu-" region.
+# description: Every output port stored at a URL (scheme://...) of a product classified residency EU names an "eu-" region, in any descriptor format (read from data.meshbot.context.product). A port known only by its topic names no store and is not judged.
 # related_resources:
 # - ref: https://github.com/meshbot/meshbot/blob/main/policy/README.md#eu-residency
 # custom:
 #   id: eu-residency
-deny contains msg if {
-	lib.is_native
-	input.spec.classification.residency == "EU"
-	some port in input.spec.outputPorts
+deny contains result if {
+	product := lib.product
+	product.residency == "EU"
+	some port in product.output_ports
 	location := port.location
+	contains(location, "://")
 	not contains(location, "eu-")
-	msg := sprintf("output port %v stores EU-resident data outside the EU region: %v names no \"eu-\" region", [port.name, location])
+	result := {
+		"msg": sprintf("output port %v stores EU-resident data outside the EU region: %v names no \"eu-\" region", [port.name, location]),
+		"_loc": lib.location_loc(port),
+	}
 }

@@ -195,7 +195,10 @@ func productView(p *mesh.Product, head *mesh.Mesh) *policyeval.Product {
 	for _, o := range p.OutputPorts {
 		port := policyeval.Port{
 			Name: o.Name, Type: o.Type, Location: cmpOr(o.Location, o.Topic),
-			Contract: cmpOr(o.ContractPath, o.ContractID), Lifecycle: o.Lifecycle, Line: o.Pos.Line,
+			Contract: cmpOr(o.ContractPath, o.ContractID), Lifecycle: o.Lifecycle, Line: o.Pos.Line, Column: o.Pos.Col,
+		}
+		if at := o.Locs.At("location", o.Locs.At("topic", mesh.Pos{})); at.Line > 0 {
+			port.LocationLine, port.LocationColumn = at.Line, at.Col
 		}
 		c := o.Contract
 		if c == nil && o.ContractPath != "" {

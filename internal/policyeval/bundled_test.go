@@ -120,10 +120,13 @@ func TestBundledGolden(t *testing.T) {
 		{"messy", "messy.yaml", Context{Kind: "descriptor", Today: "2027-02-01", Product: &Product{
 			ID: "finance.Revenue_Ledger", Name: "Revenue_Ledger", Domain: "finance", Format: "mesh/v1", Lifecycle: "deprecated",
 			ContainsPII: true, PIIFields: []string{"customer_id"}, Residency: "EU", Line: 4,
-			OutputPorts: []Port{{Name: "iceberg-raw", Type: "iceberg", Line: 22}, {Name: "kafka-events", Type: "kafka", Line: 28}},
+			OutputPorts: messyPorts[1:],
 		}}, "messy.golden"},
 		{"removed ports", "messy.yaml", Context{
-			Kind: "descriptor", Today: "2027-02-01",
+			Kind: "descriptor", Today: "2027-02-01", Product: &Product{
+				ID: "finance.Revenue_Ledger", Name: "Revenue_Ledger", Domain: "finance", Format: "mesh/v1", Lifecycle: "deprecated",
+				ContainsPII: true, PIIFields: []string{"customer_id"}, Residency: "EU", Line: 4, OutputPorts: messyPorts,
+			},
 			Base: readFixture(t, "base.yaml").Value,
 			Consumers: []Consumer{
 				{Product: "sales.forecast", Owner: "team-sales", InputPort: "revenue", Port: "legacy-csv", Fields: []string{"total"}, File: "sales/dataproduct.yaml"},
@@ -160,10 +163,48 @@ func TestBundledGolden(t *testing.T) {
 }
 
 // The seed's example descriptor and a clean product under the bundled policy.
+// messyPorts are messy.yaml's output ports as meshbot's model reads them.
+var messyPorts = []Port{
+	{Name: "iceberg-curated", Type: "iceberg", Location: "s3://eu-mesh-finance/revenue/", Contract: "contracts/revenue.v1.yaml", ContractRead: true, Freshness: "1h", Lifecycle: "production", Line: 17, Column: 7},
+	{Name: "iceberg-raw", Type: "iceberg", Location: "s3://us-mesh-finance/revenue-raw", Lifecycle: "deprecated", Line: 22, Column: 7, LocationLine: 24, LocationColumn: 7},
+	{Name: "kafka-events", Type: "kafka", Location: "finance.revenue.v1", Lifecycle: "beta", Line: 28, Column: 7},
+}
+
+// productOf is a descriptor's product in the normalised model, as the
+// engine builds it for data.meshbot.context.product (contracts unread).
+func productOf(t *testing.T, doc *mesh.Document, src []byte) *Product {
+	t.Helper()
+	p, _, _ := mesh.ReadDescriptor(doc.Path, src)
+	if p == nil {
+		t.Fatalf("%s is not a descriptor", doc.Path)
+	}
+	v := &Product{ID: p.ID(), Name: p.Name, Domain: p.Domain, Owner: p.Owner, Format: string(p.Format), Lifecycle: p.Lifecycle,
+		Freshness: p.SLA.Freshness, ContainsPII: p.Classification.ContainsPII, PIIFields: p.Classification.PIIFields,
+		Residency: p.Classification.Residency, Line: p.Pos.Line}
+	for _, o := range p.OutputPorts {
+		loc := o.Location
+		if loc == "" {
+			loc = o.Topic
+		}
+		c := o.ContractPath
+		if c == "" {
+			c = o.ContractID
+		}
+		at := o.Locs.At("location", o.Locs.At("topic", mesh.Pos{}))
+		v.OutputPorts = append(v.OutputPorts, Port{Name: o.Name, Type: o.Type, Location: loc, Contract: c, Lifecycle: o.Lifecycle,
+			Line: o.Pos.Line, Column: o.Pos.Col, LocationLine: at.Line, LocationColumn: at.Col})
+	}
+	return v
+}
+
 func TestBundledOnSeedDescriptor(t *testing.T) {
 	s := loadBundled(t)
 	doc := readDoc(t, "testdata/seed004/dataproduct.yaml")
-	res := evalDoc(t, s, doc, Context{Kind: "descriptor", Today: "2027-01-15"})
+	src, err := os.ReadFile("testdata/seed004/dataproduct.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := evalDoc(t, s, doc, Context{Kind: "descriptor", Today: "2027-01-15", Product: productOf(t, doc, src)})
 	got := map[string]mesh.Pos{}
 	for _, r := range res {
 		got[r.ID] = r.Pos
@@ -184,7 +225,8 @@ spec:
   sla: {freshness: "<= 1h"}
   classification: {contains_pii: true, residency: EU}
 `)
-	if res := evalDoc(t, s, clean, Context{Kind: "descriptor", Today: "2027-01-15"}); len(res) != 0 {
+	cleanSrc := []byte("apiVersion: mesh/v1\nkind: DataProduct\nmetadata: {name: revenue, domain: finance, owner: team-finance}\nspec:\n  lifecycle: production\n  outputPorts:\n    - {name: iceberg-curated, type: iceberg, location: \"s3://eu-mesh/revenue/\", contract: ./c.yaml}\n  sla: {freshness: \"<= 1h\"}\n  classification: {contains_pii: true, residency: EU}\n")
+	if res := evalDoc(t, s, clean, Context{Kind: "descriptor", Today: "2027-01-15", Product: productOf(t, clean, cleanSrc)}); len(res) != 0 {
 		t.Errorf("clean product has findings: %+v", res)
 	}
 }

@@ -74,6 +74,12 @@ type Port struct {
 	Lifecycle string `json:"lifecycle"`
 	// the line of the port in the descriptor
 	Line int `json:"line"`
+	// the column of the port in the descriptor (with `line`, a message's `_loc`)
+	Column int `json:"column"`
+	// the line of the port's `location` (else `topic`) key; `0` when it writes neither
+	LocationLine int `json:"location_line"`
+	// the column of that key (with `location_line`, the `_loc` of a finding about the location)
+	LocationColumn int `json:"location_column"`
 }
 
 // Contract is a data contract as meshbot reads it from DCS or ODCS.
@@ -199,7 +205,8 @@ func (p *Product) doc() any {
 	for i, o := range p.OutputPorts {
 		ports[i] = map[string]any{
 			"name": o.Name, "type": o.Type, "location": o.Location, "contract": o.Contract, "contract_read": o.ContractRead,
-			"freshness": o.Freshness, "lifecycle": o.Lifecycle, "line": int64(o.Line),
+			"freshness": o.Freshness, "lifecycle": o.Lifecycle, "line": int64(o.Line), "column": int64(o.Column),
+			"location_line": int64(o.LocationLine), "location_column": int64(o.LocationColumn),
 		}
 	}
 	return map[string]any{

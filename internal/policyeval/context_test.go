@@ -34,7 +34,7 @@ func fullContext() Context {
 		Product: &Product{
 			ID: "orders.order-events", Name: "order-events", Domain: "orders", Owner: "team-orders", Format: "native",
 			Lifecycle: "production", Freshness: "<= 15m", ContainsPII: true, PIIFields: []string{"customer_id"}, Residency: "EU",
-			OutputPorts: []Port{{Name: "iceberg-curated", Type: "iceberg", Location: "s3://eu-mesh/", Contract: "orders/c.yaml", ContractRead: true, Freshness: "15m", Lifecycle: "production", Line: 9}},
+			OutputPorts: []Port{{Name: "iceberg-curated", Type: "iceberg", Location: "s3://eu-mesh/", Contract: "orders/c.yaml", ContractRead: true, Freshness: "15m", Lifecycle: "production", Line: 9, Column: 7, LocationLine: 11, LocationColumn: 9}},
 			Line:        4,
 		},
 		Contract: &Contract{
