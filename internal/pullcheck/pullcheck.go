@@ -324,6 +324,7 @@ func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
 		return rs, err
 	}, repo: j.fullName()}
 	v := newView(j, c.limit, changed)
+	defer v.r.Wait() // no fetch outlives the job
 	disc, err := c.discovery(ctx, j, v, changes)
 	if err != nil {
 		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
@@ -359,7 +360,6 @@ func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
 			break
 		}
 	}
-	v.r.Wait()
 	if empty(head) && empty(base) {
 		j.log.Info("pullcheck: the changed files belong to no data product", slog.Any("files", files))
 		return nothingChanged(len(changes)), nil
