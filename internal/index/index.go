@@ -84,6 +84,30 @@ func Relevant(paths []string) bool {
 	return false
 }
 
+// widened says whether the repository's recorded discovery configuration
+// includes one of the pushed paths that Relevant passed over (an include
+// of other names than YAML and JSON).
+func (ix *Indexer) widened(ctx context.Context, in jobs.Index) bool {
+	if ix.marks == nil || in.Repo == "" {
+		return false
+	}
+	mark, err := ix.marks.Mark(ctx, ghsource.ConfigMark(in.Installation, in.Owner+"/"+in.Repo))
+	if err != nil {
+		return true // cannot tell: reading the repository again is safe
+	}
+	src, _ := ghsource.DecodeConfig(mark)
+	if src == nil {
+		return false
+	}
+	d, _ := mesh.ReadDiscovery(src)
+	for _, p := range in.Paths {
+		if ok, _ := d.Consider(p); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // HandleIndex performs a jobs.KindIndex job.
 //
 // A push re-indexes the whole repository rather than only the touched
@@ -102,7 +126,7 @@ func (ix *Indexer) HandleIndex(ctx context.Context, in jobs.Index, m jobs.Meta) 
 	if in.Repo != "" {
 		log = log.With(slog.String("repo", in.Owner+"/"+in.Repo))
 	}
-	if !Relevant(in.Paths) {
+	if !Relevant(in.Paths) && !ix.widened(ctx, in) {
 		log.InfoContext(ctx, "index: push touches no YAML or JSON file, skipped", slog.Int("paths", len(in.Paths)))
 		return nil
 	}

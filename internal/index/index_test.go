@@ -461,3 +461,36 @@ func TestIndexByContentAndConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestPushOfWidenedNamesIsIndexed: a repository whose .meshbot.yaml
+// includes other names than YAML and JSON has a push of such a file
+// indexed; other pushes without YAML or JSON still cost nothing.
+func TestPushOfWidenedNamesIsIndexed(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			ctx := context.Background()
+			files := meshFiles(t)
+			files[mesh.ConfigFile] = []byte("discovery:\n  include: ['**/*.yaml', '**/*.dcs']\n")
+			e.repo.Commit("main", files)
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}, jobs.Meta{}); err != nil {
+				t.Fatal(err)
+			}
+			files["legacy/payments.dcs"] = []byte("apiVersion: mesh/v1\nkind: DataProduct\nmetadata: {name: payments, domain: legacy, owner: team-x}\nspec: {lifecycle: production}\n")
+			sha := e.repo.Commit("main", files)
+			before := len(e.fake.Requests())
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: sha, Paths: []string{"docs/guide.md"}}, jobs.Meta{}); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(e.fake.Requests()) - before; n != 0 {
+				t.Errorf("a push of a file nothing includes made %d API calls", n)
+			}
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: sha, Paths: []string{"legacy/payments.dcs"}}, jobs.Meta{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(registry(t, e.store, 7), "\n"); !strings.Contains(got, "legacy.payments legacy/payments.dcs") {
+				t.Errorf("the included file was not indexed:\n%s", got)
+			}
+		})
+	}
+}
