@@ -130,3 +130,51 @@ func TestGitHubFailureIsRecorded(t *testing.T) {
 		t.Fatalf("the failure was not recorded; the load made of it: %v", m.Problems)
 	}
 }
+
+// TestLinksAreListedNotFetched (issue 11.5): a tree entry of mode 120000 is
+// listed as a link and never requested, so the loader reports a linked
+// descriptor as input/symlink; a link the contents API reveals (a file
+// read without a tree) is a *mesh.SymlinkError too, never its target.
+func TestLinksAreListedNotFetched(t *testing.T) {
+	f, cl, _ := setup(t)
+	ctx := context.Background()
+	sha := f.AddRepo(3, "acme/links", "main").CommitLinks("main", map[string][]byte{
+		"real/dataproduct.yaml": []byte("apiVersion: mesh/v1\nkind: DataProduct\nmetadata: {name: r, domain: d, owner: team-x}\n"),
+	}, map[string]string{
+		"p/dataproduct.yaml": "../real/dataproduct.yaml",
+		"q/dataproduct.yaml": "/etc/passwd",
+	})
+	tree := &Tree{R: NewReader(cl, "acme", "links", 4), SHA: sha}
+	m, err := mesh.LoadSource(ctx, tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := 0
+	for _, p := range m.Problems {
+		if p.Code == mesh.CodeSymlink && (p.Pos.File == "p/dataproduct.yaml" || p.Pos.File == "q/dataproduct.yaml") {
+			links++
+		}
+	}
+	if links != 2 || len(m.Products) != 1 {
+		t.Errorf("%d symlink findings, %d products; want 2 and the real one: %v", links, len(m.Products), m.Problems)
+	}
+	for _, p := range contents(f) {
+		if strings.Contains(p, "/contents/p/") || strings.Contains(p, "/contents/q/") {
+			t.Errorf("a link the tree showed was requested: %s", p)
+		}
+	}
+
+	// Without a tree the contents API tells: GitHub answers a link to a
+	// file of the repository with that file, any other with its target.
+	r := NewReader(cl, "acme", "links", 4)
+	for p, target := range map[string]string{"p/dataproduct.yaml": "real/dataproduct.yaml", "q/dataproduct.yaml": "/etc/passwd"} {
+		_, err := r.Read(ctx, p, sha)
+		var se *mesh.SymlinkError
+		if !errors.As(err, &se) || se.Link != p || se.Target != target {
+			t.Errorf("read %s: %v, want a link to %s", p, err, target)
+		}
+	}
+	if err := r.Err(); err != nil {
+		t.Errorf("a link recorded as a failure of GitHub: %v", err)
+	}
+}

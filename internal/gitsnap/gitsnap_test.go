@@ -100,3 +100,76 @@ func TestSourceOfSubfolderAtRef(t *testing.T) {
 		t.Fatal("unknown ref accepted")
 	}
 }
+
+// Issue 11.5 on a git revision: a committed symbolic link (mode 120000) is
+// listed as a link with its target and never read as a file, so a linked
+// descriptor, a linked contract and a contract path through a linked
+// folder are input/symlink findings, as in a folder.
+func TestLinksInARevisionAreFindings(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	ctx := context.Background()
+	repo := t.TempDir()
+	run(t, repo, "init", "-q", "-b", "main")
+	contract := "dataContractSpecification: 1.1.0\nid: orders\ninfo: {title: Orders, version: 1.0.0, owner: team-x}\n"
+	write(t, filepath.Join(repo, "real", "orders.yaml"), contract)
+	write(t, filepath.Join(repo, "a", "dataproduct.yaml"), "apiVersion: mesh/v1\nkind: DataProduct\nmetadata: {name: a, domain: d}\nspec:\n  outputPorts:\n    - name: x\n      contract: orders.yaml\n    - name: y\n      contract: shared/orders.yaml\n")
+	for link, target := range map[string]string{
+		"a/orders.yaml":              "../real/orders.yaml",
+		"a/shared":                   "../real",
+		"c/dataproduct.yaml":         "/etc/passwd",
+		"d/orders.datacontract.yaml": "../real/orders.yaml",
+		"d/compose.yaml":             "../real/orders.yaml",
+	} {
+		if err := os.MkdirAll(filepath.Join(repo, filepath.Dir(link)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, filepath.Join(repo, filepath.FromSlash(link))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(t, repo, "add", "-A")
+	run(t, repo, "commit", "-qm", "links")
+	src, err := Open(ctx, repo, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	m, err := mesh.LoadSource(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"a/orders.yaml":              "a/orders.yaml is a symbolic link (to ../real/orders.yaml)",
+		"a/shared/orders.yaml":       "is reached through the symbolic link a/shared (to ../real)",
+		"c/dataproduct.yaml":         "c/dataproduct.yaml is a symbolic link (to /etc/passwd)",
+		"d/orders.datacontract.yaml": "is a symbolic link (to ../real/orders.yaml)",
+	}
+	got := map[string]string{}
+	for _, p := range m.Problems {
+		if p.Code == mesh.CodeSymlink {
+			got[p.Pos.File] = p.Message
+		}
+	}
+	for f, frag := range want {
+		if !strings.Contains(got[f], frag) {
+			t.Errorf("finding at %s = %q, want it to say %q", f, got[f], frag)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("symlink findings at %v, want exactly %v", got, want)
+	}
+	skipped := false
+	for _, s := range m.Files.Skipped {
+		if s.Path == "d/compose.yaml" && strings.Contains(s.Reason, "symbolic link") {
+			skipped = true
+		}
+	}
+	if !skipped {
+		t.Errorf("a YAML link named like no document is not listed as skipped: %+v", m.Files.Skipped)
+	}
+	if len(m.Contracts) != 1 || m.Contracts["real/orders.yaml"] == nil {
+		t.Errorf("contracts %v, want only real/orders.yaml (nothing read through a link)", m.Contracts)
+	}
+}
