@@ -138,14 +138,15 @@ func checkRequest(ctx context.Context, opts checkOptions) (engine.Request, error
 			return req, err
 		}
 	} else {
-		baseDir, cleanup, err := resolveBase(ctx, opts.dir, opts.base)
+		base, closeBase, err := resolveBase(ctx, opts.dir, opts.base)
 		if err != nil {
 			return req, fmt.Errorf("--base: %w", err)
 		}
 		// Files identical on both sides are read once and parsed only
-		// where their content matters.
-		req.Head, req.Base, err = mesh.LoadPair(ctx, os.DirFS(opts.dir), os.DirFS(baseDir))
-		cleanup()
+		// where their content matters; from a git revision only the blobs
+		// that differ from DIR's files are read.
+		req.Head, req.Base, err = mesh.LoadPairSources(ctx, mesh.FS(os.DirFS(opts.dir)), base)
+		closeBase()
 		if err != nil {
 			return req, err
 		}
@@ -189,14 +190,18 @@ func loadDir(ctx context.Context, dir string) (*mesh.Mesh, error) {
 
 // resolveBase accepts a folder or a git revision of DIR's repository; a name
 // that is both is taken as the folder, since that is what a user can see.
-func resolveBase(ctx context.Context, dir, base string) (string, func(), error) {
+func resolveBase(ctx context.Context, dir, base string) (mesh.Source, func(), error) {
 	if st, err := os.Stat(base); err == nil && st.IsDir() {
-		return base, func() {}, nil
+		return mesh.FS(os.DirFS(base)), func() {}, nil
 	}
 	if gitsnap.IsRef(ctx, dir, base) {
-		return gitsnap.Snapshot(ctx, dir, base)
+		src, err := gitsnap.Open(ctx, dir, base)
+		if err != nil {
+			return nil, nil, err
+		}
+		return src, func() { _ = src.Close() }, nil
 	}
-	return "", nil, fmt.Errorf("%q is neither a folder nor a git revision of %s", base, dir)
+	return nil, nil, fmt.Errorf("%q is neither a folder nor a git revision of %s", base, dir)
 }
 
 func loadConsumers(ctx context.Context, path string) ([]*mesh.Product, []mesh.Problem, error) {

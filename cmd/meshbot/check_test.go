@@ -397,3 +397,62 @@ func TestSymlinkedContractIsAFinding(t *testing.T) {
 		t.Errorf("no input/symlink finding at %s:\n%s", rel, out)
 	}
 }
+
+// TestFilesReadAndSkipped: documents are found by their content whatever
+// their names, the repository's .meshbot.yaml narrows what is read, and
+// the JSON report lists every file read and every file skipped with why.
+func TestFilesReadAndSkipped(t *testing.T) {
+	dir := t.TempDir()
+	mesh := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
+	odcs, err := os.ReadFile(filepath.Join(mesh, "pricing", "data-products", "price-list", "contracts", "price-list.odcs.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, content := range map[string]string{
+		"contracts/price-list-v0.1.0.yaml": string(odcs),
+		"deploy/app.yaml":                  "apiVersion: apps/v1\nkind: Deployment\n",
+		"examples/odcs.yaml":               string(odcs),
+		"README.md":                        "# contracts\n",
+		".meshbot.yaml":                    "discovery:\n  exclude: ['examples/**']\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, code := check(t, "--format", "json", "--today", goldenToday, dir)
+	if code == exitUnusable {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Files fileReport `json:"files"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(rep.Files)
+	want := `{"read":[{"path":".meshbot.yaml","as":"config"},{"path":"contracts/price-list-v0.1.0.yaml","as":"contract"}],` +
+		`"skipped":[{"path":"README.md","reason":"not a YAML or JSON file"},` +
+		`{"path":"deploy/app.yaml","reason":"kind Deployment is not a data product or data contract"},` +
+		`{"path":"examples/odcs.yaml","reason":"excluded by .meshbot.yaml (exclude \"examples/**\")"}]}`
+	if string(got) != want {
+		t.Errorf("files:\n%s\nwant:\n%s", got, want)
+	}
+	text, _, _ := check(t, "--today", goldenToday, dir)
+	if !strings.Contains(text, "files: 2 read, 3 skipped (1 excluded by .meshbot.yaml") {
+		t.Errorf("text report does not count the files:\n%s", text)
+	}
+}
+
+type fileReport struct {
+	Read []struct {
+		Path string `json:"path"`
+		As   string `json:"as"`
+	} `json:"read"`
+	Skipped []struct {
+		Path   string `json:"path"`
+		Reason string `json:"reason"`
+	} `json:"skipped"`
+}

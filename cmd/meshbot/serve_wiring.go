@@ -142,7 +142,7 @@ func jobHandlers(cfg *config.Config, st store.Store, pol *policyeval.Swappable, 
 		return nil, fmt.Errorf("GitHub App %d (key from %s): %w", cfg.AppID, cfg.KeySource, err)
 	}
 	m.WatchBudgets(budgets)
-	ix := index.NewIndexer(index.Deps{GitHub: app, Registry: st, Queue: st, Logger: log})
+	ix := index.NewIndexer(index.Deps{GitHub: app, Registry: st, Queue: st, Marks: st, Logger: log})
 	// The policy repository's own pull requests and pushes go to guild (nil without one).
 	guild := policyrepo.New(policyrepo.Deps{Repo: cfg.PolicyRepo(), GitHub: app, Pulls: app, Store: st, Active: active, Budgets: budgets, Metrics: m, Logger: log})
 	guild.SetPreview(impactPreview(cfg, st, pol, log))

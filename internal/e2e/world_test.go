@@ -131,7 +131,7 @@ func newWorld(t testing.TB, st store.Store) *world {
 	t.Cleanup(hook.Close)
 	w := &world{t: t, fake: f, repo: r, st: st, app: app, hook: hook, main: main,
 		deps: pullcheck.Deps{GitHub: app, Store: st, Policy: policyeval.NewSwappable(pol), Now: func() time.Time { return today }, Logger: logger()},
-		ix:   index.NewIndexer(index.Deps{GitHub: app, Registry: st, Queue: st, Logger: logger()}),
+		ix:   index.NewIndexer(index.Deps{GitHub: app, Registry: st, Queue: st, Marks: st, Logger: logger()}),
 	}
 	return w
 }

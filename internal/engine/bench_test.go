@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/metrics"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshbot/meshbot/internal/gitsnap"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/meshgen"
 	"github.com/meshbot/meshbot/internal/policyeval"
@@ -42,6 +44,79 @@ func BenchmarkCheck1000(b *testing.B) {
 	var findings int
 	for b.Loop() {
 		hm, bm, err := mesh.LoadPair(ctx, os.DirFS(head), os.DirFS(base))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rep, err := Evaluate(ctx, Request{Head: hm, Base: bm, Policy: pol, Today: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		findings = len(rep.Findings)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(findings), "findings")
+	b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
+}
+
+// BenchmarkCheck1000GitBase is BenchmarkCheck1000 as `meshbot check --base
+// main` runs it in a repository: the base is a git revision, listed with
+// its blob ids, and only the blobs that differ from the work tree are read.
+func BenchmarkCheck1000GitBase(b *testing.B) {
+	if _, err := exec.LookPath("git"); err != nil {
+		b.Skip("git not installed")
+	}
+	ctx := context.Background()
+	dir := b.TempDir()
+	repo, head := filepath.Join(dir, "repo"), filepath.Join(dir, "head")
+	opts := meshgen.Options{Products: 1000, Fields: 30, Consumers: true, Seed: 1}
+	if err := meshgen.Generate(repo, opts); err != nil {
+		b.Fatal(err)
+	}
+	git := func(args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=b", "GIT_AUTHOR_EMAIL=b@example.com",
+			"GIT_COMMITTER_NAME=b", "GIT_COMMITTER_EMAIL=b@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q", "-b", "main")
+	git("add", "-A")
+	git("commit", "-qm", "base")
+	opts.Change = true
+	if err := meshgen.Generate(head, opts); err != nil {
+		b.Fatal(err)
+	}
+	entries, err := os.ReadDir(repo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != ".git" {
+			if err := os.RemoveAll(filepath.Join(repo, e.Name())); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := os.CopyFS(repo, os.DirFS(head)); err != nil {
+		b.Fatal(err)
+	}
+	pol, err := policyeval.Load(ctx, policy.FS(), policyeval.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	peak := watchHeap(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var findings int
+	for b.Loop() {
+		base, err := gitsnap.Open(ctx, repo, "main")
+		if err != nil {
+			b.Fatal(err)
+		}
+		hm, bm, err := mesh.LoadPairSources(ctx, mesh.FS(os.DirFS(repo)), base)
+		base.Close()
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -52,7 +52,8 @@ func Evaluate(ctx context.Context, req Request) (*Report, error) {
 	if req.Today.IsZero() {
 		req.Today = time.Now()
 	}
-	rep := &Report{Compared: req.Base != nil, Checked: Counts{Descriptors: len(req.Head.Products), Contracts: len(req.Head.Contracts)}}
+	rep := &Report{Compared: req.Base != nil, Checked: Counts{Descriptors: len(req.Head.Products), Contracts: len(req.Head.Contracts)},
+		Files: req.Head.Files}
 	if req.Policy != nil {
 		rep.PolicyVersion = req.Policy.Version()
 	}

@@ -104,6 +104,8 @@ type Report struct {
 	// Approvals say which approvals hold on this head and which were
 	// dropped, and why.
 	Approvals []ApprovalStatus `json:"approvals,omitempty"`
+	// Files are the head's files read, and those skipped with the reason.
+	Files mesh.FileReport `json:"files"`
 }
 
 // Counts says how much was looked at.
@@ -235,6 +237,12 @@ func (r *Report) Reroot(prefix string, ours func(file string) bool) {
 		if p.File != "" && ours(p.File) {
 			p.File = prefix + p.File
 		}
+	}
+	for i := range r.Files.Read {
+		r.Files.Read[i].Path = prefix + r.Files.Read[i].Path
+	}
+	for i := range r.Files.Skipped {
+		r.Files.Skipped[i].Path = prefix + r.Files.Skipped[i].Path
 	}
 	for i := range r.Findings {
 		f := &r.Findings[i]

@@ -1,26 +1,26 @@
-// Package gitsnap materialises one revision of a folder of a git repository
-// as a plain folder, so that `meshbot check --base REF` reads a base version
-// exactly as it reads any other checkout.
+// Package gitsnap reads one revision of a folder of a git repository as a
+// mesh.Source, so that `meshbot check --base REF` reads a base version
+// through the same loader as any other: the revision's files are listed
+// with their blob ids (`git ls-tree`), and only the blobs the loader asks
+// for are read (`git cat-file --batch`), which, for a base compared with a
+// head, are the ones that differ from the head.
 package gitsnap
 
 import (
-	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"os/exec"
-	"path"
-	"path/filepath"
+	"strconv"
 	"strings"
-)
+	"sync"
 
-// MaxBytes caps what one snapshot may extract. Descriptors and contracts are
-// small; a repository with more than this in the checked folder is better
-// served by pointing --base at a folder.
-const MaxBytes = 512 << 20
+	"github.com/meshbot/meshbot/internal/mesh"
+)
 
 // IsRef reports whether ref names a revision of the repository holding dir.
 func IsRef(ctx context.Context, dir, ref string) bool {
@@ -31,53 +31,153 @@ func IsRef(ctx context.Context, dir, ref string) bool {
 	return cmd.Run() == nil
 }
 
-// Snapshot writes the content of dir at revision ref into a new temporary
-// folder and returns it with a function that removes it. dir may be any
-// folder inside the work tree; the snapshot holds that folder's subtree.
-func Snapshot(ctx context.Context, dir, ref string) (string, func(), error) {
+// Source is dir's subtree at revision ref. dir may be any folder inside the
+// work tree; paths are relative to it. Close ends the reader process.
+type Source struct {
+	top, tree string
+	blobs     map[string]string // path -> blob id, from List
+
+	mu  sync.Mutex
+	cat *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+// Open returns the Source of dir at ref.
+func Open(ctx context.Context, dir, ref string) (*Source, error) {
 	if !IsRef(ctx, dir, ref) {
-		return "", nil, fmt.Errorf("%q is not a revision of the git repository at %s", ref, dir)
+		return nil, fmt.Errorf("%q is not a revision of the git repository at %s", ref, dir)
 	}
 	prefix, err := git(ctx, dir, "rev-parse", "--show-prefix")
 	if err != nil {
-		return "", nil, fmt.Errorf("locate %s in its repository: %w", dir, err)
+		return nil, fmt.Errorf("locate %s in its repository: %w", dir, err)
 	}
 	top, err := git(ctx, dir, "rev-parse", "--show-toplevel")
 	if err != nil {
-		return "", nil, fmt.Errorf("locate the repository of %s: %w", dir, err)
+		return nil, fmt.Errorf("locate the repository of %s: %w", dir, err)
 	}
-	tree := ref + ":" + strings.TrimSpace(string(prefix))
-	tmp, err := os.MkdirTemp("", "meshbot-base-")
+	return &Source{top: strings.TrimSpace(string(top)), tree: ref + ":" + strings.TrimSuffix(strings.TrimSpace(string(prefix)), "/")}, nil
+}
+
+// List names every blob of the tree with its id. Symbolic links (mode
+// 120000) are listed as links, with their target, and never read as files;
+// submodules are not listed: a descriptor's contract must live in the
+// repository itself.
+func (s *Source) List(ctx context.Context) ([]mesh.File, error) {
+	out, err := git(ctx, s.top, "ls-tree", "-r", "-z", "--full-name", s.tree)
 	if err != nil {
-		return "", nil, fmt.Errorf("create snapshot folder: %w", err)
+		return nil, fmt.Errorf("list %s: %w", s.tree, err)
 	}
-	cleanup := func() { os.RemoveAll(tmp) }
-	cmd := exec.CommandContext(ctx, "git", "-C", strings.TrimSpace(string(top)), "archive", "--format=tar", tree)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	s.blobs = map[string]string{}
+	var files []mesh.File
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		if len(rec) == 0 {
+			continue
+		}
+		meta, p, ok := strings.Cut(string(rec), "\t")
+		f := strings.Fields(meta)
+		if !ok || len(f) != 3 || f[1] != "blob" {
+			continue
+		}
+		if f[0] == "120000" {
+			// A link's blob is its target's name: read for the finding
+			// (links are few), never as the file.
+			target, err := s.blob(ctx, p, f[2])
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, mesh.File{Path: p, Version: f[2], Link: true, Target: string(target)})
+			continue
+		}
+		s.blobs[p] = f[2]
+		files = append(files, mesh.File{Path: p, Version: f[2]})
+	}
+	return files, nil
+}
+
+// Read returns a listed file's blob, at most mesh.MaxFileBytes+1 bytes of
+// it. Reads share one `git cat-file --batch` process, one at a time.
+func (s *Source) Read(ctx context.Context, p string) ([]byte, error) {
+	id, ok := s.blobs[p]
+	if !ok {
+		return nil, &fs.PathError{Op: "read", Path: p, Err: fs.ErrNotExist}
+	}
+	return s.blob(ctx, p, id)
+}
+
+// blob reads blob id (the file at p) through the shared reader process.
+func (s *Source) blob(ctx context.Context, p, id string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.cat == nil {
+		if err := s.start(); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := fmt.Fprintln(s.in, id); err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	head, err := s.out.ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	f := strings.Fields(head)
+	if len(f) != 3 || f[1] != "blob" {
+		return nil, fmt.Errorf("read %s: git cat-file answered %q", p, strings.TrimSpace(head))
+	}
+	size, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: git cat-file answered %q", p, strings.TrimSpace(head))
+	}
+	keep := min(size, mesh.MaxFileBytes+1)
+	b := make([]byte, keep)
+	if _, err := io.ReadFull(s.out, b); err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	// The rest of an oversized blob, and the newline after every blob.
+	if _, err := s.out.Discard(int(size-keep) + 1); err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	return b, nil
+}
+
+func (s *Source) start() error {
+	// Not bound to a request's context: the process serves every Read
+	// until Close.
+	cmd := exec.Command("git", "-C", s.top, "cat-file", "--batch")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return fmt.Errorf("git cat-file: %w", err)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		cleanup()
-		return "", nil, fmt.Errorf("git archive %s: %w", tree, err)
+		return fmt.Errorf("git cat-file: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		cleanup()
-		return "", nil, fmt.Errorf("git archive %s: %w", tree, err)
+		return fmt.Errorf("git cat-file: %w", err)
 	}
-	extractErr := extract(out, tmp)
-	if extractErr != nil {
-		_, _ = io.Copy(io.Discard, out)
+	s.cat, s.in, s.out = cmd, in, bufio.NewReaderSize(out, 64<<10)
+	return nil
+}
+
+// Close ends the reader process, if one was started.
+func (s *Source) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cat == nil {
+		return nil
 	}
-	waitErr := cmd.Wait()
-	if extractErr != nil {
-		cleanup()
-		return "", nil, fmt.Errorf("extract %s: %w", tree, extractErr)
+	s.in.Close()
+	err := s.cat.Wait()
+	s.cat = nil
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return fmt.Errorf("git cat-file: %w", err)
 	}
-	if waitErr != nil {
-		cleanup()
-		return "", nil, fmt.Errorf("git archive %s: %w: %s", tree, waitErr, strings.TrimSpace(stderr.String()))
-	}
-	return tmp, cleanup, nil
+	return err
 }
 
 func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
@@ -89,51 +189,4 @@ func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 		return nil, fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
-}
-
-func extract(r io.Reader, dst string) error {
-	tr := tar.NewReader(r)
-	var total int64
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name := path.Clean(h.Name)
-		if name == "." || path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
-			return fmt.Errorf("archive entry %q leaves the snapshot", h.Name)
-		}
-		target := filepath.Join(dst, filepath.FromSlash(name))
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			total += h.Size
-			if total > MaxBytes {
-				return fmt.Errorf("snapshot exceeds %d bytes", MaxBytes)
-			}
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(f, io.LimitReader(tr, h.Size))
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-		default:
-			// Symlinks and submodules are not followed: a descriptor's
-			// contract must live in the repository itself.
-		}
-	}
 }

@@ -60,7 +60,7 @@ func newEnv(t testing.TB, b backend) *env {
 		t.Fatal(err)
 	}
 	s := b.open(t)
-	return &env{fake: f, repo: repo, store: s, app: app, ix: NewIndexer(Deps{GitHub: app, Registry: s, Logger: quiet()})}
+	return &env{fake: f, repo: repo, store: s, app: app, ix: NewIndexer(Deps{GitHub: app, Registry: s, Marks: s, Logger: quiet()})}
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -18,17 +18,13 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
+	"github.com/meshbot/meshbot/internal/ghsource"
 	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
-	"github.com/meshbot/meshbot/internal/memfs"
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/store"
 )
@@ -39,7 +35,10 @@ type Deps struct {
 	Registry store.Registry
 	// Queue takes the per-repository jobs an installation-wide scan fans
 	// out into; without it a scan job fails permanently.
-	Queue  store.Dedup
+	Queue store.Dedup
+	// Marks, when set, records each repository's discovery configuration
+	// (ghsource.ConfigMark), so a pull-request check knows it at no cost.
+	Marks  store.Marks
 	Logger *slog.Logger // default slog.Default()
 	// Concurrency bounds the file fetches of one repository; default 8.
 	Concurrency int
@@ -50,6 +49,7 @@ type Indexer struct {
 	gh    githubapp.Clients
 	reg   store.Registry
 	queue store.Dedup
+	marks store.Marks
 	log   *slog.Logger
 	limit int
 }
@@ -64,7 +64,7 @@ func NewIndexer(deps Deps) *Indexer {
 	if limit <= 0 {
 		limit = 8
 	}
-	return &Indexer{gh: deps.GitHub, reg: deps.Registry, queue: deps.Queue, log: log, limit: limit}
+	return &Indexer{gh: deps.GitHub, reg: deps.Registry, queue: deps.Queue, marks: deps.Marks, log: log, limit: limit}
 }
 
 // Relevant tells whether a push touching these paths can change the
@@ -78,6 +78,30 @@ func Relevant(paths []string) bool {
 	for _, p := range paths {
 		switch strings.ToLower(path.Ext(p)) {
 		case ".yaml", ".yml", ".json":
+			return true
+		}
+	}
+	return false
+}
+
+// widened says whether the repository's recorded discovery configuration
+// includes one of the pushed paths that Relevant passed over (an include
+// of other names than YAML and JSON).
+func (ix *Indexer) widened(ctx context.Context, in jobs.Index) bool {
+	if ix.marks == nil || in.Repo == "" {
+		return false
+	}
+	mark, err := ix.marks.Mark(ctx, ghsource.ConfigMark(in.Installation, in.Owner+"/"+in.Repo))
+	if err != nil {
+		return true // cannot tell: reading the repository again is safe
+	}
+	src, _ := ghsource.DecodeConfig(mark)
+	if src == nil {
+		return false
+	}
+	d, _ := mesh.ReadDiscovery(src)
+	for _, p := range in.Paths {
+		if ok, _ := d.Consider(p); ok {
 			return true
 		}
 	}
@@ -102,7 +126,7 @@ func (ix *Indexer) HandleIndex(ctx context.Context, in jobs.Index, m jobs.Meta) 
 	if in.Repo != "" {
 		log = log.With(slog.String("repo", in.Owner+"/"+in.Repo))
 	}
-	if !Relevant(in.Paths) {
+	if !Relevant(in.Paths) && !ix.widened(ctx, in) {
 		log.InfoContext(ctx, "index: push touches no YAML or JSON file, skipped", slog.Int("paths", len(in.Paths)))
 		return nil
 	}
@@ -200,7 +224,7 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client githu
 	if errors.Is(err, githubapp.ErrEmptyRepository) {
 		// Verified empty (GitHub's 409): no commits, so no products.
 		log.InfoContext(ctx, "index: repository is empty, its products are dropped", slog.String("branch", branch))
-		_, err := ix.put(ctx, inst, full, nil, store.Sources{})
+		_, err := ix.put(ctx, inst, full, nil, store.Sources{}, nil)
 		return err
 	}
 	if err != nil {
@@ -211,7 +235,7 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client githu
 			slog.String("ref", ref), slog.String("tip", tip))
 	}
 	for read := 1; ; read++ {
-		products, problems, files, err := ix.read(ctx, client, owner, repo, tip)
+		products, problems, config, files, err := ix.read(ctx, client, owner, repo, tip)
 		if err != nil {
 			return fmt.Errorf("index %s@%s: %w", full, tip, err)
 		}
@@ -230,7 +254,7 @@ func (ix *Indexer) indexRepo(ctx context.Context, log *slog.Logger, client githu
 		for _, p := range problems {
 			log.WarnContext(ctx, "index: problem in repository", slog.String("at", p.Pos.String()), slog.String("code", p.Code), slog.String("problem", p.Message))
 		}
-		stored, err := ix.put(ctx, inst, full, products, store.Sources{SHA: tip, Files: files})
+		stored, err := ix.put(ctx, inst, full, products, store.Sources{SHA: tip, Files: files}, config)
 		if err != nil {
 			return err
 		}
@@ -288,145 +312,60 @@ func (ix *Indexer) branchHead(ctx context.Context, log *slog.Logger, client gith
 }
 
 // put writes the repository's products with the documents they were read
-// from (what a policy preview evaluates) and returns the bytes those take.
-func (ix *Indexer) put(ctx context.Context, inst int64, full string, products []*mesh.Product, src store.Sources) (int, error) {
+// from (what a policy preview evaluates), and its discovery configuration
+// (nil: none) when there is somewhere to record it. It returns the bytes
+// the documents take.
+func (ix *Indexer) put(ctx context.Context, inst int64, full string, products []*mesh.Product, src store.Sources, config []byte) (int, error) {
 	stored, err := ix.reg.PutRepoSources(ctx, inst, full, products, src)
 	if err != nil {
 		return 0, fmt.Errorf("index %s: store: %w", full, err)
 	}
+	if ix.marks != nil {
+		if err := ix.marks.SetMark(ctx, ghsource.ConfigMark(inst, full), ghsource.EncodeConfig(config), 0); err != nil {
+			return 0, fmt.Errorf("index %s: record its discovery configuration: %w", full, err)
+		}
+	}
 	return stored, nil
 }
 
-// read fetches the descriptors and contracts of owner/repo at sha and
-// loads them as mesh.Load loads a checkout. It returns the files it read
-// too, documents in parsed form: the registry keeps them.
-func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owner, repo, sha string) ([]*mesh.Product, []mesh.Problem, map[string][]byte, error) {
-	tree, err := client.Tree(ctx, owner, repo, sha)
+// read loads owner/repo at sha through the loader `meshbot check` uses: its
+// tree is listed once, and the files discovery considers are read (a
+// bounded number at a time) and judged by their content.
+//
+// config is the repository's discovery configuration (nil when it has
+// none), read once by the loader. files are the files read (documents,
+// and the configuration that chose them), documents in parsed form
+// (mesh.EncodeFiles): the registry keeps them, and a policy preview then
+// loads thousands of them (mesh.LoadStored) without parsing YAML again.
+//
+// Symbolic links (tree mode 120000) are never fetched: the loader reports
+// a descriptor or contract that is one as a finding, as Load does in a
+// checkout.
+func (ix *Indexer) read(ctx context.Context, client githubapp.Installation, owner, repo, sha string) (products []*mesh.Product, problems []mesh.Problem, config []byte, files map[string][]byte, err error) {
+	r := ghsource.NewReader(client, owner, repo, ix.limit)
+	m, err := mesh.LoadSource(ctx, &ghsource.Tree{R: r, SHA: sha})
+	r.Wait()
+	if err == nil {
+		err = r.Err() // GitHub failed on a file: the registry keeps what it had
+	}
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	blobs := make(map[string]githubapp.TreeEntry)
-	got := &fetched{files: map[string][]byte{}, links: map[string]string{}}
-	var descs, contracts []string
-	for _, e := range tree {
-		if e.Type != "blob" || skipped(e.Path) || !memfs.ValidPath(e.Path) {
-			continue
+	files = make(map[string][]byte, len(m.Files.Read))
+	for _, f := range m.Files.Read {
+		b, err := r.Read(ctx, f.Path, sha) // read already: no request
+		if err != nil {
+			return nil, nil, nil, nil, err
 		}
-		if e.IsSymlink() {
-			// Never fetched: the checkout shows it as a link, which Load
-			// reports where it is a descriptor or a contract.
-			got.links[e.Path] = ""
-			continue
+		files[f.Path] = b
+		if f.As == mesh.RoleConfig {
+			config = b
 		}
-		blobs[e.Path] = e
-		switch name := path.Base(e.Path); {
-		case mesh.IsDescriptorName(name):
-			descs = append(descs, e.Path)
-		case mesh.IsContractName(name):
-			contracts = append(contracts, e.Path)
-		}
-	}
-	if err := ix.fetch(ctx, client, owner, repo, sha, append(descs, contracts...), blobs, got); err != nil {
-		return nil, nil, nil, err
-	}
-	if err := ix.fetch(ctx, client, owner, repo, sha, namedContracts(descs, got.files, blobs), blobs, got); err != nil {
-		return nil, nil, nil, err
-	}
-	fsys, err := memfs.NewLinked(got.files, got.links)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	m, err := mesh.Load(ctx, fsys)
-	if err != nil {
-		return nil, nil, nil, err
 	}
 	for _, p := range m.Products {
 		p.Repo = owner + "/" + repo
 	}
-	// The registry keeps the documents parsed (mesh.EncodeFiles): a policy
-	// preview then loads thousands of them without parsing YAML again.
-	return m.Products, append(got.oversize, m.Problems...), mesh.EncodeFiles(m, got.files), nil
-}
-
-// fetched are a repository's files read so far, and those too large to.
-type fetched struct {
-	mu       sync.Mutex
-	files    map[string][]byte
-	links    map[string]string // symbolic links, never read
-	oversize []mesh.Problem
-}
-
-// fetch reads paths at sha into got, a bounded number at a time. A file over
-// mesh.MaxFileBytes is not fetched: mesh.Load would refuse it anyway, so it
-// becomes a problem at once.
-func (ix *Indexer) fetch(ctx context.Context, client githubapp.Installation, owner, repo, sha string, paths []string, blobs map[string]githubapp.TreeEntry, got *fetched) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(ix.limit)
-	for _, p := range paths {
-		if e := blobs[p]; e.Size > mesh.MaxFileBytes {
-			got.mu.Lock()
-			got.oversize = append(got.oversize, mesh.Problem{Code: mesh.CodeReadError, Pos: mesh.Pos{File: p},
-				Message: fmt.Sprintf("%s is %d bytes, over the %d-byte limit", p, e.Size, mesh.MaxFileBytes)})
-			got.mu.Unlock()
-			continue
-		}
-		g.Go(func() error {
-			b, err := client.File(gctx, owner, repo, p, sha)
-			var se *githubapp.SymlinkError
-			switch {
-			case errors.As(err, &se):
-				got.mu.Lock()
-				got.links[p] = se.Target
-				got.mu.Unlock()
-				return nil
-			case err != nil:
-				return err
-			}
-			got.mu.Lock()
-			got.files[p] = b
-			got.mu.Unlock()
-			return nil
-		})
-	}
-	return g.Wait()
-}
-
-// namedContracts are the contracts the descriptors' output ports name by
-// path that exist in the tree and were not fetched as standalone contracts
-// (their file names do not say they are contracts).
-func namedContracts(descs []string, files map[string][]byte, blobs map[string]githubapp.TreeEntry) []string {
-	var refs []string
-	for _, d := range descs {
-		src, ok := files[d]
-		if !ok {
-			continue
-		}
-		p, _, _ := mesh.ReadDescriptor(d, src)
-		if p == nil {
-			continue
-		}
-		for _, o := range p.OutputPorts {
-			c := o.ContractPath
-			if _, have := files[c]; c != "" && !have && !slices.Contains(refs, c) {
-				if _, exists := blobs[c]; exists {
-					refs = append(refs, c)
-				}
-			}
-		}
-	}
-	return refs
-}
-
-// skipped mirrors the folders mesh.Load does not walk, so their files are
-// not fetched for nothing.
-func skipped(p string) bool {
-	dirs := strings.Split(p, "/")
-	for _, d := range dirs[:len(dirs)-1] {
-		if strings.HasPrefix(d, ".") || d == "node_modules" {
-			return true
-		}
-	}
-	return false
+	return m.Products, m.Problems, config, mesh.EncodeFiles(m, files), nil
 }
 
 // HandlePurge performs a jobs.KindPurge job.

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshbot/meshbot/internal/ghsource"
 	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
@@ -515,6 +516,86 @@ func TestSymlinkDoesNotFailIndexing(t *testing.T) {
 				if strings.Contains(r.Path, "linked/") {
 					t.Errorf("a link was fetched: %s", r.Path)
 				}
+			}
+		})
+	}
+}
+
+// TestIndexByContentAndConfig: the index reads a repository as `meshbot
+// check` reads a checkout: documents by their content whatever their
+// names, what the repository's .meshbot.yaml excludes left out; and it
+// records that configuration for pull-request checks.
+func TestIndexByContentAndConfig(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			files := meshFiles(t)
+			files["extra/product.yml"] = []byte("apiVersion: mesh/v1\nkind: DataProduct\nmetadata: {name: extra, domain: x, owner: team-x}\nspec: {lifecycle: experimental}\n")
+			files["deploy/app.yaml"] = []byte("apiVersion: apps/v1\nkind: Deployment\n")
+			config := "discovery:\n  exclude: ['pricing/**']\n"
+			files[mesh.ConfigFile] = []byte(config)
+			e.repo.Commit("main", files)
+			ctx := context.Background()
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}, jobs.Meta{}); err != nil {
+				t.Fatal(err)
+			}
+			got, want := registry(t, e.store, 7), expected(t, files, "acme/mesh")
+			if !slices.Equal(got, want) {
+				t.Errorf("registry:\n%s\nwant (mesh.Load on disk):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			joined := strings.Join(got, "\n")
+			if !strings.Contains(joined, "x.extra extra/product.yml") || strings.Contains(joined, "pricing") {
+				t.Errorf("want the product found by content and pricing excluded:\n%s", joined)
+			}
+			for _, r := range e.fake.Requests() {
+				if strings.Contains(r.Path, "/contents/pricing/") {
+					t.Errorf("fetched an excluded file: %s", r.Path)
+				}
+			}
+			if mark, _ := e.store.Mark(ctx, ghsource.ConfigMark(7, "acme/mesh")); mark != "file:"+config {
+				t.Errorf("recorded configuration %q", mark)
+			}
+
+			delete(files, mesh.ConfigFile)
+			e.repo.Commit("main", files)
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}, jobs.Meta{}); err != nil {
+				t.Fatal(err)
+			}
+			if mark, _ := e.store.Mark(ctx, ghsource.ConfigMark(7, "acme/mesh")); mark != "none" {
+				t.Errorf("recorded configuration %q after its removal, want none", mark)
+			}
+		})
+	}
+}
+
+// TestPushOfWidenedNamesIsIndexed: a repository whose .meshbot.yaml
+// includes other names than YAML and JSON has a push of such a file
+// indexed; other pushes without YAML or JSON still cost nothing.
+func TestPushOfWidenedNamesIsIndexed(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			ctx := context.Background()
+			files := meshFiles(t)
+			files[mesh.ConfigFile] = []byte("discovery:\n  include: ['**/*.yaml', '**/*.dcs']\n")
+			e.repo.Commit("main", files)
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh"}, jobs.Meta{}); err != nil {
+				t.Fatal(err)
+			}
+			files["legacy/payments.dcs"] = []byte("apiVersion: mesh/v1\nkind: DataProduct\nmetadata: {name: payments, domain: legacy, owner: team-x}\nspec: {lifecycle: production}\n")
+			sha := e.repo.Commit("main", files)
+			before := len(e.fake.Requests())
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: sha, Paths: []string{"docs/guide.md"}}, jobs.Meta{}); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(e.fake.Requests()) - before; n != 0 {
+				t.Errorf("a push of a file nothing includes made %d API calls", n)
+			}
+			if err := e.ix.HandleIndex(ctx, jobs.Index{Installation: 7, Owner: "acme", Repo: "mesh", Ref: sha, Paths: []string{"legacy/payments.dcs"}}, jobs.Meta{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(registry(t, e.store, 7), "\n"); !strings.Contains(got, "legacy.payments legacy/payments.dcs") {
+				t.Errorf("the included file was not indexed:\n%s", got)
 			}
 		})
 	}

@@ -355,7 +355,13 @@ func EncodeFiles(m *Mesh, files map[string][]byte) map[string][]byte {
 // are decoded rather than parsed, files in YAML are parsed as Load parses
 // them, and the Mesh is the one Load made of the original files.
 func LoadStored(ctx context.Context, fsys fs.FS) (*Mesh, error) {
-	return load(ctx, fsys, &reuser{parse: parseStored})
+	src := FS(fsys)
+	files, err := src.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, _, err := loadAll(ctx, src, files, loadOptions{reuse: &reuser{parse: parseStored}})
+	return m, err
 }
 
 func parseStored(path string, src []byte) (*Document, error) {

@@ -12,7 +12,9 @@ const CodeContractIDUnknown = "contract-id-unknown"
 // notice, not an error, since a contract may live in another repository.
 // It needs no base version: the head alone shows the dangling id.
 func DanglingContractIDs(m *Mesh) []Problem {
-	if m == nil {
+	if m == nil || !unlinkedByID(m) {
+		// Nothing to look up: the contracts' ids are not needed, and
+		// reading them would parse every contract LoadPair left unparsed.
 		return nil
 	}
 	ids := make(map[string]bool, len(m.Contracts))
@@ -34,4 +36,17 @@ func DanglingContractIDs(m *Mesh) []Problem {
 		}
 	}
 	return out
+}
+
+// unlinkedByID says whether a port of m names its contract by an id no
+// loaded contract was linked for.
+func unlinkedByID(m *Mesh) bool {
+	for _, p := range m.Products {
+		for _, o := range p.OutputPorts {
+			if o.ContractID != "" && o.Contract == nil && o.ContractPath == "" {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -6,8 +6,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
+	"path"
 	"runtime"
 	"slices"
 	"strings"
@@ -15,28 +15,45 @@ import (
 	"sync/atomic"
 )
 
-// Load reads a whole checkout:
+// Load reads a whole checkout. See LoadSource.
+func Load(ctx context.Context, fsys fs.FS) (*Mesh, error) {
+	return LoadSource(ctx, FS(fsys))
+}
+
+// LoadSource reads one version of a mesh:
 //
-//   - descriptors: every dataproduct.yaml|yml and *.odps.yaml|yml;
-//   - contracts: every file an output port's contract path names, plus the
-//     standalone ones named datacontract.yaml|yml, *.datacontract.yaml|yml
-//     and *.odcs.yaml|yml. Each is read once however many ports share it.
+//   - the files Discovery considers (by default every YAML and JSON file
+//     outside hidden folders and node_modules; ConfigFile at the root may
+//     narrow or widen that) are read once each, and their content says what
+//     they are (Sniff): descriptors and contracts in any format meshbot
+//     reads, whatever their names. A file without a marker is still read as
+//     a descriptor or contract when its name says it is one
+//     (dataproduct.yaml, *.odps.yaml, datacontract.yaml, *.odcs.yaml), so
+//     a broken one is reported rather than skipped;
+//   - every file an output port's contract path names, whatever its content
+//     or name, once however many ports share it.
 //
-// Folders whose name starts with a dot and node_modules are skipped; testdata
-// and vendor are not (a checkout may keep its mesh anywhere). Only regular
-// files are read: a descriptor or contract that is a symbolic link, or a
-// contract path that goes through one, is a CodeSymlink problem at that file
-// (on a file system that tells links apart, fs.ReadLinkFS: os.DirFS and
-// memfs do), never followed.
+// Only regular files are read: a descriptor or contract that is a symbolic
+// link (named like one, or named by a port), or a contract path that goes
+// through a linked folder, is a CodeSymlink problem at that file, never
+// followed; other links are listed as skipped. A Source says which entries
+// are links (File.Link), or its Read answers a *SymlinkError.
 //
-// ODPS and DPS ports name their contract by id; when exactly one contract in
-// the checkout has that id the port is linked to it.
+// Mesh.Files lists what was read and, with the reason, every file and
+// folder that was not. ODPS and DPS ports name their contract by id; when
+// exactly one contract of the source has that id the port is linked to it.
 //
 // Everything wrong with an individual file becomes a Problem in
-// Mesh.Problems (sorted by position). Load returns an error only when fsys
-// cannot be walked at all or ctx ends. Mesh.Root is left for the caller.
-func Load(ctx context.Context, fsys fs.FS) (*Mesh, error) {
-	return LoadReusing(ctx, fsys, nil)
+// Mesh.Problems (sorted by position). LoadSource returns an error only when
+// the source cannot be listed at all or ctx ends. Mesh.Root is left for the
+// caller.
+func LoadSource(ctx context.Context, src Source) (*Mesh, error) {
+	files, err := src.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, _, err := loadAll(ctx, src, files, loadOptions{reuse: newReuser(nil)})
+	return m, err
 }
 
 // LoadReusing is Load, sharing with prev every contract whose bytes are
@@ -45,152 +62,174 @@ func Load(ctx context.Context, fsys fs.FS) (*Mesh, error) {
 // not changed after reading, so sharing them is safe; descriptors are read
 // again, since linking writes to their ports.
 func LoadReusing(ctx context.Context, fsys fs.FS, prev *Mesh) (*Mesh, error) {
-	return load(ctx, fsys, newReuser(prev))
+	src := FS(fsys)
+	files, err := src.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, _, err := loadAll(ctx, src, files, loadOptions{reuse: newReuser(prev)})
+	return m, err
 }
 
-func load(ctx context.Context, fsys fs.FS, reuse *reuser) (*Mesh, error) {
+// loadOptions are what a pair's two loads share.
+type loadOptions struct {
+	reuse *reuser
+	// same, on the head of a pair, says whether a file just read is the
+	// same in the base (so a contract is left unparsed until needed).
+	same func(f File, src []byte) bool
+	// known, on the base of a pair, is the head's outcome for a file that is
+	// the same on both sides, so it is not read again.
+	known func(path string) *outcome
+}
+
+// outcome is what became of one file.
+type outcome struct {
+	role     Role
+	src      []byte // kept for descriptors and for files read but not used
+	same     bool   // identical in the other side of a pair
+	product  *Product
+	pristine *Product // a descriptor the other side shares, as read, before linking
+	contract *Contract
+	doc      *Document
+	probs    []Problem
+	skip     string
+	big      bool // not fetched: over MaxFileBytes
+	readErr  error
+}
+
+// loadAll loads files of src and returns, beside the mesh, the outcome of
+// every file read (by path), for the other side of a pair.
+func loadAll(ctx context.Context, src Source, files []File, o loadOptions) (*Mesh, map[string]*outcome, error) {
 	m := &Mesh{Contracts: map[string]*Contract{}, Documents: map[string]*Document{}}
-	var descs, standalone []string
-	links := map[string]bool{} // symbolic links reported by the walk
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == "." {
-				return err
+	disc := Discovery{}
+	for _, f := range files {
+		if f.Path == ConfigFile && !f.Folder {
+			if f.Link {
+				// The discovery configuration is meshbot's own file: a
+				// link is refused like a linked descriptor.
+				m.add(f.Path, &outcome{readErr: &SymlinkError{Link: f.Path, Target: f.Target}})
+				break
 			}
-			// One unreadable folder costs its files, not the whole checkout.
-			m.Problems = append(m.Problems, Problem{Code: CodeReadError, Pos: Pos{File: p},
-				Message: fmt.Sprintf("cannot read %s: %v", p, errors.Unwrap(err))})
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		name := d.Name()
-		if d.IsDir() {
-			if p != "." && (strings.HasPrefix(name, ".") || name == "node_modules") {
-				return fs.SkipDir
+			b, err := src.Read(ctx, f.Path)
+			if err != nil {
+				m.Problems = append(m.Problems, Problem{Code: CodeReadError, Pos: Pos{File: f.Path}, Message: fmt.Sprintf("cannot read %s: %v", f.Path, err)})
+				break
 			}
-			return nil
+			var probs []Problem
+			disc, probs = ReadDiscovery(b)
+			m.Problems = append(m.Problems, probs...)
+			m.Files.Read = append(m.Files.Read, ReadFile{Path: f.Path, As: RoleConfig})
 		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			if IsDescriptorName(name) || IsContractName(name) {
-				target := ""
-				if rl, ok := fsys.(fs.ReadLinkFS); ok {
-					target, _ = rl.ReadLink(p)
-				}
-				m.Problems = append(m.Problems, SymlinkProblem(p, &SymlinkError{Link: p, Target: target}))
-				links[p] = true
+	}
+	skippedDirs := map[string]bool{}
+	skipDir := func(dir, why string) {
+		if !skippedDirs[dir] {
+			skippedDirs[dir] = true
+			if dir != ".git" { // every checkout has one
+				m.Files.Skipped = append(m.Files.Skipped, SkippedFile{Path: dir + "/", Reason: why})
 			}
-			return nil
 		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
+	}
+	var cands []File
+	for _, f := range files {
 		switch {
-		case IsDescriptorName(name):
-			descs = append(descs, p)
-		case IsContractName(name):
-			standalone = append(standalone, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("walk checkout: %w", err)
-	}
-
-	// First the descriptors and the standalone contracts, together.
-	type result struct {
-		product  *Product
-		contract *Contract
-		doc      *Document
-		probs    []Problem
-	}
-	first := make([]result, len(descs)+len(standalone))
-	err = parallel(ctx, len(first), func(i int) {
-		var res result
-		if i < len(descs) {
-			src, err := readCapped(fsys, descs[i])
-			if err != nil {
-				res.probs = []Problem{{Code: CodeReadError, Pos: Pos{File: descs[i]}, Message: fmt.Sprintf("cannot read %s: %v", descs[i], err)}}
-			} else {
-				res.product, res.doc, res.probs = readDescriptor(descs[i], src, reuse.parser())
-			}
-		} else {
-			p := standalone[i-len(descs)]
-			src, err := readCapped(fsys, p)
-			if err != nil {
-				res.probs = []Problem{{Code: CodeReadError, Pos: Pos{File: p}, Message: fmt.Sprintf("cannot read %s: %v", p, err)}}
-			} else {
-				res.contract, res.doc, res.probs = reuse.contract(p, src)
-			}
-		}
-		first[i] = res
-	})
-	if err != nil {
-		return nil, err
-	}
-	for i, res := range first {
-		m.Problems = append(m.Problems, res.probs...)
-		if res.doc != nil {
-			m.Documents[res.doc.Path] = res.doc
-		}
-		if res.product != nil {
-			m.Products = append(m.Products, res.product)
-		}
-		if i >= len(descs) && res.contract != nil {
-			m.Contracts[res.contract.File] = res.contract
-		}
-	}
-
-	// Then every referenced contract not read yet, once.
-	parsed := make(map[string]bool, len(standalone))
-	for _, p := range standalone {
-		parsed[p] = true
-	}
-	var refs []string
-	for _, p := range m.Products {
-		for _, o := range p.OutputPorts {
-			if o.ContractPath != "" && !parsed[o.ContractPath] {
-				parsed[o.ContractPath] = true
-				refs = append(refs, o.ContractPath)
-			}
-		}
-	}
-	type refResult struct {
-		result
-		readErr error
-	}
-	second := make([]refResult, len(refs))
-	err = parallel(ctx, len(refs), func(i int) {
-		// The walk saw the other files as regular files in real folders;
-		// a path a descriptor names may be, or go through, a link.
-		if se := symlinkOf(fsys, refs[i]); se != nil {
-			second[i].readErr = se
-			return
-		}
-		src, err := readCapped(fsys, refs[i])
-		if err != nil {
-			second[i].readErr = err
-			return
-		}
-		second[i].contract, second[i].doc, second[i].probs = reuse.contract(refs[i], src)
-	})
-	if err != nil {
-		return nil, err
-	}
-	readErrs := make(map[string]error)
-	for i, res := range second {
-		if res.readErr != nil {
-			readErrs[refs[i]] = res.readErr
+		case f.Folder && f.Err != nil:
+			// One unreadable folder costs its files, not the whole source.
+			m.Problems = append(m.Problems, Problem{Code: CodeReadError, Pos: Pos{File: f.Path},
+				Message: fmt.Sprintf("cannot read %s: %v", f.Path, f.Err)})
+			m.Files.Skipped = append(m.Files.Skipped, SkippedFile{Path: f.Path + "/", Reason: "folder cannot be read"})
+			continue
+		case f.Folder:
+			skipDir(f.Path, SkipFolder(path.Base(f.Path)))
+			continue
+		case f.Path == ConfigFile:
 			continue
 		}
-		m.Problems = append(m.Problems, res.probs...)
-		if res.doc != nil {
-			m.Documents[res.doc.Path] = res.doc
+		if dir, why := skippedFolderOf(f.Path); dir != "" {
+			skipDir(dir, why)
+			continue
 		}
-		if res.contract != nil {
-			m.Contracts[refs[i]] = res.contract
+		if ok, why := disc.Consider(f.Path); !ok {
+			m.Files.Skipped = append(m.Files.Skipped, SkippedFile{Path: f.Path, Reason: why})
+			continue
 		}
+		if f.Link && !IsDescriptorName(path.Base(f.Path)) && !IsContractName(path.Base(f.Path)) {
+			// Its content is not read, so it cannot say what it is: a
+			// finding only where its name or a port says it is a
+			// descriptor or contract, never a false alarm on other links.
+			m.Files.Skipped = append(m.Files.Skipped, SkippedFile{Path: f.Path, Reason: skipLink})
+			continue
+		}
+		cands = append(cands, f)
+	}
+
+	width := runtime.GOMAXPROCS(0)
+	if p, ok := src.(Parallel); ok {
+		width = max(width, p.Parallel())
+	}
+	got := make([]outcome, len(cands))
+	if err := parallel(ctx, width, len(cands), func(i int) { got[i] = o.one(ctx, src, cands[i], "") }); err != nil {
+		return nil, nil, err
+	}
+	done := make(map[string]*outcome, len(cands))
+	for i := range got {
+		done[cands[i].Path] = &got[i]
+		m.add(cands[i].Path, &got[i])
+	}
+
+	// Then every contract a port names that was not read as one, once.
+	var refs []string
+	listed := make(map[string]File, len(files))
+	for _, f := range files {
+		listed[f.Path] = f
+	}
+	for _, p := range m.Products {
+		for _, op := range p.OutputPorts {
+			c := op.ContractPath
+			if c == "" || m.Contracts[c] != nil || slices.Contains(refs, c) {
+				continue
+			}
+			if r := done[c]; r != nil && (r.role == RoleContract || r.readErr != nil || r.big) {
+				continue // read as a contract already, or unreadable: its own Problems say why
+			}
+			refs = append(refs, c)
+		}
+	}
+	second := make([]outcome, len(refs))
+	if err := parallel(ctx, width, len(refs), func(i int) {
+		f, ok := listed[refs[i]]
+		if !ok {
+			f = File{Path: refs[i]}
+			// Not listed: it may lie below a folder that is a link.
+			if se := linkOn(listed, refs[i]); se != nil {
+				second[i] = outcome{readErr: se}
+				return
+			}
+		}
+		var src0 []byte
+		if r := done[refs[i]]; r != nil {
+			src0 = r.src // read already, and skipped for its content
+		}
+		second[i] = o.one(ctx, src, f, RoleContract, src0...)
+	}); err != nil {
+		return nil, nil, err
+	}
+	readErrs := make(map[string]error)
+	for i := range second {
+		p := refs[i]
+		if se, ok := asSymlink(second[i].readErr); ok {
+			// A problem at the file, once, and none on the ports naming
+			// it, as for a file too large to read.
+			m.Problems = append(m.Problems, SymlinkProblem(p, se))
+			continue
+		}
+		if second[i].readErr != nil {
+			readErrs[p] = second[i].readErr
+			continue
+		}
+		m.Files.Skipped = slices.DeleteFunc(m.Files.Skipped, func(s SkippedFile) bool { return s.Path == p })
+		m.add(p, &second[i])
+		done[p] = &second[i]
 	}
 
 	if byID(m.Products) {
@@ -199,24 +238,183 @@ func load(ctx context.Context, fsys fs.FS, reuse *reuser) (*Mesh, error) {
 			c.Parse()
 		}
 	}
-	for p, err := range readErrs {
-		if se, ok := asSymlink(err); ok {
-			// A problem at the file, once, and none on the ports naming
-			// it, as for a file too large to read.
-			if !links[p] {
-				m.Problems = append(m.Problems, SymlinkProblem(p, se))
-				links[p] = true
-			}
-			delete(readErrs, p)
-		}
-	}
 	link(m, readErrs)
 	slices.SortFunc(m.Products, func(a, b *Product) int { return strings.Compare(a.File, b.File) })
 	slices.SortStableFunc(m.Problems, func(a, b Problem) int {
 		return cmp.Or(strings.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
 			cmp.Compare(a.Pos.Col, b.Pos.Col), strings.Compare(a.Code, b.Code))
 	})
-	return m, nil
+	m.Files.sort()
+	return m, done, nil
+}
+
+// add records one file's outcome in m.
+func (m *Mesh) add(p string, r *outcome) {
+	m.Problems = append(m.Problems, r.probs...)
+	if se, ok := asSymlink(r.readErr); ok {
+		m.Problems = append(m.Problems, SymlinkProblem(p, se))
+		m.Files.Skipped = append(m.Files.Skipped, SkippedFile{Path: p, Reason: skipLink})
+		return
+	}
+	switch {
+	case r.readErr != nil:
+		m.Problems = append(m.Problems, Problem{Code: CodeReadError, Pos: Pos{File: p}, Message: fmt.Sprintf("cannot read %s: %v", p, r.readErr)})
+		m.Files.Skipped = append(m.Files.Skipped, SkippedFile{Path: p, Reason: "cannot be read"})
+		return
+	case r.skip != "":
+		m.Files.Skipped = append(m.Files.Skipped, SkippedFile{Path: p, Reason: r.skip})
+		return
+	}
+	m.Files.Read = append(m.Files.Read, ReadFile{Path: p, As: r.role})
+	if r.doc != nil {
+		m.Documents[r.doc.Path] = r.doc
+	}
+	if r.product != nil {
+		m.Products = append(m.Products, r.product)
+	}
+	if r.contract != nil {
+		m.Contracts[p] = r.contract
+	}
+}
+
+// one reads a file and makes of it what its content (or, failing that,
+// its name; or as, when a port names it) says it is. pre is its content
+// when it was read already.
+func (o loadOptions) one(ctx context.Context, src Source, f File, as Role, pre ...byte) outcome {
+	if f.Link {
+		return outcome{readErr: &SymlinkError{Link: f.Path, Target: f.Target}}
+	}
+	if o.known != nil {
+		if k := o.known(f.Path); k != nil {
+			return o.fromKnown(f.Path, k, as)
+		}
+	}
+	b := pre
+	if b == nil {
+		var err error
+		if b, err = src.Read(ctx, f.Path); err != nil {
+			var big *TooLargeError
+			if errors.As(err, &big) {
+				// Not fetched: reported as a file read and refused is, and
+				// nothing on a port that names it.
+				return outcome{big: true, skip: "over the size limit", probs: []Problem{{Code: CodeFileTooLarge, Pos: Pos{File: f.Path}, Message: big.Error()}}}
+			}
+			name := path.Base(f.Path)
+			if _, ok := asSymlink(err); ok && as == "" && !IsDescriptorName(name) && !IsContractName(name) {
+				// A link the listing did not show as one: as for a listed
+				// link, a finding only where a name or a port says it is a
+				// document (a port naming it reads it again, as a contract).
+				return outcome{skip: skipLink}
+			}
+			return outcome{readErr: err}
+		}
+	}
+	r := outcome{role: as, src: b}
+	if o.same != nil {
+		r.same = o.same(f, b)
+	}
+	parse := o.reuse.parser()
+	if r.role == "" {
+		var why string
+		if o.reuse.parse != nil && IsEncodedDocument(b) {
+			// A stored document (LoadStored): its content is parsed
+			// already, and says what it is as the YAML did. It is decoded
+			// once, here.
+			if doc, err := o.reuse.parse(f.Path, b); err == nil {
+				r.role, why = sniffDocument(doc.Value)
+				parse = func(string, []byte) (*Document, error) { return doc, nil }
+			}
+		} else {
+			r.role, why = Sniff(b)
+		}
+		if r.role == "" {
+			name := path.Base(f.Path)
+			switch {
+			case IsDescriptorName(name):
+				r.role = RoleDescriptor
+			case IsContractName(name):
+				r.role = RoleContract
+			default:
+				r.skip = why
+				return r
+			}
+		}
+	}
+	switch r.role {
+	case RoleDescriptor:
+		r.product, r.doc, r.probs = readDescriptor(f.Path, b, parse)
+		if r.same && r.product != nil {
+			// The base holds the same descriptor: it gets a copy of this
+			// one as read, before linking writes to its ports.
+			r.pristine = r.product.clone()
+		}
+	case RoleContract:
+		r.src = nil
+		r.contract, r.doc, r.probs = o.reuse.contract(f.Path, b, r.same, parse)
+	}
+	return r
+}
+
+// fromKnown is the base's outcome of a file identical to the head's k: a
+// contract is shared, a descriptor read again from the same bytes (linking
+// writes to its ports), a skipped file skipped for the same reason.
+func (o loadOptions) fromKnown(p string, k *outcome, as Role) outcome {
+	switch {
+	case k.readErr != nil:
+		return outcome{readErr: k.readErr}
+	case k.contract != nil && (as == "" || as == RoleContract):
+		return outcome{role: RoleContract, contract: k.contract, doc: k.doc, probs: k.probs, same: true}
+	case k.role == RoleDescriptor && as == "":
+		r := outcome{role: RoleDescriptor, src: k.src, same: true, doc: k.doc, probs: k.probs}
+		if k.pristine != nil {
+			r.product = k.pristine.clone()
+		} else {
+			r.product, r.doc, r.probs = readDescriptor(p, k.src, o.reuse.parser())
+		}
+		return r
+	case k.skip != "" && as == "":
+		return outcome{skip: k.skip, src: k.src, same: true}
+	}
+	// Read as something else on this side (a port names it here only).
+	r := outcome{role: as, src: k.src, same: true}
+	if as == RoleContract {
+		r.contract, r.doc, r.probs = o.reuse.contract(p, k.src, false, o.reuse.parser())
+	}
+	return r
+}
+
+// skipLink is why a symbolic link is not read.
+const skipLink = "symbolic link: meshbot reads regular files only"
+
+// linkOn says whether p, or a folder on the way to it, is a symbolic link
+// the listing showed.
+func linkOn(listed map[string]File, p string) *SymlinkError {
+	for i := 0; ; {
+		j := strings.IndexByte(p[i:], '/')
+		sub := p
+		if j >= 0 {
+			sub = p[:i+j]
+		}
+		if f, ok := listed[sub]; ok && f.Link {
+			return &SymlinkError{Link: sub, Target: f.Target}
+		}
+		if j < 0 {
+			return nil
+		}
+		i += j + 1
+	}
+}
+
+// skippedFolderOf is the first folder of p that is not read, if any (a
+// listing from git names files in every folder).
+func skippedFolderOf(p string) (string, string) {
+	dirs := strings.Split(p, "/")
+	for i, name := range dirs[:len(dirs)-1] {
+		if why := SkipFolder(name); why != "" {
+			return strings.Join(dirs[:i+1], "/"), why
+		}
+	}
+	return "", ""
 }
 
 // link attaches contracts to output ports and reports the references that
@@ -243,7 +441,7 @@ func link(m *Mesh, readErrs map[string]error) {
 				}
 				err := readErrs[o.ContractPath]
 				if err == nil {
-					break // read but not a mapping, or a link: the file's own Problems say why
+					break // read, but not a mapping: its own Problems say why
 				}
 				at := o.Locs.At("contract", o.Pos)
 				if errors.Is(err, fs.ErrNotExist) {
@@ -280,21 +478,10 @@ func IsContractName(name string) bool {
 		strings.HasSuffix(name, ".odcs.yaml") || strings.HasSuffix(name, ".odcs.yml")
 }
 
-// readCapped reads at most one byte more than MaxFileBytes, enough for
-// ParseYAML to refuse an oversized file without loading all of it.
-func readCapped(fsys fs.FS, p string) ([]byte, error) {
-	f, err := fsys.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
-}
-
-// parallel runs fn(0..n-1) on up to GOMAXPROCS goroutines and stops handing
-// out work when ctx ends.
-func parallel(ctx context.Context, n int, fn func(i int)) error {
-	workers := min(runtime.GOMAXPROCS(0), n)
+// parallel runs fn(0..n-1) on up to width goroutines and stops handing out
+// work when ctx ends.
+func parallel(ctx context.Context, width, n int, fn func(i int)) error {
+	workers := min(width, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
@@ -320,7 +507,6 @@ func parallel(ctx context.Context, n int, fn func(i int)) error {
 type reuser struct {
 	prev     *Mesh
 	problems map[string][]Problem // prev's problems by file
-	same     map[string][32]byte  // LoadPair: the other checkout's file sums
 	parse    parser               // nil: ParseYAML
 }
 
@@ -342,12 +528,12 @@ func newReuser(prev *Mesh) *reuser {
 	return r
 }
 
-func (r *reuser) contract(path string, src []byte) (*Contract, *Document, []Problem) {
-	if r.same != nil {
-		if sum, ok := r.same[path]; ok && sum == sha256.Sum256(src) {
-			doc := &Document{Path: path, Sum: sum}
-			return &Contract{File: path, Pos: Pos{File: path}, stub: &stub{src: src, doc: doc}}, doc, nil
-		}
+// contract reads a contract; same says the other side of a pair holds the
+// same bytes, so parsing can wait until its content matters (Parse).
+func (r *reuser) contract(path string, src []byte, same bool, parse parser) (*Contract, *Document, []Problem) {
+	if same {
+		doc := &Document{Path: path, Sum: sha256.Sum256(src)}
+		return &Contract{File: path, Pos: Pos{File: path}, stub: &stub{src: src, doc: doc}}, doc, nil
 	}
 	if r.prev != nil {
 		if doc, ok := r.prev.Documents[path]; ok {
@@ -356,7 +542,7 @@ func (r *reuser) contract(path string, src []byte) (*Contract, *Document, []Prob
 			}
 		}
 	}
-	return readContract(path, src, r.parser())
+	return readContract(path, src, parse)
 }
 
 // byID reports whether a product names a contract by id (ODPS, DPS).
@@ -369,4 +555,17 @@ func byID(ps []*Product) bool {
 		}
 	}
 	return false
+}
+
+// clone copies a product deeply enough for another mesh to link it: the
+// output ports, which linking writes to. Everything else is read only
+// after loading and is shared.
+func (p *Product) clone() *Product {
+	c := *p
+	c.OutputPorts = make([]*OutputPort, len(p.OutputPorts))
+	for i, o := range p.OutputPorts {
+		oc := *o
+		c.OutputPorts[i] = &oc
+	}
+	return &c
 }

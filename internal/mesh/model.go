@@ -78,6 +78,7 @@ type Mesh struct {
 	Contracts map[string]*Contract // by slash path relative to the checkout root
 	Documents map[string]*Document // every parsed descriptor and contract, by path
 	Problems  []Problem            // files that could not be read, parsed or resolved
+	Files     FileReport           // what was read, and what was skipped and why
 }
 
 // Product is a data product descriptor.

@@ -1,11 +1,11 @@
 package mesh
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io/fs"
-	"strings"
+	"sync"
 )
 
 // stub is the unread content of a contract LoadPair found identical in both
@@ -39,25 +39,69 @@ func (c *Contract) Parse() {
 	}
 }
 
-// LoadPair reads the head and the base checkout of one change. A contract
-// whose bytes are the same at the same path on both sides is read once,
-// shared by both meshes (the same *Contract and *Document), and parsed only
-// where its content matters: comparing identical bytes finds no change, and
-// policy judges the files that changed, so on a change to a few products of
-// a large mesh most contracts are never parsed. A port whose contract
-// differs between the sides gets both parsed; so do contracts named by id
-// (ODPS, DPS), which are found by reading their ids. Problems in files the
-// change does not touch are not reported.
+// LoadPair reads the head and the base checkout of one change. See
+// LoadPairSources.
 func LoadPair(ctx context.Context, headFS, baseFS fs.FS) (head, base *Mesh, err error) {
-	sums, err := fileSums(ctx, baseFS)
+	return LoadPairSources(ctx, FS(headFS), FS(baseFS))
+}
+
+// LoadPairSources reads the head and the base version of one change. A file
+// that is the same at the same path on both sides is read once, from the
+// head: when the base lists its files by git blob id (a git revision) the
+// head's bytes are hashed and only the base blobs that differ are read;
+// when it lists them by a token both sides share (the App's files the pull
+// request does not touch) the tokens are compared; otherwise (a folder) the
+// base's bytes are read and compared, and kept for the base's own load.
+//
+// A contract the same on both sides is shared by both meshes (the same
+// *Contract and *Document), and parsed only where its content matters:
+// comparing identical bytes finds no change, and policy judges the files
+// that changed, so on a change to a few products of a large mesh most
+// contracts are never parsed. A port whose contract differs between the
+// sides gets both parsed; so do contracts named by id (ODPS, DPS), which are
+// found by reading their ids. Problems in files the change does not touch
+// are not reported.
+func LoadPairSources(ctx context.Context, headSrc, baseSrc Source) (head, base *Mesh, err error) {
+	bfiles, err := baseSrc.List(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load base: %w", err)
 	}
-	head, err = load(ctx, headFS, &reuser{same: sums})
+	hfiles, err := headSrc.List(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load head: %w", err)
 	}
-	base, err = LoadReusing(ctx, baseFS, head)
+	bver := make(map[string]string, len(bfiles))
+	for _, f := range bfiles {
+		if !f.Folder {
+			bver[f.Path] = f.Version
+		}
+	}
+	cached := &onceSource{Source: baseSrc, got: map[string]*onceRead{}}
+	same := func(f File, src []byte) bool {
+		v, ok := bver[f.Path]
+		switch {
+		case !ok:
+			return false
+		case v != "" && f.Version != "":
+			return v == f.Version
+		case isGitBlobID(v):
+			return GitBlobID(src) == v
+		}
+		b, err := cached.Read(ctx, f.Path)
+		return err == nil && bytes.Equal(b, src)
+	}
+	var houts map[string]*outcome
+	head, houts, err = loadAll(ctx, headSrc, hfiles, loadOptions{reuse: newReuser(nil), same: same})
+	if err != nil {
+		return nil, nil, fmt.Errorf("load head: %w", err)
+	}
+	known := func(p string) *outcome {
+		if r := houts[p]; r != nil && r.same {
+			return r
+		}
+		return nil
+	}
+	base, _, err = loadAll(ctx, cached, bfiles, loadOptions{reuse: newReuser(head), known: known})
 	if err != nil {
 		return nil, nil, fmt.Errorf("load base: %w", err)
 	}
@@ -80,45 +124,29 @@ func LoadPair(ctx context.Context, headFS, baseFS fs.FS) (head, base *Mesh, err 
 	return head, base, nil
 }
 
-// fileSums hashes every YAML and JSON file of a checkout (where contracts
-// can be), skipping what Load skips.
-func fileSums(ctx context.Context, fsys fs.FS) (map[string][32]byte, error) {
-	var paths []string
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == "." {
-				return err
-			}
-			return nil
-		}
-		if d.IsDir() {
-			if p != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules") {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if d.Type().IsRegular() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".json")) {
-			paths = append(paths, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+// onceSource reads each file of a source at most once, keeping what it
+// read: LoadPairSources compares a base file with the head's before the
+// base is loaded.
+type onceSource struct {
+	Source
+	mu  sync.Mutex
+	got map[string]*onceRead
+}
+
+type onceRead struct {
+	once sync.Once
+	b    []byte
+	err  error
+}
+
+func (s *onceSource) Read(ctx context.Context, p string) ([]byte, error) {
+	s.mu.Lock()
+	r := s.got[p]
+	if r == nil {
+		r = &onceRead{}
+		s.got[p] = r
 	}
-	sums := make([][32]byte, len(paths))
-	ok := make([]bool, len(paths))
-	if err := parallel(ctx, len(paths), func(i int) {
-		if src, err := readCapped(fsys, paths[i]); err == nil {
-			sums[i], ok[i] = sha256.Sum256(src), true
-		}
-	}); err != nil {
-		return nil, err
-	}
-	out := make(map[string][32]byte, len(paths))
-	for i, p := range paths {
-		if ok[i] {
-			out[p] = sums[i]
-		}
-	}
-	return out, nil
+	s.mu.Unlock()
+	r.once.Do(func() { r.b, r.err = s.Source.Read(ctx, p) })
+	return r.b, r.err
 }

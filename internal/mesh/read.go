@@ -27,6 +27,7 @@ const (
 	CodeContractPathEscapes = "contract-path-escapes" // a contract path outside the checkout, or absolute
 	CodeContractMissing     = "contract-missing"      // a contract path naming no file
 	CodeReadError           = "read-error"            // the file system refused a read
+	CodeFileTooLarge        = "file-too-large"        // over MaxFileBytes (ParseYAML, or a Source that did not fetch it)
 )
 
 // reader collects the problems of one file while its value is mapped onto the

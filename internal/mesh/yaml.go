@@ -25,8 +25,7 @@ const (
 // position index. Every failure is a Problem positioned in file path.
 func ParseYAML(path string, src []byte) (*Document, error) {
 	if len(src) > MaxFileBytes {
-		return nil, Problem{Code: "file-too-large", Pos: Pos{File: path},
-			Message: fmt.Sprintf("file is %d bytes; meshbot reads at most %d bytes per file", len(src), MaxFileBytes)}
+		return nil, Problem{Code: CodeFileTooLarge, Pos: Pos{File: path}, Message: tooLargeMessage(int64(len(src)))}
 	}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(src))

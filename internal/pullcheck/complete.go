@@ -116,20 +116,3 @@ func treeDiff(base, head githubapp.Tree) []change {
 func partialOutput(why string) checkrun.Output {
 	return checkrun.Output{Conclusion: checkrun.Neutral, Title: TitlePartial, Summary: why}
 }
-
-// seed gives the fetcher the head tree read to find the change, so it is
-// not read again and its sizes spare downloads of files over the limit.
-func (f *fetcher) seed(c theChange) {
-	if c.head == nil {
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, e := range c.head.Entries {
-		if e.Type == "blob" {
-			f.tree = append(f.tree, e.Path)
-		}
-	}
-	f.knowSizes(f.j.HeadSHA, c.head.Entries)
-	f.treeDone = true
-}

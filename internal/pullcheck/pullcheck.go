@@ -343,30 +343,46 @@ func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
 		}
 		return rs, err
 	}, repo: j.fullName()}
-	var want toFetch
-	if anyCandidate(changes) {
-		if want, err = reg.classify(changes); err != nil {
+	v := newView(j, c.limit, changed)
+	defer v.r.Wait() // no fetch outlives the job
+	disc, err := c.discovery(ctx, j, v, changes)
+	if err != nil {
+		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
+	}
+	var files []string
+	if considered(changes, disc) {
+		if err := reg.get(); err != nil {
 			return checkrun.Output{}, fmt.Errorf("check %s: registry: %w", j.Key(), err)
 		}
+		files = selectFiles(changes, disc, func(p string) []string { return reg.users[p] })
 	}
-	if want.empty() {
+	if len(files) == 0 {
 		j.log.Info("pullcheck: no data product file changed", slog.Int("files", len(changes)))
 		return nothingChanged(len(changes)), nil
 	}
-
-	f := newFetcher(j, c.limit)
-	f.seed(changed)
-	sides, err := f.gather(ctx, changes, want, reg)
-	if err != nil {
-		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
+	// Load what the change touches; then what those files lead to (the
+	// descriptor of a contract nobody registered, a contract named by id),
+	// until nothing new is needed. Reloading reads nothing twice.
+	var head, base *mesh.Mesh
+	v.choose(files...)
+	for round := 1; ; round++ {
+		if head, base, err = v.load(ctx); err != nil {
+			return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
+		}
+		if round == maxRounds {
+			break
+		}
+		more, err := v.more(ctx, head, base, reg, disc)
+		if err != nil {
+			return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
+		}
+		if !v.choose(more...) {
+			break
+		}
 	}
-	if len(sides.head) == 0 && len(sides.base) == 0 {
-		j.log.Info("pullcheck: the changed files belong to no data product", slog.Any("unexplained", want.unexplained))
+	if empty(head) && empty(base) {
+		j.log.Info("pullcheck: the changed files belong to no data product", slog.Any("files", files))
 		return nothingChanged(len(changes)), nil
-	}
-	head, base, err := load(ctx, j, sides, f.baseRef())
-	if err != nil {
-		return checkrun.Output{}, fmt.Errorf("check %s: %w", j.Key(), err)
 	}
 	consumers, err := reg.all()
 	if err != nil {
@@ -391,22 +407,17 @@ func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
 	j.breaks = brokenAt(j.HeadSHA, rep.Breaks)
 	out.Summary = checkrun.Truncate(out.Summary+judgedByPolicy(j.policy), checkrun.MaxOutputChars)
 	j.log.Info("pullcheck: evaluated", slog.Int("descriptors", len(head.Products)), slog.Int("contracts", len(head.Contracts)),
-		slog.Int("consumers", len(consumers)), slog.Int("findings", len(rep.Findings)), slog.Int("fetched", f.fetched()))
+		slog.Int("consumers", len(consumers)), slog.Int("findings", len(rep.Findings)), slog.Int("fetched", v.fetched()))
 	return out, nil
 }
 
-// anyCandidate says whether any changed file could matter: only YAML and
-// JSON files can. It spares the registry read for pull requests that touch
-// neither.
-func anyCandidate(changes []change) bool {
-	for _, c := range changes {
-		for _, p := range c.paths() {
-			if maybeContract(p) {
-				return true
-			}
-		}
-	}
-	return false
+// maxRounds bounds how many times a check follows files to more files.
+const maxRounds = 3
+
+// empty says whether a load found nothing of a mesh: no descriptor, no
+// contract, no problem.
+func empty(m *mesh.Mesh) bool {
+	return len(m.Products) == 0 && len(m.Contracts) == 0 && len(m.Problems) == 0
 }
 
 func nothingChanged(files int) checkrun.Output {
@@ -454,13 +465,6 @@ func (r *registryView) get() error {
 		}
 	}
 	return nil
-}
-
-func (r *registryView) classify(changes []change) (toFetch, error) {
-	if err := r.get(); err != nil {
-		return toFetch{}, err
-	}
-	return classify(changes, func(p string) []string { return r.users[p] }), nil
 }
 
 // portContract is the contract path the registry resolved for a port.

@@ -16,6 +16,7 @@ import (
 	"github.com/meshbot/meshbot/internal/checkrun"
 	"github.com/meshbot/meshbot/internal/ghfake"
 	"github.com/meshbot/meshbot/internal/ghfake/ghfaketest"
+	"github.com/meshbot/meshbot/internal/ghsource"
 	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
@@ -86,6 +87,11 @@ func newEnvOn(t *testing.T, f *ghfake.Fake, registered bool) *env {
 			p.Repo = repo
 		}
 		if err := st.PutRepo(context.Background(), inst, repo, m.Products); err != nil {
+			t.Fatal(err)
+		}
+		// What the index records beside the products: the example mesh
+		// has no discovery configuration.
+		if err := st.SetMark(context.Background(), ghsource.ConfigMark(inst, repo), ghsource.EncodeConfig(nil), 0); err != nil {
 			t.Fatal(err)
 		}
 	}

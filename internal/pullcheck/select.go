@@ -16,57 +16,6 @@ type change struct {
 	Status   githubapp.FileStatus
 }
 
-// toFetch is which files of the mesh a pull request touches, and so which
-// files to fetch in their base and head versions.
-type toFetch struct {
-	// descriptors to judge, head and base versions; sorted.
-	descriptors []string
-	// contracts are changed files that Load reads as standalone contracts.
-	contracts []string
-	// unexplained are changed YAML/JSON files that neither are a descriptor
-	// nor are known to the registry as an output port's contract. One of the
-	// descriptors' contract paths may still name them; otherwise the head
-	// tree is searched for their descriptors.
-	unexplained []string
-}
-
-func (p toFetch) empty() bool {
-	return len(p.descriptors) == 0 && len(p.contracts) == 0 && len(p.unexplained) == 0
-}
-
-// classify sorts a pull request's files. contractOf says which registered
-// descriptors of this repository name a path as an output port's contract.
-func classify(changes []change, contractOf func(path string) []string) toFetch {
-	descs, contracts, unexplained := set{}, set{}, set{}
-	for _, c := range changes {
-		for _, p := range c.paths() {
-			name := path.Base(p)
-			switch {
-			case mesh.IsDescriptorName(name):
-				descs.add(p)
-				continue
-			case mesh.IsContractName(name):
-				contracts.add(p)
-			}
-			if users := contractOf(p); len(users) > 0 {
-				descs.add(users...)
-				continue
-			}
-			if maybeContract(name) && !mesh.IsContractName(name) {
-				unexplained.add(p)
-			}
-		}
-	}
-	// A standalone contract nobody registered may still belong to a nearby
-	// descriptor (an ODPS port naming it by id): look for one too.
-	for _, p := range contracts.sorted() {
-		if len(contractOf(p)) == 0 {
-			unexplained.add(p)
-		}
-	}
-	return toFetch{descriptors: descs.sorted(), contracts: contracts.sorted(), unexplained: unexplained.sorted()}
-}
-
 // paths are the paths a change touches: a rename touches two.
 func (c change) paths() []string {
 	if c.Previous != "" && c.Previous != c.Path {
@@ -75,23 +24,48 @@ func (c change) paths() []string {
 	return []string{c.Path}
 }
 
-// maybeContract says whether a file could be a data contract: contracts are
-// YAML or JSON.
-func maybeContract(name string) bool {
-	switch strings.ToLower(path.Ext(name)) {
-	case ".yaml", ".yml", ".json":
-		return true
+// selectFiles is what to load first of a pull request: every changed file
+// discovery considers (its content will say whether it is a descriptor or
+// a contract, as `meshbot check` decides), the repository's configuration
+// when the change touches it, and the descriptors the registry says name a
+// changed file as a contract. Nothing is chosen by file name.
+func selectFiles(changes []change, disc mesh.Discovery, contractOf func(path string) []string) []string {
+	out := set{}
+	for _, c := range changes {
+		for _, p := range c.paths() {
+			if p == mesh.ConfigFile {
+				out.add(p)
+				continue
+			}
+			if ok, _ := disc.Consider(p); ok {
+				out.add(p)
+			}
+			out.add(contractOf(p)...)
+		}
+	}
+	return out.sorted()
+}
+
+// considered says whether any changed file could matter, before the
+// registry is read.
+func considered(changes []change, disc mesh.Discovery) bool {
+	for _, c := range changes {
+		for _, p := range c.paths() {
+			if ok, _ := disc.Consider(p); ok || p == mesh.ConfigFile {
+				return true
+			}
+		}
 	}
 	return false
 }
 
-// nearbyDescriptors returns the descriptors of tree (a list of file paths)
-// that sit in the folder of one of files or in a folder above it: where a
-// contract's descriptor lives when the registry does not know it yet.
-func nearbyDescriptors(files, tree []string) []string {
+// nearby returns the files of tree discovery considers that sit in the
+// folder of one of files or in a folder above it: where a contract's
+// descriptor lives when the registry does not know it yet.
+func nearby(files, tree []string, disc mesh.Discovery) []string {
 	byDir := map[string][]string{}
 	for _, p := range tree {
-		if mesh.IsDescriptorName(path.Base(p)) {
+		if ok, _ := disc.Consider(p); ok {
 			d := path.Dir(p)
 			byDir[d] = append(byDir[d], p)
 		}
@@ -108,12 +82,12 @@ func nearbyDescriptors(files, tree []string) []string {
 	return out.sorted()
 }
 
-// contractsUnder returns the standalone contracts of tree below dir: the
-// candidates for an ODPS port that names its contract by id.
-func contractsUnder(dir string, tree []string) []string {
+// under returns the files of tree below dir that discovery considers: the
+// candidates for a port that names its contract by id.
+func under(dir string, tree []string, disc mesh.Discovery) []string {
 	var out []string
 	for _, p := range tree {
-		if mesh.IsContractName(path.Base(p)) && (dir == "." || strings.HasPrefix(p, dir+"/")) {
+		if ok, _ := disc.Consider(p); ok && (dir == "." || strings.HasPrefix(p, dir+"/")) {
 			out = append(out, p)
 		}
 	}

@@ -2,14 +2,17 @@ package pullcheck
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/meshbot/meshbot/internal/checkrun"
+	"github.com/meshbot/meshbot/internal/ghsource"
 	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/jobs"
+	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/testutil"
 )
 
@@ -81,21 +84,31 @@ func TestSymlinkIsAFinding(t *testing.T) {
 }
 
 // A link the tree already showed (mode 120000) is not asked for: no
-// contents call, however big its size says it is.
+// contents call, however big its size says it is; the loader gets a
+// *mesh.SymlinkError, which it reports as a finding at the file.
 func TestTreeLinksAreNotFetched(t *testing.T) {
-	f := newFetcher(&job{log: quiet()}, 1) // no client: any call would panic
-	f.knowSizes("sha", []githubapp.TreeEntry{
+	r := ghsource.NewReader(nil, "acme", "mesh", 1) // no client: any call would panic
+	r.KnowSizes("sha", []githubapp.TreeEntry{
 		{Path: "p/dataproduct.yaml", Type: "blob", Mode: githubapp.ModeSymlink, Size: 2 << 20},
 	})
-	v, ok, err := f.file(context.Background(), "p/dataproduct.yaml", "sha")
-	if err != nil || !ok || v.link == nil || v.link.Path != "p/dataproduct.yaml" || v.big != 0 {
-		t.Fatalf("file = %+v, %v, %v; want a link", v, ok, err)
+	_, err := r.Read(context.Background(), "p/dataproduct.yaml", "sha")
+	var se *mesh.SymlinkError
+	if !errors.As(err, &se) || se.Link != "p/dataproduct.yaml" {
+		t.Fatalf("read = %v; want a link", err)
 	}
-	if f.fetched() != 0 {
-		t.Errorf("%d fetches for a link the tree showed", f.fetched())
+	if r.Calls() != 0 {
+		t.Errorf("%d fetches for a link the tree showed", r.Calls())
 	}
-	f.keep("p/dataproduct.yaml", v, true)
-	if _, isLink := f.out.headLink["p/dataproduct.yaml"]; !isLink {
-		t.Errorf("the link is not kept as a link: %+v", f.out)
+	src := &ghsource.Files{R: r, Files: []mesh.File{{Path: "p/dataproduct.yaml"}},
+		At: func(context.Context, string) (string, bool, error) { return "sha", true, nil }}
+	m, err := mesh.LoadSource(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Problems) != 1 || m.Problems[0].Code != mesh.CodeSymlink || m.Problems[0].Pos.File != "p/dataproduct.yaml" {
+		t.Errorf("problems %v, want one symlink finding at the link", m.Problems)
+	}
+	if r.Calls() != 0 {
+		t.Errorf("%d fetches while loading a link the tree showed", r.Calls())
 	}
 }

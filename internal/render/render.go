@@ -5,12 +5,15 @@
 package render
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/meshbot/meshbot/internal/engine"
+	"github.com/meshbot/meshbot/internal/mesh"
 )
 
 // Format is a rendering the command line can print.
@@ -86,6 +89,7 @@ func Text(w io.Writer, r *engine.Report) error {
 		fmt.Fprintf(&b, ", policy %s", r.PolicyVersion)
 	}
 	b.WriteString("\n")
+	b.WriteString(filesLine(r.Files))
 	file := "\x00"
 	for _, f := range r.Findings {
 		if f.Pos.File != file {
@@ -184,4 +188,30 @@ func escapeData(s string) string {
 
 func escapeProperty(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+// filesLine says how many files were read and skipped, and why, in one
+// line (--format json lists them).
+func filesLine(f mesh.FileReport) string {
+	if len(f.Read) == 0 && len(f.Skipped) == 0 {
+		return ""
+	}
+	line := fmt.Sprintf("files: %d read, %d skipped", len(f.Read), len(f.Skipped))
+	if len(f.Skipped) > 0 {
+		n := map[string]int{}
+		var reasons []string
+		for _, s := range f.Skipped {
+			if n[s.Reason] == 0 {
+				reasons = append(reasons, s.Reason)
+			}
+			n[s.Reason]++
+		}
+		slices.SortStableFunc(reasons, func(a, b string) int { return cmp.Or(cmp.Compare(n[b], n[a]), strings.Compare(a, b)) })
+		parts := make([]string, len(reasons))
+		for i, why := range reasons {
+			parts[i] = fmt.Sprintf("%d %s", n[why], why)
+		}
+		line += " (" + strings.Join(parts, "; ") + "; --format json lists them)"
+	}
+	return line + "\n"
 }
