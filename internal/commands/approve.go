@@ -122,7 +122,15 @@ func runApprove(ctx context.Context, env Env, inv Invocation) (string, error) {
 	if target != "" {
 		c, ok := brokenConsumer(br, target)
 		if !ok {
-			return "", Refuse("`%s` is not a consumer this pull request breaks at %s. It breaks:\n\n%s", sanitize(target), head, consumerList(br.Consumers))
+			names := make([]string, 0, len(br.Consumers))
+			for _, c := range br.Consumers {
+				names = append(names, c.Consumer)
+			}
+			didYouMean := ""
+			if s := suggest(target, names); s != "" {
+				didYouMean = fmt.Sprintf(" Did you mean `%s`?", s)
+			}
+			return "", Refuse("`%s` is not a consumer this pull request breaks at %s.%s It breaks:\n\n%s", sanitize(target), head, didYouMean, consumerList(br.Consumers))
 		}
 		ok, why, err := may(ctx, env, c)
 		if err != nil {
