@@ -412,6 +412,7 @@ func (m *memory) DeleteInstallation(_ context.Context, installation int64) error
 	defer m.mu.Unlock()
 	delete(m.repos, installation)
 	m.versions[installation]++
+	m.appr.forget(installation)
 	return nil
 }
 
