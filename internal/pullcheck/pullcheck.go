@@ -376,6 +376,7 @@ func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
 	}
 	out := render.CheckRun(rep)
 	j.breaks = brokenAt(j.HeadSHA, rep.Breaks)
+	c.recordThreads(ctx, j, head, base)
 	j.log.Info("pullcheck: evaluated", slog.Int("descriptors", len(head.Products)), slog.Int("contracts", len(head.Contracts)),
 		slog.Int("consumers", len(consumers)), slog.Int("findings", len(rep.Findings)), slog.Int("fetched", f.fetched()))
 	return out, nil
