@@ -457,3 +457,72 @@ func TestDeprecationStory(t *testing.T) {
 		})
 	}
 }
+
+// TestHandWrittenDeprecationIsReminded: a producer writes the deprecation
+// into the descriptor by hand, in a pull request of its own; its check
+// records it as the reminders' thread, so once merged and indexed the
+// consumers are reminded there 30 days before the sunset, once.
+func TestHandWrittenDeprecationIsReminded(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := newStory(t, b.open(t))
+			prod := s.repos[producerRepo]
+			s.startPool(s.handlers(nil), poolOpts())
+			s.installAll()
+
+			files := meshPart(t, "orders", "pricing")
+			src := string(files[orderEvents])
+			files[orderEvents] = []byte(strings.Replace(src,
+				"      contract: ./contracts/order-events.v2.yaml\n      lifecycle: production\n    - name: kafka-realtime",
+				"      contract: ./contracts/order-events.v2.yaml\n      lifecycle: deprecated\n      deprecation:\n        sunset: "+storySunset+
+					"\n        replacement: "+storyRepl+"\n    - name: kafka-realtime", 1))
+			prod.Commit("retire-curated", files)
+			prod.OpenPullRequest(11, "main", "retire-curated")
+			pd, head := s.pullRequestIn(producerRepo, "opened", 11, "retire-curated")
+			s.mustDeliver("pull_request", s.nextID(), pd)
+			s.checked(producerRepo, head, "a verdict", func(ghfake.CheckRun) bool { return true })
+
+			main0 := prod.Branch("main")
+			merged, err := prod.MergePullRequest(11)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.mustDeliver("push", s.nextID(), s.example("push/with-installation.payload.json", func(p map[string]any) {
+				setRepo(obj(p, "repository"), producerRepo)
+				p["ref"], p["before"], p["after"] = "refs/heads/main", main0, merged
+				p["created"], p["deleted"], p["forced"] = false, false, false
+				p["commits"] = []any{map[string]any{"id": merged, "distinct": true, "message": "Retire iceberg-curated",
+					"added": []any{}, "modified": []any{orderEvents}, "removed": []any{}}}
+			}))
+			s.eventually(20*time.Second, "the registry records the deprecation", func() bool {
+				ps, _ := s.st.Products(ctx, inst)
+				for _, p := range ps {
+					if o := p.OutputPort("iceberg-curated"); p.ID() == "orders.order-events" && o != nil && o.Deprecation != nil {
+						return true
+					}
+				}
+				return false
+			})
+			s.drained(20 * time.Second)
+
+			s.setNow(time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC))
+			for _, h := range []string{"replica-a", "replica-b"} {
+				r, err := reminders.New(s.app, s.st, reminders.Options{Holder: h, Now: s.clock, Logger: logger()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := r.Sweep(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := s.remindersOn(producerRepo, 11)
+			if len(got) != 2 || !strings.Contains(strings.Join(got, "\n"), "@acme/team-finance: `"+storyTarget+"` reaches its sunset on **"+storySunset+"** (in 30 days)") {
+				t.Fatalf("%d reminders on the hand-written deprecation's pull request, want one per consumer:\n%s", len(got), strings.Join(got, "\n---\n"))
+			}
+			if v := s.fake.Violations(); len(v) > 0 {
+				t.Errorf("requests GitHub would refuse: %q", v)
+			}
+		})
+	}
+}
