@@ -19,10 +19,10 @@ import (
 var (
 	approveCommand = Command{Name: "approve", Usage: "/mesh approve [<domain.product>]",
 		Summary:    "accept, for a consumer your team owns, the breaking changes this pull request makes to it",
-		Permission: githubapp.RoleRead, Run: runApprove}
+		Permission: githubapp.RoleRead, Who: "membership of the consumer's owning team, or write on its repository", Run: runApprove}
 	unapproveCommand = Command{Name: "unapprove", Usage: "/mesh unapprove [<domain.product>]",
 		Summary:    "withdraw a consumer's acceptance of this pull request's breaking changes",
-		Permission: githubapp.RoleRead, Run: runUnapprove}
+		Permission: githubapp.RoleRead, Who: "whoever approved, or whoever may approve for that consumer", Run: runUnapprove}
 )
 
 // ApproveTarget reads the optional consumer of `/mesh approve` and
