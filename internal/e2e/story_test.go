@@ -318,10 +318,13 @@ func TestDeprecationStory(t *testing.T) {
 				t.Fatalf("the edited descriptor:\n%s\nwant:\n%s", edited, wantEdit)
 			}
 
-			// The deprecation pull request's own check does not fail.
 			pd, depHead := s.pullRequestIn(producerRepo, "opened", dep, storyBranch)
 			s.mustDeliver("pull_request", s.nextID(), pd)
-			s.checked(producerRepo, depHead, "a conclusion other than failure", func(r ghfake.CheckRun) bool { return r.Conclusion != "failure" })
+			// The deprecation pull request's own check does not fail, and
+			// tells its reviewers the terms.
+			s.checked(producerRepo, depHead, "a notice of the terms", func(r ghfake.CheckRun) bool {
+				return r.Conclusion != "failure" && has("compat/output-port-deprecated", "is now deprecated (sunset "+storySunset+", replacement "+storyRepl+")")(r)
+			})
 
 			// Merged: the push is indexed and the registry has the terms.
 			main0 := prod.Branch("main")
