@@ -1,6 +1,7 @@
 package backstage
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/meshbot/meshbot/internal/mesh"
@@ -77,5 +78,39 @@ outputPorts:
 	}
 	if a := find(es, KindAPI, "x.old--p"); a.Spec.Lifecycle != "deprecated" || a.Metadata.Annotations[AnnotationSunset] != "2027-03-31" {
 		t.Errorf("api %q %v", a.Spec.Lifecycle, a.Metadata.Annotations)
+	}
+}
+
+// The standards' status words (ODPS, DPS, DCS: proposed, draft, in
+// development, active, deprecated, retired) become Backstage's lifecycles
+// (experimental, production, deprecated), which its catalog filters and
+// colours by; the word as written stays in the meshbot.io/lifecycle
+// annotation. A word of the organisation's own is kept.
+func TestLifecycleWords(t *testing.T) {
+	for _, tc := range []struct{ written, product, port string }{
+		{"active", "production", "production"},
+		{"Active", "production", "production"},
+		{"proposed", "experimental", "experimental"},
+		{"draft", "experimental", "experimental"},
+		{"in development", "experimental", "experimental"},
+		{"retired", "deprecated", "deprecated"},
+		{"deprecated", "deprecated", "deprecated"},
+		{"production", "production", "production"},
+		{"experimental", "experimental", "experimental"},
+		{"beta", "beta", "beta"},
+	} {
+		t.Run(tc.written, func(t *testing.T) {
+			p := &mesh.Product{Repo: "o/r", File: "x/dataproduct.yaml", Domain: "x", Name: "p", Owner: "t", Lifecycle: tc.written,
+				OutputPorts: []*mesh.OutputPort{{Name: "out", Type: "iceberg"}}}
+			es := Entities([]*mesh.Product{p}, Options{})
+			checkEntities(t, []*mesh.Product{p}, es)
+			c, a := find(es, KindComponent, "x.p"), find(es, KindAPI, "x.p--out")
+			if c.Spec.Lifecycle != tc.product || a.Spec.Lifecycle != tc.port {
+				t.Errorf("product %q, port %q; want %q, %q", c.Spec.Lifecycle, a.Spec.Lifecycle, tc.product, tc.port)
+			}
+			if got := c.Metadata.Annotations[AnnotationLifecycle]; !strings.EqualFold(got, tc.written) {
+				t.Errorf("annotation %q, want the word as written, %q", got, tc.written)
+			}
+		})
 	}
 }

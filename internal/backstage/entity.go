@@ -472,7 +472,7 @@ func (pl *entityPlan) component(e *Entity, pp *productPlan, l *productLinks) {
 	e.Metadata.Title = p.ID()
 	e.Metadata.Description = describe(p.Description, p.Deprecation)
 	e.Spec.Type = ComponentType
-	e.Spec.Lifecycle = productLifecycle(p)
+	e.Spec.Lifecycle = catalogLifecycle(productLifecycle(p))
 	e.Spec.Owner = ref(KindGroup, pp.ns, pp.owner.name)
 	e.Spec.System = ref(KindSystem, pp.ns, pp.name)
 	for _, n := range pp.ports {
@@ -524,7 +524,8 @@ func (pl *entityPlan) api(e *Entity, pp *productPlan, l *productLinks, i int, de
 	}
 	e.Metadata.Description = describe(desc, dep)
 	e.Spec.Type = apiType(o.Type)
-	e.Spec.Lifecycle = portLifecycle(p, o)
+	lifecycle := portLifecycle(p, o)
+	e.Spec.Lifecycle = catalogLifecycle(lifecycle)
 	e.Spec.Owner = ref(KindGroup, pp.ns, pp.owner.name)
 	e.Spec.System = ref(KindSystem, pp.ns, pp.name)
 	e.Spec.Definition = def
@@ -535,7 +536,7 @@ func (pl *entityPlan) api(e *Entity, pp *productPlan, l *productLinks, i int, de
 	setIf(a, AnnotationPortType, o.Type)
 	setIf(a, AnnotationPortLocation, o.Location)
 	setIf(a, AnnotationTopic, o.Topic)
-	a[AnnotationLifecycle] = e.Spec.Lifecycle
+	a[AnnotationLifecycle] = lifecycle
 	deprecationAnnotations(a, dep, pl.replacementRef(pp, dep))
 	setIf(a, AnnotationFreshness, p.SLA.Freshness)
 	setIf(a, AnnotationAvailability, p.SLA.Availability)
@@ -710,11 +711,30 @@ func productLifecycle(p *mesh.Product) string {
 	return mesh.LifecycleExperimental
 }
 
-// portLifecycle: a deprecated product deprecates all its ports; otherwise a
-// port's own lifecycle wins and it inherits the product's.
+// catalogLifecycle is the lifecycle Backstage shows for a word as a
+// descriptor writes it: the standards' status words (ODPS and DCS:
+// proposed, draft, active, deprecated, retired; DPS: in development) are
+// not Backstage's lifecycles (experimental, production, deprecated), which
+// its catalog filters and marks by. A word of the organisation's own is
+// kept: Backstage takes any.
+func catalogLifecycle(word string) string {
+	switch word {
+	case "active":
+		return mesh.LifecycleProduction
+	case "proposed", "draft", "in development", "development":
+		return mesh.LifecycleExperimental
+	case "retired":
+		return mesh.LifecycleDeprecated
+	}
+	return word
+}
+
+// portLifecycle: a deprecated (or retired) product deprecates all its
+// ports; otherwise a port's own lifecycle wins and it inherits the
+// product's. It returns the word as written; catalogLifecycle maps it.
 func portLifecycle(p *mesh.Product, o *mesh.OutputPort) string {
 	pl := productLifecycle(p)
-	if pl == mesh.LifecycleDeprecated {
+	if catalogLifecycle(pl) == mesh.LifecycleDeprecated {
 		return pl
 	}
 	if l := strings.ToLower(strings.TrimSpace(o.Lifecycle)); l != "" {

@@ -38,7 +38,7 @@ const ResponseVersion = "meshbot.io/v1"
 
 // formatVersion changes whenever the mapping changes what it writes for the
 // same registry, for the same reason.
-const formatVersion = "2" // 2: a port whose contract is deprecated is shown deprecated
+const formatVersion = "3" // 2: a port whose contract is deprecated is shown deprecated; 3: status words as Backstage lifecycles
 
 // Response is the body of GET /backstage/entities. Entities come last so the
 // body can be written as they are built. Snapshot, Total and NextCursor are

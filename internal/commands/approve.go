@@ -19,10 +19,10 @@ import (
 var (
 	approveCommand = Command{Name: "approve", Usage: "/mesh approve [<domain.product>]",
 		Summary:    "accept, for a consumer your team owns, the breaking changes this pull request makes to it",
-		Permission: githubapp.RoleRead, Run: runApprove}
+		Permission: githubapp.RoleRead, Who: "membership of the consumer's owning team, or write on its repository", Run: runApprove}
 	unapproveCommand = Command{Name: "unapprove", Usage: "/mesh unapprove [<domain.product>]",
 		Summary:    "withdraw a consumer's acceptance of this pull request's breaking changes",
-		Permission: githubapp.RoleRead, Run: runUnapprove}
+		Permission: githubapp.RoleRead, Who: "whoever approved, or whoever may approve for that consumer", Run: runUnapprove}
 )
 
 // ApproveTarget reads the optional consumer of `/mesh approve` and
@@ -122,7 +122,15 @@ func runApprove(ctx context.Context, env Env, inv Invocation) (string, error) {
 	if target != "" {
 		c, ok := brokenConsumer(br, target)
 		if !ok {
-			return "", Refuse("`%s` is not a consumer this pull request breaks at %s. It breaks:\n\n%s", sanitize(target), head, consumerList(br.Consumers))
+			names := make([]string, 0, len(br.Consumers))
+			for _, c := range br.Consumers {
+				names = append(names, c.Consumer)
+			}
+			didYouMean := ""
+			if s := suggest(target, names); s != "" {
+				didYouMean = fmt.Sprintf(" Did you mean `%s`?", s)
+			}
+			return "", Refuse("`%s` is not a consumer this pull request breaks at %s.%s It breaks:\n\n%s", sanitize(target), head, didYouMean, consumerList(br.Consumers))
 		}
 		ok, why, err := may(ctx, env, c)
 		if err != nil {

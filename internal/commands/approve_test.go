@@ -61,7 +61,7 @@ func TestApproveCommand(t *testing.T) {
 		{name: "nobody's", issue: prNumber, user: "bob", body: "/mesh approve", refused: true,
 			reply: []string{"you cannot approve for any consumer", "- customer.c360: you are not a member", "- finance.revenue: you are not a member"}},
 		{name: "a consumer it does not break", issue: prNumber, user: "fiona", body: "/mesh approve finance.revnue", refused: true,
-			reply: []string{"`finance.revnue` is not a consumer this pull request breaks", "- finance.revenue (owner team-finance)"}},
+			reply: []string{"`finance.revnue` is not a consumer this pull request breaks", "breaks at 2cc2a9e. Did you mean `finance.revenue`? It breaks:", "- finance.revenue (owner team-finance)"}},
 		{name: "two consumers", issue: prNumber, user: "fiona", body: "/mesh approve finance.revenue customer.c360", refused: true,
 			reply: []string{"takes at most one consumer", "got 2 words"}},
 		{name: "a flag", issue: prNumber, user: "fiona", body: "/mesh approve --force", refused: true, reply: []string{"has no flag `--force`"}},

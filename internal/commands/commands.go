@@ -41,6 +41,9 @@ type Command struct {
 	// A role GitHub does not define is treated as admin, so a typo fails
 	// closed.
 	Permission githubapp.Role
+	// Who says in help who may run it, where that is more than
+	// Permission (a team decides); "" shows Permission.
+	Who string
 	// Run does the work and returns the reply (markdown). An error made with
 	// Refuse is shown to the commenter as the reply; any other error is
 	// retried when transient (the job fails) or reported when not.
@@ -54,8 +57,8 @@ func Builtin() []Command {
 		{Name: "recheck", Usage: "/mesh recheck", Summary: "run meshbot's check again on this pull request's head", Permission: githubapp.RoleWrite, Run: runRecheck},
 		// Permission is the floor: the guild's governance data may ask for
 		// more, and for membership of the owning team (deprecate.go).
-		{Name: "deprecate", Usage: usageDeprecate, Summary: "propose retiring a product or output port: a pull request setting its sunset, and a note to its consumers' teams", Permission: githubapp.RoleWrite, Run: runDeprecate},
-		{Name: "undeprecate", Usage: usageUndeprecate, Summary: "propose withdrawing a deprecation: a pull request removing it", Permission: githubapp.RoleWrite, Run: runUndeprecate},
+		{Name: "deprecate", Usage: usageDeprecate, Summary: "propose retiring a product or output port: a pull request setting its sunset, and a note to its consumers' teams", Permission: githubapp.RoleWrite, Who: whoRetires, Run: runDeprecate},
+		{Name: "undeprecate", Usage: usageUndeprecate, Summary: "propose withdrawing a deprecation: a pull request removing it", Permission: githubapp.RoleWrite, Who: whoRetires, Run: runUndeprecate},
 		approveCommand, unapproveCommand,
 	}
 }
@@ -229,9 +232,13 @@ func sanitize(s string) string {
 // reply never reads as a command.
 func listing(cmds []Command) string {
 	var b strings.Builder
-	b.WriteString("| command | what it does | needs |\n|---|---|---|\n")
+	b.WriteString("| command | what it does | who may run it |\n|---|---|---|\n")
 	for _, c := range cmds {
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.Usage, c.Summary, c.Permission)
+		who := c.Who
+		if who == "" {
+			who = string(c.Permission)
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.Usage, c.Summary, who)
 	}
 	return b.String()
 }

@@ -196,6 +196,24 @@ func testHelp(t *testing.T, body string) {
 			t.Errorf("help does not list %s:\n%s", c.Usage, reply)
 		}
 	}
+	// Who may run a command is more than a role where teams decide.
+	for name, who := range map[string]string{
+		"recheck":     "| write |",
+		"deprecate":   "| write, and membership of the product's owning team, unless the guild's policy says otherwise |",
+		"undeprecate": "| write, and membership of the product's owning team, unless the guild's policy says otherwise |",
+		"approve":     "| membership of the consumer's owning team, or write on its repository |",
+		"unapprove":   "| whoever approved, or whoever may approve for that consumer |",
+	} {
+		var row string
+		for _, l := range strings.Split(reply, "\n") {
+			if strings.HasPrefix(l, "| `/mesh "+name) {
+				row = l
+			}
+		}
+		if !strings.HasSuffix(row, who) {
+			t.Errorf("help's row of %s does not end with %q: %s", name, who, row)
+		}
+	}
 	if _, ok := Parse(reply); ok {
 		t.Errorf("the help reply itself reads as a command:\n%s", reply)
 	}

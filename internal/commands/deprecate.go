@@ -22,6 +22,10 @@ const (
 	usageUndeprecate = `/mesh undeprecate <domain.product>[/<port>]`
 )
 
+// whoRetires is who may run them, as help says it (the defaults of the
+// guild's governance data).
+const whoRetires = "write, and membership of the product's owning team, unless the guild's policy says otherwise"
+
 // undeprecating says which of the two commands runs.
 type undeprecating bool
 

@@ -27,7 +27,7 @@ func (d *differ) product(base, head *mesh.Product) {
 		d.add(RuleProductOwnerChanged, at(head.Locs, head.Pos, "metadata.owner"), nil, base.Owner, head.Owner,
 			fmt.Sprintf("product %s owner changed from %s to %s; consumers should know whom to ask now", id, quote(base.Owner), quote(head.Owner)))
 	}
-	d.lifecycle("product "+id, RuleProductDeprecated, RuleProductLifecycleChanged, base.Lifecycle, head.Lifecycle,
+	d.lifecycle("product "+id, RuleProductDeprecated, RuleProductLifecycleChanged, base.Lifecycle, head.Lifecycle, head.Deprecation,
 		at(head.Locs, head.Pos, "spec.lifecycle"))
 	d.sunset("product "+id, base.Deprecation, head.Deprecation)
 	d.productClassification(id, base.Classification, head.Classification, at(head.Locs, head.Pos, "spec.classification"))
@@ -35,14 +35,25 @@ func (d *differ) product(base, head *mesh.Product) {
 	d.ports(id, base, head)
 }
 
-func (d *differ) lifecycle(what, deprecatedRule, changedRule, o, n string, pos mesh.Pos) {
+func (d *differ) lifecycle(what, deprecatedRule, changedRule, o, n string, dep *mesh.Deprecation, pos mesh.Pos) {
 	switch {
 	case o == n:
 	case n == mesh.LifecycleDeprecated:
-		d.add(deprecatedRule, pos, nil, o, n, fmt.Sprintf("%s is now deprecated; consumers should plan their migration before its sunset", what))
+		d.add(deprecatedRule, pos, nil, o, n, fmt.Sprintf("%s is now deprecated (%s); consumers should plan their migration before its sunset", what, depTerms(dep)))
 	default:
 		d.add(changedRule, pos, nil, o, n, fmt.Sprintf("%s lifecycle changed from %s to %s", what, quote(o), quote(n)))
 	}
+}
+
+// depTerms names a deprecation's sunset and replacement for a notice.
+func depTerms(dep *mesh.Deprecation) string {
+	if dep == nil || dep.Sunset == "" {
+		return "no sunset date given"
+	}
+	if dep.Replacement == "" {
+		return "sunset " + dep.Sunset + ", no replacement named"
+	}
+	return "sunset " + dep.Sunset + ", replacement " + dep.Replacement
 }
 
 func (d *differ) sunset(what string, b, h *mesh.Deprecation) {
@@ -140,7 +151,7 @@ func (d *differ) port(id string, b, h *mesh.OutputPort) {
 		d.add(RulePortContractChanged, pos, nil, bc, hc,
 			fmt.Sprintf("%s now points at contract %s instead of %s; the two are compared below", what, hc, bc))
 	}
-	d.lifecycle(what, RulePortDeprecated, RulePortLifecycleChanged, b.Lifecycle, h.Lifecycle, at(h.Locs, h.Pos, "lifecycle"))
+	d.lifecycle(what, RulePortDeprecated, RulePortLifecycleChanged, b.Lifecycle, h.Lifecycle, h.Deprecation, at(h.Locs, h.Pos, "lifecycle"))
 	d.sunset(what, b.Deprecation, h.Deprecation)
 }
 

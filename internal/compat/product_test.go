@@ -116,3 +116,22 @@ func TestPortRemovalPointsAtHead(t *testing.T) {
 		t.Fatalf("got %+v", cs)
 	}
 }
+
+// A deprecation's notice names its terms: the producer's reviewers and the
+// consumers reading the pull request see the date and where to move.
+func TestDeprecatedNamesTheTerms(t *testing.T) {
+	dep := day("2027-01-31")
+	dep.Replacement = "orders.order-events/kafka-realtime"
+	base := productOf(portOf("iceberg-curated"))
+	head := productOf(portOf("iceberg-curated", func(o *mesh.OutputPort) { o.Lifecycle, o.Deprecation = mesh.LifecycleDeprecated, dep }))
+	cs := Products(base, head)
+	want := "output port iceberg-curated of orders.order-events is now deprecated (sunset 2027-01-31, replacement orders.order-events/kafka-realtime); consumers should plan their migration before its sunset"
+	if len(cs) != 1 || cs[0].Message != want {
+		t.Fatalf("got %+v\nwant the message %q", cs, want)
+	}
+	base, head = productOf(portOf("p")), productOf(portOf("p"))
+	head.Lifecycle = mesh.LifecycleDeprecated
+	if cs := Products(base, head); len(cs) != 1 || cs[0].Message != "product orders.order-events is now deprecated (no sunset date given); consumers should plan their migration before its sunset" {
+		t.Fatalf("without terms: %+v", cs)
+	}
+}

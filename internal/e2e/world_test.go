@@ -112,6 +112,13 @@ func newWorld(t testing.TB, st store.Store) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return assemble(t, st, f, r, main)
+}
+
+// assemble is a deployment of meshbot against f, whose main repository is
+// r (at main).
+func assemble(t testing.TB, st store.Store, f *ghfake.Fake, r *ghfake.Repo, main string) *world {
+	t.Helper()
 	app, err := githubapp.NewApp(githubapp.Config{
 		AppID: appID, PrivateKey: ghfaketest.PEM(),
 		BaseURL: f.URL(), HTTPClient: f.Client(), RetryBaseDelay: 5 * time.Millisecond, MaxWait: 2 * time.Second, Logger: logger(),

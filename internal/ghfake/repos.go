@@ -40,6 +40,8 @@ type PullRequest struct {
 	draft      bool
 	closed     bool
 	repo       *Repo
+	// mergeCommit is the commit MergePullRequest made ("" unless merged).
+	mergeCommit string
 }
 
 func (p *PullRequest) state() string {

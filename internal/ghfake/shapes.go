@@ -210,7 +210,7 @@ func (f *Fake) pullJSON(r *Repo, pr *PullRequest) obj {
 		"comments_url": base + "/issues/" + num + "/comments", "statuses_url": base + "/statuses/" + headSHA,
 		"state": pr.state(), "locked": false, "title": pr.title, "user": f.user(pr.author, "User"), "body": pr.body,
 		"labels": []obj{}, "milestone": nil, "active_lock_reason": nil, "created_at": ts(epoch), "updated_at": ts(epoch),
-		"closed_at": closedAt(pr), "merged_at": nil, "merge_commit_sha": nil, "assignee": nil, "assignees": []obj{},
+		"closed_at": closedAt(pr), "merged_at": mergedAt(pr), "merge_commit_sha": nullable(pr.mergeCommit), "assignee": nil, "assignees": []obj{},
 		"requested_reviewers": []obj{}, "requested_teams": []obj{},
 		"head": side(pr.Head, headSHA), "base": side(pr.Base, baseSHA),
 		"_links": obj{
@@ -219,7 +219,7 @@ func (f *Fake) pullJSON(r *Repo, pr *PullRequest) obj {
 			"review_comment": link(base + "/pulls/comments{/number}"), "commits": link(base + "/pulls/" + num + "/commits"),
 			"statuses": link(base + "/statuses/" + headSHA),
 		},
-		"author_association": "MEMBER", "auto_merge": nil, "draft": pr.draft, "merged": false,
+		"author_association": "MEMBER", "auto_merge": nil, "draft": pr.draft, "merged": pr.mergeCommit != "",
 		"mergeable": true, "rebaseable": true, "mergeable_state": "clean", "merged_by": nil,
 		"comments": 0, "review_comments": 0, "maintainer_can_modify": false,
 		"commits": commits, "additions": adds, "deletions": dels, "changed_files": changed,
@@ -251,6 +251,13 @@ func (f *Fake) reactionRollup(c *comment) obj {
 		o[r.content] = o[r.content].(int) + 1
 	}
 	return o
+}
+
+func mergedAt(pr *PullRequest) any {
+	if pr.mergeCommit != "" {
+		return ts(epoch)
+	}
+	return nil
 }
 
 func closedAt(pr *PullRequest) any {

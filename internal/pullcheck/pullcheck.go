@@ -406,6 +406,7 @@ func (c *checker) judge(ctx context.Context, j *job) (checkrun.Output, error) {
 	out := render.CheckRun(rep)
 	j.breaks = brokenAt(j.HeadSHA, rep.Breaks)
 	out.Summary = checkrun.Truncate(out.Summary+judgedByPolicy(j.policy), checkrun.MaxOutputChars)
+	c.recordThreads(ctx, j, head, base)
 	j.log.Info("pullcheck: evaluated", slog.Int("descriptors", len(head.Products)), slog.Int("contracts", len(head.Contracts)),
 		slog.Int("consumers", len(consumers)), slog.Int("findings", len(rep.Findings)), slog.Int("fetched", v.fetched()))
 	return out, nil

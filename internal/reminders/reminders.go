@@ -7,7 +7,8 @@
 // (../shared/external/github/openapi-subset.json) has no way to open an
 // issue, so a reminder is a comment on an existing thread: the deprecation
 // pull request (or the issue where /mesh deprecate was typed), which the
-// deprecate command records with RecordThread. The pull request is where
+// deprecate command records with RecordThread, as does the check of a pull
+// request that writes a deprecation by hand. The pull request is where
 // the deprecation was announced and where every consumer was mentioned
 // already; a reminder there reaches the same teams again. A target with no
 // recorded thread gets no reminder (the sweep counts and logs it) and is

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -166,6 +167,22 @@ type memApprovals struct {
 }
 
 func memPR(installation int64, pr string) string { return fmt.Sprintf("%d/%s", installation, pr) }
+
+// forget drops an installation's breaks and approvals: nothing expires in
+// memory, so an uninstalled installation's would stay for good.
+func (a *memApprovals) forget(installation int64) {
+	prefix := memPR(installation, "")
+	for k := range a.breaks {
+		if strings.HasPrefix(k, prefix) {
+			delete(a.breaks, k)
+		}
+	}
+	for k := range a.approvals {
+		if strings.HasPrefix(k, prefix) {
+			delete(a.approvals, k)
+		}
+	}
+}
 
 func (m *memory) SetBreaks(_ context.Context, installation int64, pr string, b Breaks) error {
 	m.mu.Lock()

@@ -462,6 +462,7 @@ func (m *memory) DeleteInstallation(_ context.Context, installation int64) error
 	delete(m.repos, installation)
 	delete(m.sources, installation)
 	m.versions[installation]++
+	m.appr.forget(installation)
 	return nil
 }
 
