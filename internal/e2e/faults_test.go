@@ -40,8 +40,8 @@ var faults = []fault{faultRedisKill, faultWorkerKill, fault502Storm, faultRateLi
 type faultFigures struct {
 	delivered, accepted, refused, redelivered int
 	completed, lost, dead                     int
-	// injected measures the fault: jobs a killed pool held, 502s
-	// answered, jobs deferred to the reset.
+	// injected measures the fault: jobs in Redis when it was killed, jobs
+	// a killed pool held, 502s answered, jobs deferred to the reset.
 	injected int
 }
 
@@ -88,9 +88,10 @@ func runFault(tb testing.TB, f fault, n int) faultFigures {
 	popts := poolOpts()
 	popts.Drain = time.Millisecond // a kill, not a graceful stop
 	first := h
-	if f == faultWorkerKill {
+	if f == faultWorkerKill || f == faultRedisKill {
 		// The first pool's checks take 50 ms longer than usual, so it falls
-		// behind 100 deliveries a second and the kill finds it busy.
+		// behind 100 deliveries a second and the kill finds jobs queued and
+		// in flight.
 		first = w.handlers(nil)
 		jobs.OnDead(first, jobs.KindPullCheck, pullcheck.NewDeadHook(w.deps))
 		check := pullcheck.New(w.deps)
@@ -156,6 +157,11 @@ func runFault(tb testing.TB, f fault, n int) faultFigures {
 	for i, d := range ds {
 		switch {
 		case f == faultRedisKill && i == n/3:
+			s, err := st.Stats(ctx)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			fig.injected = int(s.Pending + s.InFlight + s.Delayed) // what the append-only file must bring back
 			srv.kill()
 			killedAt = time.Now()
 		case f == faultWorkerKill && i == n/3:
@@ -291,6 +297,9 @@ func TestFaults(t *testing.T) {
 			case faultRedisKill:
 				if fig.refused == 0 {
 					t.Errorf("no delivery refused while redis-server was down for %v", redisOutage)
+				}
+				if fig.injected == 0 {
+					t.Errorf("no job was queued or in flight when redis-server was killed")
 				}
 			case faultWorkerKill, fault502Storm, faultRateLimit:
 				if fig.refused != 0 {
