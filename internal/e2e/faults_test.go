@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,6 +44,12 @@ type faultFigures struct {
 	// injected measures the fault: jobs in Redis when it was killed, jobs
 	// a killed pool held, 502s answered, jobs deferred to the reset.
 	injected int
+	// refusedMax is the slowest 5xx answer: GitHub counts a delivery not
+	// answered within 10 s as failed too, but shows no status for it.
+	refusedMax time.Duration
+	// refusedAfter counts the deliveries refused that were sent after
+	// redis-server was answering again.
+	refusedAfter int
 }
 
 // shiftClock is the real clock moved ahead by hand: backoffs and leases run
@@ -135,20 +142,35 @@ func runFault(tb testing.TB, f fault, n int) faultFigures {
 
 	var fig faultFigures
 	fig.delivered = n
-	accepted := map[string]bool{} // head sha -> acknowledged
-	var refused []delivery
+	// The stream is open-loop, as GitHub's deliveries are: each leaves on
+	// its schedule whether or not earlier ones were answered.
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		accepted = map[string]bool{} // head sha -> acknowledged
+		refused  []delivery
+		problems []string
+		backAt   time.Time // redis-kill: when redis-server answered again
+	)
 	send := func(d delivery) bool {
+		t0 := time.Now()
 		code, err := w.post("pull_request", d.id, d.body)
+		mu.Lock()
+		defer mu.Unlock()
 		switch {
 		case err != nil:
-			tb.Fatalf("delivery %s: %v", d.id, err)
+			problems = append(problems, fmt.Sprintf("delivery %s: %v", d.id, err))
 		case code >= 200 && code < 300:
 			accepted[d.sha] = true
 			return true
 		case code >= 500:
-			return false
+			fig.refusedMax = max(fig.refusedMax, time.Since(t0))
+			refused = append(refused, d)
+			if !backAt.IsZero() && t0.After(backAt) {
+				fig.refusedAfter++
+			}
 		default:
-			tb.Fatalf("delivery %s answered %d", d.id, code)
+			problems = append(problems, fmt.Sprintf("delivery %s answered %d", d.id, code))
 		}
 		return false
 	}
@@ -184,24 +206,46 @@ func runFault(tb testing.TB, f fault, n int) faultFigures {
 		}
 		if !killedAt.IsZero() && time.Since(killedAt) >= redisOutage {
 			srv.start()
+			mu.Lock()
+			backAt = time.Now()
+			mu.Unlock()
 			killedAt = time.Time{}
 		}
-		if !send(d) {
-			refused = append(refused, d)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			send(d)
+		}()
 		time.Sleep(faultPace)
 	}
+	wg.Wait()
 	if !killedAt.IsZero() {
 		time.Sleep(time.Until(killedAt.Add(redisOutage)))
 		srv.start()
 	}
+	if len(problems) > 0 {
+		tb.Fatalf("%d deliveries failed: %v", len(problems), problems)
+	}
 	fig.refused = len(refused)
-	fig.accepted = len(accepted)
-	// GitHub's redelivery of what was refused (same delivery id).
-	for _, d := range refused {
-		if send(d) {
-			fig.redelivered++
+	// GitHub's redelivery of what was refused (same delivery id), once
+	// Redis is back.
+	// GitHub redelivers later, not at once: a redelivery refused again
+	// (the App's Redis client still redialling) is tried again.
+	again := refused[:fig.refused]
+	for try := 0; len(again) > 0 && try < 50; try++ {
+		var next []delivery
+		for _, d := range again {
+			if send(d) {
+				fig.redelivered++
+			} else {
+				next = append(next, d)
+			}
 		}
+		again = next
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(again) > 0 || len(problems) > 0 {
+		tb.Fatalf("%d of %d redeliveries not accepted within 5 s of Redis' restart: %v", len(again), fig.refused, problems)
 	}
 	fig.accepted = len(accepted)
 
@@ -331,6 +375,10 @@ func BenchmarkFaults(b *testing.B) {
 			b.ReportMetric(float64(fig.lost), "lost")
 			b.ReportMetric(float64(fig.dead), "dead-lettered")
 			b.ReportMetric(float64(fig.refused), "refused")
+			if fig.refused > 0 {
+				b.ReportMetric(float64(fig.refusedMax)/float64(time.Millisecond), "refused-max-ms")
+				b.ReportMetric(float64(fig.refusedAfter), "refused-after-restart")
+			}
 			b.ReportMetric(float64(fig.redelivered), "redelivered")
 			if fig.injected > 0 {
 				b.ReportMetric(float64(fig.injected), "injected")
