@@ -50,6 +50,8 @@ type faultFigures struct {
 	// refusedAfter counts the deliveries refused that were sent after
 	// redis-server was answering again.
 	refusedAfter int
+	// conclusions of the accepted heads' completed check runs.
+	conclusions map[string]int
 }
 
 // shiftClock is the real clock moved ahead by hand: backoffs and leases run
@@ -301,6 +303,12 @@ func runFault(tb testing.TB, f fault, n int) faultFigures {
 	}
 	fig.completed = completed()
 	fig.lost = fig.accepted - fig.completed
+	fig.conclusions = map[string]int{}
+	for _, r := range w.fake.CheckRuns(repoFull) {
+		if accepted[r.HeadSHA] && r.Status == "completed" {
+			fig.conclusions[r.Conclusion]++
+		}
+	}
 	dead, err := st.DeadLetters(ctx, 10*n)
 	if err != nil {
 		tb.Fatal(err)
@@ -333,6 +341,11 @@ func TestFaults(t *testing.T) {
 			t.Logf("%+v", fig)
 			if fig.dead != 0 {
 				t.Errorf("%d jobs dead-lettered", fig.dead)
+			}
+			// A comment line changes no judgement: each head was judged,
+			// not completed by the dead-letter hook, and judged once.
+			if fig.conclusions["success"] != fig.accepted || len(fig.conclusions) != 1 {
+				t.Errorf("conclusions %v, want %d success", fig.conclusions, fig.accepted)
 			}
 			if fig.accepted+fig.refused-fig.redelivered != fig.delivered {
 				t.Errorf("accepted %d + refused %d - redelivered %d != delivered %d", fig.accepted, fig.refused, fig.redelivered, fig.delivered)
@@ -372,6 +385,7 @@ func BenchmarkFaults(b *testing.B) {
 			}
 			b.ReportMetric(float64(fig.accepted), "accepted")
 			b.ReportMetric(float64(fig.completed), "completed")
+			b.ReportMetric(float64(fig.conclusions["success"]), "judged") // runs concluded by a judgement (success), not by the dead-letter hook
 			b.ReportMetric(float64(fig.lost), "lost")
 			b.ReportMetric(float64(fig.dead), "dead-lettered")
 			b.ReportMetric(float64(fig.refused), "refused")
