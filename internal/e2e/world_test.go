@@ -105,6 +105,13 @@ type world struct {
 
 func newWorld(t testing.TB, st store.Store) *world {
 	t.Helper()
+	return newWorldBudgets(t, st, nil)
+}
+
+// newWorldBudgets is newWorld whose App records rate limits in budgets (nil:
+// its own, on the real clock), so a test can move the clock past a reset.
+func newWorldBudgets(t testing.TB, st store.Store, budgets *githubapp.Budgets) *world {
+	t.Helper()
 	f := ghfaketest.New(t, appID)
 	f.AddInstallation(inst, owner)
 	r := f.AddRepo(inst, repoFull, "main")
@@ -121,7 +128,7 @@ func assemble(t testing.TB, st store.Store, f *ghfake.Fake, r *ghfake.Repo, main
 	t.Helper()
 	app, err := githubapp.NewApp(githubapp.Config{
 		AppID: appID, PrivateKey: ghfaketest.PEM(),
-		BaseURL: f.URL(), HTTPClient: f.Client(), RetryBaseDelay: 5 * time.Millisecond, MaxWait: 2 * time.Second, Logger: logger(),
+		BaseURL: f.URL(), HTTPClient: f.Client(), RetryBaseDelay: 5 * time.Millisecond, MaxWait: 2 * time.Second, Logger: logger(), Budgets: budgets,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -247,9 +254,18 @@ func (w *world) installed() []byte {
 // deliver posts a delivery signed as GitHub signs it and returns the status.
 func (w *world) deliver(event, id string, body []byte) int {
 	w.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, w.hook.URL+"/webhook", bytes.NewReader(body))
+	code, err := w.post(event, id, body)
 	if err != nil {
 		w.t.Fatal(err)
+	}
+	return code
+}
+
+// post is deliver that returns a transport error rather than failing.
+func (w *world) post(event, id string, body []byte) (int, error) {
+	req, err := http.NewRequest(http.MethodPost, w.hook.URL+"/webhook", bytes.NewReader(body))
+	if err != nil {
+		return 0, err
 	}
 	mac := hmac.New(sha256.New, secret)
 	mac.Write(body)
@@ -260,11 +276,11 @@ func (w *world) deliver(event, id string, body []byte) int {
 	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
 	resp, err := w.hook.Client().Do(req)
 	if err != nil {
-		w.t.Fatal(err)
+		return 0, err
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode
+	return resp.StatusCode, nil
 }
 
 func (w *world) mustDeliver(event, id string, body []byte) {
