@@ -83,7 +83,7 @@ func newStory(t *testing.T, st store.Store) *story {
 		s.repos[full] = r
 	}
 	prod := s.repos[producerRepo]
-	s.world = assemble(t, st, f, prod, prod.Branch("main"))
+	s.world = assemble(t, st, f, prod, prod.Branch("main"), nil)
 	s.setNow(today)
 	s.deps.Now = func() time.Time { return time.Unix(s.now.Load(), 0).UTC() }
 	return s

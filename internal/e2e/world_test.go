@@ -119,12 +119,12 @@ func newWorldBudgets(t testing.TB, st store.Store, budgets *githubapp.Budgets) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	return assemble(t, st, f, r, main)
+	return assemble(t, st, f, r, main, budgets)
 }
 
 // assemble is a deployment of meshbot against f, whose main repository is
-// r (at main).
-func assemble(t testing.TB, st store.Store, f *ghfake.Fake, r *ghfake.Repo, main string) *world {
+// r (at main); budgets as for newWorldBudgets.
+func assemble(t testing.TB, st store.Store, f *ghfake.Fake, r *ghfake.Repo, main string, budgets *githubapp.Budgets) *world {
 	t.Helper()
 	app, err := githubapp.NewApp(githubapp.Config{
 		AppID: appID, PrivateKey: ghfaketest.PEM(),
