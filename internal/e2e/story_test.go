@@ -230,8 +230,6 @@ func (s *story) remindersOn(repo string, n int) []string {
 	return out
 }
 
-func lines(b []byte) []string { return strings.SplitAfter(string(b), "\n") }
-
 // TestDeprecationStory is issue 9 as its users live it, across three
 // repositories of one installation: the owner of orders.order-events
 // retires its iceberg-curated port from a comment; meshbot proposes the
