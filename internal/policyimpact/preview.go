@@ -321,15 +321,14 @@ func judgeRepo(ctx context.Context, r store.RepoSources, graph *impact.Graph, ac
 		return repoResult{}, fmt.Errorf("load documents: %w", err)
 	}
 	head.Root = r.Repo + "@" + r.SHA
-	verdicts := make([]map[string]*subjectVerdict, 2)
-	subjects := subjectsOf(head)
-	for i, pol := range []*policyeval.Set{active, proposed} {
-		rep, err := engine.Evaluate(ctx, engine.Request{Head: head, Graph: graph, Policy: pol, Today: today})
-		if err != nil {
-			return repoResult{}, fmt.Errorf("evaluate with policy %s: %w", pol.Version(), err)
-		}
-		verdicts[i] = subjects.judge(rep.Findings)
+	// Both policies in one pass: what does not depend on the policy is
+	// worked out once, and each document is converted for OPA once.
+	reps, err := engine.EvaluateEach(ctx, engine.Request{Head: head, Graph: graph, Today: today}, []*policyeval.Set{active, proposed})
+	if err != nil {
+		return repoResult{}, fmt.Errorf("evaluate with policies %s and %s: %w", active.Version(), proposed.Version(), err)
 	}
+	subjects := subjectsOf(head)
+	verdicts := []map[string]*subjectVerdict{subjects.judge(reps[0].Findings), subjects.judge(reps[1].Findings)}
 	var out repoResult
 	for _, s := range subjects.list {
 		a, p := verdicts[0][s.key], verdicts[1][s.key]
