@@ -6,6 +6,8 @@ package policyeval
 // TestContextDoc -update), and a test fails when it is stale or when a field
 // is not mounted under its json name.
 
+import "github.com/open-policy-agent/opa/v1/ast"
+
 // Context is what meshbot knows around one document, mounted for policies at
 // data.meshbot.context.
 type Context struct {
@@ -351,18 +353,39 @@ func (c *Contract) doc() any {
 	if c == nil {
 		return nil
 	}
-	fields := make([]any, len(c.Fields))
-	for i, f := range c.Fields {
-		fields[i] = map[string]any{
-			"model": f.Model, "path": f.Path, "type": f.Type, "pii": f.PII,
-			"classification": f.Classification, "line": int64(f.Line),
-		}
-	}
 	return map[string]any{
 		"id": c.ID, "title": c.Title, "version": c.Version, "owner": c.Owner, "format": c.Format,
 		"freshness": c.Freshness, "residency": c.Residency, "servers": serversDoc(c.Servers),
-		"fields": fields, "line": int64(c.Line), "locs": c.Locs.doc(),
+		"fields": fieldsValue(c.Fields), "line": int64(c.Line), "locs": c.Locs.doc(),
 	}
+}
+
+// fieldKeys are the keys of a field's object, made once and shared by
+// every field (OPA's terms are not changed once built).
+var fieldKeys = [...]*ast.Term{
+	ast.StringTerm("model"), ast.StringTerm("path"), ast.StringTerm("type"), ast.StringTerm("pii"),
+	ast.StringTerm("classification"), ast.StringTerm("line"),
+}
+
+// fieldsValue is a contract's fields as OPA's value, built directly rather
+// than as Go maps for OPA to convert: contract rules read every field (is
+// it personal data, is it classified), so the list is converted in full
+// whenever a rule reads it, and a contract has many fields. The value is
+// the one the Go form converts to.
+func fieldsValue(fs []Field) ast.Value {
+	terms := make([]*ast.Term, len(fs))
+	for i, f := range fs {
+		vals := [len(fieldKeys)]*ast.Term{
+			ast.StringTerm(f.Model), ast.StringTerm(f.Path), ast.StringTerm(f.Type), ast.InternedTerm(f.PII),
+			ast.StringTerm(f.Classification), ast.InternedTerm(f.Line),
+		}
+		items := make([][2]*ast.Term, len(fieldKeys))
+		for k, key := range fieldKeys {
+			items[k] = [2]*ast.Term{key, vals[k]}
+		}
+		terms[i] = ast.NewTerm(ast.NewObject(items...))
+	}
+	return ast.NewArray(terms...)
 }
 
 // names keeps a list of names an array, never null. OPA converts a
