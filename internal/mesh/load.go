@@ -288,7 +288,38 @@ func readCapped(fsys fs.FS, p string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	return readAllSized(io.LimitReader(f, MaxFileBytes+1), sizeOf(f))
+}
+
+// sizeOf is the size a file says it has, capped, or 0 when it does not say.
+func sizeOf(f fs.File) int {
+	info, err := f.Stat()
+	if err != nil || info.Size() < 0 {
+		return 0
+	}
+	return int(min(info.Size(), MaxFileBytes+1))
+}
+
+// readAllSized is io.ReadAll into a buffer of the size the file says it
+// has (plus the byte that tells the end), so that reading a file costs
+// one allocation rather than one per doubling: a preview reads tens of
+// thousands. The size is only a hint; a file that grows or shrinks is read
+// as it is.
+func readAllSized(r io.Reader, size int) ([]byte, error) {
+	buf := make([]byte, 0, size+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // parallel runs fn(0..n-1) on up to GOMAXPROCS goroutines and stops handing
