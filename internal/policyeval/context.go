@@ -373,17 +373,21 @@ var fieldKeys = [...]*ast.Term{
 // whenever a rule reads it, and a contract has many fields. The value is
 // the one the Go form converts to.
 func fieldsValue(fs []Field) ast.Value {
+	// One allocation each for every field's terms and key-value pairs.
+	elems := make([]ast.Term, len(fs))
+	vals := make([]ast.Term, len(fs)*len(fieldKeys))
+	pairs := make([][2]*ast.Term, len(fs)*len(fieldKeys))
 	terms := make([]*ast.Term, len(fs))
 	for i, f := range fs {
-		vals := [len(fieldKeys)]*ast.Term{
-			ast.StringTerm(f.Model), ast.StringTerm(f.Path), ast.StringTerm(f.Type), ast.InternedTerm(f.PII),
-			ast.StringTerm(f.Classification), ast.InternedTerm(f.Line),
-		}
-		items := make([][2]*ast.Term, len(fieldKeys))
+		v := vals[i*len(fieldKeys) : (i+1)*len(fieldKeys)]
+		v[0].Value, v[1].Value, v[2].Value = ast.String(f.Model), ast.String(f.Path), ast.String(f.Type)
+		v[3].Value, v[4].Value, v[5].Value = ast.InternedTerm(f.PII).Value, ast.String(f.Classification), ast.InternedTerm(f.Line).Value
+		items := pairs[i*len(fieldKeys) : (i+1)*len(fieldKeys)]
 		for k, key := range fieldKeys {
-			items[k] = [2]*ast.Term{key, vals[k]}
+			items[k] = [2]*ast.Term{key, &v[k]}
 		}
-		terms[i] = ast.NewTerm(ast.NewObject(items...))
+		elems[i].Value = ast.NewObject(items...)
+		terms[i] = &elems[i]
 	}
 	return ast.NewArray(terms...)
 }
