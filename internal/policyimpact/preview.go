@@ -200,6 +200,14 @@ func Preview(ctx context.Context, reg Registry, installation int64, active, prop
 }
 
 func preview(ctx context.Context, reg Registry, installation int64, active, proposed *policyeval.Set, today time.Time, log *slog.Logger) (Report, error) {
+	return previewWith(ctx, reg, installation, active, proposed, today, log, engine.EvaluateEach)
+}
+
+// evaluator judges one repository under several policies, a report for
+// each: engine.EvaluateEach, or in tests a plainer way to the same reports.
+type evaluator func(ctx context.Context, req engine.Request, policies []*policyeval.Set) ([]*engine.Report, error)
+
+func previewWith(ctx context.Context, reg Registry, installation int64, active, proposed *policyeval.Set, today time.Time, log *slog.Logger, evaluate evaluator) (Report, error) {
 	start := time.Now()
 	if active == nil || proposed == nil {
 		return Report{}, errors.New("policy preview: an active and a proposed policy are needed")
@@ -229,7 +237,7 @@ func preview(ctx context.Context, reg Registry, installation int64, active, prop
 					errs[i] = ctx.Err()
 					continue
 				}
-				results[i], errs[i] = judgeRepo(ctx, repos[i], graph, active, proposed, today)
+				results[i], errs[i] = judgeRepo(ctx, repos[i], graph, active, proposed, today, evaluate)
 			}
 		})
 	}
@@ -304,7 +312,7 @@ type repoResult struct {
 
 // judgeRepo loads one repository from its stored documents and judges it
 // with both policies.
-func judgeRepo(ctx context.Context, r store.RepoSources, graph *impact.Graph, active, proposed *policyeval.Set, today time.Time) (repoResult, error) {
+func judgeRepo(ctx context.Context, r store.RepoSources, graph *impact.Graph, active, proposed *policyeval.Set, today time.Time, evaluate evaluator) (repoResult, error) {
 	if r.Unreadable != nil {
 		return repoResult{}, nil
 	}
@@ -323,7 +331,7 @@ func judgeRepo(ctx context.Context, r store.RepoSources, graph *impact.Graph, ac
 	head.Root = r.Repo + "@" + r.SHA
 	// Both policies in one pass: what does not depend on the policy is
 	// worked out once, and each document is converted for OPA once.
-	reps, err := engine.EvaluateEach(ctx, engine.Request{Head: head, Graph: graph, Today: today}, []*policyeval.Set{active, proposed})
+	reps, err := evaluate(ctx, engine.Request{Head: head, Graph: graph, Today: today}, []*policyeval.Set{active, proposed})
 	if err != nil {
 		return repoResult{}, fmt.Errorf("evaluate with policies %s and %s: %w", active.Version(), proposed.Version(), err)
 	}
