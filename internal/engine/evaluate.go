@@ -90,6 +90,7 @@ func evaluate(ctx context.Context, req Request, policies []*policyeval.Set) ([]*
 	if err != nil {
 		return nil, err
 	}
+	impact := impacts(req, graph, scope)
 	reps := make([]*Report, len(policies))
 	for i, pol := range policies {
 		rep := &Report{Compared: req.Base != nil, Checked: Counts{Descriptors: len(req.Head.Products), Contracts: len(req.Head.Contracts)}}
@@ -98,9 +99,9 @@ func evaluate(ctx context.Context, req Request, policies []*policyeval.Set) ([]*
 		}
 		rep.Checked.Changed = len(scope.files)
 		// Each report owns its findings: applying approvals and Finish
-		// rewrite them in place.
+		// rewrite them in place. What else it holds it only reads.
 		rep.Findings = append(slices.Clone(common), found[i]...)
-		rep.Impact = impacts(req, graph, scope)
+		rep.Impact = slices.Clone(impact) // Finish sorts it in place
 		rep.Breaks = breaks(rep.Findings, func(id string) string {
 			if p := graph.Product(id); p != nil {
 				return p.Repo
