@@ -378,10 +378,21 @@ func fieldsValue(fs []Field) ast.Value {
 	vals := make([]ast.Term, len(fs)*len(fieldKeys))
 	pairs := make([][2]*ast.Term, len(fs)*len(fieldKeys))
 	terms := make([]*ast.Term, len(fs))
+	// A contract's fields share a few models, types and classifications:
+	// each distinct one is made an OPA string once.
+	same := map[string]ast.Value{}
+	repeated := func(s string) ast.Value {
+		v, ok := same[s]
+		if !ok {
+			v = ast.String(s)
+			same[s] = v
+		}
+		return v
+	}
 	for i, f := range fs {
 		v := vals[i*len(fieldKeys) : (i+1)*len(fieldKeys)]
-		v[0].Value, v[1].Value, v[2].Value = ast.String(f.Model), ast.String(f.Path), ast.String(f.Type)
-		v[3].Value, v[4].Value, v[5].Value = ast.InternedTerm(f.PII).Value, ast.String(f.Classification), ast.InternedTerm(f.Line).Value
+		v[0].Value, v[1].Value, v[2].Value = repeated(f.Model), ast.String(f.Path), repeated(f.Type)
+		v[3].Value, v[4].Value, v[5].Value = ast.InternedTerm(f.PII).Value, repeated(f.Classification), ast.InternedTerm(f.Line).Value
 		items := pairs[i*len(fieldKeys) : (i+1)*len(fieldKeys)]
 		for k, key := range fieldKeys {
 			items[k] = [2]*ast.Term{key, &v[k]}
