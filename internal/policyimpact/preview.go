@@ -9,12 +9,13 @@
 // not parsed again), at the commit indexing read them (store.Sources); a
 // preview reads them back, loads each repository as a pull request's check
 // loads a checkout (mesh.LoadStored, which gives what mesh.Load gave) and
-// judges it with the
-// engine (engine.Evaluate, no base), so a policy sees in a preview exactly
-// the input, context and routing it sees on a pull request: every
-// descriptor and contract, every format, with the registry's products as
-// registered consumers. Repositories are judged in parallel, GOMAXPROCS at a
-// time.
+// judges it with the engine under both policies at once
+// (engine.EvaluateEach, no base: the report engine.Evaluate gives for each,
+// with each document converted for OPA once), so a policy sees in a
+// preview exactly the input, context and routing it sees on a pull
+// request: every descriptor and contract, every format, with the
+// registry's products as registered consumers. Repositories are judged in
+// parallel, GOMAXPROCS at a time.
 //
 // For the policy repository's check: build a Previewer once and call
 // Section from the check of a policy pull request, with the proposed Set
