@@ -46,50 +46,74 @@ type Request struct {
 // Evaluate judges the change from Base to Head: the change set in, the
 // report out.
 func Evaluate(ctx context.Context, req Request) (*Report, error) {
+	reps, err := evaluate(ctx, req, []*policyeval.Set{req.Policy})
+	if err != nil {
+		return nil, err
+	}
+	return reps[0], nil
+}
+
+// EvaluateEach judges one change under several policies (Request.Policy is
+// not read): reports[i] is what Evaluate reports with Request.Policy set to
+// policies[i]. What does not depend on the policy (unreadable files,
+// changes, deprecated reads, every document's policy context) is worked out
+// once, and each document's input is converted for OPA once for all the
+// policies (policyeval.Shared). A policy preview judges every repository of
+// a registry with the active and the proposed policy.
+func EvaluateEach(ctx context.Context, req Request, policies []*policyeval.Set) ([]*Report, error) {
+	return evaluate(ctx, req, policies)
+}
+
+func evaluate(ctx context.Context, req Request, policies []*policyeval.Set) ([]*Report, error) {
 	if req.Head == nil {
 		return nil, fmt.Errorf("evaluate: no head checkout")
 	}
 	if req.Today.IsZero() {
 		req.Today = time.Now()
 	}
-	rep := &Report{Compared: req.Base != nil, Checked: Counts{Descriptors: len(req.Head.Products), Contracts: len(req.Head.Contracts)},
-		Files: req.Head.Files}
-	if req.Policy != nil {
-		rep.PolicyVersion = req.Policy.Version()
-	}
 	graph := req.Graph
 	if graph == nil {
 		graph = impact.Build(append([][]*mesh.Product{req.Head.Products}, req.Consumers...)...)
 	}
-	rep.Findings = problemFindings(req)
+	common := problemFindings(req)
 
 	var changes []compat.Change
 	if req.Base != nil {
 		changes = compat.Compare(req.Base, req.Head).Changes
 	}
 	scope := changedProducts(req.Base, req.Head, changes)
-	rep.Checked.Changed = len(scope.files)
-	rep.Findings = append(rep.Findings, changeFindings(req, graph, changes)...)
+	common = append(common, changeFindings(req, graph, changes)...)
 	res := newResolver(graph)
-	rep.Findings = append(rep.Findings, deprecatedReads(req, res, scope)...)
+	common = append(common, deprecatedReads(req, res, scope)...)
 
-	if req.Policy != nil {
-		found, err := evalPolicy(ctx, req, graph, res, changes, scope)
-		if err != nil {
-			return nil, err
-		}
-		rep.Findings = append(rep.Findings, found...)
+	found, err := evalPolicies(ctx, req, graph, res, changes, scope, policies)
+	if err != nil {
+		return nil, err
 	}
-	rep.Impact = impacts(req, graph, scope)
-	rep.Breaks = breaks(rep.Findings, func(id string) string {
-		if p := graph.Product(id); p != nil {
-			return p.Repo
+	impact := impacts(req, graph, scope)
+	reps := make([]*Report, len(policies))
+	for i, pol := range policies {
+		rep := &Report{Compared: req.Base != nil, Checked: Counts{Descriptors: len(req.Head.Products), Contracts: len(req.Head.Contracts)},
+			Files: req.Head.Files}
+		if pol != nil {
+			rep.PolicyVersion = pol.Version()
 		}
-		return ""
-	})
-	applyApprovals(rep, req.Approvals)
-	rep.Finish()
-	return rep, nil
+		rep.Checked.Changed = len(scope.files)
+		// Each report owns its findings: applying approvals and Finish
+		// rewrite them in place. What else it holds it only reads.
+		rep.Findings = append(slices.Clone(common), found[i]...)
+		rep.Impact = slices.Clone(impact) // Finish sorts it in place
+		rep.Breaks = breaks(rep.Findings, func(id string) string {
+			if p := graph.Product(id); p != nil {
+				return p.Repo
+			}
+			return ""
+		})
+		applyApprovals(rep, req.Approvals)
+		rep.Finish()
+		reps[i] = rep
+	}
+	return reps, nil
 }
 
 // problemFindings are the files that could not be read: the head's fail the

@@ -32,9 +32,14 @@ type policyScope struct {
 	today         string
 }
 
-// evalPolicy runs the policy on every changed document of the head, in
-// parallel, and returns the findings in the documents' order.
-func evalPolicy(ctx context.Context, req Request, g *impact.Graph, res *resolver, changes []compat.Change, scope changeScope) ([]Finding, error) {
+// evalPolicies runs each policy on every changed document of the head, in
+// parallel by document, and returns each policy's findings in the
+// documents' order; a nil policy finds nothing.
+func evalPolicies(ctx context.Context, req Request, g *impact.Graph, res *resolver, changes []compat.Change, scope changeScope, policies []*policyeval.Set) ([][]Finding, error) {
+	out := make([][]Finding, len(policies))
+	if !slices.ContainsFunc(policies, func(p *policyeval.Set) bool { return p != nil }) {
+		return out, nil
+	}
 	ps := policyScope{req: req, graph: g, inputs: res, changesByFile: map[string][]policyeval.Change{}, today: req.Today.Format(time.DateOnly)}
 	for _, c := range changes {
 		file := c.Pos.File
@@ -43,12 +48,51 @@ func evalPolicy(ctx context.Context, req Request, g *impact.Graph, res *resolver
 		}
 		ps.changesByFile[file] = append(ps.changesByFile[file], changeContext(c))
 	}
+	jobs := policyJobs(req.Head, scope)
+
+	// Contexts are built here, one at a time: building one may parse a
+	// contract LoadPair left unparsed, which is not safe in parallel.
+	contexts := make([]policyeval.Context, len(jobs))
+	for i, j := range jobs {
+		contexts[i] = ps.context(j)
+	}
+	results := make([][][]Finding, len(jobs)) // by job, then policy
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(1, min(runtime.GOMAXPROCS(0), len(jobs))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], errs[i] = ps.evalJob(ctx, jobs[i], contexts[i], policies)
+			}
+		}()
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i := range jobs {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		for k := range policies {
+			out[k] = append(out[k], results[i][k]...)
+		}
+	}
+	return out, nil
+}
+
+// policyJobs are the head's documents the change touched, in path order.
+func policyJobs(head *mesh.Mesh, scope changeScope) []policyJob {
 	byFile := map[string]*mesh.Product{}
-	for _, p := range req.Head.Products {
+	for _, p := range head.Products {
 		byFile[p.File] = p
 	}
 	var jobs []policyJob
-	for path, doc := range req.Head.Documents {
+	for path, doc := range head.Documents {
 		if !scope.files[path] {
 			continue
 		}
@@ -59,37 +103,25 @@ func evalPolicy(ctx context.Context, req Request, g *impact.Graph, res *resolver
 		jobs = append(jobs, j)
 	}
 	slices.SortFunc(jobs, func(a, b policyJob) int { return strings.Compare(a.doc.Path, b.doc.Path) })
+	return jobs
+}
 
-	// Contexts are built here, one at a time: building one may parse a
-	// contract LoadPair left unparsed, which is not safe in parallel.
-	contexts := make([]policyeval.Context, len(jobs))
-	for i, j := range jobs {
-		contexts[i] = ps.context(j)
+// evalJob judges one document with each policy in turn, on one shared
+// input: what the first policy converted of the document and its context
+// the next one reads as it is.
+func (ps policyScope) evalJob(ctx context.Context, j policyJob, pc policyeval.Context, policies []*policyeval.Set) ([][]Finding, error) {
+	sh, err := policyeval.Share(policyeval.Input{Doc: j.doc, Context: pc})
+	if err != nil {
+		return nil, fmt.Errorf("evaluate policy on %s: %w", j.doc.Path, err)
 	}
-	results := make([][]Finding, len(jobs))
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range max(1, min(runtime.GOMAXPROCS(0), len(jobs))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i], errs[i] = ps.evalOne(ctx, jobs[i], contexts[i])
-			}
-		}()
-	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	var out []Finding
-	for i := range jobs {
-		if errs[i] != nil {
-			return nil, errs[i]
+	out := make([][]Finding, len(policies))
+	for k, pol := range policies {
+		if pol == nil {
+			continue
 		}
-		out = append(out, results[i]...)
+		if out[k], err = ps.evalOne(ctx, pol, j, sh); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -98,9 +130,9 @@ func evalPolicy(ctx context.Context, req Request, g *impact.Graph, res *resolver
 // judge within Options.Timeout.
 const RulePolicyTimeout = "policy/timeout"
 
-// evalOne judges one document with its context.
-func (ps policyScope) evalOne(ctx context.Context, j policyJob, pc policyeval.Context) ([]Finding, error) {
-	res, err := ps.req.Policy.Eval(ctx, policyeval.Input{Doc: j.doc, Context: pc})
+// evalOne judges one document with its context under one policy.
+func (ps policyScope) evalOne(ctx context.Context, pol *policyeval.Set, j policyJob, sh *policyeval.Shared) ([]Finding, error) {
+	res, err := pol.EvalShared(ctx, sh)
 	product := ""
 	if j.prod != nil {
 		product = j.prod.ID()

@@ -369,8 +369,16 @@ func withoutSchedule(m map[string]any) map[string]any {
 // different key order or style compare equal.
 func canonical(v any) string {
 	var b strings.Builder
+	b.Grow(256) // most rules fit: one allocation rather than one per doubling
 	writeCanonical(&b, v)
 	return b.String()
+}
+
+// writeQuoted writes s quoted as strconv.Quote does, through a buffer on
+// the stack rather than a string of its own.
+func writeQuoted(b *strings.Builder, s string) {
+	var buf [64]byte
+	b.Write(strconv.AppendQuote(buf[:0], s))
 }
 
 func writeCanonical(b *strings.Builder, v any) {
@@ -386,7 +394,7 @@ func writeCanonical(b *strings.Builder, v any) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString(strconv.Quote(k))
+			writeQuoted(b, k)
 			b.WriteByte(':')
 			writeCanonical(b, x[k])
 		}
@@ -401,7 +409,7 @@ func writeCanonical(b *strings.Builder, v any) {
 		}
 		b.WriteByte(']')
 	case string:
-		b.WriteString(strconv.Quote(strings.TrimSpace(x)))
+		writeQuoted(b, strings.TrimSpace(x))
 	case nil:
 		b.WriteString("null")
 	default:

@@ -254,84 +254,117 @@ func (d *docDecoder) pos() Pos {
 	return Pos{File: d.file, Line: int(line), Col: int(col)}
 }
 
-// count reads a length, each element taking at least two bytes.
+// minNodeBytes is the least a node takes: tag, flags and four positions.
+const minNodeBytes = 6
+
+// count reads a container's length. Its children are allocated before
+// they are read, so a length the rest of the input cannot hold, or that
+// goes past MaxNodes, is refused here.
 func (d *docDecoder) count() int {
 	n := d.uvarint()
-	if n > uint64(len(d.s)-d.off)/2 {
+	if n > uint64(len(d.s)-d.off)/minNodeBytes {
 		d.fail(fmt.Errorf("count %d exceeds the input", n))
+		return 0
+	}
+	if d.nodes+int(n) > MaxNodes {
+		d.fail(fmt.Errorf("more than %d values or deeper than %d", MaxNodes, MaxDepth))
 		return 0
 	}
 	return int(n)
 }
 
+// node decodes one value and its positions. A container's children are
+// decoded into one slice of nodes, one allocation for all of them rather
+// than one each: a preview decodes millions of nodes, and the nodes of a
+// document live and die together with its Index anyway.
 func (d *docDecoder) node(depth int) (any, *node) {
+	n := &node{}
+	v := d.nodeInto(n, depth)
+	if d.err != nil {
+		return nil, nil
+	}
+	return v, n
+}
+
+func (d *docDecoder) nodeInto(n *node, depth int) any {
 	d.nodes++
 	if d.nodes > MaxNodes || depth > MaxDepth {
 		d.fail(fmt.Errorf("more than %d values or deeper than %d", MaxNodes, MaxDepth))
-		return nil, nil
+		return nil
 	}
 	tag, flags := d.byte(), d.byte()
 	if flags&^(flagScalar|flagMerged) != 0 {
 		d.fail(fmt.Errorf("bad flags %#x", flags))
-		return nil, nil
+		return nil
 	}
-	n := &node{scalar: flags&flagScalar != 0, merged: flags&flagMerged != 0}
+	n.scalar, n.merged = flags&flagScalar != 0, flags&flagMerged != 0
 	n.key, n.value = d.pos(), d.pos()
-	var v any
 	switch tag {
 	case tagNil:
+		return nil
 	case tagFalse:
-		v = false
+		return false
 	case tagTrue:
-		v = true
+		return true
 	case tagInt:
-		v = d.varint()
+		return d.varint()
 	case tagFloat:
 		if len(d.s)-d.off < 8 {
 			d.fail(errors.New("truncated float"))
-			return nil, nil
+			return nil
 		}
-		v = math.Float64frombits(binary.LittleEndian.Uint64(d.b[d.off : d.off+8]))
+		v := math.Float64frombits(binary.LittleEndian.Uint64(d.b[d.off : d.off+8]))
 		d.off += 8
+		return v
 	case tagString:
-		v = d.str()
+		return d.str()
 	case tagSeq:
-		k := d.count()
-		items := make([]any, 0, k)
-		n.items = make([]*node, 0, k)
-		for range k {
-			e, en := d.node(depth + 1)
-			if d.err != nil {
-				return nil, nil
-			}
-			items = append(items, e)
-			n.items = append(n.items, en)
-		}
-		v = items
+		return d.seq(n, depth)
 	case tagMap:
-		k := d.count()
-		m := make(map[string]any, k)
-		n.fields = make(map[string]*node, k)
-		for range k {
-			key := d.str()
-			e, en := d.node(depth + 1)
-			if d.err != nil {
-				return nil, nil
-			}
-			if _, dup := m[key]; dup {
-				d.fail(fmt.Errorf("key %q twice", key))
-				return nil, nil
-			}
-			m[key] = e
-			n.fields[key] = en
-			n.order = append(n.order, key)
-		}
-		v = m
-	default:
-		d.fail(fmt.Errorf("bad tag %d", tag))
-		return nil, nil
+		return d.mapping(n, depth)
 	}
-	return v, n
+	d.fail(fmt.Errorf("bad tag %d", tag))
+	return nil
+}
+
+func (d *docDecoder) seq(n *node, depth int) any {
+	k := d.count()
+	items := make([]any, k)
+	kids := make([]node, k)
+	n.items = make([]*node, k)
+	for i := range k {
+		items[i] = d.nodeInto(&kids[i], depth+1)
+		if d.err != nil {
+			return nil
+		}
+		n.items[i] = &kids[i]
+	}
+	return items
+}
+
+func (d *docDecoder) mapping(n *node, depth int) any {
+	k := d.count()
+	m := make(map[string]any, k)
+	kids := make([]node, k)
+	n.fields = make(map[string]*node, k)
+	if k > 0 { // ParseYAML leaves an empty mapping's order nil
+		n.order = make([]string, 0, k)
+	}
+	for i := range k {
+		key := d.str()
+		e := d.nodeInto(&kids[i], depth+1)
+		if d.err != nil {
+			return nil
+		}
+		if _, dup := m[key]; dup {
+			d.fail(fmt.Errorf("key %q twice", key))
+			return nil
+		}
+		m[key] = e
+		n.fields[key] = &kids[i]
+		n.order = append(n.order, key)
+	}
+	return m
 }
 
 // EncodeFiles returns files with every document m parsed from them in

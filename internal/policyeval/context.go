@@ -6,6 +6,8 @@ package policyeval
 // TestContextDoc -update), and a test fails when it is stale or when a field
 // is not mounted under its json name.
 
+import "github.com/open-policy-agent/opa/v1/ast"
+
 // Context is what meshbot knows around one document, mounted for policies at
 // data.meshbot.context.
 type Context struct {
@@ -351,18 +353,54 @@ func (c *Contract) doc() any {
 	if c == nil {
 		return nil
 	}
-	fields := make([]any, len(c.Fields))
-	for i, f := range c.Fields {
-		fields[i] = map[string]any{
-			"model": f.Model, "path": f.Path, "type": f.Type, "pii": f.PII,
-			"classification": f.Classification, "line": int64(f.Line),
-		}
-	}
 	return map[string]any{
 		"id": c.ID, "title": c.Title, "version": c.Version, "owner": c.Owner, "format": c.Format,
 		"freshness": c.Freshness, "residency": c.Residency, "servers": serversDoc(c.Servers),
-		"fields": fields, "line": int64(c.Line), "locs": c.Locs.doc(),
+		"fields": fieldsValue(c.Fields), "line": int64(c.Line), "locs": c.Locs.doc(),
 	}
+}
+
+// fieldKeys are the keys of a field's object, made once and shared by
+// every field (OPA's terms are not changed once built).
+var fieldKeys = [...]*ast.Term{
+	ast.StringTerm("model"), ast.StringTerm("path"), ast.StringTerm("type"), ast.StringTerm("pii"),
+	ast.StringTerm("classification"), ast.StringTerm("line"),
+}
+
+// fieldsValue is a contract's fields as OPA's value, built directly rather
+// than as Go maps for OPA to convert: contract rules read every field (is
+// it personal data, is it classified), so the list is converted in full
+// whenever a rule reads it, and a contract has many fields. The value is
+// the one the Go form converts to.
+func fieldsValue(fs []Field) ast.Value {
+	// One allocation each for every field's terms and key-value pairs.
+	elems := make([]ast.Term, len(fs))
+	vals := make([]ast.Term, len(fs)*len(fieldKeys))
+	pairs := make([][2]*ast.Term, len(fs)*len(fieldKeys))
+	terms := make([]*ast.Term, len(fs))
+	// A contract's fields share a few models, types and classifications:
+	// each distinct one is made an OPA string once.
+	same := map[string]ast.Value{}
+	repeated := func(s string) ast.Value {
+		v, ok := same[s]
+		if !ok {
+			v = ast.String(s)
+			same[s] = v
+		}
+		return v
+	}
+	for i, f := range fs {
+		v := vals[i*len(fieldKeys) : (i+1)*len(fieldKeys)]
+		v[0].Value, v[1].Value, v[2].Value = repeated(f.Model), ast.String(f.Path), repeated(f.Type)
+		v[3].Value, v[4].Value, v[5].Value = ast.InternedTerm(f.PII).Value, repeated(f.Classification), ast.InternedTerm(f.Line).Value
+		items := pairs[i*len(fieldKeys) : (i+1)*len(fieldKeys)]
+		for k, key := range fieldKeys {
+			items[k] = [2]*ast.Term{key, &v[k]}
+		}
+		elems[i].Value = ast.NewObject(items...)
+		terms[i] = &elems[i]
+	}
+	return ast.NewArray(terms...)
 }
 
 // names keeps a list of names an array, never null. OPA converts a

@@ -24,6 +24,30 @@ import (
 // irvm), which costs a fraction of OPA's tree-walking evaluator on documents
 // of this size; a plan irvm cannot run exactly falls back to topdown.
 func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
+	sh, err := Share(in)
+	if err != nil {
+		return nil, err
+	}
+	return s.EvalShared(ctx, sh)
+}
+
+// Shared is one document's input and context in OPA's form, for judging
+// the document with several Sets (a policy preview judges every document
+// with the active and the proposed policy). OPA converts a lazy value's
+// keys when a rule first reads them and keeps what it converted, and that
+// conversion is most of an evaluation's cost: sharing the values lets the
+// second Set read what the first converted, and builds the context once.
+//
+// A Shared is not safe for concurrent use (OPA caches the conversions
+// without a lock): judge one document's Sets one after the other.
+type Shared struct {
+	in     Input
+	docVal ast.Value
+	ctxVal ast.Object // built when a Set first reads the context
+}
+
+// Share prepares in for EvalShared.
+func Share(in Input) (*Shared, error) {
 	if in.Doc == nil {
 		return nil, errors.New("evaluate policy: no document")
 	}
@@ -31,11 +55,29 @@ func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("evaluate policy on %s: input: %w", in.Doc.Path, err)
 	}
-	var results, exceptions []*ast.Term
+	return &Shared{in: in, docVal: docVal}, nil
+}
+
+// context is the shared context as OPA's value, built on first use.
+func (sh *Shared) context() ast.Object {
+	if sh.ctxVal == nil {
+		sh.ctxVal = ast.LazyObject(sh.in.Context.doc())
+	}
+	return sh.ctxVal
+}
+
+// EvalShared is Eval of the shared input: the same results, with what an
+// earlier Set converted of it reused.
+func (s *Set) EvalShared(ctx context.Context, sh *Shared) ([]Result, error) {
+	in := sh.in
+	var (
+		results, exceptions []*ast.Term
+		err                 error
+	)
 	if s.prog != nil {
-		results, exceptions, err = s.evalPlan(ctx, docVal, in)
+		results, exceptions, err = s.evalPlan(ctx, sh)
 	} else {
-		results, exceptions, err = s.evalTopdown(ctx, docVal, in)
+		results, exceptions, err = s.evalTopdown(ctx, sh.docVal, in)
 	}
 	if err != nil {
 		if errors.Is(err, irvm.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
@@ -76,12 +118,12 @@ func (s *Set) Eval(ctx context.Context, in Input) ([]Result, error) {
 // evalPlan runs the planned query (package irvm). Input, data and context
 // reach the plan as lazy objects: a value is converted to OPA's form when a
 // rule first reads it, and most rules read a few keys of each.
-func (s *Set) evalPlan(ctx context.Context, docVal ast.Value, in Input) (results, exceptions []*ast.Term, err error) {
+func (s *Set) evalPlan(ctx context.Context, sh *Shared) (results, exceptions []*ast.Term, err error) {
 	data := s.dataVal
 	if s.readsContext {
-		data = s.dataWithContext(in.Context)
+		data = s.dataWithContext(sh.context())
 	}
-	vals, err := s.prog.EvalFuncs(ctx, docVal, data, s.funcs, irvm.EvalOptions{Timeout: s.timeout})
+	vals, err := s.prog.EvalFuncs(ctx, sh.docVal, data, s.funcs, irvm.EvalOptions{Timeout: s.timeout})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,13 +131,15 @@ func (s *Set) evalPlan(ctx context.Context, docVal ast.Value, in Input) (results
 }
 
 // dataWithContext is the data document with this evaluation's context at
-// meshbot.context. Everything else was converted once, at Load.
-func (s *Set) dataWithContext(c Context) ast.Object {
+// meshbot.context. Everything else was converted once, at Load; the
+// context is an OPA value already, so it is mounted as it is and what a
+// rule converts of it stays converted for the next Set.
+func (s *Set) dataWithContext(c ast.Object) ast.Object {
 	mb := make(map[string]any, len(s.meshbotData)+1)
 	for k, v := range s.meshbotData {
 		mb[k] = v
 	}
-	mb["context"] = c.doc()
+	mb["context"] = c
 	top := make(map[string]any, len(s.topData)+1)
 	for k, v := range s.topData {
 		top[k] = v

@@ -67,7 +67,7 @@ func ContractOf(c *mesh.Contract, doc *mesh.Document) *Contract {
 	v := &Contract{
 		ID: c.ID, Title: c.Title, Version: c.Version, Owner: c.Owner, Format: string(c.Format),
 		Freshness: cmp.Or(c.ServiceLevels.Freshness, c.ServiceLevels.Latency),
-		Servers:   serversOf(c.Servers), Fields: []Field{}, Line: c.Pos.Line, Locs: locsOf(c.Locs, contractKeys[c.Format]),
+		Servers:   serversOf(c.Servers), Fields: make([]Field, 0, countFields(c.Models)), Line: c.Pos.Line, Locs: locsOf(c.Locs, contractKeys[c.Format]),
 	}
 	var walk func(model, prefix string, fs []*mesh.Field)
 	walk = func(model, prefix string, fs []*mesh.Field) {
@@ -89,6 +89,24 @@ func ContractOf(c *mesh.Contract, doc *mesh.Document) *Contract {
 		}
 	}
 	return v
+}
+
+// countFields counts every field of models, nested ones too, so that the
+// list ContractOf builds is allocated once.
+func countFields(models []*mesh.Model) int {
+	var count func(fs []*mesh.Field) int
+	count = func(fs []*mesh.Field) int {
+		n := len(fs)
+		for _, f := range fs {
+			n += count(f.Fields)
+		}
+		return n
+	}
+	n := 0
+	for _, m := range models {
+		n += count(m.Fields)
+	}
+	return n
 }
 
 // propResidency is the custom property under which an ODPS product or an

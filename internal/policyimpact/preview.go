@@ -9,12 +9,13 @@
 // not parsed again), at the commit indexing read them (store.Sources); a
 // preview reads them back, loads each repository as a pull request's check
 // loads a checkout (mesh.LoadStored, which gives what mesh.Load gave) and
-// judges it with the
-// engine (engine.Evaluate, no base), so a policy sees in a preview exactly
-// the input, context and routing it sees on a pull request: every
-// descriptor and contract, every format, with the registry's products as
-// registered consumers. Repositories are judged in parallel, GOMAXPROCS at a
-// time.
+// judges it with the engine under both policies at once
+// (engine.EvaluateEach, no base: the report engine.Evaluate gives for each,
+// with each document converted for OPA once), so a policy sees in a
+// preview exactly the input, context and routing it sees on a pull
+// request: every descriptor and contract, every format, with the
+// registry's products as registered consumers. Repositories are judged in
+// parallel, GOMAXPROCS at a time.
 //
 // For the policy repository's check: build a Previewer once and call
 // Section from the check of a policy pull request, with the proposed Set
@@ -200,6 +201,14 @@ func Preview(ctx context.Context, reg Registry, installation int64, active, prop
 }
 
 func preview(ctx context.Context, reg Registry, installation int64, active, proposed *policyeval.Set, today time.Time, log *slog.Logger) (Report, error) {
+	return previewWith(ctx, reg, installation, active, proposed, today, log, engine.EvaluateEach)
+}
+
+// evaluator judges one repository under several policies, a report for
+// each: engine.EvaluateEach, or in tests a plainer way to the same reports.
+type evaluator func(ctx context.Context, req engine.Request, policies []*policyeval.Set) ([]*engine.Report, error)
+
+func previewWith(ctx context.Context, reg Registry, installation int64, active, proposed *policyeval.Set, today time.Time, log *slog.Logger, evaluate evaluator) (Report, error) {
 	start := time.Now()
 	if active == nil || proposed == nil {
 		return Report{}, errors.New("policy preview: an active and a proposed policy are needed")
@@ -229,7 +238,7 @@ func preview(ctx context.Context, reg Registry, installation int64, active, prop
 					errs[i] = ctx.Err()
 					continue
 				}
-				results[i], errs[i] = judgeRepo(ctx, repos[i], graph, active, proposed, today)
+				results[i], errs[i] = judgeRepo(ctx, repos[i], graph, active, proposed, today, evaluate)
 			}
 		})
 	}
@@ -304,7 +313,7 @@ type repoResult struct {
 
 // judgeRepo loads one repository from its stored documents and judges it
 // with both policies.
-func judgeRepo(ctx context.Context, r store.RepoSources, graph *impact.Graph, active, proposed *policyeval.Set, today time.Time) (repoResult, error) {
+func judgeRepo(ctx context.Context, r store.RepoSources, graph *impact.Graph, active, proposed *policyeval.Set, today time.Time, evaluate evaluator) (repoResult, error) {
 	if r.Unreadable != nil {
 		return repoResult{}, nil
 	}
@@ -321,15 +330,14 @@ func judgeRepo(ctx context.Context, r store.RepoSources, graph *impact.Graph, ac
 		return repoResult{}, fmt.Errorf("load documents: %w", err)
 	}
 	head.Root = r.Repo + "@" + r.SHA
-	verdicts := make([]map[string]*subjectVerdict, 2)
-	subjects := subjectsOf(head)
-	for i, pol := range []*policyeval.Set{active, proposed} {
-		rep, err := engine.Evaluate(ctx, engine.Request{Head: head, Graph: graph, Policy: pol, Today: today})
-		if err != nil {
-			return repoResult{}, fmt.Errorf("evaluate with policy %s: %w", pol.Version(), err)
-		}
-		verdicts[i] = subjects.judge(rep.Findings)
+	// Both policies in one pass: what does not depend on the policy is
+	// worked out once, and each document is converted for OPA once.
+	reps, err := evaluate(ctx, engine.Request{Head: head, Graph: graph, Today: today}, []*policyeval.Set{active, proposed})
+	if err != nil {
+		return repoResult{}, fmt.Errorf("evaluate with policies %s and %s: %w", active.Version(), proposed.Version(), err)
 	}
+	subjects := subjectsOf(head)
+	verdicts := []map[string]*subjectVerdict{subjects.judge(reps[0].Findings), subjects.judge(reps[1].Findings)}
 	var out repoResult
 	for _, s := range subjects.list {
 		a, p := verdicts[0][s.key], verdicts[1][s.key]
