@@ -3,6 +3,7 @@ package policyrepo
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -286,5 +287,46 @@ func TestInstalledActivatesTip(t *testing.T) {
 	}
 	if c := e.active.Policy().Load().Origin().Commit; c != tip {
 		t.Fatalf("active commit %q, want the tip %s", c, tip)
+	}
+}
+
+// TestRecheckJudgedByItsPolicy: a re-check an activation enqueued is
+// judged by that policy on whichever replica takes it, even one whose
+// follower has not switched yet (no notice, no poll here).
+func TestRecheckJudgedByItsPolicy(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			e := newEnv(t, st)
+			other, folder := e.replica()
+			svc := New(Deps{Repo: polRepo, GitHub: e.app, Pulls: e.app, Store: st, Active: other, Logger: slog.New(slog.DiscardHandler)})
+			good, err := e.push(files(t, "good"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if other.Policy().Load() != folder {
+				t.Fatal("the other replica switched on its own; the test needs it behind")
+			}
+			judge := func(delivery string) string {
+				var by string
+				next := func(context.Context, jobs.PullCheck, jobs.Meta) error {
+					by = other.Policy().Load().Origin().Commit
+					return nil
+				}
+				c := jobs.PullCheck{Delivery: delivery, Installation: inst, Owner: owner, Repo: "mesh", PR: 1, HeadSHA: good}
+				if err := svc.DivertChecks(next)(context.Background(), c, jobs.Meta{Attempt: 1}); err != nil {
+					t.Fatal(err)
+				}
+				return by
+			}
+			// An ordinary check is judged by what the replica has: it
+			// switches within its poll, as documented.
+			if by := judge("d-1"); by != "" {
+				t.Fatalf("an ordinary check made the replica switch (judged by %q)", by)
+			}
+			if by := judge(recheckPrefix + good + ":" + meshRepo + "#1"); by != good {
+				t.Fatalf("the re-check for %s was judged by %q", good, by)
+			}
+		})
 	}
 }

@@ -51,7 +51,7 @@ func (s *Service) HandleRecheck(ctx context.Context, p jobs.PolicyRecheck, _ job
 		// No head is recorded as the newest: the listing may already be
 		// older than a push, and the check of an older head must not
 		// supersede the newer one's.
-		c.Delivery = "policy:" + p.Commit + ":" + c.Key()
+		c.Delivery = recheckPrefix + p.Commit + ":" + c.Key()
 		j, err := jobs.KindPullCheck.New(jobs.ID(c.Delivery, 0), c.Key(), c)
 		if err != nil {
 			return err
@@ -66,6 +66,20 @@ func (s *Service) HandleRecheck(ctx context.Context, p jobs.PolicyRecheck, _ job
 	}
 	log.Info("policy repository: open pull requests re-checked under the new policy", "open", len(prs), "enqueued", enqueued)
 	return nil
+}
+
+// recheckPrefix starts the delivery id of a check a policy activation
+// enqueued: "policy:<commit>:<pull request>".
+const recheckPrefix = "policy:"
+
+// recheckCommit is the policy commit a re-check was enqueued for.
+func recheckCommit(delivery string) (string, bool) {
+	rest, ok := strings.CutPrefix(delivery, recheckPrefix)
+	if !ok {
+		return "", false
+	}
+	commit, _, ok := strings.Cut(rest, ":")
+	return commit, ok && commit != ""
 }
 
 // reserve refuses, as a rate limit the worker defers the job for, when the
