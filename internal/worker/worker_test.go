@@ -257,12 +257,18 @@ func TestUnknownKind(t *testing.T) {
 func TestHeartbeatKeepsLease(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
-			s := b.open(t, fast)
+			// A lease three times the fast one: the heartbeat (every 100
+			// ms) may then be late by over a second before the lease
+			// lapses, so a loaded machine does not fail the test; the job
+			// still outlives the lease more than twice.
+			opts := fast
+			opts.VisibilityTimeout = 3 * fast.VisibilityTimeout
+			s := b.open(t, opts)
 			var runs atomic.Int64
 			h := checks(func(ctx context.Context, c jobs.PullCheck, j jobs.Meta) error {
 				runs.Add(1)
 				select {
-				case <-time.After(4 * fast.VisibilityTimeout):
+				case <-time.After(5 * opts.VisibilityTimeout / 2):
 					return nil
 				case <-ctx.Done():
 					return ctx.Err()
