@@ -212,9 +212,42 @@ func RecordThread(ctx context.Context, m store.Marks, installation int64, produc
 	return nil
 }
 
-// thread finds the thread of a port, else of its product.
-func (s *Scheduler) thread(ctx context.Context, installation int64, product, port string) (Thread, bool, error) {
-	return RecordedThread(ctx, s.st, installation, product, port)
+// reads is what one installation's sweep reads once for every consumer
+// due a reminder of the same target: the target's recorded thread and the
+// thread's comments. A reminder this sweep posts carries its own marker,
+// which no other reminder of the sweep looks for, so comments read before
+// it are as good as comments read after.
+type reads struct {
+	threads map[string]Thread   // target -> its thread; absent: not read yet
+	bodies  map[Thread][]string // thread -> its comments' bodies
+}
+
+// thread finds the thread of a port, else of its product, once per sweep.
+func (s *Scheduler) thread(ctx context.Context, r *reads, installation int64, product, port string) (Thread, bool, error) {
+	target := targetKey(product, port)
+	if t, ok := r.threads[target]; ok {
+		return t, t.Number != 0, nil
+	}
+	t, ok, err := RecordedThread(ctx, s.st, installation, product, port)
+	if err != nil {
+		return Thread{}, false, err
+	}
+	r.threads[target] = t
+	return t, ok, nil
+}
+
+// comments lists the bodies of a thread's comments, once per sweep.
+func (s *Scheduler) comments(ctx context.Context, r *reads, gh githubapp.Installation, th Thread) ([]string, error) {
+	if b, ok := r.bodies[th]; ok {
+		return b, nil
+	}
+	owner, repo, _ := strings.Cut(th.Repo, "/")
+	b, err := gh.CommentBodies(ctx, owner, repo, th.Number, s.opts.MaxComments)
+	if err != nil {
+		return nil, fmt.Errorf("reminders: read %s: %w", th, err)
+	}
+	r.bodies[th] = b
+	return b, nil
 }
 
 // RecordedThread is the thread recorded for a port, else for its product.
@@ -334,9 +367,10 @@ func (s *Scheduler) installation(ctx context.Context, inst int64, now time.Time,
 		}
 	}
 	var errs []error
+	r := &reads{threads: map[string]Thread{}, bodies: map[Thread][]string{}}
 	for _, d := range list {
 		rep.Due++
-		if err := s.remind(ctx, inst, d, now, rep); err != nil {
+		if err := s.remind(ctx, r, inst, d, now, rep); err != nil {
 			rep.Failed++
 			errs = append(errs, err)
 		}
@@ -346,8 +380,8 @@ func (s *Scheduler) installation(ctx context.Context, inst int64, now time.Time,
 
 // remind posts one reminder unless it was posted (see the package comment
 // for the order of the steps and why).
-func (s *Scheduler) remind(ctx context.Context, inst int64, d due, now time.Time, rep *Report) error {
-	th, ok, err := s.thread(ctx, inst, d.product, d.port)
+func (s *Scheduler) remind(ctx context.Context, r *reads, inst int64, d due, now time.Time, rep *Report) error {
+	th, ok, err := s.thread(ctx, r, inst, d.product, d.port)
 	if err != nil {
 		return err
 	}
@@ -384,9 +418,9 @@ func (s *Scheduler) remind(ctx context.Context, inst int64, d due, now time.Time
 	if err != nil {
 		return fmt.Errorf("reminders: installation %d: %w", inst, err)
 	}
-	bodies, err := gh.CommentBodies(ctx, owner, repo, th.Number, s.opts.MaxComments)
+	bodies, err := s.comments(ctx, r, gh, th)
 	if err != nil {
-		return fmt.Errorf("reminders: read %s: %w", th, err)
+		return err
 	}
 	marker := markerOpen + key + markerClose
 	ttl := d.dep.SunsetDate.Add(30 * 24 * time.Hour).Sub(now) // kept past the sunset, then forgotten

@@ -430,3 +430,31 @@ func TestThreshold(t *testing.T) {
 		t.Error("a threshold of 0 days was accepted")
 	}
 }
+
+// A sweep reads a thread's comments once, however many of the target's
+// consumers are due: revenue's two consumers share pull request 12.
+func TestSweepListsEachThreadOnce(t *testing.T) {
+	replicas(t, 1, func(t *testing.T, sts []store.Store) {
+		f := world(t)
+		seed(t, sts[0])
+		recordThreads(t, sts[0])
+		c := &clock{now: t0}
+		s := scheduler(t, newApp(t, f), sts[0], "replica-a", c, time.Hour)
+		rep, err := s.Sweep(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Posted != 3 {
+			t.Fatalf("posted %d, want revenue's two consumers and ledger's one reminded: %+v", rep.Posted, rep)
+		}
+		lists := 0
+		for _, r := range f.Requests() {
+			if r.Method == "GET" && strings.HasSuffix(r.Path, "/issues/12/comments") {
+				lists++
+			}
+		}
+		if lists != 1 {
+			t.Errorf("pull request 12's comments listed %d times in one sweep, want 1", lists)
+		}
+	})
+}
