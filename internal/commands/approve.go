@@ -46,14 +46,60 @@ func ApproveTarget(inv Invocation) (string, error) {
 	return "", Refuse("%s; got %d words.", usage, len(inv.Args))
 }
 
+// asker answers may for one command, asking GitHub once per team and per
+// repository: the consumers a pull request breaks often share them, and the
+// commenter's role on the commented repository is the one the dispatcher
+// read already (Env.Permission).
+type asker struct {
+	env   Env
+	teams map[string]bool           // lower-cased org/slug -> active member
+	roles map[string]githubapp.Role // lower-cased owner/name -> role
+}
+
+func newAsker(env Env) *asker {
+	a := &asker{env: env, teams: map[string]bool{}, roles: map[string]githubapp.Role{}}
+	if env.Permission != "" {
+		a.roles[strings.ToLower(env.Job.Owner+"/"+env.Job.Repo)] = env.Permission
+	}
+	return a
+}
+
+func (a *asker) member(ctx context.Context, t team) (bool, error) {
+	k := strings.ToLower(t.name())
+	if m, ok := a.teams[k]; ok {
+		return m, nil
+	}
+	m, err := a.env.GitHub.TeamMember(ctx, t.Org, t.Slug, a.env.Job.User)
+	if err != nil {
+		return false, err
+	}
+	a.teams[k] = m
+	return m, nil
+}
+
+func (a *asker) role(ctx context.Context, owner, name string) (githubapp.Role, error) {
+	k := strings.ToLower(owner + "/" + name)
+	if r, ok := a.roles[k]; ok {
+		return r, nil
+	}
+	r, err := a.env.GitHub.Permission(ctx, owner, name, a.env.Job.User)
+	if errors.Is(err, githubapp.ErrNotFound) {
+		r, err = githubapp.RoleNone, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	a.roles[k] = r
+	return r, nil
+}
+
 // may says whether user may speak for consumer c: a member of its owning
 // team, or a writer of its repository. why explains a no.
-func may(ctx context.Context, env Env, c store.BrokenConsumer) (ok bool, why string, err error) {
-	user := env.Job.User
+func (a *asker) may(ctx context.Context, c store.BrokenConsumer) (ok bool, why string, err error) {
 	// A bare slug is a team of the consumer repository's organisation.
 	var reasons []string
-	if t, ok := teamOf(c.Owner, repoOwnerOf(c.Repo, env.Job.Owner)); ok {
-		member, err := env.GitHub.TeamMember(ctx, t.Org, t.Slug, user)
+	if t, ok := teamOf(c.Owner, repoOwnerOf(c.Repo, a.env.Job.Owner)); ok {
+		member, err := a.member(ctx, t)
 		if err != nil {
 			return false, "", fmt.Errorf("team %s: %w", t.name(), err)
 		}
@@ -63,11 +109,8 @@ func may(ctx context.Context, env Env, c store.BrokenConsumer) (ok bool, why str
 		reasons = append(reasons, fmt.Sprintf("not a member of its owning team @%s", t.name()))
 	}
 	if owner, name, found := strings.Cut(c.Repo, "/"); found {
-		role, err := env.GitHub.Permission(ctx, owner, name, user)
-		switch {
-		case errors.Is(err, githubapp.ErrNotFound):
-			role = githubapp.RoleNone
-		case err != nil:
+		role, err := a.role(ctx, owner, name)
+		if err != nil {
 			return false, "", fmt.Errorf("permission on %s: %w", c.Repo, err)
 		}
 		if rank(role, false) >= rank(githubapp.RoleWrite, true) {
@@ -119,6 +162,7 @@ func runApprove(ctx context.Context, env Env, inv Invocation) (string, error) {
 		return "", Refuse("this pull request breaks no registered consumer at %s: there is nothing to approve.", head)
 	}
 	var chosen store.BrokenConsumer
+	ask := newAsker(env)
 	if target != "" {
 		c, ok := brokenConsumer(br, target)
 		if !ok {
@@ -132,7 +176,7 @@ func runApprove(ctx context.Context, env Env, inv Invocation) (string, error) {
 			}
 			return "", Refuse("`%s` is not a consumer this pull request breaks at %s.%s It breaks:\n\n%s", sanitize(target), head, didYouMean, consumerList(br.Consumers))
 		}
-		ok, why, err := may(ctx, env, c)
+		ok, why, err := ask.may(ctx, c)
 		if err != nil {
 			return "", err
 		}
@@ -144,7 +188,7 @@ func runApprove(ctx context.Context, env Env, inv Invocation) (string, error) {
 		var yes []store.BrokenConsumer
 		var no []string
 		for _, c := range br.Consumers {
-			ok, why, err := may(ctx, env, c)
+			ok, why, err := ask.may(ctx, c)
 			if err != nil {
 				return "", err
 			}
@@ -219,7 +263,7 @@ func runUnapprove(ctx context.Context, env Env, inv Invocation) (string, error) 
 		if !ok {
 			return "", Refuse("the approval for %s is @%s's, and %s is not broken by this pull request's head any more; only @%s can withdraw it.", chosen.Consumer, chosen.By, chosen.Consumer, chosen.By)
 		}
-		ok, why, err := may(ctx, env, c)
+		ok, why, err := newAsker(env).may(ctx, c)
 		if err != nil {
 			return "", err
 		}

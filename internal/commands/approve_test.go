@@ -186,3 +186,35 @@ func FuzzApproveTarget(f *testing.F) {
 		}
 	})
 }
+
+// `/mesh approve` asks GitHub once per team and per repository, however
+// many broken consumers share them, and not again for the commented
+// repository, whose role the dispatcher read.
+func TestApproveAsksOncePerTeamAndRepository(t *testing.T) {
+	e := newEnv(t)
+	e.fake.AddRepo(7, "acme/finance", "main")
+	err := e.store.SetBreaks(context.Background(), 7, store.PRKey("acme", "mesh", prNumber), store.Breaks{SHA: e.pr.HeadSHA(), Consumers: []store.BrokenConsumer{
+		{Consumer: "customer.c360", Owner: "@acme/team-customer", Repo: repoName, Breaks: []string{"compat/field-removed on orders.events/p (m.a)"}},
+		{Consumer: "finance.revenue", Owner: "team-finance", Repo: "acme/finance", Breaks: []string{"compat/x on orders.events/p"}},
+		{Consumer: "finance.ledger", Owner: "team-finance", Repo: "acme/finance", Breaks: []string{"compat/x on orders.events/p"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.run(t, prNumber, "bob", "/mesh approve")
+	reply := oneReply(t, e, prNumber)
+	for _, want := range []string{"you cannot approve for any consumer", "- customer.c360: you are not a member", "- finance.revenue: you are not a member", "- finance.ledger: you are not a member"} {
+		if !strings.Contains(reply, want) {
+			t.Errorf("reply lacks %q:\n%s", want, reply)
+		}
+	}
+	for _, c := range []struct{ path, what string }{
+		{"/repos/acme/mesh/collaborators/bob/permission", "role on the commented repository"},
+		{"/repos/acme/finance/collaborators/bob/permission", "role on acme/finance"},
+		{"/teams/team-finance/memberships/bob", "membership of team-finance"},
+	} {
+		if n := e.count("GET", c.path); n != 1 {
+			t.Errorf("%s asked %d times, want once", c.what, n)
+		}
+	}
+}
