@@ -3,15 +3,20 @@ package policyrepo
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/meshbot/meshbot/internal/jobs"
 	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/store"
+	"github.com/meshbot/meshbot/policy"
 )
 
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
@@ -329,4 +334,58 @@ func TestRecheckJudgedByItsPolicy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCatchUpLoadsOnce: re-checks a lagging replica's workers take at once
+// load and compile the recorded policy once between them, not once each.
+func TestCatchUpLoadsOnce(t *testing.T) {
+	st := &bundleReads{Store: store.NewMemory(store.Options{})}
+	e := newEnv(t, st)
+	set, err := policyeval.Load(context.Background(), policy.FS(), policyeval.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := NewActive(policyeval.NewSwappable(set), st, ActiveOptions{Repo: polRepo, Logger: slog.New(slog.DiscardHandler)})
+	svc := New(Deps{Repo: polRepo, GitHub: e.app, Pulls: e.app, Store: st, Active: other, Logger: slog.New(slog.DiscardHandler)})
+	good, err := e.push(files(t, "good"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.n.Store(0)
+	const workers = 8
+	by := make([]string, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() {
+			next := func(context.Context, jobs.PullCheck, jobs.Meta) error {
+				by[i] = other.Policy().Load().Origin().Commit
+				return nil
+			}
+			c := jobs.PullCheck{Delivery: fmt.Sprintf("%s%s:%s#%d", recheckPrefix, good, meshRepo, i+1), Installation: inst, Owner: owner, Repo: "mesh", PR: i + 1, HeadSHA: good}
+			errs[i] = svc.DivertChecks(next)(context.Background(), c, jobs.Meta{Attempt: 1})
+		})
+	}
+	wg.Wait()
+	for i := range workers {
+		if errs[i] != nil || by[i] != good {
+			t.Errorf("re-check %d judged by %q (err %v), want %s", i+1, by[i], errs[i], good)
+		}
+	}
+	if n := st.n.Load(); n != 1 {
+		t.Errorf("the policy bundle was read %d times, want once", n)
+	}
+}
+
+// bundleReads counts the reads of policy bundles, each slow enough that
+// loads begun at once overlap.
+type bundleReads struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (s *bundleReads) PolicyBundle(ctx context.Context, commit string) ([]byte, error) {
+	s.n.Add(1)
+	time.Sleep(50 * time.Millisecond)
+	return s.Store.PolicyBundle(ctx, commit)
 }

@@ -27,6 +27,10 @@ type Active struct {
 	webURL  string
 	metrics Observer
 	log     *slog.Logger
+	// syncing is held by one Sync at a time: the follower and the checks
+	// catching up (Service.DivertChecks) that find the replica behind at
+	// once load and compile the recorded policy once, not once each.
+	syncing chan struct{}
 
 	mu     sync.Mutex
 	rec    store.PolicyRecord // zero while a folder's policy judges
@@ -50,7 +54,8 @@ func NewActive(pol *policyeval.Swappable, st store.Policies, o ActiveOptions) *A
 	if o.WebURL == "" {
 		o.WebURL = "https://github.com"
 	}
-	return &Active{pol: pol, st: st, repo: o.Repo, webURL: strings.TrimRight(o.WebURL, "/"), metrics: o.Metrics, log: o.Logger}
+	return &Active{pol: pol, st: st, repo: o.Repo, webURL: strings.TrimRight(o.WebURL, "/"), metrics: o.Metrics, log: o.Logger,
+		syncing: make(chan struct{}, 1)}
 }
 
 // Policy is the swappable policy the checks read.
@@ -93,6 +98,12 @@ func (a *Active) install(rec store.PolicyRecord, set *policyeval.Set, how string
 // that does not load here (a replica of an older release that lacks a
 // built-in) keeps the previous policy and is logged once.
 func (a *Active) Sync(ctx context.Context) error {
+	select {
+	case a.syncing <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-a.syncing }()
 	rec, ok, err := a.st.ActivePolicy(ctx)
 	if err != nil {
 		return fmt.Errorf("policy repository: read the active policy: %w", err)
