@@ -15,6 +15,7 @@ import (
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/meshgen"
 	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/internal/testutil"
 	"github.com/meshbot/meshbot/policy"
 )
 
@@ -72,15 +73,7 @@ func BenchmarkCheck1000GitBase(b *testing.B) {
 	if err := meshgen.Generate(repo, opts); err != nil {
 		b.Fatal(err)
 	}
-	git := func(args ...string) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = repo
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=b", "GIT_AUTHOR_EMAIL=b@example.com",
-			"GIT_COMMITTER_NAME=b", "GIT_COMMITTER_EMAIL=b@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	git := func(args ...string) { testutil.Git(b, repo, args...) }
 	git("init", "-q", "-b", "main")
 	git("add", "-A")
 	git("commit", "-qm", "base")
