@@ -5,9 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/metrics"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,7 +36,7 @@ func BenchmarkCheck1000(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	peak := watchHeap(b)
+	peak := testutil.WatchHeap(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	var findings int
@@ -99,7 +96,7 @@ func BenchmarkCheck1000GitBase(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	peak := watchHeap(b)
+	peak := testutil.WatchHeap(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	var findings int
@@ -122,32 +119,4 @@ func BenchmarkCheck1000GitBase(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(findings), "findings")
 	b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
-}
-
-// watchHeap samples the live heap every millisecond until the benchmark ends
-// and returns a function giving the highest value seen.
-func watchHeap(b *testing.B) func() uint64 {
-	var max atomic.Uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				metrics.Read(s)
-				if v := s[0].Value.Uint64(); v > max.Load() {
-					max.Store(v)
-				}
-			}
-		}
-	}()
-	b.Cleanup(func() { close(done); wg.Wait() })
-	return func() uint64 { return max.Load() }
 }

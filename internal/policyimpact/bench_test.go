@@ -4,11 +4,8 @@ import (
 	"context"
 	"os"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +13,7 @@ import (
 	"github.com/meshbot/meshbot/internal/meshgen"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/store/storetest"
+	"github.com/meshbot/meshbot/internal/testutil"
 )
 
 // BenchmarkPreview10k is the policy repository's impact preview over an
@@ -42,7 +40,7 @@ func BenchmarkPreview10k(b *testing.B) {
 		ctx := context.Background()
 		runtime.GC()
 		resetPeakRSS()
-		peak := watchHeap(b)
+		peak := testutil.WatchHeap(b)
 		b.ReportAllocs()
 		b.ResetTimer()
 		cpu0 := cpuTime()
@@ -80,33 +78,6 @@ func BenchmarkPreview10k(b *testing.B) {
 		}
 		run(b, storetest.Open(b, url, store.Options{}))
 	})
-}
-
-// watchHeap samples the live heap every millisecond until the benchmark
-// ends and returns a function giving the highest value seen.
-func watchHeap(b *testing.B) func() uint64 {
-	var high atomic.Uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				metrics.Read(s)
-				if v := s[0].Value.Uint64(); v > high.Load() {
-					high.Store(v)
-				}
-			}
-		}
-	})
-	stop := sync.OnceFunc(func() { close(done); wg.Wait() })
-	b.Cleanup(stop)
-	return func() uint64 { stop(); return high.Load() }
 }
 
 // resetPeakRSS starts the kernel's high-water mark of resident memory
