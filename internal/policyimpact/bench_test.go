@@ -6,9 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/meshbot/meshbot/internal/meshgen"
 	"github.com/meshbot/meshbot/internal/store"
@@ -43,7 +41,7 @@ func BenchmarkPreview10k(b *testing.B) {
 		peak := testutil.WatchHeap(b)
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu0 := cpuTime()
+		cpu0 := testutil.CPUTime()
 		var rep Report
 		for b.Loop() {
 			var err error
@@ -55,7 +53,7 @@ func BenchmarkPreview10k(b *testing.B) {
 		if rep.Products != 10_000 || len(rep.NotPreviewed) > 0 || len(rep.Changes) == 0 {
 			b.Fatalf("preview judged %d products, %d not previewed, %d changes", rep.Products, len(rep.NotPreviewed), len(rep.Changes))
 		}
-		b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+		b.ReportMetric(float64((testutil.CPUTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
 		b.ReportMetric(float64(len(rep.Changes)), "changes")
 		b.ReportMetric(float64(proposed.Rules()), "rules")
 		b.ReportMetric(float64(rep.StoredBytes), "stored-B")
@@ -99,13 +97,4 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
-}
-
-// cpuTime is the user and system CPU time of this process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
