@@ -21,7 +21,6 @@ import (
 // load both checkouts, compare, compute impact, evaluate the bundled policy
 // on every changed document. Target: under 1 s per op on 2 cores.
 func BenchmarkCheck1000(b *testing.B) {
-	ctx := context.Background()
 	dir := b.TempDir()
 	base, head := filepath.Join(dir, "base"), filepath.Join(dir, "head")
 	opts := meshgen.Options{Products: 1000, Fields: 30, Consumers: true, Seed: 1}
@@ -32,28 +31,9 @@ func BenchmarkCheck1000(b *testing.B) {
 	if err := meshgen.Generate(head, opts); err != nil {
 		b.Fatal(err)
 	}
-	pol, err := policyeval.Load(ctx, policy.FS(), policyeval.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	peak := testutil.WatchHeap(b)
-	b.ReportAllocs()
-	b.ResetTimer()
-	var findings int
-	for b.Loop() {
-		hm, bm, err := mesh.LoadPair(ctx, os.DirFS(head), os.DirFS(base))
-		if err != nil {
-			b.Fatal(err)
-		}
-		rep, err := Evaluate(ctx, Request{Head: hm, Base: bm, Policy: pol, Today: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		findings = len(rep.Findings)
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(findings), "findings")
-	b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
+	benchCheck(b, func(ctx context.Context) (*mesh.Mesh, *mesh.Mesh, error) {
+		return mesh.LoadPair(ctx, os.DirFS(head), os.DirFS(base))
+	})
 }
 
 // BenchmarkCheck1000GitBase is BenchmarkCheck1000 as `meshbot check --base
@@ -63,7 +43,6 @@ func BenchmarkCheck1000GitBase(b *testing.B) {
 	if _, err := exec.LookPath("git"); err != nil {
 		b.Skip("git not installed")
 	}
-	ctx := context.Background()
 	dir := b.TempDir()
 	repo, head := filepath.Join(dir, "repo"), filepath.Join(dir, "head")
 	opts := meshgen.Options{Products: 1000, Fields: 30, Consumers: true, Seed: 1}
@@ -92,6 +71,21 @@ func BenchmarkCheck1000GitBase(b *testing.B) {
 	if err := os.CopyFS(repo, os.DirFS(head)); err != nil {
 		b.Fatal(err)
 	}
+	benchCheck(b, func(ctx context.Context) (*mesh.Mesh, *mesh.Mesh, error) {
+		base, err := gitsnap.Open(ctx, repo, "main")
+		if err != nil {
+			return nil, nil, err
+		}
+		defer base.Close()
+		return mesh.LoadPairSources(ctx, mesh.FS(os.DirFS(repo)), base)
+	})
+}
+
+// benchCheck times load, the two checkouts as each benchmark reads them,
+// followed by evaluating the bundled policy on the change, and reports the
+// findings and the peak heap.
+func benchCheck(b *testing.B, load func(context.Context) (head, base *mesh.Mesh, err error)) {
+	ctx := context.Background()
 	pol, err := policyeval.Load(ctx, policy.FS(), policyeval.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -101,12 +95,7 @@ func BenchmarkCheck1000GitBase(b *testing.B) {
 	b.ResetTimer()
 	var findings int
 	for b.Loop() {
-		base, err := gitsnap.Open(ctx, repo, "main")
-		if err != nil {
-			b.Fatal(err)
-		}
-		hm, bm, err := mesh.LoadPairSources(ctx, mesh.FS(os.DirFS(repo)), base)
-		base.Close()
+		hm, bm, err := load(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
