@@ -137,15 +137,7 @@ func TestBaseAsGitRef(t *testing.T) {
 		t.Skip("git not installed")
 	}
 	base, head := testutil.Scenario(t, "breaking-consumer")
-	gitc := func(args ...string) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = base
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	gitc := func(args ...string) { testutil.Git(t, base, args...) }
 	gitc("init", "-q", "-b", "main")
 	gitc("add", "-A")
 	gitc("commit", "-qm", "base")
@@ -310,15 +302,7 @@ func TestPathsRelativeToRepoRoot(t *testing.T) {
 	base, head := testutil.Scenario(t, "breaking-consumer")
 	repo := t.TempDir()
 	sub := filepath.Join(repo, "mesh")
-	gitc := func(args ...string) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = repo
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	gitc := func(args ...string) { testutil.Git(t, repo, args...) }
 	if err := testutil.CopyTree(base, sub); err != nil {
 		t.Fatal(err)
 	}

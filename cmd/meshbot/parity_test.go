@@ -185,9 +185,9 @@ func cliVerdict(t *testing.T, base, head string) verdict {
 	if err := testutil.CopyTree(base, repo); err != nil {
 		t.Fatal(err)
 	}
-	gitIn(t, repo, "init", "-q", "-b", "main")
-	gitIn(t, repo, "add", "-A")
-	gitIn(t, repo, "commit", "-qm", "base", "--allow-empty")
+	testutil.Git(t, repo, "init", "-q", "-b", "main")
+	testutil.Git(t, repo, "add", "-A")
+	testutil.Git(t, repo, "commit", "-qm", "base", "--allow-empty")
 	entries, err := os.ReadDir(repo)
 	if err != nil {
 		t.Fatal(err)
@@ -278,17 +278,6 @@ func annotationsOf(o checkrun.Output) []string {
 func verdictOf(conclusion, title string, anns []string) verdict {
 	slices.Sort(anns)
 	return verdict{Conclusion: conclusion, Title: title, Annotations: anns}
-}
-
-func gitIn(t *testing.T, dir string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
 }
 
 func writeFile(t *testing.T, p, content string) {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -71,7 +70,7 @@ func newFleet(t *testing.T) *fleet {
 	f.AddInstallation(prInst, prOwner)
 	fl := &fleet{t: t, fake: f, url: url, mesh: f.AddRepo(prInst, prMesh, "main"), policy: f.AddRepo(prInst, prPolicy, "main")}
 	root := testutil.RepoRoot(t)
-	fl.meshFS = readTree(t, filepath.Join(root, "testdata", "mesh"))
+	fl.meshFS = testutil.ReadTree(t, filepath.Join(root, "testdata", "mesh"))
 	fl.main = fl.mesh.Commit("main", fl.meshFS)
 	fl.policy.Commit("main", map[string][]byte{"README.md": []byte("# governance\n")})
 	var b [6]byte
@@ -96,27 +95,6 @@ func newFleet(t *testing.T) *fleet {
 	}
 	fl.cfg = cfg
 	return fl
-}
-
-func readTree(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = b
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // start runs one more `meshbot serve` on the shared Redis.
@@ -328,7 +306,7 @@ func (fl *fleet) productChange(n int) map[string][]byte {
 }
 
 func guildPolicy(t *testing.T, extra map[string]string) map[string][]byte {
-	snap := readTree(t, filepath.Join(testutil.RepoRoot(t), "internal", "policyrepo", "testdata", "good"))
+	snap := testutil.ReadTree(t, filepath.Join(testutil.RepoRoot(t), "internal", "policyrepo", "testdata", "good"))
 	for p, s := range extra {
 		snap[p] = []byte(s)
 	}

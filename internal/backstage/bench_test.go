@@ -7,11 +7,11 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/meshbot/meshbot/internal/store"
+	"github.com/meshbot/meshbot/internal/testutil"
 )
 
 // peakHeap samples the live heap while a benchmark runs, to report the
@@ -60,14 +60,6 @@ func (p *peakHeap) report(b *testing.B) {
 	b.ReportMetric(float64(peak-p.base.Load())/(1<<20), "peak-heap-MB")
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkWrite10k: building and serialising the entities of a
 // 10,000-product registry (32,505 entities), as the endpoint does on a
 // cache miss (gzip) and for a client without gzip (plain).
@@ -82,7 +74,7 @@ func BenchmarkWrite10k(b *testing.B) {
 			b.ReportAllocs()
 			var n int64
 			peak := startPeakHeap()
-			start := cpuTime()
+			start := testutil.CPUTime()
 			for b.Loop() {
 				cw := &countingWriter{w: io.Discard}
 				if _, err := Write(context.Background(), cw, ps, WriteOptions{Gzip: gz}); err != nil {
@@ -90,7 +82,7 @@ func BenchmarkWrite10k(b *testing.B) {
 				}
 				n = cw.n
 			}
-			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testutil.CPUTime()-start)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(n)/(1<<20), "body-MB")
 			peak.report(b)
 		})

@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,23 +20,7 @@ const orderEvents = "orders/data-products/order-events/dataproduct.yaml"
 // the order-events descriptor.
 func meshFiles(t *testing.T, edit func(string) string) map[string][]byte {
 	t.Helper()
-	root := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
-	files := map[string][]byte{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		files[filepath.ToSlash(rel)] = b
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := testutil.ReadTree(t, filepath.Join(testutil.RepoRoot(t), "testdata", "mesh"))
 	src := string(files[orderEvents])
 	out := edit(src)
 	if out == src {

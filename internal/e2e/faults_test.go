@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -115,19 +114,7 @@ func runFault(tb testing.TB, f fault, n int) faultFigures {
 	}
 	stopPool := w.startPool(first, popts)
 
-	base := map[string][]byte{}
-	root := filepath.Join(testutil.RepoRoot(tb), "testdata", "mesh")
-	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		base[filepath.ToSlash(rel)], err = os.ReadFile(p)
-		return err
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	base := testutil.ReadTree(tb, filepath.Join(testutil.RepoRoot(tb), "testdata", "mesh"))
 	type delivery struct {
 		id, sha string
 		body    []byte

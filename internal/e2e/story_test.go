@@ -3,10 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -41,20 +39,8 @@ func meshPart(t testing.TB, tops ...string) map[string][]byte {
 	root := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
 	files := map[string][]byte{}
 	for _, top := range tops {
-		err := filepath.WalkDir(filepath.Join(root, top), func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(root, p)
-			files[filepath.ToSlash(rel)] = b
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
+		for rel, b := range testutil.ReadTree(t, filepath.Join(root, top)) {
+			files[top+"/"+rel] = b
 		}
 	}
 	return files

@@ -5,9 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/metrics"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +12,7 @@ import (
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/meshgen"
 	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/internal/testutil"
 	"github.com/meshbot/meshbot/policy"
 )
 
@@ -23,7 +21,6 @@ import (
 // load both checkouts, compare, compute impact, evaluate the bundled policy
 // on every changed document. Target: under 1 s per op on 2 cores.
 func BenchmarkCheck1000(b *testing.B) {
-	ctx := context.Background()
 	dir := b.TempDir()
 	base, head := filepath.Join(dir, "base"), filepath.Join(dir, "head")
 	opts := meshgen.Options{Products: 1000, Fields: 30, Consumers: true, Seed: 1}
@@ -34,28 +31,9 @@ func BenchmarkCheck1000(b *testing.B) {
 	if err := meshgen.Generate(head, opts); err != nil {
 		b.Fatal(err)
 	}
-	pol, err := policyeval.Load(ctx, policy.FS(), policyeval.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	peak := watchHeap(b)
-	b.ReportAllocs()
-	b.ResetTimer()
-	var findings int
-	for b.Loop() {
-		hm, bm, err := mesh.LoadPair(ctx, os.DirFS(head), os.DirFS(base))
-		if err != nil {
-			b.Fatal(err)
-		}
-		rep, err := Evaluate(ctx, Request{Head: hm, Base: bm, Policy: pol, Today: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		findings = len(rep.Findings)
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(findings), "findings")
-	b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
+	benchCheck(b, func(ctx context.Context) (*mesh.Mesh, *mesh.Mesh, error) {
+		return mesh.LoadPair(ctx, os.DirFS(head), os.DirFS(base))
+	})
 }
 
 // BenchmarkCheck1000GitBase is BenchmarkCheck1000 as `meshbot check --base
@@ -65,22 +43,13 @@ func BenchmarkCheck1000GitBase(b *testing.B) {
 	if _, err := exec.LookPath("git"); err != nil {
 		b.Skip("git not installed")
 	}
-	ctx := context.Background()
 	dir := b.TempDir()
 	repo, head := filepath.Join(dir, "repo"), filepath.Join(dir, "head")
 	opts := meshgen.Options{Products: 1000, Fields: 30, Consumers: true, Seed: 1}
 	if err := meshgen.Generate(repo, opts); err != nil {
 		b.Fatal(err)
 	}
-	git := func(args ...string) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = repo
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=b", "GIT_AUTHOR_EMAIL=b@example.com",
-			"GIT_COMMITTER_NAME=b", "GIT_COMMITTER_EMAIL=b@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	git := func(args ...string) { testutil.Git(b, repo, args...) }
 	git("init", "-q", "-b", "main")
 	git("add", "-A")
 	git("commit", "-qm", "base")
@@ -102,21 +71,31 @@ func BenchmarkCheck1000GitBase(b *testing.B) {
 	if err := os.CopyFS(repo, os.DirFS(head)); err != nil {
 		b.Fatal(err)
 	}
+	benchCheck(b, func(ctx context.Context) (*mesh.Mesh, *mesh.Mesh, error) {
+		base, err := gitsnap.Open(ctx, repo, "main")
+		if err != nil {
+			return nil, nil, err
+		}
+		defer base.Close()
+		return mesh.LoadPairSources(ctx, mesh.FS(os.DirFS(repo)), base)
+	})
+}
+
+// benchCheck times load, the two checkouts as each benchmark reads them,
+// followed by evaluating the bundled policy on the change, and reports the
+// findings and the peak heap.
+func benchCheck(b *testing.B, load func(context.Context) (head, base *mesh.Mesh, err error)) {
+	ctx := context.Background()
 	pol, err := policyeval.Load(ctx, policy.FS(), policyeval.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	peak := watchHeap(b)
+	peak := testutil.WatchHeap(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	var findings int
 	for b.Loop() {
-		base, err := gitsnap.Open(ctx, repo, "main")
-		if err != nil {
-			b.Fatal(err)
-		}
-		hm, bm, err := mesh.LoadPairSources(ctx, mesh.FS(os.DirFS(repo)), base)
-		base.Close()
+		hm, bm, err := load(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -129,32 +108,4 @@ func BenchmarkCheck1000GitBase(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(findings), "findings")
 	b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
-}
-
-// watchHeap samples the live heap every millisecond until the benchmark ends
-// and returns a function giving the highest value seen.
-func watchHeap(b *testing.B) func() uint64 {
-	var max atomic.Uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				metrics.Read(s)
-				if v := s[0].Value.Uint64(); v > max.Load() {
-					max.Store(v)
-				}
-			}
-		}
-	}()
-	b.Cleanup(func() { close(done); wg.Wait() })
-	return func() uint64 { return max.Load() }
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/internal/testutil"
 	"github.com/meshbot/meshbot/policy"
 )
 
@@ -192,18 +192,8 @@ func TestDeprecatedContractRead(t *testing.T) {
 // on a port whose sunset is nearer than the notice fails, at its line.
 func TestNewReaderNoticePolicy(t *testing.T) {
 	ctx := context.Background()
-	fsys := fstest.MapFS{"data.yaml": {Data: []byte("deprecation:\n  new_reader_notice_days: 90\n")}}
-	err := fs.WalkDir(policy.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(policy.FS(), p)
-		fsys[p] = &fstest.MapFile{Data: b}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fsys := testutil.MapFS(t, policy.FS())
+	fsys["data.yaml"] = &fstest.MapFile{Data: []byte("deprecation:\n  new_reader_notice_days: 90\n")}
 	set, err := policyeval.Load(ctx, fsys, policyeval.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"io/fs"
 	"path"
 	"testing"
 	"testing/fstest"
@@ -13,6 +12,7 @@ import (
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/meshgen"
 	"github.com/meshbot/meshbot/internal/policyeval"
+	"github.com/meshbot/meshbot/internal/testutil"
 	"github.com/meshbot/meshbot/policy"
 )
 
@@ -46,18 +46,7 @@ warn contains msg if {
 // bundledWith is the bundled policy plus extra files.
 func bundledWith(t *testing.T, extra map[string]string) *policyeval.Set {
 	t.Helper()
-	fsys := fstest.MapFS{}
-	err := fs.WalkDir(policy.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(policy.FS(), p)
-		fsys[p] = &fstest.MapFile{Data: b}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fsys := testutil.MapFS(t, policy.FS())
 	for p, src := range extra {
 		fsys[p] = &fstest.MapFile{Data: []byte(src)}
 	}

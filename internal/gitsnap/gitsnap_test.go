@@ -12,18 +12,8 @@ import (
 	"testing"
 
 	"github.com/meshbot/meshbot/internal/mesh"
+	"github.com/meshbot/meshbot/internal/testutil"
 )
-
-func run(t *testing.T, dir string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-}
 
 func write(t *testing.T, p, s string) {
 	t.Helper()
@@ -41,13 +31,13 @@ func TestSourceOfSubfolderAtRef(t *testing.T) {
 	}
 	ctx := context.Background()
 	repo := t.TempDir()
-	run(t, repo, "init", "-q", "-b", "main")
+	testutil.Git(t, repo, "init", "-q", "-b", "main")
 	write(t, filepath.Join(repo, "mesh", "a", "dataproduct.yaml"), "v: 1\n")
 	write(t, filepath.Join(repo, "mesh", "big.yaml"), strings.Repeat("x", mesh.MaxFileBytes+10))
 	write(t, filepath.Join(repo, "mesh", "z.yaml"), "after the big one\n")
 	write(t, filepath.Join(repo, "other.txt"), "x\n")
-	run(t, repo, "add", "-A")
-	run(t, repo, "commit", "-qm", "one")
+	testutil.Git(t, repo, "add", "-A")
+	testutil.Git(t, repo, "commit", "-qm", "one")
 	write(t, filepath.Join(repo, "mesh", "a", "dataproduct.yaml"), "v: 2\n")
 	write(t, filepath.Join(repo, "mesh", "b", "dataproduct.yaml"), "new\n")
 
@@ -111,7 +101,7 @@ func TestLinksInARevisionAreFindings(t *testing.T) {
 	}
 	ctx := context.Background()
 	repo := t.TempDir()
-	run(t, repo, "init", "-q", "-b", "main")
+	testutil.Git(t, repo, "init", "-q", "-b", "main")
 	contract := "dataContractSpecification: 1.1.0\nid: orders\ninfo: {title: Orders, version: 1.0.0, owner: team-x}\n"
 	write(t, filepath.Join(repo, "real", "orders.yaml"), contract)
 	write(t, filepath.Join(repo, "a", "dataproduct.yaml"), "apiVersion: mesh/v1\nkind: DataProduct\nmetadata: {name: a, domain: d}\nspec:\n  outputPorts:\n    - name: x\n      contract: orders.yaml\n    - name: y\n      contract: shared/orders.yaml\n")
@@ -129,8 +119,8 @@ func TestLinksInARevisionAreFindings(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	run(t, repo, "add", "-A")
-	run(t, repo, "commit", "-qm", "links")
+	testutil.Git(t, repo, "add", "-A")
+	testutil.Git(t, repo, "commit", "-qm", "links")
 	src, err := Open(ctx, repo, "main")
 	if err != nil {
 		t.Fatal(err)

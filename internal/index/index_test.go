@@ -29,24 +29,7 @@ import (
 // meshFiles is the example mesh as a fixture snapshot.
 func meshFiles(t *testing.T) map[string][]byte {
 	t.Helper()
-	root := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
-	files := map[string][]byte{}
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		files[filepath.ToSlash(rel)] = b
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return testutil.ReadTree(t, filepath.Join(testutil.RepoRoot(t), "testdata", "mesh"))
 }
 
 // summary describes products the way the registry must hold them: id, file,

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"syscall"
 	"testing"
 	"testing/fstest"
-	"time"
+
+	"github.com/meshbot/meshbot/internal/testutil"
 )
 
 // contract30 renders a DCS 1.1 contract with 30 fields, the size the Load
@@ -74,7 +74,7 @@ func meshFS(n int) fstest.MapFS {
 // iteration; a pull request check loads two (base and head).
 func BenchmarkLoad(b *testing.B) {
 	fsys := meshFS(1000)
-	start := cpuTime()
+	start := testutil.CPUTime()
 	for b.Loop() {
 		m, err := Load(context.Background(), fsys)
 		if err != nil || len(m.Products) != 1000 || len(m.Contracts) != 1000 || len(m.Problems) != 0 {
@@ -83,15 +83,7 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	// CPU time is what the 0.5 s target for base+head on 2 cores is made
 	// of, and unlike wall time it barely moves when the machine is shared.
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(testutil.CPUTime()-start)/float64(b.N), "cpu-ns/op")
 }
 
 func BenchmarkReadContract(b *testing.B) {

@@ -94,7 +94,7 @@ func TestDocumentRoundTrip(t *testing.T) {
 func TestLoadStoredMatchesLoad(t *testing.T) {
 	ctx := context.Background()
 	for name, files := range map[string]map[string][]byte{
-		"example":   readDir(t, filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")),
+		"example":   testutil.ReadTree(t, filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")),
 		"generated": mapFiles(meshFS(40)),
 		"broken": {
 			"a/dataproduct.yaml":    []byte("apiVersion: mesh/v1\nkind: DataProduct\nmetadata: {name: [unclosed\n"),
@@ -148,24 +148,6 @@ func TestLoadStoredRefusesOtherVersions(t *testing.T) {
 	if len(m.Problems) != 1 || !strings.Contains(m.Problems[0].Message, "another meshbot version") {
 		t.Fatalf("problems %v, want one naming the other version", m.Problems)
 	}
-}
-
-func readDir(t *testing.T, root string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(root, p)
-		out[filepath.ToSlash(rel)] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func mapFiles(m fstest.MapFS) map[string][]byte {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/meshgen"
+	"github.com/meshbot/meshbot/internal/testutil"
 	"github.com/meshbot/meshbot/policy"
 )
 
@@ -61,13 +62,13 @@ func benchEval(b *testing.B, s *Set) {
 	in := benchInput(b)
 	ctx := context.Background()
 	b.ReportAllocs()
-	start := processCPU()
+	start := testutil.CPUTime()
 	for b.Loop() {
 		if _, err := s.Eval(ctx, in); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(testutil.CPUTime()-start)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkEvalParallel shows evaluations do not serialise.

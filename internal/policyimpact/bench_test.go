@@ -4,18 +4,14 @@ import (
 	"context"
 	"os"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/meshbot/meshbot/internal/meshgen"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/store/storetest"
+	"github.com/meshbot/meshbot/internal/testutil"
 )
 
 // BenchmarkPreview10k is the policy repository's impact preview over an
@@ -42,10 +38,10 @@ func BenchmarkPreview10k(b *testing.B) {
 		ctx := context.Background()
 		runtime.GC()
 		resetPeakRSS()
-		peak := watchHeap(b)
+		peak := testutil.WatchHeap(b)
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu0 := cpuTime()
+		cpu0 := testutil.CPUTime()
 		var rep Report
 		for b.Loop() {
 			var err error
@@ -57,7 +53,7 @@ func BenchmarkPreview10k(b *testing.B) {
 		if rep.Products != 10_000 || len(rep.NotPreviewed) > 0 || len(rep.Changes) == 0 {
 			b.Fatalf("preview judged %d products, %d not previewed, %d changes", rep.Products, len(rep.NotPreviewed), len(rep.Changes))
 		}
-		b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+		b.ReportMetric(float64((testutil.CPUTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
 		b.ReportMetric(float64(len(rep.Changes)), "changes")
 		b.ReportMetric(float64(proposed.Rules()), "rules")
 		b.ReportMetric(float64(rep.StoredBytes), "stored-B")
@@ -82,33 +78,6 @@ func BenchmarkPreview10k(b *testing.B) {
 	})
 }
 
-// watchHeap samples the live heap every millisecond until the benchmark
-// ends and returns a function giving the highest value seen.
-func watchHeap(b *testing.B) func() uint64 {
-	var high atomic.Uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				metrics.Read(s)
-				if v := s[0].Value.Uint64(); v > high.Load() {
-					high.Store(v)
-				}
-			}
-		}
-	})
-	stop := sync.OnceFunc(func() { close(done); wg.Wait() })
-	b.Cleanup(stop)
-	return func() uint64 { stop(); return high.Load() }
-}
-
 // resetPeakRSS starts the kernel's high-water mark of resident memory
 // afresh (Linux), so peakRSS measures the previews and not the setup.
 func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
@@ -128,13 +97,4 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
-}
-
-// cpuTime is the user and system CPU time of this process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"maps"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"github.com/meshbot/meshbot/internal/meshgen"
 	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/store"
+	"github.com/meshbot/meshbot/internal/testutil"
 	"github.com/meshbot/meshbot/policy"
 )
 
@@ -32,18 +32,7 @@ var today = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 // or replaced (testdata/<overlay>/*.rego); "" is the bundled policy.
 func loadPolicy(t testing.TB, overlay string) *policyeval.Set {
 	t.Helper()
-	fsys := fstest.MapFS{}
-	err := fs.WalkDir(policy.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(policy.FS(), p)
-		fsys[p] = &fstest.MapFile{Data: b}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fsys := testutil.MapFS(t, policy.FS())
 	if overlay != "" {
 		extra, err := filepath.Glob(filepath.Join("testdata", overlay, "*.rego"))
 		if err != nil || len(extra) == 0 {

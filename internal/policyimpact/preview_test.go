@@ -22,20 +22,8 @@ var update = flag.Bool("update", false, "rewrite the golden reports under testda
 // domain.
 func exampleFiles(t *testing.T) map[string][]byte {
 	t.Helper()
-	root := filepath.Join(testutil.RepoRoot(t), "testdata", "mesh")
-	files := map[string][]byte{}
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.Contains(p, string(filepath.Separator)+"data-products"+string(filepath.Separator)) {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(root, p)
-		files[filepath.ToSlash(rel)] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := testutil.ReadTree(t, filepath.Join(testutil.RepoRoot(t), "testdata", "mesh"))
+	maps.DeleteFunc(files, func(p string, _ []byte) bool { return !strings.Contains("/"+p, "/data-products/") })
 	return files
 }
 

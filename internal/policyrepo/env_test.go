@@ -2,10 +2,8 @@ package policyrepo
 
 import (
 	"context"
-	"io/fs"
 	"log/slog"
 	"maps"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"github.com/meshbot/meshbot/internal/policyeval"
 	"github.com/meshbot/meshbot/internal/store"
 	"github.com/meshbot/meshbot/internal/store/storetest"
+	"github.com/meshbot/meshbot/internal/testutil"
 	"github.com/meshbot/meshbot/policy"
 )
 
@@ -114,24 +113,7 @@ func (e *env) replica() (*Active, *policyeval.Set) {
 // files reads a folder of testdata into a snapshot.
 func files(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
-	out := map[string][]byte{}
-	root := filepath.Join("testdata", dir)
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		out[filepath.ToSlash(rel)] = b
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testutil.ReadTree(t, filepath.Join("testdata", dir))
 }
 
 // with is the good bundle with files added or replaced.

@@ -24,7 +24,7 @@ func (e *env) bigPullRequest(name string, n, before, after int) jobs.PullCheck {
 	if err := testutil.MaterializeScenario(filepath.Join(root, "testdata", "mesh"), filepath.Join(root, "testdata", "scenarios", "breaking-consumer"), dir); err != nil {
 		e.t.Fatal(err)
 	}
-	files := dirFiles(e.t, dir)
+	files := testutil.ReadTree(e.t, dir)
 	for i := range before {
 		files[fmt.Sprintf("docs/notes/note-%04d.md", i)] = fmt.Appendf(nil, "note %d\n", i)
 	}

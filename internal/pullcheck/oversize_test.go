@@ -2,8 +2,6 @@ package pullcheck
 
 import (
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -19,29 +17,7 @@ import (
 // meshFiles is testdata/mesh as a snapshot, path -> bytes.
 func meshFiles(t testing.TB) map[string][]byte {
 	t.Helper()
-	return dirFiles(t, filepath.Join(testutil.RepoRoot(t), "testdata", "mesh"))
-}
-
-// dirFiles is the files under dir, slash path -> bytes.
-func dirFiles(t testing.TB, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = b
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testutil.ReadTree(t, filepath.Join(testutil.RepoRoot(t), "testdata", "mesh"))
 }
 
 // generatedBranch commits the example mesh with gen over it on a new

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/meshbot/meshbot/internal/mesh"
 	"github.com/meshbot/meshbot/internal/meshgen"
+	"github.com/meshbot/meshbot/internal/testutil"
 )
 
 // eachStore runs fn against the memory store and, when
@@ -124,14 +124,14 @@ func BenchmarkRegistryProducts10k(b *testing.B) {
 		}
 		b.ReportAllocs()
 		// This machine is shared: CPU time per read says more than wall time.
-		cpu0 := cpuTime()
+		cpu0 := testutil.CPUTime()
 		for b.Loop() {
 			ps, err := s.Products(ctx, 1)
 			if err != nil || len(ps) != repos*perRepo {
 				b.Fatalf("Products: %d, %v", len(ps), err)
 			}
 		}
-		b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+		b.ReportMetric(float64((testutil.CPUTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
 		if stored > 0 {
 			b.ReportMetric(float64(stored), "stored-B")
 		}
@@ -145,13 +145,4 @@ func BenchmarkRegistryProducts10k(b *testing.B) {
 		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)), "live-B")
 		runtime.KeepAlive(ps)
 	})
-}
-
-// cpuTime is the user and system CPU time of this process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -72,6 +72,8 @@ func openRedis(t testing.TB, url string, opts Options) Store {
 
 // deletePrefix deletes the keys under prefix, on every master of a cluster
 // and one key at a time (a DEL of several keys must stay in one slot).
+// It is storetest.DeletePrefix again: this package's own tests cannot
+// import storetest, which imports store.
 func deletePrefix(ctx context.Context, c redis.UniversalClient, prefix string) error {
 	del := func(ctx context.Context, n *redis.Client) error {
 		iter := n.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()

@@ -105,6 +105,40 @@ func CopyTree(src, dst string) error {
 	return copyTree(src, dst, func(string) bool { return false })
 }
 
+// ReadTree is the regular files under dir as a snapshot, slash path
+// relative to dir -> bytes, the shape ghfake's Repo.Commit takes; any .git
+// folder is left out (a checkout's repository is not content). Like
+// CopyTree it refuses symbolic links rather than follow them. Tests that
+// commit or compare a folder of fixtures share it instead of each walking
+// the folder themselves.
+func ReadTree(t testing.TB, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && d.Name() == ".git":
+			return filepath.SkipDir
+		case d.IsDir():
+			return nil
+		case !d.Type().IsRegular():
+			return fmt.Errorf("%s: only regular files and folders can be read", p)
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		out[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatalf("read %s: %v", dir, err)
+	}
+	return out
+}
+
 func copyTree(src, dst string, skip func(rel string) bool) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

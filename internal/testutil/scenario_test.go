@@ -32,20 +32,8 @@ func write(t *testing.T, root string, files map[string]string) {
 func tree(t *testing.T, root string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		out[filepath.ToSlash(rel)] = string(b)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	for p, b := range testutil.ReadTree(t, root) {
+		out[p] = string(b)
 	}
 	return out
 }
@@ -147,6 +135,14 @@ func TestMaterializeScenario(t *testing.T) {
 				t.Errorf("mesh changed: %v", keys(src))
 			}
 		})
+	}
+}
+
+func TestReadTreeLeavesOutGit(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{"a/b.yaml": "b", "c": "c", ".git/HEAD": "ref"})
+	if got, want := tree(t, dir), map[string]string{"a/b.yaml": "b", "c": "c"}; !maps.Equal(got, want) {
+		t.Fatalf("ReadTree = %v, want %v", got, want)
 	}
 }
 

@@ -1,16 +1,16 @@
 //go:build unix
 
-package policyeval
+package testutil
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time this process has used. On a shared machine
-// wall-clock ns/op swings with the neighbours' load; CPU time per op does
-// far less.
-func processCPU() time.Duration {
+// CPUTime is the user and system CPU time of this process so far; unlike
+// wall time it barely moves when the machine is shared, so benchmarks
+// report it per op.
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
