@@ -170,11 +170,7 @@ func runApprove(ctx context.Context, env Env, inv Invocation) (string, error) {
 			for _, c := range br.Consumers {
 				names = append(names, c.Consumer)
 			}
-			didYouMean := ""
-			if s := suggest(target, names); s != "" {
-				didYouMean = fmt.Sprintf(" Did you mean `%s`?", s)
-			}
-			return "", Refuse("`%s` is not a consumer this pull request breaks at %s.%s It breaks:\n\n%s", sanitize(target), head, didYouMean, consumerList(br.Consumers))
+			return "", Refuse("`%s` is not a consumer this pull request breaks at %s.%s It breaks:\n\n%s", sanitize(target), head, didYouMean(target, names), consumerList(br.Consumers))
 		}
 		ok, why, err := ask.may(ctx, c)
 		if err != nil {

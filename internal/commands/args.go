@@ -250,6 +250,15 @@ func suggest(word string, candidates []string) string {
 	return best
 }
 
+// didYouMean is " Did you mean `c`?" for the candidate c suggest finds
+// for word, or "" when it finds none: the tail of a refusal.
+func didYouMean(word string, candidates []string) string {
+	if s := suggest(word, candidates); s != "" {
+		return fmt.Sprintf(" Did you mean `%s`?", s)
+	}
+	return ""
+}
+
 // editDistance is Levenshtein's distance over runes (insert, delete,
 // substitute), with adjacent transpositions counted as one edit: "sunest"
 // is one slip from "sunset".

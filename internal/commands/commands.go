@@ -182,15 +182,11 @@ func (h *handler) handle(ctx context.Context, in jobs.Command, _ jobs.Meta) erro
 
 	cmd, ok := h.find(inv.Name)
 	if !ok {
-		didYouMean := ""
 		var names []string
 		for _, c := range h.deps.Commands {
 			names = append(names, c.Name)
 		}
-		if s := suggest(inv.Name, names); s != "" {
-			didYouMean = fmt.Sprintf(" Did you mean `%s`?", s)
-		}
-		return finish(fmt.Sprintf("@%s, meshbot has no command `%s`.%s\n\n%s", in.User, sanitize(inv.Name), didYouMean, listing(h.deps.Commands)), ReactRefused)
+		return finish(fmt.Sprintf("@%s, meshbot has no command `%s`.%s\n\n%s", in.User, sanitize(inv.Name), didYouMean(inv.Name, names), listing(h.deps.Commands)), ReactRefused)
 	}
 	perm, err := client.Permission(ctx, in.Owner, in.Repo, in.User)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meshbot/meshbot/internal/engine"
 	"github.com/meshbot/meshbot/internal/githubapp"
 	"github.com/meshbot/meshbot/internal/impact"
 	"github.com/meshbot/meshbot/internal/mesh"
@@ -349,7 +350,7 @@ func locate(ctx context.Context, env Env, p *mesh.Product, t targetRef) (located
 		return located{}, err
 	}
 	behind := Refuse("`%s` is registered in `%s`, but the head of %s (%s) does not have it there; the registry may be behind a recent push. Try again once it is indexed.",
-		t, p.File, branch, short(sha))
+		t, p.File, branch, engine.ShortSHA(sha))
 	src, err := env.GitHub.File(ctx, in.Owner, in.Repo, p.File, sha)
 	if errors.Is(err, githubapp.ErrNotFound) {
 		return located{}, behind
@@ -362,13 +363,6 @@ func locate(ctx context.Context, env Env, p *mesh.Product, t targetRef) (located
 		return located{}, behind
 	}
 	return located{registered: p, head: head, src: src, branch: branch, headSHA: sha}, nil
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }
 
 // current is a target's deprecation as its descriptor holds it.

@@ -175,9 +175,7 @@ func (c *checker) block(b *ir.Block, up *frame) {
 			}
 		}
 		for _, ix := range parts.strs {
-			if ix < 0 || ix >= len(c.prog.strings) {
-				c.refuse(RefuseOperand, fmt.Sprintf("string index %d", ix), location(s))
-			}
+			c.stringIndex(ix, s)
 		}
 		switch s := s.(type) {
 		case *ir.CallStmt:
@@ -195,11 +193,17 @@ func (c *checker) operand(o ir.Operand, s ir.Stmt) {
 	switch v := o.Value.(type) {
 	case ir.Local, ir.Bool:
 	case ir.StringIndex:
-		if int(v) < 0 || int(v) >= len(c.prog.strings) {
-			c.refuse(RefuseOperand, fmt.Sprintf("string index %d", v), location(s))
-		}
+		c.stringIndex(int(v), s)
 	default:
 		c.refuse(RefuseOperand, fmt.Sprintf("%T", o.Value), location(s))
+	}
+}
+
+// stringIndex refuses an index into the plan's strings that is out of
+// range, whether an operand or a statement's own field holds it.
+func (c *checker) stringIndex(ix int, s ir.Stmt) {
+	if ix < 0 || ix >= len(c.prog.strings) {
+		c.refuse(RefuseOperand, fmt.Sprintf("string index %d", ix), location(s))
 	}
 }
 

@@ -18,6 +18,17 @@ import (
 	"github.com/meshbot/meshbot/internal/mesh"
 )
 
+// encodeProducts is the record of products without sources.
+func encodeProducts(ps []*mesh.Product) ([]byte, error) {
+	return encodeRecord(ps, nil)
+}
+
+// encodeRecord is encodeRecordSized without the size of the sources.
+func encodeRecord(ps []*mesh.Product, src *Sources) ([]byte, error) {
+	b, _, err := encodeRecordSized(ps, src)
+	return b, err
+}
+
 var update = flag.Bool("update", false, "rewrite the golden encodings under testdata/ (fuzz seeds included)")
 
 func TestProductsRoundTripExampleMesh(t *testing.T) {

@@ -81,7 +81,7 @@ func (r *redisStore) migrate(ctx context.Context) error {
 		{"reg:", func(id string) (string, bool) { return r.instKey(id, "reg") }, ""},
 		{"regver:", func(id string) (string, bool) { return r.instKey(id, "ver") }, "counter"},
 	} {
-		iter := r.c.Scan(ctx, 0, globEscape(p+m.old)+"*", 1000).Iterator()
+		iter := r.c.Scan(ctx, 0, GlobEscape(p+m.old)+"*", 1000).Iterator()
 		for iter.Next(ctx) {
 			key := iter.Val()
 			cur, ok := m.cur(strings.TrimPrefix(key, p+m.old))
@@ -109,8 +109,8 @@ func (r *redisStore) instKey(id, name string) (string, bool) {
 	return r.instTag(n) + name, true
 }
 
-// globEscape quotes the characters SCAN MATCH treats as a pattern.
-func globEscape(s string) string {
+// GlobEscape quotes the characters SCAN MATCH treats as a pattern.
+func GlobEscape(s string) string {
 	var b strings.Builder
 	for _, c := range s {
 		if strings.ContainsRune(`*?[]\`, c) {

@@ -79,18 +79,8 @@ type encoder struct {
 	contract map[*mesh.Contract]uint64
 }
 
-func encodeProducts(ps []*mesh.Product) ([]byte, error) {
-	return encodeRecord(ps, nil)
-}
-
-// encodeRecord writes products and, when src is not nil, the documents
-// they were read from.
-func encodeRecord(ps []*mesh.Product, src *Sources) ([]byte, error) {
-	b, _, err := encodeRecordSized(ps, src)
-	return b, err
-}
-
-// encodeRecordSized is encodeRecord, also returning the size of the
+// encodeRecordSized writes products and, when src is not nil, the
+// documents they were read from; it returns the record and the size of its
 // sources section.
 func encodeRecordSized(ps []*mesh.Product, src *Sources) ([]byte, int, error) {
 	var sec []byte

@@ -76,7 +76,7 @@ func openRedis(t testing.TB, url string, opts Options) Store {
 // import storetest, which imports store.
 func deletePrefix(ctx context.Context, c redis.UniversalClient, prefix string) error {
 	del := func(ctx context.Context, n *redis.Client) error {
-		iter := n.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()
+		iter := n.Scan(ctx, 0, GlobEscape(prefix)+"*", 1000).Iterator()
 		for iter.Next(ctx) {
 			if err := n.Del(ctx, iter.Val()).Err(); err != nil {
 				return err

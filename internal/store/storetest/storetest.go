@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -76,7 +75,7 @@ func Open(t testing.TB, url string, opts store.Options) store.Store {
 // one key at a time (a DEL of several keys must stay in one hash slot).
 func DeletePrefix(ctx context.Context, c redis.UniversalClient, prefix string) error {
 	del := func(ctx context.Context, n *redis.Client) error {
-		iter := n.Scan(ctx, 0, escapeGlob(prefix)+"*", 1000).Iterator()
+		iter := n.Scan(ctx, 0, store.GlobEscape(prefix)+"*", 1000).Iterator()
 		for iter.Next(ctx) {
 			if err := n.Del(ctx, iter.Val()).Err(); err != nil {
 				return err
@@ -92,15 +91,4 @@ func DeletePrefix(ctx context.Context, c redis.UniversalClient, prefix string) e
 	default:
 		return fmt.Errorf("delete %s*: unexpected client %T", prefix, c)
 	}
-}
-
-func escapeGlob(s string) string {
-	var b strings.Builder
-	for _, c := range s {
-		if strings.ContainsRune(`*?[]\`, c) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
